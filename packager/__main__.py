@@ -1,0 +1,5 @@
+"""`python -m packager` entry point."""
+
+from packager.cli.main import main
+
+main()

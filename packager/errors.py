@@ -1,0 +1,69 @@
+"""Every error packager raises, each with the exit code the CLI turns it into.
+
+Exit codes are stable for CI: 0 clean, 1 findings at or above the chosen severity,
+2 usage error or unreadable input, 3 an external tool (cargo, linker) failed.
+"""
+
+from __future__ import annotations
+
+EXIT_CLEAN = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+EXIT_TOOL = 3
+
+
+class PackagerError(Exception):
+    """Base class: a message for the user, naming the file and the next step."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, message: str, *, path: str | None = None, fix: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.fix = fix
+
+    def __str__(self) -> str:
+        text = f"{self.path}: {self.message}" if self.path else self.message
+        if self.fix:
+            text += f"\n  fix: {self.fix}"
+        return text
+
+
+class UsageError(PackagerError):
+    """The command line or a configuration value is wrong."""
+
+
+class UnreadableInputError(PackagerError):
+    """A file cannot be read or is not a well-formed binary."""
+
+
+class NotABinaryError(UnreadableInputError):
+    """The file is readable but is not an ELF, Mach-O or PE binary."""
+
+
+class InterpreterError(PackagerError):
+    """A Python interpreter is missing, cannot be probed, or cannot be embedded."""
+
+
+class ToolError(PackagerError):
+    """An external tool (cargo, a linker, pip) is missing or failed."""
+
+    exit_code = EXIT_TOOL
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        fix: str | None = None,
+        output: str = "",
+        returncode: int | None = None,
+    ) -> None:
+        super().__init__(message, path=path, fix=fix)
+        self.output = output
+        self.returncode = returncode
+
+
+class OutputExistsError(PackagerError):
+    """An output would overwrite something that is already there."""

@@ -1,0 +1,134 @@
+"""Frozen result values shared by readers, checks, builders and renderers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class BinaryFormat(StrEnum):
+    ELF = "elf"
+    MACHO = "macho"
+    PE = "pe"
+
+
+class BinaryKind(StrEnum):
+    EXECUTABLE = "executable"
+    SHARED_LIBRARY = "shared-library"
+    EXTENSION_MODULE = "extension-module"
+    MACHO_BUNDLE = "macho-bundle"
+    OBJECT = "object"
+    OTHER = "other"
+
+
+class LinkMode(StrEnum):
+    """How a binary gets its Python interpreter."""
+
+    DYNAMIC = "dynamic"  # depends on a shared libpython
+    STATIC = "static"  # the interpreter is linked into the file itself
+    NONE = "none"  # neither: e.g. an extension module resolving Py* at load time
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        """Order for comparisons: info < warning < error."""
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
+
+
+@dataclass(frozen=True)
+class PythonSymbolTable:
+    """Python symbols as a format reader sees them; nothing inferred yet."""
+
+    exported: tuple[str, ...] = ()  # Py*/_Py* defined and exported (.dynsym, export table)
+    needed: tuple[str, ...] = ()  # Py*/_Py* the file imports (undefined dynamic symbols)
+    local: tuple[str, ...] = ()  # Py*/_Py* defined but not exported (.symtab only)
+    pyinit: tuple[str, ...] = ()  # PyInit_* defined anywhere in the file
+
+
+@dataclass(frozen=True)
+class ParsedBinary:
+    """What a format reader extracts from one image (one slice of a fat Mach-O)."""
+
+    format: BinaryFormat
+    arch: str
+    kind: BinaryKind
+    needed: tuple[str, ...]  # DT_NEEDED / LC_LOAD_DYLIB & co / PE imported DLLs, in order
+    rpaths: tuple[str, ...]  # DT_RPATH or DT_RUNPATH entries, LC_RPATH; split, in order
+    runpath: bool  # ELF: the rpaths come from DT_RUNPATH (searched after LD_LIBRARY_PATH)
+    symbols: PythonSymbolTable
+    embedded_python_version: str | None = None  # e.g. "3.11.2", from PY_VERSION data
+    interpreter: str | None = None  # ELF PT_INTERP
+    soname: str | None = None  # ELF DT_SONAME / Mach-O LC_ID_DYLIB / PE export name
+    glibc_floor: str | None = None  # highest GLIBC_x.y version needed (ELF)
+    slice_index: int | None = None  # index inside a universal (fat) Mach-O
+    universal: bool = False
+
+
+@dataclass(frozen=True)
+class NeededLibrary:
+    name: str
+    resolved_path: str | None  # None: the loader would not find it on this host
+
+
+@dataclass(frozen=True)
+class LibPython:
+    name: str
+    version: str | None
+    resolved_path: str | None
+    abi3: bool = False
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem (or note) about a file, in the style of a linter message."""
+
+    code: str  # stable, e.g. "PKG101"
+    severity: Severity
+    path: str
+    message: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class BinaryReport:
+    """Everything inspect knows about one binary image."""
+
+    path: str
+    format: BinaryFormat
+    arch: str
+    kind: BinaryKind
+    link_mode: LinkMode
+    python_version: str | None
+    libpython: LibPython | None
+    rpaths: tuple[str, ...]
+    runpath: bool
+    needed: tuple[NeededLibrary, ...]
+    symbols: PythonSymbolTable
+    glibc_floor: str | None = None
+    interpreter: str | None = None
+    slice_index: int | None = None
+    universal: bool = False
+    findings: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True)
+class FileError:
+    """A file inspect could not read; the walk goes on past it."""
+
+    path: str
+    message: str
+
+
+@dataclass(frozen=True)
+class InspectResult:
+    binaries: tuple[BinaryReport, ...]
+    errors: tuple[FileError, ...] = ()
+    skipped: int = 0  # files that are not binaries (counted, not reported one by one)

@@ -1,0 +1,109 @@
+"""The one place packager runs external programs (cargo, pip, linkers, dpkg-deb, bwrap).
+
+Resolves the program on PATH, reports the command through an optional callback (the CLI's
+`--verbose`), captures or streams output, and raises ToolError with the output on failure.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from packager.errors import ToolError
+
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def which(program: str, environ: Mapping[str, str]) -> str | None:
+    """The absolute path of `program` on the PATH given in `environ`, or None."""
+    return shutil.which(program, path=environ.get("PATH", ""))
+
+
+def require(program: str, environ: Mapping[str, str], *, fix: str) -> str:
+    """Like which(), but raise a ToolError naming the program and how to install it."""
+    found = which(program, environ)
+    if found is None:
+        raise ToolError(f"'{program}' was not found on PATH", fix=fix)
+    return found
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    environ: Mapping[str, str],
+    cwd: str | None = None,
+    check: bool = True,
+    echo: Echo | None = None,
+    on_line: Echo | None = None,
+    timeout: float | None = None,
+    stdin_text: str | None = None,
+) -> ToolResult:
+    """Run `argv` with exactly `environ`; with `on_line`, stream merged output line by line."""
+    command = tuple(argv)
+    if echo is not None:
+        echo("+ " + shlex.join(command))
+    try:
+        if on_line is None:
+            completed = subprocess.run(
+                command,
+                env=dict(environ),
+                cwd=cwd,
+                capture_output=True,
+                text=True,
+                errors="replace",
+                timeout=timeout,
+                input=stdin_text,
+                stdin=None if stdin_text is not None else subprocess.DEVNULL,
+                check=False,
+            )
+            result = ToolResult(command, completed.returncode, completed.stdout, completed.stderr)
+        else:
+            result = _stream(command, environ, cwd, on_line, timeout)
+    except FileNotFoundError as exc:
+        raise ToolError(f"'{command[0]}' was not found", fix="install it or fix PATH") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise ToolError(f"'{shlex.join(command)}' did not finish within {timeout} s") from exc
+    if check and result.returncode != 0:
+        raise ToolError(
+            f"'{shlex.join(command)}' failed with exit code {result.returncode}",
+            output=result.stdout + result.stderr,
+            returncode=result.returncode,
+        )
+    return result
+
+
+def _stream(
+    command: tuple[str, ...],
+    environ: Mapping[str, str],
+    cwd: str | None,
+    on_line: Echo,
+    timeout: float | None,
+) -> ToolResult:
+    lines: list[str] = []
+    with subprocess.Popen(
+        command,
+        env=dict(environ),
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        errors="replace",
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            on_line(line.rstrip("\n"))
+        returncode = process.wait(timeout=timeout)
+    return ToolResult(command, returncode, "".join(lines), "")
