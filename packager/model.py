@@ -76,6 +76,9 @@ class ParsedBinary:
 class NeededLibrary:
     name: str
     resolved_path: str | None  # None: the loader would not find it on this host
+    # Provided by the target's operating system (KERNEL32.dll, /usr/lib/libSystem.B.dylib)
+    # and so not looked up on a host of another kind.
+    system: bool = False
 
 
 @dataclass(frozen=True)
