@@ -62,9 +62,7 @@ def read_binary(path: str) -> tuple[BinaryFormat, list[ParsedBinary]]:
             with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
                 return binary_format, _parse(binary_format, path, data)
     except OSError as exc:
-        raise UnreadableInputError(
-            f"cannot read file: {exc.strerror or exc}", path=path
-        ) from exc
+        raise UnreadableInputError(f"cannot read file: {exc.strerror or exc}", path=path) from exc
 
 
 def _parse(binary_format: BinaryFormat, path: str, data: mmap.mmap) -> list[ParsedBinary]:

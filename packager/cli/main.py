@@ -17,11 +17,11 @@ from packager.errors import EXIT_USAGE, PackagerError
 
 # name -> (module, one-line help shown by `packager --help` without importing the module)
 _SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "inspect": ("packager.cli.inspect_cmd", "Report how binaries link libpython (ELF, Mach-O, PE)."),
+    "inspect": ("packager.cli.inspect_cmd", "Report how binaries link libpython."),
     "check": ("packager.cli.check_cmd", "Inspect binaries and report problems as findings."),
     "config": ("packager.cli.config_cmd", "Show the PyO3 configuration a build would use."),
     "new": ("packager.cli.new_cmd", "Create a cargo crate that embeds Python with PyO3."),
-    "build": ("packager.cli.build_cmd", "Build a PyO3 crate that embeds Python, dynamic or static."),
+    "build": ("packager.cli.build_cmd", "Build a crate that embeds Python, dynamic or static."),
 }
 
 

@@ -1,0 +1,200 @@
+"""`check`: rules over inspect reports, each producing findings with a stable code.
+
+| code   | severity | rule |
+|--------|----------|------|
+| PKG101 | error    | static embed whose Python symbols are not exported |
+| PKG102 | error    | libpython dependency does not resolve |
+| PKG103 | warning  | another needed library does not resolve |
+| PKG104 | error    | empty or relative rpath entry (current-directory library hijack) |
+| PKG105 | warning  | absolute rpath outside the binary's own tree |
+| PKG106 | error    | extension module links libpython |
+| PKG107 | error    | Mach-O loads @rpath/...Python... but has no LC_RPATH |
+| PKG108 | error    | PE imports a python DLL that is not beside it |
+| PKG109 | error    | expected module has no PyInit_<name> |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+
+from packager.model import (
+    BinaryFormat,
+    BinaryKind,
+    BinaryReport,
+    Finding,
+    InspectResult,
+    LinkMode,
+    Severity,
+)
+
+# What a typical compiled extension module needs from its host; if a static embed does not
+# export these, `import _decimal` & co fail with "undefined symbol".
+EXTENSION_API_SYMBOLS = ("PyModuleDef_Init", "PyModule_Create2", "PyArg_ParseTuple", "PyTuple_Type")
+
+Rule = Callable[[BinaryReport], Iterable[Finding]]
+
+
+def check_result(result: InspectResult, *, expect_modules: Sequence[str] = ()) -> InspectResult:
+    """Run every rule on every report of `result` and attach the findings."""
+    rules: list[Rule] = [*_RULES, _expect_modules_rule(expect_modules)]
+    checked = tuple(
+        replace(report, findings=tuple(f for rule in rules for f in rule(report)))
+        for report in result.binaries
+    )
+    return replace(result, binaries=checked)
+
+
+def worst_severity(result: InspectResult) -> Severity | None:
+    """The most severe finding in `result`, or None when there is none."""
+    severities = [f.severity for report in result.binaries for f in report.findings]
+    return max(severities, key=lambda s: s.rank, default=None)
+
+
+def _finding(
+    report: BinaryReport, code: str, severity: Severity, message: str, fix: str
+) -> Finding:
+    return Finding(code=code, severity=severity, path=report.path, message=message, fix=fix)
+
+
+def _unexported_static_embed(report: BinaryReport) -> Iterable[Finding]:
+    if report.link_mode is not LinkMode.STATIC or report.kind is not BinaryKind.EXECUTABLE:
+        return
+    if report.format is BinaryFormat.PE:
+        return  # Windows extension modules link pythonXY.dll, never the host executable
+    missing = [name for name in EXTENSION_API_SYMBOLS if name not in report.symbols.exported]
+    if missing:
+        yield _finding(
+            report,
+            "PKG101",
+            Severity.ERROR,
+            f"the embedded interpreter does not export its C API ({len(report.symbols.exported)} "
+            f"Py* symbols exported, {', '.join(missing)} missing): compiled extension modules "
+            "will fail with 'undefined symbol: Py...'",
+            "link with -Wl,--export-dynamic and the whole libpython archive "
+            "(`packager build --mode static` does both)",
+        )
+
+
+def _unresolved_libraries(report: BinaryReport) -> Iterable[Finding]:
+    libpython = report.libpython
+    for library in report.needed:
+        if library.resolved_path is not None or library.system:
+            continue
+        if libpython is not None and library.name == libpython.name:
+            yield from _unresolved_libpython(report, library.name)
+        else:
+            yield _finding(
+                report,
+                "PKG103",
+                Severity.WARNING,
+                f"needed library {library.name} is not found on this host",
+                "install it, or ship it beside the binary and point the rpath at it",
+            )
+
+
+def _unresolved_libpython(report: BinaryReport, name: str) -> Iterable[Finding]:
+    if report.format is BinaryFormat.MACHO and name.startswith("@rpath/") and not report.rpaths:
+        yield _finding(
+            report,
+            "PKG107",
+            Severity.ERROR,
+            f"loads {name} but has no LC_RPATH: dyld will fail with 'Library not loaded'",
+            "add an rpath, e.g. `install_name_tool -add_rpath @executable_path/../Frameworks`",
+        )
+    elif report.format is BinaryFormat.PE:
+        yield _finding(
+            report,
+            "PKG108",
+            Severity.ERROR,
+            f"imports {name}, which is not beside it: Windows will fail with STATUS_DLL_NOT_FOUND",
+            f"ship {name} in the same directory as the executable (`packager bundle` does)",
+        )
+    else:
+        yield _finding(
+            report,
+            "PKG102",
+            Severity.ERROR,
+            f"needs {name}, which does not resolve: start-up fails with 'error while loading "
+            f"shared libraries: {name}: cannot open shared object file'",
+            "ship libpython in a lib/ directory beside the binary with an rpath of "
+            "$ORIGIN/../lib (`packager bundle` does), or link statically",
+        )
+
+
+def _unsafe_rpaths(report: BinaryReport) -> Iterable[Finding]:
+    for entry in report.rpaths:
+        if entry == "" or not (entry.startswith(("/", "$ORIGIN", "${ORIGIN}", "@"))):
+            shown = repr(entry) if entry else "an empty entry"
+            yield _finding(
+                report,
+                "PKG104",
+                Severity.ERROR,
+                f"rpath has {shown}, searched relative to the current directory: anyone who "
+                "controls that directory can inject a library",
+                "use absolute entries or ones based on $ORIGIN (@loader_path on macOS), "
+                "and no empty entries (`patchelf --set-rpath '$ORIGIN/../lib'`)",
+            )
+        elif entry.startswith("/") and not _inside(entry, _own_tree(report.path)):
+            yield _finding(
+                report,
+                "PKG105",
+                Severity.WARNING,
+                f"rpath {entry} points outside the binary's own tree: the binary is not "
+                "relocatable and leaks a build path",
+                "use $ORIGIN-relative rpaths (`patchelf --set-rpath '$ORIGIN/../lib'`)",
+            )
+
+
+def _extension_links_libpython(report: BinaryReport) -> Iterable[Finding]:
+    # On Windows every extension module must import pythonXY.dll; elsewhere it must not.
+    if (
+        report.kind is BinaryKind.EXTENSION_MODULE
+        and report.format is not BinaryFormat.PE
+        and report.libpython is not None
+    ):
+        yield _finding(
+            report,
+            "PKG106",
+            Severity.ERROR,
+            f"extension module links {report.libpython.name}: it breaks in statically "
+            "embedded interpreters and violates manylinux",
+            "build it without linking libpython (PyO3's extension-module feature, "
+            "or `-undefined dynamic_lookup` on macOS)",
+        )
+
+
+def _expect_modules_rule(modules: Sequence[str]) -> Rule:
+    def rule(report: BinaryReport) -> Iterable[Finding]:
+        for module in modules:
+            if f"PyInit_{module}" not in report.symbols.pyinit:
+                yield _finding(
+                    report,
+                    "PKG109",
+                    Severity.ERROR,
+                    f"no PyInit_{module} in the binary: `import {module}` will fail with "
+                    f"ModuleNotFoundError",
+                    f"define #[pymodule] {module} and register it with append_to_inittab! "
+                    "before Python starts (`packager build` generates this)",
+                )
+
+    return rule
+
+
+def _own_tree(path: str) -> str:
+    # A binary in PREFIX/bin ships with PREFIX/lib: its own tree is the parent of its directory.
+    return os.path.dirname(os.path.dirname(os.path.abspath(path)))
+
+
+def _inside(entry: str, tree: str) -> bool:
+    entry = os.path.normpath(entry)
+    return tree != "/" and (entry == tree or entry.startswith(tree.rstrip("/") + "/"))
+
+
+_RULES: tuple[Rule, ...] = (
+    _unexported_static_embed,
+    _unresolved_libraries,
+    _unsafe_rpaths,
+    _extension_links_libpython,
+)

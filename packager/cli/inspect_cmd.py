@@ -1,0 +1,47 @@
+"""`packager inspect`: describe how binaries link libpython."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from packager.cli.options import echo_errors, jobs_option, json_option, run_inspect
+from packager.errors import EXIT_CLEAN, EXIT_USAGE
+from packager.render import result_to_json, result_to_text
+
+
+@click.command("inspect")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@json_option
+@click.option("--symbols", is_flag=True, help="List the Python symbols, not just count them.")
+@jobs_option
+@click.pass_context
+def command(
+    ctx: click.Context, paths: tuple[str, ...], as_json: bool, symbols: bool, jobs: int | None
+) -> None:
+    """Report how each binary links libpython, without ever running it.
+
+    PATHS are ELF, Mach-O or PE files, or directories to walk (files that are not
+    binaries are skipped and counted). For each binary: format, architecture, kind,
+    link mode (dynamic, static or none), Python version, rpaths, needed libraries and
+    where they resolve on this host, and its Python symbols.
+
+    \b
+    Exit codes: 0 all read, 2 a file could not be read (the rest are still reported).
+
+    \b
+    Examples:
+      packager inspect /usr/bin/python3.11
+      packager inspect --json --symbols target/release/myapp
+      packager inspect --jobs 4 /usr/lib/x86_64-linux-gnu
+    """
+    result = run_inspect(ctx, paths, jobs)
+    if as_json:
+        click.echo(result_to_json(result, symbols=symbols))
+    else:
+        text = result_to_text(result, symbols=symbols)
+        if text:
+            click.echo(text)
+    echo_errors(result)
+    sys.exit(EXIT_USAGE if result.errors else EXIT_CLEAN)

@@ -1,0 +1,222 @@
+"""`inspect`: read binaries (never run them) and describe how each one links libpython."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+
+from packager.binary import ResolveContext, read_binary, resolve_needed
+from packager.errors import NotABinaryError, PackagerError, UnreadableInputError
+from packager.libpython import match_libpython
+from packager.model import (
+    BinaryKind,
+    BinaryReport,
+    FileError,
+    InspectResult,
+    LibPython,
+    LinkMode,
+    NeededLibrary,
+    ParsedBinary,
+)
+
+# Defining any of these means the CPython runtime itself is inside the file.
+INTERPRETER_ENTRY_POINTS = frozenset(
+    {
+        "Py_Initialize",
+        "Py_InitializeEx",
+        "Py_InitializeFromConfig",
+        "Py_Main",
+        "Py_BytesMain",
+        "PyRun_SimpleStringFlags",
+    }
+)
+
+# Below this many files a process pool costs more than it saves.
+_PARALLEL_THRESHOLD = 16
+
+
+def inspect_paths(
+    paths: Sequence[str],
+    *,
+    environ: Mapping[str, str],
+    jobs: int | None = None,
+    root: str = "/",
+    raise_internal_errors: bool = False,
+) -> InspectResult:
+    """Inspect files and (recursively) directories; bad files become errors, not exceptions.
+
+    A path given explicitly that is not a binary is an error; a non-binary met while
+    walking a directory is skipped and counted. A bug met while reading one file becomes
+    that file's error too, unless `raise_internal_errors` (the CLI's --debug).
+    """
+    context = _Context(ResolveContext(environ=dict(environ), root=root), raise_internal_errors)
+    targets: list[tuple[str, bool]] = []
+    errors: list[FileError] = []
+    for path in paths:
+        if os.path.isdir(path):
+            walked = list(_walk(path, errors))
+            if not walked:
+                errors.append(FileError(path, "no files found under this directory"))
+            targets.extend((found, False) for found in walked)
+        else:
+            targets.append((path, True))
+
+    workers = _worker_count(jobs, len(targets))
+    outcomes: Iterable[_Outcome]
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            chunk = max(1, len(targets) // (workers * 8))
+            outcomes = list(
+                pool.map(_inspect_target, targets, [context] * len(targets), chunksize=chunk)
+            )
+    else:
+        outcomes = [_inspect_target(target, context) for target in targets]
+
+    binaries: list[BinaryReport] = []
+    skipped = 0
+    for reports, error, was_skipped in outcomes:
+        binaries.extend(reports)
+        if error is not None:
+            errors.append(error)
+        skipped += was_skipped
+    if paths and not binaries and not errors:
+        errors.append(FileError(", ".join(paths), "no ELF, Mach-O or PE binaries found"))
+    return InspectResult(binaries=tuple(binaries), errors=tuple(errors), skipped=skipped)
+
+
+def inspect_file(path: str, context: ResolveContext) -> list[BinaryReport]:
+    """Inspect one file; raise UnreadableInputError (or NotABinaryError) when it cannot."""
+    _require_regular_file(path)
+    _, images = read_binary(path)
+    return [analyze(image, path, resolve_needed(image, path, context)) for image in images]
+
+
+def analyze(parsed: ParsedBinary, path: str, needed: Sequence[NeededLibrary]) -> BinaryReport:
+    """Turn what a reader saw into a report: link mode, libpython, refined kind."""
+    libpython = _find_libpython(parsed, needed)
+    symbols = parsed.symbols
+    defines_interpreter = parsed.embedded_python_version is not None or bool(
+        INTERPRETER_ENTRY_POINTS.intersection(symbols.exported)
+        or INTERPRETER_ENTRY_POINTS.intersection(symbols.local)
+    )
+    if libpython is not None:
+        link_mode = LinkMode.DYNAMIC
+    elif defines_interpreter:
+        link_mode = LinkMode.STATIC
+    else:
+        link_mode = LinkMode.NONE
+    kind = parsed.kind
+    exports_pyinit = any(name in symbols.exported for name in symbols.pyinit) or (
+        # Mach-O bundles and PE modules rarely carry a separate local symbol table.
+        kind is BinaryKind.MACHO_BUNDLE and bool(symbols.pyinit)
+    )
+    if (
+        kind in (BinaryKind.SHARED_LIBRARY, BinaryKind.MACHO_BUNDLE)
+        and exports_pyinit
+        and not defines_interpreter
+    ):
+        kind = BinaryKind.EXTENSION_MODULE
+    python_version = parsed.embedded_python_version or (libpython.version if libpython else None)
+    return BinaryReport(
+        path=path,
+        format=parsed.format,
+        arch=parsed.arch,
+        kind=kind,
+        link_mode=link_mode,
+        python_version=python_version,
+        libpython=libpython,
+        rpaths=parsed.rpaths,
+        runpath=parsed.runpath,
+        needed=tuple(needed),
+        symbols=symbols,
+        glibc_floor=parsed.glibc_floor,
+        interpreter=parsed.interpreter,
+        slice_index=parsed.slice_index,
+        universal=parsed.universal,
+    )
+
+
+_Outcome = tuple[list[BinaryReport], FileError | None, int]
+
+
+@dataclass(frozen=True)
+class _Context:
+    resolve: ResolveContext
+    raise_internal_errors: bool
+
+
+def _inspect_target(target: tuple[str, bool], context: _Context) -> _Outcome:
+    path, explicit = target
+    try:
+        return inspect_file(path, context.resolve), None, 0
+    except NotABinaryError as exc:
+        if explicit:
+            return [], FileError(path, exc.message), 0
+        return [], None, 1
+    except PackagerError as exc:
+        return [], FileError(path, exc.message), 0
+    except Exception as exc:
+        if context.raise_internal_errors:
+            raise
+        message = f"internal error while reading ({type(exc).__name__}: {exc}); please report it"
+        return [], FileError(path, message), 0
+
+
+def _find_libpython(parsed: ParsedBinary, needed: Sequence[NeededLibrary]) -> LibPython | None:
+    for library in needed:
+        matched = match_libpython(library.name, parsed.format)
+        if matched is not None:
+            version, abi3 = matched
+            return LibPython(library.name, version, library.resolved_path, abi3)
+    return None
+
+
+def _require_regular_file(path: str) -> None:
+    # Opening a FIFO or a device could block forever: look before opening.
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise UnreadableInputError(f"cannot read file: {exc.strerror or exc}", path=path) from exc
+    if stat.S_ISDIR(mode):
+        raise NotABinaryError("is a directory", path=path)
+    if not stat.S_ISREG(mode):
+        raise NotABinaryError("not a regular file", path=path)
+
+
+def _walk(top: str, errors: list[FileError]) -> Iterator[str]:
+    """Regular files under `top`, sorted, each real file once; symlinked dirs are not followed."""
+    seen: set[tuple[int, int]] = set()
+
+    def on_error(exc: OSError) -> None:
+        errors.append(FileError(exc.filename or top, f"cannot read: {exc.strerror or exc}"))
+
+    for directory, subdirs, files in os.walk(top, onerror=on_error):
+        subdirs.sort()
+        for name in sorted(files):
+            path = os.path.join(directory, name)
+            try:
+                info = os.stat(path)
+            except OSError:
+                continue  # a dangling symlink or a file that vanished: nothing to read
+            if not stat.S_ISREG(info.st_mode) or (info.st_dev, info.st_ino) in seen:
+                continue
+            seen.add((info.st_dev, info.st_ino))
+            yield path
+
+
+def _worker_count(jobs: int | None, count: int) -> int:
+    if jobs is not None:
+        return max(1, min(jobs, count))
+    if count < _PARALLEL_THRESHOLD:
+        return 1
+    return max(1, min(os.cpu_count() or 1, count))
+
+
+def map_reports(
+    result: InspectResult, transform: Callable[[BinaryReport], BinaryReport]
+) -> InspectResult:
+    """A copy of `result` with every binary report passed through `transform`."""
+    return replace(result, binaries=tuple(transform(report) for report in result.binaries))
