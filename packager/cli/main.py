@@ -22,6 +22,8 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "config": ("packager.cli.config_cmd", "Show the PyO3 configuration a build would use."),
     "new": ("packager.cli.new_cmd", "Create a cargo crate that embeds Python with PyO3."),
     "build": ("packager.cli.build_cmd", "Build a crate that embeds Python, dynamic or static."),
+    "bundle": ("packager.cli.bundle_cmd", "Lay out a relocatable bundle, archives and installers."),
+    "verify": ("packager.cli.verify_cmd", "Run a bundle in a sandbox where no Python is visible."),
 }
 
 
