@@ -1,0 +1,55 @@
+//! Embeds CPython, registers this crate's Python modules and runs `app/main.py`.
+
+{{module_declarations}}
+mod packager_inittab;
+
+use std::ffi::CString;
+use std::process::ExitCode;
+
+use pyo3::exceptions::PySystemExit;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+/// The application script, compiled in so the binary needs no script file at run time.
+const APP_SOURCE: &str = include_str!("../app/main.py");
+
+fn main() -> ExitCode {
+    // Modules must be in the inittab before the interpreter starts.
+    packager_inittab::register();
+    Python::initialize();
+    Python::attach(|py| match run_app(py) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => exit_code_for(py, err),
+    })
+}
+
+/// Runs the script as `__main__`, with `sys.argv` set from the command line.
+fn run_app(py: Python<'_>) -> PyResult<()> {
+    let argv: Vec<String> = std::env::args().collect();
+    py.import("sys")?.setattr("argv", argv)?;
+    let source = CString::new(APP_SOURCE)?;
+    let globals = PyDict::new(py);
+    globals.set_item("__name__", "__main__")?;
+    py.run(&source, Some(&globals), None)
+}
+
+/// Maps a Python exception to an exit status the way `python script.py` does:
+/// `sys.exit(n)` exits with n, anything else prints the traceback and exits with 1.
+fn exit_code_for(py: Python<'_>, err: PyErr) -> ExitCode {
+    if err.is_instance_of::<PySystemExit>(py) {
+        let code = err.value(py).getattr("code").ok();
+        match code {
+            Some(code) if code.is_none() => return ExitCode::SUCCESS,
+            Some(code) => {
+                if let Ok(status) = code.extract::<u8>() {
+                    return ExitCode::from(status);
+                }
+                eprintln!("{code}");
+            }
+            None => {}
+        }
+        return ExitCode::FAILURE;
+    }
+    err.print(py);
+    ExitCode::FAILURE
+}

@@ -1,0 +1,69 @@
+"""Shared helpers for tests that run cargo on real crates and run what it builds."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "samples"
+# One target directory for every cargo run of the suite, so PyO3 compiles once.
+CARGO_TARGET_DIR = REPO / "target" / "test-cargo"
+
+# Variables that would change how PyO3 links, inherited from a developer's shell.
+_PYO3_VARIABLES = ("PYO3_CONFIG_FILE", "PYO3_PYTHON", "PYO3_PRINT_CONFIG", "RUSTFLAGS")
+
+
+def require_cargo() -> str:
+    """The cargo executable, or skip the test when it is not installed."""
+    cargo = shutil.which("cargo")
+    if cargo is None:
+        pytest.skip("cargo is not installed")
+    return cargo
+
+
+def shared_python() -> tuple[str, str]:
+    """(interpreter, its LIBDIR) for the running Python, which must have a shared libpython."""
+    if not sysconfig.get_config_var("Py_ENABLE_SHARED"):
+        pytest.skip("the running Python has no shared libpython to embed")
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    interpreter = Path(sys.base_prefix) / "bin" / f"python{version}"
+    return str(interpreter), str(sysconfig.get_config_var("LIBDIR"))
+
+
+def cargo_env(**extra: str) -> dict[str, str]:
+    """The process environment for cargo: the shared target dir, no inherited PyO3 overrides."""
+    environ = {key: value for key, value in os.environ.items() if key not in _PYO3_VARIABLES}
+    environ["CARGO_TARGET_DIR"] = str(CARGO_TARGET_DIR)
+    environ.update(extra)
+    return environ
+
+
+def cargo_build(crate_dir: Path, environ: dict[str, str], binary: str) -> Path:
+    """Run `cargo build` in `crate_dir`; the path of the built `binary`. Fails with the log."""
+    completed = subprocess.run(
+        [require_cargo(), "build", "--quiet"],
+        cwd=crate_dir,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert completed.returncode == 0, f"cargo build failed:\n{completed.stderr}"
+    return Path(environ["CARGO_TARGET_DIR"]) / "debug" / binary
+
+
+def run_binary(
+    binary: Path, *args: str, environ: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """Run a built program and capture its output."""
+    return subprocess.run(
+        [str(binary), *args], env=environ, capture_output=True, text=True, timeout=120, check=False
+    )

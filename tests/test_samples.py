@@ -1,0 +1,85 @@
+"""The sample crates build with plain cargo against a shared libpython and run."""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import SAMPLES, cargo_build, cargo_env, run_binary, shared_python
+
+pytestmark = pytest.mark.integration
+
+STDLIB_EXTENSIONS = ("_decimal", "_ctypes", "_json")
+
+
+@pytest.fixture(scope="module")
+def runtime_env() -> tuple[dict[str, str], dict[str, str]]:
+    """(environment for cargo, environment for running the result) for the running Python."""
+    interpreter, libdir = shared_python()
+    # PyO3's rpath to the build interpreter's libdir stays in its own build script and
+    # never reaches the binary, so the loader is told where the right libpython is.
+    return cargo_env(PYO3_PYTHON=interpreter), cargo_env(LD_LIBRARY_PATH=libdir)
+
+
+@pytest.fixture(scope="module")
+def markupsafe_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory with markupsafe (a wheel with a compiled extension) installed by pip."""
+    site = tmp_path_factory.mktemp("site")
+    completed = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(site), "markupsafe"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if completed.returncode != 0:
+        pytest.skip(f"pip could not install markupsafe: {completed.stderr.strip()[-300:]}")
+    assert list((site / "markupsafe").glob("_speedups.*.so")), "markupsafe has no compiled part"
+    return site
+
+
+def test_hello_prints_version_and_calls_its_module(
+    runtime_env: tuple[dict[str, str], dict[str, str]],
+) -> None:
+    build_env, run_env = runtime_env
+    binary = cargo_build(SAMPLES / "hello", build_env, "hello")
+    completed = run_binary(binary, environ=run_env)
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stdout.splitlines()
+    assert lines[0].startswith(platform.python_version() + " ")
+    assert json.loads(lines[1]) == {"hello": "world", "version": list(sys.version_info[:3])}
+    assert lines[2:] == ["hello, packager, from Rust", "2 + 3 = 5"]
+
+
+def test_extmods_imports_stdlib_and_wheel_extensions(
+    runtime_env: tuple[dict[str, str], dict[str, str]], markupsafe_site: Path
+) -> None:
+    build_env, run_env = runtime_env
+    binary = cargo_build(SAMPLES / "extmods", build_env, "extmods")
+    completed = run_binary(binary, str(markupsafe_site), environ=run_env)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    imported = {
+        line.split()[1]: line.split(" from ", 1)[1]
+        for line in completed.stdout.splitlines()
+        if line.startswith("imported ")
+    }
+    for name in STDLIB_EXTENSIONS:
+        assert Path(imported[name]).parent.name == "lib-dynload", imported[name]
+    speedups = Path(imported["markupsafe._speedups"])
+    assert speedups.parent == markupsafe_site / "markupsafe" and speedups.suffix == ".so"
+
+
+def test_extmods_exits_non_zero_naming_a_failed_import(
+    runtime_env: tuple[dict[str, str], dict[str, str]], tmp_path: Path
+) -> None:
+    build_env, run_env = runtime_env
+    binary = cargo_build(SAMPLES / "extmods", build_env, "extmods")
+    completed = run_binary(binary, str(tmp_path), environ=run_env)
+    assert completed.returncode == 1
+    assert "FAILED markupsafe._speedups: No module named 'markupsafe'" in completed.stderr
+    assert "could not import: markupsafe._speedups" in completed.stderr
