@@ -38,7 +38,7 @@ def markupsafe_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=False,
     )
     if completed.returncode != 0:
-        pytest.skip(f"pip could not install markupsafe: {completed.stderr.strip()[-300:]}")
+        pytest.fail(f"pip could not install markupsafe: {completed.stderr.strip()[-300:]}")
     assert list((site / "markupsafe").glob("_speedups.*.so")), "markupsafe has no compiled part"
     return site
 

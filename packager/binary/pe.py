@@ -1,0 +1,194 @@
+"""PE (Windows .exe/.dll/.pyd) reader, through pefile, into ParsedBinary values.
+
+Only the import, delay-import and export directories are parsed: that is all a
+linkage report needs, and it keeps large executables fast to read.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from packager.binary import pyversion
+from packager.errors import UnreadableInputError
+from packager.model import BinaryFormat, BinaryKind, ParsedBinary, PythonSymbolTable
+
+if TYPE_CHECKING:
+    import mmap
+
+_MACHINES = {
+    0x8664: "x86_64",  # IMAGE_FILE_MACHINE_AMD64
+    0x014C: "i386",  # IMAGE_FILE_MACHINE_I386
+    0xAA64: "aarch64",  # IMAGE_FILE_MACHINE_ARM64
+    0x01C0: "arm",  # IMAGE_FILE_MACHINE_ARM
+    0x01C4: "arm",  # IMAGE_FILE_MACHINE_ARMNT (Thumb-2)
+}
+_IMAGE_FILE_DLL = 0x2000
+_DIRECTORIES = {0: "export", 1: "import", 13: "delay-import"}  # data directory indexes
+# python311.dll, python3.dll (stable ABI), python313t.dll (free-threaded), python311_d.dll
+# (debug), and MinGW/MSYS2's libpython3.11.dll.
+_PYTHON_DLL = re.compile(r"(lib)?python3(\.?[0-9]{1,2})?t?(_d)?\.dll", re.IGNORECASE)
+
+
+def parse(path: str, data: bytes | mmap.mmap) -> list[ParsedBinary]:
+    """Parse the PE image in `data` (an mmap or bytes) into a one-element list."""
+    import pefile
+
+    try:
+        image = pefile.PE(data=data, fast_load=True)
+        _check_complete(image, len(data), path)
+        image.parse_data_directories(directories=list(_DIRECTORIES))
+        _check_directories_mapped(image, path)
+        return [_parsed(image, data)]
+    except UnreadableInputError:
+        raise
+    except Exception as exc:
+        # pefile signals bad input with PEFormatError but also lets struct.error,
+        # IndexError, ValueError and friends escape from its parsers.
+        raise UnreadableInputError(f"truncated or malformed PE: {exc}", path=path) from exc
+
+
+def _check_complete(image: Any, file_size: int, path: str) -> None:
+    """Refuse an image whose headers or sections run past the end of the file: pefile
+    would read the missing bytes as zeros or absent tables and report fewer imports,
+    and Windows refuses to load such a file."""
+    header = image.FILE_HEADER
+    headers_end = (
+        image.DOS_HEADER.e_lfanew + 24 + header.SizeOfOptionalHeader + 40 * header.NumberOfSections
+    )
+    if headers_end > file_size:
+        raise UnreadableInputError(
+            f"truncated or malformed PE: headers end at {headers_end}, past the end of the file",
+            path=path,
+        )
+    for section in image.sections:
+        if section.PointerToRawData + section.SizeOfRawData > file_size:
+            name = section.Name.rstrip(b"\0").decode("ascii", "replace")
+            raise UnreadableInputError(
+                f"truncated or malformed PE: section {name} ends past the end of the file",
+                path=path,
+            )
+
+
+def _check_directories_mapped(image: Any, path: str) -> None:
+    """Refuse a declared directory whose RVA lies in no section: pefile would only record
+    a warning, and the report would silently lose that file's imports or exports."""
+    declared = image.OPTIONAL_HEADER.DATA_DIRECTORY
+    for index, name in _DIRECTORIES.items():
+        rva = declared[index].VirtualAddress if index < len(declared) else 0
+        if rva and image.get_physical_by_rva(rva) is None:
+            raise UnreadableInputError(
+                f"truncated or malformed PE: the {name} directory's RVA {rva:#x} is in no section",
+                path=path,
+            )
+
+
+def _parsed(image: Any, data: bytes | mmap.mmap) -> ParsedBinary:
+    characteristics = image.FILE_HEADER.Characteristics
+    machine = image.FILE_HEADER.Machine
+    needed, python_imports = _imports(image)
+    exported, soname, version_rva = _exports(image)
+    symbols = PythonSymbolTable(
+        exported=tuple(sorted(name for name in exported if _is_python_symbol(name))),
+        needed=tuple(sorted(python_imports - exported)),
+        pyinit=tuple(sorted(name for name in exported if name.startswith("PyInit_"))),
+    )
+    kind = BinaryKind.SHARED_LIBRARY if characteristics & _IMAGE_FILE_DLL else BinaryKind.EXECUTABLE
+    return ParsedBinary(
+        format=BinaryFormat.PE,
+        arch=_MACHINES.get(machine, f"machine-{machine:#06x}"),
+        kind=kind,
+        needed=needed,
+        rpaths=(),
+        runpath=False,
+        symbols=symbols,
+        embedded_python_version=_embedded_version(image, data, symbols, kind, version_rva),
+        soname=soname,
+    )
+
+
+def _imports(image: Any) -> tuple[tuple[str, ...], set[str]]:
+    """Imported DLL names (import table, then delay-load table, first spelling kept) and
+    the Py*/_Py* names imported by name from Python DLLs."""
+    names: dict[str, str] = {}
+    python_imports: set[str] = set()
+    entries = [
+        *getattr(image, "DIRECTORY_ENTRY_IMPORT", ()),
+        *getattr(image, "DIRECTORY_ENTRY_DELAY_IMPORT", ()),
+    ]
+    for entry in entries:
+        dll = _text(entry.dll)
+        names.setdefault(dll.lower(), dll)
+        if _PYTHON_DLL.fullmatch(dll):
+            for imported in entry.imports:
+                if imported.name is not None:  # None: imported by ordinal only
+                    name = _text(imported.name)
+                    if _is_python_symbol(name):
+                        python_imports.add(name)
+    return tuple(names.values()), python_imports
+
+
+def _exports(image: Any) -> tuple[set[str], str | None, int | None]:
+    """Exported names, the export directory's own DLL name, and Py_Version's RVA."""
+    directory = getattr(image, "DIRECTORY_ENTRY_EXPORT", None)
+    if directory is None:
+        return set(), None, None
+    exported: set[str] = set()
+    version_rva = None
+    for symbol in directory.symbols:
+        if symbol.name is None:
+            continue
+        name = _text(symbol.name)
+        exported.add(name)
+        if name == pyversion.VERSION_SYMBOL and symbol.forwarder is None:
+            version_rva = symbol.address
+    soname = _text(directory.name) if directory.name else None
+    return exported, soname, version_rva
+
+
+def _embedded_version(
+    image: Any,
+    data: bytes | mmap.mmap,
+    symbols: PythonSymbolTable,
+    kind: BinaryKind,
+    version_rva: int | None,
+) -> str | None:
+    """PY_VERSION of the interpreter the file carries itself (python3XY.dll, a static
+    embed), else None; a file that only imports from python3XY.dll gets None."""
+    rdata = _rdata_span(image, len(data))
+    carries = not pyversion.INIT_SYMBOLS.isdisjoint(symbols.exported)
+    named_none = not (symbols.exported or symbols.needed)
+    if named_none and rdata and kind in (BinaryKind.EXECUTABLE, BinaryKind.SHARED_LIBRARY):
+        # A file linking the interpreter statically may export nothing: look at strings.
+        carries = pyversion.has_interpreter_markers(data, rdata)
+    if not carries:
+        return None
+    version = None
+    if version_rva is not None:
+        offset = image.get_offset_from_rva(version_rva)
+        if offset is not None and 0 <= offset <= len(data) - 4:
+            # Windows is LLP64: `unsigned long Py_Version` is four little-endian bytes.
+            version = pyversion.version_from_hex(
+                int.from_bytes(data[offset : offset + 4], "little")
+            )
+    if version is None and rdata is not None:
+        version = pyversion.find_version_string(data, rdata)
+    return version
+
+
+def _rdata_span(image: Any, file_size: int) -> tuple[int, int] | None:
+    """(offset, size) of .rdata, where MSVC and MinGW put string literals."""
+    for section in image.sections:
+        if section.Name.rstrip(b"\0") == b".rdata":
+            offset, size = section.PointerToRawData, section.SizeOfRawData
+            return offset, max(0, min(size, file_size - offset))
+    return None
+
+
+def _is_python_symbol(name: str) -> bool:
+    return name.startswith(("Py", "_Py"))
+
+
+def _text(raw: bytes | str) -> str:
+    """pefile hands out bytes; names in PE tables are ANSI, almost always ASCII."""
+    return raw if isinstance(raw, str) else raw.decode("utf-8", "surrogateescape")
