@@ -43,8 +43,10 @@ _PATTERNS = (
     ),
     _pattern(
         "non-pic-archive",
-        r"relocation R_X86_64_(?:32S?|PC32) against .* can not be used when making a "
-        r"(?:PIE|shared) object",
+        # GNU ld: "... can not be used when making a PIE object; recompile with -fPIE";
+        # rust-lld: "relocation R_X86_64_32 cannot be used against symbol ...; recompile with -fPIC"
+        r"relocation R_X86_64_(?:32S?|PC32) (?:against .* can not be used when making a "
+        r"(?:PIE|shared) object|cannot be used against )",
         "the static libpython was compiled without -fPIC and cannot go into a "
         "position-independent executable",
         "use a PIC archive (Debian ships libpython3.X-pic.a), or link a non-PIE executable "
@@ -60,15 +62,15 @@ _PATTERNS = (
     ),
     _pattern(
         "missing-system-libs",
-        r"undefined reference to `(?:deflate\w*|inflate\w*|XML_\w+|forkpty|openpty|dlopen"
-        r"|dlsym|crypt\w*|sqrt|pow)'",
+        r"(?:undefined reference to `|error: undefined symbol: )(?:deflate\w*|inflate\w*"
+        r"|zlibVersion|crc32|XML_\w+|forkpty|openpty|dlopen|dlsym|crypt\w*|sqrt|pow)\b",
         "the static libpython needs system libraries that are not on the link line",
         "add the libraries from the interpreter's sysconfig LIBS/SYSLIBS (e.g. -lz -lexpat "
         "-lutil -ldl -lm); packager build --mode static adds them",
     ),
     _pattern(
         "undefined-python-symbols",
-        r"undefined reference to `_?Py\w+'",
+        r"(?:undefined reference to `|(?:ld|lld): error: undefined symbol: )_?Py\w+",
         "the Python C API is not linked into the binary",
         "check that PyO3 is configured to link libpython (no `extension-module` feature "
         "in a binary) and that lib_dir/lib_name point at a real libpython",
@@ -118,7 +120,8 @@ _PATTERNS = (
     ),
     _pattern(
         "symbols-not-exported",
-        r"undefined symbol: _?Py\w+",
+        # At import time, not link time: the loader names the extension module's file.
+        r"(?:ImportError|OSError|\.so): .*undefined symbol: _?Py\w+",
         "a compiled extension module needs Python symbols the executable does not export",
         "link the static libpython whole and with -Wl,--export-dynamic (packager build "
         "--mode static does); `packager check` reports this as PKG101",

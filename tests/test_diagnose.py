@@ -32,13 +32,31 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize(("code", "text"), CASES.items())
+# rust-lld (the default linker of Rust 1.90+ on x86_64 Linux) words the same failures
+# differently; both forms are recognised.
+LLD_CASES = [
+    (
+        "non-pic-archive",
+        "rust-lld: error: relocation R_X86_64_32 cannot be used against symbol "
+        "'_Py_FalseStruct'; recompile with -fPIC",
+    ),
+    ("missing-system-libs", "rust-lld: error: undefined symbol: zlibVersion"),
+    ("undefined-python-symbols", "rust-lld: error: undefined symbol: PyErr_Fetch"),
+]
+
+
+@pytest.mark.parametrize(("code", "text"), [*CASES.items(), *LLD_CASES])
 def test_each_known_failure_is_recognised(code: str, text: str) -> None:
     found = diagnose("   Compiling app v0.1.0\n" + text + "\nerror: could not compile `app`\n")
     assert code in [d.code for d in found]
     diagnosis = next(d for d in found if d.code == code)
     assert diagnosis.evidence in text.splitlines()
     assert diagnosis.fix
+
+
+def test_link_time_undefined_python_symbol_is_not_an_export_problem() -> None:
+    codes = [d.code for d in diagnose("rust-lld: error: undefined symbol: PyErr_Fetch")]
+    assert codes == ["undefined-python-symbols"]
 
 
 def test_ordinary_output_is_not_diagnosed() -> None:
