@@ -1,0 +1,421 @@
+"""Find Python installations and probe each one's build facts in a subprocess.
+
+A probe runs the interpreter itself (never parses its files), because sysconfig is the
+only source that knows where *that* build put libpython, its static archive and the
+system libraries the archive needs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from packager import runner
+from packager.errors import InterpreterError, ToolError
+
+# PyO3 0.29's floor for CPython (pyo3-build-config MINIMUM_SUPPORTED_VERSION).
+MIN_EMBED_VERSION = (3, 8)
+
+_MARKER = "@@packager-probe@@"
+
+# Runs under -I -S: isolated from PYTHON* variables and user site, and sysconfig needs no
+# site. Must stay valid Python 3.6+ so old interpreters fail with a clean version message.
+_PROBE_SCRIPT = f"""
+import json, struct, sys, sysconfig
+v = sysconfig.get_config_var
+paths = sysconfig.get_paths()
+keys = ("Py_ENABLE_SHARED", "LIBDIR", "LDLIBRARY", "LIBRARY", "LIBPL", "INSTSONAME",
+        "LDVERSION", "LIBS", "SYSLIBS", "MODLIBS", "LINKFORSHARED", "EXT_SUFFIX", "SOABI",
+        "MULTIARCH", "PYTHONFRAMEWORK", "PYTHONFRAMEWORKPREFIX", "Py_GIL_DISABLED",
+        "Py_DEBUG", "Py_REF_DEBUG", "COUNT_ALLOCS")
+print("{_MARKER}" + json.dumps({{
+    "version": "%d.%d.%d" % sys.version_info[:3],
+    "major": sys.version_info[0],
+    "minor": sys.version_info[1],
+    "implementation": sys.implementation.name,
+    "vars": {{k: v(k) for k in keys}},
+    "stdlib": paths.get("stdlib"),
+    "platstdlib": paths.get("platstdlib"),
+    "prefix": sys.prefix,
+    "base_prefix": getattr(sys, "base_prefix", sys.prefix),
+    "executable": sys.executable,
+    "pointer_width": struct.calcsize("P") * 8,
+    "abiflags": getattr(sys, "abiflags", ""),
+    "builtin_module_names": sorted(sys.builtin_module_names),
+    "stdlib_module_names": sorted(getattr(sys, "stdlib_module_names", ())),
+}}))
+"""
+
+# Build flags PyO3 reads from sysconfig (pyo3-build-config BuildFlags::ALL).
+_BUILD_FLAGS = ("Py_DEBUG", "Py_REF_DEBUG", "Py_GIL_DISABLED", "COUNT_ALLOCS")
+
+_VERSIONED_PYTHON = re.compile(r"python3\.(\d+)")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A path that may be a Python interpreter, and why it was considered."""
+
+    path: str
+    source: str  # "--python", "PYO3_PYTHON", "VIRTUAL_ENV" or "PATH"
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """The facts of one Python build that embedding decisions depend on."""
+
+    path: str  # the path probed (may be a symlink or a pyenv shim)
+    executable: str  # sys.executable as the interpreter reports it
+    version: str  # "3.11.7"
+    major: int
+    minor: int
+    implementation: str  # sys.implementation.name: "cpython", "pypy", "graalpy"
+    enable_shared: bool  # Py_ENABLE_SHARED
+    libdir: str | None
+    ldlibrary: str | None
+    library: str | None
+    libpl: str | None
+    instsoname: str | None
+    ldversion: str | None  # "3.11", "3.13t": the suffix of the library name
+    libs: str
+    syslibs: str
+    modlibs: str
+    linkforshared: str
+    stdlib: str | None
+    platstdlib: str | None
+    ext_suffix: str | None
+    soabi: str | None
+    multiarch: str | None
+    prefix: str
+    base_prefix: str
+    pointer_width: int
+    abiflags: str
+    framework: str  # PYTHONFRAMEWORK: non-empty for a macOS framework build
+    framework_prefix: str | None  # PYTHONFRAMEWORKPREFIX, as PyO3 reports it
+    free_threaded: bool  # Py_GIL_DISABLED
+    build_flags: tuple[str, ...]  # PyO3's build flags that are set, in PyO3's order
+    builtin_module_names: tuple[str, ...]
+    stdlib_module_names: tuple[str, ...]
+    shared_library: str | None  # real path of libpythonX.Y.so.1.0, if present
+    static_archives: tuple[str, ...]  # real paths of libpythonX.Y*.a, PIC-named first
+    link_libraries: tuple[str, ...]  # names for -l that a static libpython needs
+
+    @property
+    def short_version(self) -> str:
+        """The major.minor version ("3.11") that PyO3 configs carry."""
+        return f"{self.major}.{self.minor}"
+
+    @property
+    def static_archive(self) -> str | None:
+        """The preferred static archive (a `-pic` one when the build ships both)."""
+        return self.static_archives[0] if self.static_archives else None
+
+    @property
+    def embedding_problem(self) -> str | None:
+        """Why this interpreter cannot be embedded with PyO3, or None when it can."""
+        if self.implementation in ("pypy", "graalpy"):
+            name = "PyPy" if self.implementation == "pypy" else "GraalPy"
+            return f"{name} cannot be embedded in a Rust program (only CPython can)"
+        if self.implementation != "cpython":
+            return f"implementation '{self.implementation}' is not supported for embedding"
+        if (self.major, self.minor) < MIN_EMBED_VERSION:
+            return f"Python {self.version} is older than PyO3 0.29's minimum 3.8"
+        return None
+
+
+def require_embeddable(interpreter: Interpreter) -> None:
+    """Raise InterpreterError when the interpreter cannot be embedded."""
+    problem = interpreter.embedding_problem
+    if problem is not None:
+        raise InterpreterError(
+            problem,
+            path=interpreter.path,
+            fix="choose a CPython 3.8+ interpreter with --python or PYO3_PYTHON",
+        )
+
+
+def find_interpreters(environ: Mapping[str, str], explicit: str | None = None) -> list[Candidate]:
+    """Candidate interpreters in priority order, deduplicated by real path."""
+    found: list[Candidate] = []
+    if explicit:
+        found.append(Candidate(_resolve_command(explicit, environ), "--python"))
+    pyo3_python = environ.get("PYO3_PYTHON")
+    if pyo3_python:
+        found.append(Candidate(_resolve_command(pyo3_python, environ), "PYO3_PYTHON"))
+    venv = environ.get("VIRTUAL_ENV")
+    if venv:
+        found.append(Candidate(os.path.join(venv, "bin", "python"), "VIRTUAL_ENV"))
+    found.extend(Candidate(path, "PATH") for path in _path_pythons(environ))
+    seen: set[str] = set()
+    unique: list[Candidate] = []
+    for candidate in found:
+        key = os.path.realpath(candidate.path)
+        if key not in seen:
+            seen.add(key)
+            unique.append(candidate)
+    return unique
+
+
+def select_interpreter(environ: Mapping[str, str], explicit: str | None = None) -> Interpreter:
+    """The interpreter a build uses: the first explicit choice, else the first usable on PATH.
+
+    An explicit choice (--python, PYO3_PYTHON, an active venv) is binding, as it is for
+    PyO3 itself: if it cannot be probed or embedded, that is an error, not a fallback.
+    """
+    reasons: list[str] = []
+    for candidate in find_interpreters(environ, explicit):
+        if candidate.source != "PATH":
+            interpreter = probe(candidate.path, environ)
+            require_embeddable(interpreter)
+            return interpreter
+        try:
+            interpreter = probe(candidate.path, environ)
+        except InterpreterError as exc:
+            reasons.append(str(exc))
+            continue
+        if interpreter.embedding_problem is None:
+            return interpreter
+        reasons.append(f"{candidate.path}: {interpreter.embedding_problem}")
+    detail = "; ".join(reasons) if reasons else "no python3 or python3.X on PATH"
+    raise InterpreterError(
+        f"no usable Python interpreter found ({detail})",
+        fix="pass --python /path/to/python3.X or set PYO3_PYTHON",
+    )
+
+
+@dataclass(frozen=True)
+class Discovered:
+    """One candidate and what probing it gave: an interpreter or the reason it failed."""
+
+    candidate: Candidate
+    interpreter: Interpreter | None
+    error: str | None
+
+
+def discover(environ: Mapping[str, str], explicit: str | None = None) -> list[Discovered]:
+    """Probe every candidate; interpreters reached by several paths are listed once."""
+    results: list[Discovered] = []
+    seen: set[str] = set()
+    for candidate in find_interpreters(environ, explicit):
+        try:
+            interpreter = probe(candidate.path, environ)
+        except InterpreterError as exc:
+            results.append(Discovered(candidate, None, exc.message))
+            continue
+        key = os.path.realpath(interpreter.executable)
+        if key not in seen:
+            seen.add(key)
+            results.append(Discovered(candidate, interpreter, None))
+    return results
+
+
+_probe_cache: dict[tuple[str, int], Interpreter] = {}
+
+
+def probe(executable: str, environ: Mapping[str, str]) -> Interpreter:
+    """Run `executable` to read its sysconfig; cached per (real path, mtime) in-process."""
+    real = os.path.realpath(executable)
+    try:
+        stat = os.stat(real)
+    except OSError as exc:
+        raise InterpreterError(
+            f"Python interpreter not found ({exc.strerror})",
+            path=executable,
+            fix="pass the path of an existing python3.X with --python",
+        ) from exc
+    key = (real, stat.st_mtime_ns)
+    cached = _probe_cache.get(key)
+    if cached is not None:
+        return dataclasses.replace(cached, path=executable)
+    try:
+        result = runner.run(
+            [executable, "-I", "-S", "-c", _PROBE_SCRIPT],
+            environ=environ,
+            check=False,
+            timeout=60,
+        )
+    except ToolError as exc:
+        raise InterpreterError(
+            f"cannot run the interpreter: {exc.message}",
+            path=executable,
+            fix="pass the path of a working python3.X with --python",
+        ) from exc
+    facts = _parse_probe_output(result.stdout)
+    if facts is None:
+        hint = _output_hint(result.stderr or result.stdout)
+        raise InterpreterError(
+            f"not a working Python 3 interpreter (exit code {result.returncode}){hint}",
+            path=executable,
+            fix="pass the path of a CPython 3.8+ executable with --python",
+        )
+    interpreter = interpreter_from_facts(executable, facts)
+    _probe_cache[key] = interpreter
+    return interpreter
+
+
+def _output_hint(output: str) -> str:
+    """The telling line of a failed probe: a traceback's last line, else the first line."""
+    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    return f": {lines[-1]}" if lines[0].startswith("Traceback") else f": {lines[0]}"
+
+
+def _parse_probe_output(stdout: str) -> dict[str, object] | None:
+    for line in stdout.splitlines():
+        if line.startswith(_MARKER):
+            try:
+                data = json.loads(line[len(_MARKER) :])
+            except ValueError:
+                return None
+            return data if isinstance(data, dict) else None
+    return None
+
+
+def interpreter_from_facts(path: str, facts: Mapping[str, object]) -> Interpreter:
+    """Build an Interpreter from the probe script's JSON (pure: no file access but stat)."""
+    raw_vars = facts.get("vars")
+    config: Mapping[str, object] = raw_vars if isinstance(raw_vars, dict) else {}
+
+    def text(name: str) -> str | None:
+        value = config.get(name)
+        return None if value is None else str(value)
+
+    def flag(name: str) -> bool:
+        return str(config.get(name)) in ("1", "True", "true")
+
+    major = int(str(facts["major"]))
+    minor = int(str(facts["minor"]))
+    libdir, libpl = text("LIBDIR"), text("LIBPL")
+    library = text("LIBRARY")
+    build_flags = [name for name in _BUILD_FLAGS if flag(name)]
+    if "Py_DEBUG" in build_flags and "Py_REF_DEBUG" not in build_flags:
+        build_flags.insert(1, "Py_REF_DEBUG")  # as PyO3's BuildFlags::fixup does
+    libs, syslibs, modlibs = text("LIBS") or "", text("SYSLIBS") or "", text("MODLIBS") or ""
+    return Interpreter(
+        path=path,
+        executable=str(facts.get("executable") or path),
+        version=str(facts["version"]),
+        major=major,
+        minor=minor,
+        implementation=str(facts["implementation"]),
+        enable_shared=flag("Py_ENABLE_SHARED"),
+        libdir=libdir,
+        ldlibrary=text("LDLIBRARY"),
+        library=library,
+        libpl=libpl,
+        instsoname=text("INSTSONAME"),
+        ldversion=text("LDVERSION"),
+        libs=libs,
+        syslibs=syslibs,
+        modlibs=modlibs,
+        linkforshared=text("LINKFORSHARED") or "",
+        stdlib=_optional_str(facts.get("stdlib")),
+        platstdlib=_optional_str(facts.get("platstdlib")),
+        ext_suffix=text("EXT_SUFFIX"),
+        soabi=text("SOABI"),
+        multiarch=text("MULTIARCH"),
+        prefix=str(facts.get("prefix", "")),
+        base_prefix=str(facts.get("base_prefix", "")),
+        pointer_width=int(str(facts.get("pointer_width", 64))),
+        abiflags=str(facts.get("abiflags", "")),
+        framework=text("PYTHONFRAMEWORK") or "",
+        framework_prefix=text("PYTHONFRAMEWORKPREFIX"),
+        free_threaded=flag("Py_GIL_DISABLED"),
+        build_flags=tuple(build_flags),
+        builtin_module_names=_str_tuple(facts.get("builtin_module_names")),
+        stdlib_module_names=_str_tuple(facts.get("stdlib_module_names")),
+        shared_library=_find_shared_library(libdir, libpl, (text("INSTSONAME"), text("LDLIBRARY"))),
+        static_archives=_find_static_archives(libdir, libpl, library),
+        link_libraries=link_libraries(libs, syslibs, modlibs),
+    )
+
+
+def link_libraries(*flag_strings: str) -> tuple[str, ...]:
+    """The library names of every `-lNAME` in the given linker flag strings, deduplicated."""
+    names: list[str] = []
+    for flags in flag_strings:
+        for token in shlex.split(flags):
+            if token.startswith("-l") and len(token) > 2 and token[2:] not in names:
+                names.append(token[2:])
+    return tuple(names)
+
+
+def _is_shared_object(name: str) -> bool:
+    return name.endswith((".so", ".dylib")) or ".so." in name
+
+
+def _find_shared_library(
+    libdir: str | None, libpl: str | None, names: tuple[str | None, ...]
+) -> str | None:
+    # INSTSONAME first: it names the file the loader will look for (libpython3.11.so.1.0).
+    for directory in (libdir, libpl):
+        for name in names:
+            if directory and name and _is_shared_object(name):
+                candidate = Path(directory, name)
+                if candidate.is_file():
+                    return os.path.realpath(candidate)
+    return None
+
+
+def _find_static_archives(
+    libdir: str | None, libpl: str | None, library: str | None
+) -> tuple[str, ...]:
+    if not library or not library.endswith(".a"):
+        return ()
+    # Debian ships libpython3.X-pic.a beside the non-PIC libpython3.X.a; PIC goes first
+    # because Rust links position-independent executables by default.
+    names = (library[: -len(".a")] + "-pic.a", library)
+    found: list[str] = []
+    for name in names:
+        for directory in (libpl, libdir):
+            if directory:
+                candidate = Path(directory, name)
+                real = os.path.realpath(candidate)
+                if candidate.is_file() and real not in found:
+                    found.append(real)
+    return tuple(found)
+
+
+def _resolve_command(command: str, environ: Mapping[str, str]) -> str:
+    """A bare name such as `python3.11` is looked up on PATH; a path is made absolute."""
+    if os.sep in command:
+        return os.path.abspath(command)
+    return runner.which(command, environ) or command
+
+
+def _path_pythons(environ: Mapping[str, str]) -> list[str]:
+    """`python3` then every `python3.X` on PATH (newest minor first within a directory)."""
+    plain = runner.which("python3", environ)
+    result = [plain] if plain else []
+    for directory in environ.get("PATH", "").split(os.pathsep):
+        if not directory:
+            continue  # an empty entry means the current directory: never search it
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            continue
+        versioned = sorted(
+            (int(match.group(1)), name)
+            for name in names
+            if (match := _VERSIONED_PYTHON.fullmatch(name))
+        )
+        for _, name in reversed(versioned):
+            path = os.path.join(directory, name)
+            if os.access(path, os.X_OK) and os.path.isfile(path):
+                result.append(path)
+    return result
+
+
+def _optional_str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _str_tuple(value: object) -> tuple[str, ...]:
+    return tuple(str(item) for item in value) if isinstance(value, list) else ()

@@ -1,0 +1,121 @@
+"""`packager config`, run as a user runs it: a subprocess of the real entry point."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from packager.pyo3_config import parse
+
+REPO = Path(__file__).resolve().parent.parent
+DEBIAN_PYTHON = "/usr/bin/python3.11"
+PYENV_PYTHON = "/root/.pyenv/versions/3.11.7/bin/python3.11"
+
+
+def _packager(
+    *args: str, environ: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ if environ is None else environ)
+    env["PYTHONPATH"] = str(REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "packager", "config", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def _require(path: str) -> str:
+    if not os.path.exists(path):
+        pytest.skip(f"{path} is not installed")
+    return path
+
+
+def test_help_has_examples() -> None:
+    result = _packager("--help")
+    assert result.returncode == 0
+    assert "Examples:" in result.stdout and "--mode static" in result.stdout
+    assert "--list" in result.stdout
+
+
+def test_static_config_output_is_a_valid_config_file() -> None:
+    result = _packager("--python", _require(DEBIAN_PYTHON), "--mode", "static")
+    assert result.returncode == 0, result.stderr
+    config = parse(result.stdout)  # strict file rules: no blank or comment lines
+    assert not config.shared and config.lib_name == "python3.11-pic"
+    assert result.stdout.splitlines()[0] == "implementation=CPython"
+
+
+def test_auto_picks_dynamic_for_an_enable_shared_python() -> None:
+    result = _packager("--python", _require(PYENV_PYTHON))
+    assert result.returncode == 0, result.stderr
+    assert "shared=true\n" in result.stdout
+    assert "lib_dir=/root/.pyenv/versions/3.11.7/lib\n" in result.stdout
+
+
+def test_python_is_taken_from_pyo3_python() -> None:
+    environ = {**os.environ, "PYO3_PYTHON": _require(DEBIAN_PYTHON)}
+    result = _packager(environ=environ)
+    assert result.returncode == 0, result.stderr
+    assert f"executable={DEBIAN_PYTHON}\n" in result.stdout
+
+
+def test_json_output_is_versioned_and_carries_the_text() -> None:
+    result = _packager("--python", _require(DEBIAN_PYTHON), "--mode", "dynamic", "--json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["schema_version"] == 1
+    assert document["mode"] == "dynamic" and document["requested_mode"] == "dynamic"
+    assert document["interpreter"]["implementation"] == "cpython"
+    assert parse(document["config"]["text"]).lib_dir == document["config"]["lib_dir"]
+
+
+def test_pypy_is_refused_with_exit_2_and_a_fix() -> None:
+    pypy = shutil.which("pypy3")
+    if pypy is None:
+        pytest.skip("pypy3 is not installed")
+    result = _packager("--python", pypy)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "PyPy cannot be embedded" in result.stderr and "fix:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_python_is_exit_2_naming_it(tmp_path: Path) -> None:
+    missing = str(tmp_path / "python3.42")
+    result = _packager("--python", missing)
+    assert result.returncode == 2
+    assert missing in result.stderr
+
+
+def test_list_shows_usable_and_unusable_interpreters(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3").symlink_to(_require(DEBIAN_PYTHON))
+    (bin_dir / "python3.11").symlink_to(_require(PYENV_PYTHON))
+    pypy = shutil.which("pypy3")
+    environ = {"PATH": f"{bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin"}
+    args = ["--list"] + (["--python", pypy] if pypy else [])
+    text = _packager(*args, environ=environ)
+    assert text.returncode == 0, text.stderr
+    assert f"{bin_dir}/python3  [PATH]\n  cpython 3.11." in text.stdout
+    assert "libpython3.11-pic.a" in text.stdout
+    assert "/root/.pyenv/versions/3.11.7/lib/libpython3.11.so.1.0" in text.stdout
+
+    listed = json.loads(_packager(*args, "--json", environ=environ).stdout)
+    assert listed["schema_version"] == 1
+    by_path = {entry["path"]: entry for entry in listed["interpreters"]}
+    assert by_path[f"{bin_dir}/python3"]["usable"] is True
+    assert by_path[f"{bin_dir}/python3.11"]["version"] == "3.11.7"
+    if pypy:
+        assert by_path[pypy]["usable"] is False
+        assert "PyPy" in by_path[pypy]["problem"]
+        assert "unusable: PyPy cannot be embedded" in text.stdout
