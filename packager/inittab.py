@@ -7,13 +7,12 @@ top-level `#[pymodule]` into `src/packager_inittab.rs`, which `main.rs` calls fi
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from packager.errors import UnreadableInputError, UsageError
+from packager.fsutil import write_text_if_changed
 from packager.rust_source import Token, TokenKind, tokenize
 
 INITTAB_FILE = "packager_inittab.rs"
@@ -337,25 +336,4 @@ def write_inittab(crate_dir: Path, modules: Sequence[PyModuleDecl]) -> bool:
 
     Leaving an unchanged file alone keeps its mtime, so a no-op `cargo build` stays no-op.
     """
-    target = crate_dir / "src" / INITTAB_FILE
-    content = render_inittab(modules)
-    try:
-        if target.read_text(encoding="utf-8") == content:
-            return False
-    except FileNotFoundError:
-        pass
-    _write_atomically(target, content)
-    return True
-
-
-def _write_atomically(target: Path, content: str) -> None:
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(content)
-        # mkstemp makes the file 0600; a source file is read by other users and tools.
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    return write_text_if_changed(crate_dir / "src" / INITTAB_FILE, render_inittab(modules))

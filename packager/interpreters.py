@@ -8,6 +8,7 @@ system libraries the archive needs.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import re
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from packager import runner
 from packager.errors import InterpreterError, ToolError
+from packager.fsutil import atomic_write_text
 
 # PyO3 0.29's floor for CPython (pyo3-build-config MINIMUM_SUPPORTED_VERSION).
 MIN_EMBED_VERSION = (3, 8)
@@ -162,7 +164,9 @@ def find_interpreters(environ: Mapping[str, str], explicit: str | None = None) -
     return unique
 
 
-def select_interpreter(environ: Mapping[str, str], explicit: str | None = None) -> Interpreter:
+def select_interpreter(
+    environ: Mapping[str, str], explicit: str | None = None, *, cache_dir: Path | None = None
+) -> Interpreter:
     """The interpreter a build uses: the first explicit choice, else the first usable on PATH.
 
     An explicit choice (--python, PYO3_PYTHON, an active venv) is binding, as it is for
@@ -171,11 +175,11 @@ def select_interpreter(environ: Mapping[str, str], explicit: str | None = None) 
     reasons: list[str] = []
     for candidate in find_interpreters(environ, explicit):
         if candidate.source != "PATH":
-            interpreter = probe(candidate.path, environ)
+            interpreter = probe(candidate.path, environ, cache_dir=cache_dir)
             require_embeddable(interpreter)
             return interpreter
         try:
-            interpreter = probe(candidate.path, environ)
+            interpreter = probe(candidate.path, environ, cache_dir=cache_dir)
         except InterpreterError as exc:
             reasons.append(str(exc))
             continue
@@ -218,8 +222,14 @@ def discover(environ: Mapping[str, str], explicit: str | None = None) -> list[Di
 _probe_cache: dict[tuple[str, int], Interpreter] = {}
 
 
-def probe(executable: str, environ: Mapping[str, str]) -> Interpreter:
-    """Run `executable` to read its sysconfig; cached per (real path, mtime) in-process."""
+def probe(
+    executable: str, environ: Mapping[str, str], *, cache_dir: Path | None = None
+) -> Interpreter:
+    """Run `executable` to read its sysconfig; cached per (real path, mtime) in-process.
+
+    With `cache_dir`, the facts are also kept on disk, keyed by the file and the variables
+    that steer shims (pyenv, venvs), so a no-op build does not pay for a subprocess.
+    """
     real = os.path.realpath(executable)
     try:
         stat = os.stat(real)
@@ -233,6 +243,12 @@ def probe(executable: str, environ: Mapping[str, str]) -> Interpreter:
     cached = _probe_cache.get(key)
     if cached is not None:
         return dataclasses.replace(cached, path=executable)
+    disk_key = _disk_cache_key(real, stat, environ)
+    facts = _read_cached_facts(cache_dir, disk_key)
+    if facts is not None:
+        interpreter = interpreter_from_facts(executable, facts)
+        _probe_cache[key] = interpreter
+        return interpreter
     try:
         result = runner.run(
             [executable, "-I", "-S", "-c", _PROBE_SCRIPT],
@@ -256,7 +272,44 @@ def probe(executable: str, environ: Mapping[str, str]) -> Interpreter:
         )
     interpreter = interpreter_from_facts(executable, facts)
     _probe_cache[key] = interpreter
+    _write_cached_facts(cache_dir, disk_key, facts)
     return interpreter
+
+
+# Variables that change what a shim or a venv's python resolves to.
+_SHIM_VARIABLES = ("PATH", "PYENV_VERSION", "PYENV_ROOT", "VIRTUAL_ENV", "CONDA_PREFIX")
+
+
+def _disk_cache_key(real: str, stat: os.stat_result, environ: Mapping[str, str]) -> str:
+    parts = [real, str(stat.st_mtime_ns), str(stat.st_size)]
+    parts.extend(f"{name}={environ.get(name, '')}" for name in _SHIM_VARIABLES)
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
+
+
+def _read_cached_facts(cache_dir: Path | None, disk_key: str) -> dict[str, object] | None:
+    if cache_dir is None:
+        return None
+    try:
+        facts = json.loads((cache_dir / f"{disk_key}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(facts, dict):
+        return None
+    # The interpreter itself may have been replaced since (pyenv install --force).
+    executable = facts.get("executable")
+    if not isinstance(executable, str) or not os.path.exists(executable):
+        return None
+    return {str(key): value for key, value in facts.items()}
+
+
+def _write_cached_facts(cache_dir: Path | None, disk_key: str, facts: Mapping[str, object]) -> None:
+    if cache_dir is None:
+        return
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(cache_dir / f"{disk_key}.json", json.dumps(facts))
+    except OSError:
+        pass  # a cache that cannot be written only costs the next run a probe
 
 
 def _output_hint(output: str) -> str:

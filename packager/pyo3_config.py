@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 from packager.errors import InterpreterError, UnreadableInputError
+from packager.fsutil import write_text_if_changed
 from packager.interpreters import Interpreter, require_embeddable
 
 PRINT_CONFIG_START = "-- PYO3_PRINT_CONFIG=1 is set, printing configuration and halting compile --"
@@ -283,19 +283,5 @@ def config_file_path(config: PyO3Config, target_dir: str | os.PathLike[str]) -> 
 def write_config_file(config: PyO3Config, target_dir: str | os.PathLike[str]) -> Path:
     """Write the config for PYO3_CONFIG_FILE; untouched when unchanged, so cargo stays fresh."""
     path = config_file_path(config, target_dir)
-    content = render(config)
-    try:
-        if path.read_text(encoding="utf-8") == content:
-            return path
-    except OSError:
-        pass  # absent or unreadable: write it
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=".pyo3-config-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(content)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    write_text_if_changed(path, render(config))
     return path

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shlex
 import shutil
 import subprocess
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -49,7 +50,7 @@ def run(
     timeout: float | None = None,
     stdin_text: str | None = None,
 ) -> ToolResult:
-    """Run `argv` with exactly `environ`; with `on_line`, stream merged output line by line."""
+    """Run `argv` with exactly `environ`; with `on_line`, stream stderr line by line."""
     command = tuple(argv)
     if echo is not None:
         echo("+ " + shlex.join(command))
@@ -90,20 +91,27 @@ def _stream(
     on_line: Echo,
     timeout: float | None,
 ) -> ToolResult:
-    lines: list[str] = []
+    """Stream stderr (where cargo and compilers report progress) while capturing stdout."""
     with subprocess.Popen(
         command,
         env=dict(environ),
         cwd=cwd,
         stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
         text=True,
         errors="replace",
     ) as process:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line)
+        assert process.stdout is not None and process.stderr is not None
+        stdout_chunks: list[str] = []
+        stdout = process.stdout
+        # Reading stdout on a thread keeps a full stdout pipe from stalling the child.
+        reader = threading.Thread(target=lambda: stdout_chunks.append(stdout.read()))
+        reader.start()
+        stderr_lines: list[str] = []
+        for line in process.stderr:
+            stderr_lines.append(line)
             on_line(line.rstrip("\n"))
         returncode = process.wait(timeout=timeout)
-    return ToolResult(command, returncode, "".join(lines), "")
+        reader.join()
+    return ToolResult(command, returncode, "".join(stdout_chunks), "".join(stderr_lines))

@@ -1,0 +1,41 @@
+"""Small file-system helpers: atomic writes, and writes that leave unchanged files alone."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def atomic_write_text(target: Path, content: str, *, mode: int = 0o644) -> None:
+    """Write `content` to a temporary sibling, then rename it over `target`.
+
+    Readers see the old file or the new one, never a half-written one; an interrupted
+    write leaves no temporary file behind.
+    """
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(content)
+        # mkstemp creates 0600; generated sources and configs are read by other tools.
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_text_if_changed(target: Path, content: str) -> bool:
+    """Atomically write `content` unless `target` already holds it; True when written.
+
+    Leaving an unchanged file alone keeps its mtime, so cargo's change detection (and
+    `cargo:rerun-if-changed`) sees nothing new and a no-op build stays a no-op.
+    """
+    try:
+        if target.read_text(encoding="utf-8") == content:
+            return False
+    except (OSError, UnicodeDecodeError):
+        pass  # absent or unreadable: write it
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(target, content)
+    return True
