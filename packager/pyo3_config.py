@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from packager.errors import InterpreterError, UnreadableInputError
+from packager.errors import InterpreterError, UnreadableInputError, UsageError
 from packager.fsutil import write_text_if_changed
 from packager.interpreters import Interpreter, require_embeddable
 
@@ -60,8 +60,13 @@ class PyO3Config:
         return Mode.DYNAMIC if self.shared else Mode.STATIC
 
 
-def config_for(interpreter: Interpreter, mode: Mode | str = Mode.AUTO) -> PyO3Config:
-    """The config a build with `interpreter` uses; auto picks what PyO3 itself would."""
+def config_for(
+    interpreter: Interpreter, mode: Mode | str = Mode.AUTO, *, static_archive: str | None = None
+) -> PyO3Config:
+    """The config a build with `interpreter` uses; auto picks what PyO3 itself would.
+
+    `static_archive` replaces the interpreter's own libpython.a in a static config.
+    """
     require_embeddable(interpreter)
     chosen = Mode(mode)
     if chosen is Mode.AUTO:
@@ -69,8 +74,12 @@ def config_for(interpreter: Interpreter, mode: Mode | str = Mode.AUTO) -> PyO3Co
         shared = interpreter.enable_shared or bool(interpreter.framework)
         chosen = Mode.DYNAMIC if shared else Mode.STATIC
     if chosen is Mode.DYNAMIC:
+        if static_archive is not None:
+            raise UsageError(
+                "a static library was given for a dynamic build", fix="use --mode static"
+            )
         return _dynamic_config(interpreter)
-    return _static_config(interpreter)
+    return _static_config(interpreter, static_archive or interpreter.static_archive)
 
 
 def _base(interpreter: Interpreter) -> PyO3Config:
@@ -117,8 +126,7 @@ def _dynamic_config(interpreter: Interpreter) -> PyO3Config:
     return dataclasses.replace(_base(interpreter), shared=True, lib_name=lib_name, lib_dir=lib_dir)
 
 
-def _static_config(interpreter: Interpreter) -> PyO3Config:
-    archive = interpreter.static_archive
+def _static_config(interpreter: Interpreter, archive: str | None) -> PyO3Config:
     if archive is None:
         raise InterpreterError(
             f"Python {interpreter.version} has no static libpython "
@@ -126,7 +134,14 @@ def _static_config(interpreter: Interpreter) -> PyO3Config:
             path=interpreter.path,
             fix="use --mode dynamic, or a Python that ships its static library",
         )
-    lib_dir = os.path.dirname(archive)
+    name = os.path.basename(archive)
+    if not (name.startswith("lib") and name.endswith(".a") and os.path.isfile(archive)):
+        raise UsageError(
+            "not a static library file named lib<name>.a",
+            path=archive,
+            fix="pass the path of an existing libpython3.X.a",
+        )
+    lib_dir = os.path.dirname(os.path.abspath(archive))
     # Debian's PIC archive is libpython3.11-pic.a, so the -l name must follow the file.
     lib_name = os.path.basename(archive)[len("lib") : -len(".a")]
     # PyO3 would print `cargo:rustc-link-lib=static=python3.11`: no whole-archive, and no

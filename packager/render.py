@@ -11,14 +11,18 @@ SCHEMA_VERSION = 1
 
 
 def result_to_json(result: InspectResult, *, symbols: bool = False) -> str:
-    """The JSON document for `result` (schema: packager/schema/inspect-v1.json)."""
-    document = {
+    """The JSON text for `result` (schema: packager/schema/inspect-v1.json)."""
+    return json.dumps(result_document(result, symbols=symbols), indent=2)
+
+
+def result_document(result: InspectResult, *, symbols: bool = False) -> dict[str, Any]:
+    """The JSON document for `result`, as plain data."""
+    return {
         "schema_version": SCHEMA_VERSION,
         "binaries": [_binary_to_dict(report, symbols=symbols) for report in result.binaries],
         "errors": [{"path": error.path, "message": error.message} for error in result.errors],
         "skipped": result.skipped,
     }
-    return json.dumps(document, indent=2)
 
 
 def _binary_to_dict(report: BinaryReport, *, symbols: bool) -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import platform
-import subprocess
 import sys
 from pathlib import Path
 
@@ -24,23 +23,6 @@ def runtime_env() -> tuple[dict[str, str], dict[str, str]]:
     # PyO3's rpath to the build interpreter's libdir stays in its own build script and
     # never reaches the binary, so the loader is told where the right libpython is.
     return cargo_env(PYO3_PYTHON=interpreter), cargo_env(LD_LIBRARY_PATH=libdir)
-
-
-@pytest.fixture(scope="module")
-def markupsafe_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A directory with markupsafe (a wheel with a compiled extension) installed by pip."""
-    site = tmp_path_factory.mktemp("site")
-    completed = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(site), "markupsafe"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    if completed.returncode != 0:
-        pytest.fail(f"pip could not install markupsafe: {completed.stderr.strip()[-300:]}")
-    assert list((site / "markupsafe").glob("_speedups.*.so")), "markupsafe has no compiled part"
-    return site
 
 
 def test_hello_prints_version_and_calls_its_module(

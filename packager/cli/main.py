@@ -104,3 +104,9 @@ def is_debug(ctx: click.Context) -> bool:
     """Whether --debug was given on the group."""
     obj: Any = ctx.find_root().obj
     return bool(obj and obj.get("debug"))
+
+
+def is_verbose(ctx: click.Context) -> bool:
+    """Whether --verbose was given on the group."""
+    obj: Any = ctx.find_root().obj
+    return bool(obj and obj.get("verbose"))

@@ -17,10 +17,26 @@ fn main() -> ExitCode {
     // Modules must be in the inittab before the interpreter starts.
     packager_inittab::register();
     Python::initialize();
-    Python::attach(|py| match run_app(py) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => exit_code_for(py, err),
+    Python::attach(|py| {
+        let status = match run_app(py) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => exit_code_for(py, err),
+        };
+        flush_std_streams(py);
+        status
     })
+}
+
+/// Flushes Python's buffered `sys.stdout` and `sys.stderr`: the interpreter is never
+/// finalized, so output written to a pipe or a file would otherwise be lost at exit.
+fn flush_std_streams(py: Python<'_>) {
+    if let Ok(sys) = py.import("sys") {
+        for name in ["stdout", "stderr"] {
+            if let Ok(stream) = sys.getattr(name) {
+                let _ = stream.call_method0("flush");
+            }
+        }
+    }
 }
 
 /// Runs the script as `__main__`, with `sys.argv` set from the command line.

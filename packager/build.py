@@ -1,0 +1,285 @@
+"""`build`: run cargo on a PyO3 crate so it embeds Python dynamically or statically.
+
+The tool chooses the interpreter, writes the PyO3 config file, generates the inittab
+registration when the crate uses it, passes its linker flags through
+CARGO_ENCODED_RUSTFLAGS (after the user's own), diagnoses a static archive before the
+link, explains known failures, and checks what it built.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from packager import runner
+from packager.checks import check_result
+from packager.diagnose import diagnose, relevant_lines
+from packager.errors import ToolError, UsageError
+from packager.inittab import INITTAB_FILE, check_names, find_modules, reserved_names, write_inittab
+from packager.inspect import inspect_paths
+from packager.interpreters import Interpreter, select_interpreter
+from packager.model import InspectResult
+from packager.pyo3_config import (
+    STATIC_BINARY_LINK_ARGS,
+    Mode,
+    PyO3Config,
+    config_for,
+    write_config_file,
+)
+from packager.runner import Echo
+from packager.staticlib import describe, diagnose_archive
+
+
+class BuildFailed(ToolError):
+    """cargo failed; carries the recognised causes so the CLI can show them."""
+
+    def __init__(self, message: str, *, output: str, returncode: int | None) -> None:
+        self.diagnoses = diagnose(output)
+        self.shown_lines = relevant_lines(output)
+        super().__init__(message, output=output, returncode=returncode, fix=self._fix_text())
+
+    def _fix_text(self) -> str | None:
+        if not self.diagnoses:
+            return None
+        return "; ".join(f"{d.cause}: {d.fix}" for d in self.diagnoses)
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    """What a build produced and what `check` found in it."""
+
+    crate_dir: str
+    binaries: tuple[str, ...]
+    mode: Mode  # dynamic or static, never auto
+    python_version: str
+    interpreter: str
+    config_file: str
+    modules: tuple[str, ...]  # Python names of the crate's #[pymodule]s
+    inittab_generated: bool  # the crate uses src/packager_inittab.rs
+    notes: tuple[str, ...]  # decisions taken on the user's behalf (e.g. a non-PIE link)
+    check: InspectResult
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        """Size in bytes of each built binary."""
+        return {path: os.path.getsize(path) for path in self.binaries}
+
+
+def build_crate(
+    crate: str | os.PathLike[str],
+    *,
+    environ: Mapping[str, str],
+    mode: Mode | str = Mode.AUTO,
+    python: str | None = None,
+    static_library: str | None = None,
+    release: bool = False,
+    echo: Echo | None = None,
+    on_line: Echo | None = None,
+    note: Echo | None = None,
+) -> BuildOutcome:
+    """Build `crate` with cargo; raise BuildFailed (with diagnoses) when cargo fails."""
+    crate_dir = _crate_dir(crate)
+    manifest = _read_manifest(crate_dir)
+    cargo = runner.require("cargo", environ, fix="install Rust with rustup (https://rustup.rs)")
+    runner.require("cc", environ, fix="install a C toolchain (Debian: apt-get install gcc)")
+    target_dir = _target_dir(crate_dir, environ)
+    interpreter = select_interpreter(environ, python, cache_dir=target_dir / "packager" / "probe")
+    config = config_for(interpreter, mode, static_archive=static_library)
+    notes: list[str] = []
+    non_pie = False
+    if not config.shared:
+        _refuse_auto_initialize(manifest, crate_dir)
+        non_pie = _check_archive(config, notes)
+    modules, generated = _prepare_inittab(crate_dir, interpreter)
+    config_file = write_config_file(config, target_dir)
+    for line in notes:
+        if note is not None:
+            note(line)
+
+    rustflags = _our_rustflags(config, interpreter, non_pie=non_pie)
+    argv = [cargo, "build", "--manifest-path", str(crate_dir / "Cargo.toml")]
+    argv += ["--message-format=json-render-diagnostics"]
+    if release:
+        argv.append("--release")
+    if non_pie:
+        # With an explicit --target, RUSTFLAGS reach only the target's crates, not build
+        # scripts and proc-macros, which must stay position-independent.
+        argv += ["--target", _host_triple(environ)]
+    cargo_environ = _cargo_environ(environ, config_file, interpreter, rustflags)
+    result = runner.run(
+        argv, environ=cargo_environ, check=False, echo=echo, on_line=on_line or (lambda _: None)
+    )
+    if result.returncode != 0:
+        raise BuildFailed(
+            f"cargo build failed with exit code {result.returncode}",
+            output=result.stderr + result.stdout,
+            returncode=result.returncode,
+        )
+    binaries = _built_binaries(result.stdout)
+    if not binaries:
+        raise UsageError(
+            "cargo built no executable",
+            path=str(crate_dir),
+            fix="packager build builds binary crates: add src/main.rs or a [[bin]] target",
+        )
+    inspected = inspect_paths(binaries, environ={}, jobs=1)
+    checked = check_result(inspected, expect_modules=modules)
+    return BuildOutcome(
+        crate_dir=str(crate_dir),
+        binaries=tuple(binaries),
+        mode=config.mode,
+        python_version=interpreter.version,
+        interpreter=interpreter.executable,
+        config_file=str(config_file),
+        modules=modules,
+        inittab_generated=generated,
+        notes=tuple(notes),
+        check=checked,
+    )
+
+
+def _crate_dir(crate: str | os.PathLike[str]) -> Path:
+    path = Path(crate).absolute()
+    if path.is_file() and path.name == "Cargo.toml":
+        path = path.parent
+    if not (path / "Cargo.toml").is_file():
+        raise UsageError(
+            "no Cargo.toml here",
+            path=str(path),
+            fix="pass the crate directory, or create one with `packager new NAME`",
+        )
+    return path
+
+
+def _read_manifest(crate_dir: Path) -> dict[str, object]:
+    manifest_path = crate_dir / "Cargo.toml"
+    try:
+        return tomllib.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"cannot read Cargo.toml: {exc}", path=str(manifest_path)) from exc
+
+
+def _target_dir(crate_dir: Path, environ: Mapping[str, str]) -> Path:
+    configured = environ.get("CARGO_TARGET_DIR")
+    if configured:
+        return Path(configured).absolute()
+    return crate_dir / "target"
+
+
+def _refuse_auto_initialize(manifest: Mapping[str, object], crate_dir: Path) -> None:
+    dependencies = manifest.get("dependencies")
+    pyo3 = dependencies.get("pyo3") if isinstance(dependencies, dict) else None
+    features = pyo3.get("features", []) if isinstance(pyo3, dict) else []
+    if "auto-initialize" in features:
+        raise UsageError(
+            "pyo3's `auto-initialize` feature is enabled, but a static libpython cannot be "
+            "used with it (PyO3 stops the build with 'The `auto-initialize` feature is "
+            "enabled, but your python installation only supports embedding the Python "
+            "interpreter statically')",
+            path=str(crate_dir / "Cargo.toml"),
+            fix="remove `auto-initialize` from pyo3's features and call "
+            "Python::initialize() in main (as `packager new` crates do), or use --mode dynamic",
+        )
+
+
+def _check_archive(config: PyO3Config, notes: list[str]) -> bool:
+    """Diagnose the static archive before linking; True when the link must be non-PIE."""
+    assert config.lib_dir is not None and config.lib_name is not None
+    archive = os.path.join(config.lib_dir, f"lib{config.lib_name}.a")
+    diagnosis = diagnose_archive(archive)
+    if diagnosis.lto is not None:
+        raise UsageError(
+            describe(diagnosis)[0],
+            path=archive,
+            fix="use a libpython.a built without LTO, or --mode dynamic",
+        )
+    if diagnosis.pic is False:
+        notes.append(
+            f"{archive} is not position-independent ({diagnosis.non_pic_relocations} absolute "
+            f"relocations in {diagnosis.non_pic_member_count} objects, e.g. "
+            f"{', '.join(diagnosis.non_pic_members)}): linking a non-PIE executable "
+            "(-C relocation-model=static) instead of failing with 'recompile with -fPIC'"
+        )
+        return True
+    return False
+
+
+def _prepare_inittab(crate_dir: Path, interpreter: Interpreter) -> tuple[tuple[str, ...], bool]:
+    modules = find_modules(crate_dir)
+    generated = (crate_dir / "src" / INITTAB_FILE).exists()
+    if generated:
+        reserved = reserved_names(interpreter.builtin_module_names, interpreter.stdlib_module_names)
+        check_names(modules, reserved)
+        write_inittab(crate_dir, modules)
+    return tuple(module.python_name for module in modules), generated
+
+
+def _our_rustflags(config: PyO3Config, interpreter: Interpreter, *, non_pie: bool) -> list[str]:
+    if not config.shared:
+        flags = [f"-Clink-arg={arg}" for arg in STATIC_BINARY_LINK_ARGS]
+        if non_pie:
+            flags.append("-Crelocation-model=static")
+        return flags
+    # PyO3 asks for an rpath to the interpreter's libdir from a dependency's build script,
+    # where cargo drops it; without one the loader may pick another libpython3.X.so.
+    assert config.lib_dir is not None
+    library_dir = os.path.dirname(interpreter.shared_library or "") or config.lib_dir
+    return [f"-Clink-arg=-Wl,-rpath,{library_dir}"]
+
+
+def _cargo_environ(
+    environ: Mapping[str, str], config_file: Path, interpreter: Interpreter, ours: Sequence[str]
+) -> dict[str, str]:
+    cargo_environ = dict(environ)
+    for name in ("PYO3_PRINT_CONFIG", "RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS"):
+        cargo_environ.pop(name, None)
+    cargo_environ["PYO3_CONFIG_FILE"] = str(config_file)
+    cargo_environ["PYO3_PYTHON"] = interpreter.executable
+    flags = [*user_rustflags(environ), *ours]
+    cargo_environ["CARGO_ENCODED_RUSTFLAGS"] = "\x1f".join(flags)
+    return cargo_environ
+
+
+def user_rustflags(environ: Mapping[str, str]) -> list[str]:
+    """The flags the user already passes to rustc, in cargo's order of precedence."""
+    encoded = environ.get("CARGO_ENCODED_RUSTFLAGS")
+    if encoded:
+        return encoded.split("\x1f")
+    return shlex.split(environ.get("RUSTFLAGS", ""))
+
+
+def _host_triple(environ: Mapping[str, str]) -> str:
+    rustc = runner.require("rustc", environ, fix="install Rust with rustup (https://rustup.rs)")
+    output = runner.run([rustc, "-vV"], environ=environ).stdout
+    return parse_host_triple(output)
+
+
+def parse_host_triple(rustc_version_output: str) -> str:
+    """The `host:` line of `rustc -vV`."""
+    for line in rustc_version_output.splitlines():
+        if line.startswith("host:"):
+            return line.split(":", 1)[1].strip()
+    raise ToolError("`rustc -vV` printed no host triple", output=rustc_version_output)
+
+
+def _built_binaries(cargo_json: str) -> list[str]:
+    """Executables from cargo's JSON messages (`compiler-artifact` with an executable)."""
+    binaries: list[str] = []
+    for line in cargo_json.splitlines():
+        if not line.startswith("{"):
+            continue
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if message.get("reason") != "compiler-artifact":
+            continue
+        executable = message.get("executable")
+        if executable and "bin" in message.get("target", {}).get("kind", []):
+            binaries.append(executable)
+    return binaries
