@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import compare
+from common import compare, packager_command
 
 REPO = Path(__file__).resolve().parent.parent
 STATIC_PYTHON = "/usr/bin/python3.11"
@@ -26,7 +26,7 @@ STATIC_PYTHON = "/usr/bin/python3.11"
 def build(crate: Path, environ: dict[str, str], *args: str) -> dict[str, object]:
     """Run `packager build --json` and return its document."""
     done = subprocess.run(
-        [sys.executable, "-m", "packager", "build", str(crate), "--json", "-q", *args],
+        [*packager_command(), "build", str(crate), "--json", "-q", *args],
         capture_output=True,
         text=True,
         env=environ,
@@ -40,7 +40,9 @@ def build(crate: Path, environ: dict[str, str], *args: str) -> dict[str, object]
 
 def cargo_command(crate: Path, environ: dict[str, str], document: dict[str, object]) -> list[str]:
     """The cargo invocation packager ran, so the peer does exactly the same no-op work."""
+    # pyo3's build scripts rerun when these change, so both sides must set them alike.
     environ["PYO3_CONFIG_FILE"] = str(document["config_file"])
+    environ["PYO3_PYTHON"] = str(document["interpreter"])
     return ["cargo", "build", "--release", "--manifest-path", str(crate / "Cargo.toml")]
 
 
@@ -60,7 +62,7 @@ def main() -> int:
             assert isinstance(binaries, list)
             sizes[mode] = binaries[0]["size"]
         # The last build was dynamic: both sides now repeat it with nothing changed.
-        ours = [sys.executable, "-m", "packager", "build", str(crate), "-q", "--release"]
+        ours = [*packager_command(), "build", str(crate), "-q", "--release"]
         cargo_environ = dict(environ)
         cargo_environ["CARGO_ENCODED_RUSTFLAGS"] = _encoded_rustflags(document)
         peer = cargo_command(crate, cargo_environ, document)

@@ -15,7 +15,7 @@ import os
 import shutil
 import sys
 
-from common import compare
+from common import compare, packager_command
 
 SUBJECT = "/usr/bin/python3.11"
 LIBDIR = "/usr/lib/x86_64-linux-gnu"
@@ -45,7 +45,7 @@ def main() -> int:
     readelf = shutil.which("readelf")
     if readelf is None:
         raise SystemExit("readelf not found: apt-get install binutils")
-    packager = [sys.executable, "-m", "packager"]
+    packager = packager_command()
     results = [
         compare(
             "inspect python3.11",

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
+
+
+def packager_command() -> list[str]:
+    """The installed `packager` script beside this interpreter: what users run.
+
+    It runs from byte-compiled files installed by pip; `python -m packager` from a source
+    tree may recompile every module on each run when PYTHONDONTWRITEBYTECODE is set.
+    """
+    script = os.path.join(os.path.dirname(sys.executable), "packager")
+    if not os.path.exists(script):
+        raise SystemExit(f"{script} not found: run `pip install .` first")
+    return [script]
 
 
 def wall_time(argv: Sequence[str], *, stdin: int | None = subprocess.DEVNULL) -> float:

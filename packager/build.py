@@ -18,7 +18,6 @@ from pathlib import Path
 
 from packager import runner
 from packager.checks import check_result
-from packager.diagnose import diagnose, relevant_lines
 from packager.errors import ToolError, UsageError
 from packager.inittab import INITTAB_FILE, check_names, find_modules, reserved_names, write_inittab
 from packager.inspect import inspect_paths
@@ -39,6 +38,8 @@ class BuildFailed(ToolError):
     """cargo failed; carries the recognised causes so the CLI can show them."""
 
     def __init__(self, message: str, *, output: str, returncode: int | None) -> None:
+        from packager.diagnose import diagnose, relevant_lines
+
         self.diagnoses = diagnose(output)
         self.shown_lines = relevant_lines(output)
         super().__init__(message, output=output, returncode=returncode, fix=self._fix_text())

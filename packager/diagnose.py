@@ -23,13 +23,13 @@ class Diagnosis:
 @dataclass(frozen=True)
 class _Pattern:
     code: str
-    regex: re.Pattern[str]
+    regex: str  # compiled on first use: most builds never fail
     cause: str
     fix: str
 
 
 def _pattern(code: str, regex: str, cause: str, fix: str) -> _Pattern:
-    return _Pattern(code, re.compile(regex, re.MULTILINE), cause, fix)
+    return _Pattern(code, regex, cause, fix)
 
 
 _PATTERNS = (
@@ -140,7 +140,7 @@ def diagnose(output: str) -> tuple[Diagnosis, ...]:
     """Every known failure found in `output`, first occurrence each, in table order."""
     found = []
     for pattern in _PATTERNS:
-        match = pattern.regex.search(output)
+        match = re.search(pattern.regex, output, re.MULTILINE)
         if match is not None:
             line = _line_at(output, match.start())
             found.append(Diagnosis(pattern.code, pattern.cause, pattern.fix, line))

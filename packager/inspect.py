@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 
 from packager.binary import ResolveContext, read_binary, resolve_needed
@@ -67,6 +66,9 @@ def inspect_paths(
     workers = _worker_count(jobs, len(targets))
     outcomes: Iterable[_Outcome]
     if workers > 1:
+        # Imported here: the process pool costs ~15 ms of start-up a single file never needs.
+        from concurrent.futures import ProcessPoolExecutor
+
         with ProcessPoolExecutor(max_workers=workers) as pool:
             chunk = max(1, len(targets) // (workers * 8))
             outcomes = list(
