@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# Session fixtures of the bundle tests: the hello sample built and bundled once.
+pytest_plugins = ["tests.bundle_helpers"]
+
 _FIXTURE_SCRIPT = Path(__file__).parent / "fixtures" / "build_fixtures.sh"
 
 

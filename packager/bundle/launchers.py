@@ -1,0 +1,71 @@
+"""Render the launchers (POSIX sh, Windows .cmd) and the hook that restores their variables."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping
+
+from packager.bundle.templates import read_template
+
+RESTORE_MODULE = "_packager_restore_env"
+RESTORE_PTH = "_packager_restore_env.pth"
+
+_PLACEHOLDER = re.compile(r"@@[A-Z0-9_]+@@")
+# Characters a .cmd file can hold inside "set" quotes without escaping.
+_CMD_SAFE = re.compile(r"[A-Za-z0-9._+\-\\]+")
+
+
+def render(template: str, values: Mapping[str, str]) -> str:
+    """Fill `@@KEY@@` placeholders; every placeholder must have a value and vice versa."""
+    used: set[str] = set()
+
+    def substitute(match: re.Match[str]) -> str:
+        key = match.group(0)[2:-2]
+        if key not in values:
+            raise KeyError(f"template placeholder {key} has no value")
+        used.add(key)
+        return values[key]
+
+    text = _PLACEHOLDER.sub(substitute, template)
+    unused = set(values) - used
+    if unused:
+        raise KeyError(f"values for no placeholder: {sorted(unused)}")
+    return text
+
+
+def posix_launcher(name: str, binary: str, *, set_library_path: bool, export_env: bool) -> str:
+    """The sh launcher for the binary at `binary` (relative to the bundle root)."""
+    return render(
+        read_template("launchers/launcher.sh"),
+        {
+            "NAME": name,
+            "BINARY": shlex.quote(binary),
+            "SET_LIBRARY_PATH": "1" if set_library_path else "0",
+            "EXPORT_ENV": "1" if export_env else "0",
+        },
+    )
+
+
+def cmd_launcher(name: str, binary: str, dll_dir: str, *, export_env: bool) -> str:
+    """The .cmd launcher for a Windows binary; `binary` and `dll_dir` are relative paths."""
+    windows_binary = binary.replace("/", "\\")
+    windows_dll_dir = dll_dir.replace("/", "\\")
+    for value in (windows_binary, windows_dll_dir):
+        if not _CMD_SAFE.fullmatch(value):
+            raise ValueError(f"cannot place {value!r} in a .cmd launcher")
+    text = render(
+        read_template("launchers/launcher.cmd"),
+        {
+            "NAME": name,
+            "BINARY": windows_binary,
+            "DLL_DIR": windows_dll_dir,
+            "EXPORT_ENV": "1" if export_env else "0",
+        },
+    )
+    return text.replace("\r\n", "\n").replace("\n", "\r\n")
+
+
+def restore_hook() -> tuple[str, str]:
+    """(module source, .pth line): installed into site-packages of every bundle."""
+    return read_template(f"launchers/{RESTORE_MODULE}.py"), f"import {RESTORE_MODULE}\n"

@@ -1,0 +1,95 @@
+"""Frozen values a bundle run produces: formats, sizes, outputs, the manifest, verify results."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from packager.model import BinaryFormat, LinkMode
+
+# Reports what a long step is doing ("compiling the standard library"); the CLI renders it.
+Progress = Callable[[str], None]
+
+
+class BundleFormat(StrEnum):
+    DIR = "dir"
+    TAR_GZ = "tar.gz"
+    TAR_ZST = "tar.zst"
+    ZIP = "zip"
+    INSTALLER = "installer"
+    DEB = "deb"
+
+
+ARCHIVE_FORMATS = (BundleFormat.TAR_GZ, BundleFormat.TAR_ZST, BundleFormat.ZIP)
+
+
+@dataclass(frozen=True)
+class SizeBreakdown:
+    """Bytes of the unpacked tree, by part."""
+
+    binary: int
+    libpython: int
+    stdlib: int
+    site_packages: int
+    app: int
+    other: int  # launchers, the environment-restoring hook
+
+    @property
+    def total(self) -> int:
+        """All parts together: the size of the unpacked tree."""
+        return (
+            self.binary + self.libpython + self.stdlib + self.site_packages + self.app + self.other
+        )
+
+
+@dataclass(frozen=True)
+class BundleOutput:
+    """One thing written to the output directory."""
+
+    format: BundleFormat | None  # None for SHA256SUMS
+    path: str
+    size: int
+    sha256: str | None  # None for a directory
+
+
+@dataclass(frozen=True)
+class BundleManifest:
+    """What `bundle_binary` laid out and wrote."""
+
+    name: str
+    source_binary: str
+    binary_format: BinaryFormat
+    link_mode: LinkMode
+    python_version: str  # of the interpreter whose stdlib was shipped, e.g. "3.11.2"
+    interpreter: str  # that interpreter's path
+    launcher: str  # the launcher's path relative to the tree's root
+    binary: str  # the real binary's path relative to the tree's root
+    rpath_patched: bool
+    export_env: bool
+    zip_stdlib: bool
+    trimmed: tuple[str, ...]  # names of the trim rules applied (`--keep` names)
+    kept: tuple[str, ...]
+    requirements: tuple[str, ...]  # distributions installed into site-packages, "name==version"
+    deb_depends: tuple[str, ...]  # empty unless a .deb was written
+    sizes: SizeBreakdown
+    outputs: tuple[BundleOutput, ...]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """How a bundle behaved when run in the sandbox."""
+
+    subject: str  # what was verified (directory, archive or installer)
+    command: tuple[str, ...]  # the command run inside the sandbox
+    sandbox_path: str  # where the bundle sat inside the sandbox
+    hidden: tuple[str, ...]  # paths hidden from the program
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        """Whether the program exited with status 0."""
+        return self.returncode == 0

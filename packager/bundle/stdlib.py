@@ -1,0 +1,190 @@
+"""Collect, trim and precompile the standard library into a bundle's `lib/python3.X`.
+
+Precompiling uses the bundled interpreter's own version (the stdlib's interpreter runs
+compileall), a fixed invalidation mode (unchecked-hash: no source mtimes in the .pyc),
+relative source names and PYTHONHASHSEED=0 (set and frozenset constants are marshalled
+in hash order), so the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import shutil
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from packager import runner
+from packager.errors import UsageError
+
+
+@dataclass(frozen=True)
+class TrimRule:
+    """A part of the stdlib left out by default; `--keep NAME` puts it back."""
+
+    name: str
+    reason: str
+    top_level: tuple[str, ...] = ()  # patterns for entries directly under the stdlib dir
+    nested_dirs: tuple[str, ...] = ()  # directory names trimmed at any depth
+    extensions: tuple[str, ...] = ()  # patterns for extension module names in lib-dynload
+
+
+TRIM_RULES: tuple[TrimRule, ...] = (
+    TrimRule(
+        "test",
+        "CPython's regression tests and the packages' own test suites",
+        top_level=("test",),
+        nested_dirs=("test", "tests", "idle_test"),
+        extensions=("_test*", "_ctypes_test", "_xxtestfuzz", "xxlimited*"),
+    ),
+    TrimRule("idlelib", "the IDLE editor", top_level=("idlelib",)),
+    TrimRule(
+        "tkinter",
+        "Tk GUI bindings (need a Tk installation on the target)",
+        top_level=("tkinter", "turtle.py", "turtledemo"),
+        extensions=("_tkinter",),
+    ),
+    TrimRule("ensurepip", "bundled pip and setuptools wheels", top_level=("ensurepip",)),
+    TrimRule("lib2to3", "the deprecated 2to3 translator", top_level=("lib2to3",)),
+    TrimRule("distutils", "deprecated, removed in 3.12", top_level=("distutils",)),
+    TrimRule("pydoc_data", "pydoc's topic index", top_level=("pydoc_data",)),
+    TrimRule(
+        "config",
+        "build files: the static libpython and the Makefile",
+        top_level=("config-*",),
+    ),
+)
+
+# Never copied: caches are rebuilt, third-party packages come only from --requirements,
+# and a distribution's own hooks (Debian's sitecustomize links into /etc) do not travel.
+_ALWAYS_EXCLUDED = (
+    "__pycache__",
+    "site-packages",
+    "dist-packages",
+    "lib-dynload",
+    "EXTERNALLY-MANAGED",
+    "sitecustomize.py",
+)
+
+
+def trim_rules(keep: Iterable[str]) -> tuple[tuple[TrimRule, ...], tuple[str, ...]]:
+    """The rules to apply and the names kept; an unknown `--keep` name is a usage error."""
+    kept: set[str] = set()
+    for module in keep:
+        rule = _rule_for(module)
+        if rule is None:
+            names = ", ".join(rule.name for rule in TRIM_RULES)
+            raise UsageError(
+                f"--keep {module}: that module is not trimmed, so there is nothing to keep",
+                fix=f"name one of: {names} (or a module inside one, such as turtle)",
+            )
+        kept.add(rule.name)
+    applied = tuple(rule for rule in TRIM_RULES if rule.name not in kept)
+    return applied, tuple(sorted(kept))
+
+
+def _rule_for(module: str) -> TrimRule | None:
+    top = module.split(".")[0]
+    for rule in TRIM_RULES:
+        if top == rule.name or any(
+            fnmatch.fnmatchcase(top, pattern.removesuffix(".py")) for pattern in rule.top_level
+        ):
+            return rule
+        if any(fnmatch.fnmatchcase(top, pattern) for pattern in rule.extensions):
+            return rule
+    return None
+
+
+def copy_stdlib(
+    stdlib_dir: str, dynload_dir: str, destination: str, rules: Iterable[TrimRule]
+) -> None:
+    """Copy the stdlib (and lib-dynload beneath it) to `destination`, minus the trimmed parts."""
+    rules = tuple(rules)
+    top_patterns = [pattern for rule in rules for pattern in rule.top_level]
+    nested = {name for rule in rules for name in rule.nested_dirs}
+    extension_patterns = [pattern for rule in rules for pattern in rule.extensions]
+    for directory, subdirs, files in os.walk(stdlib_dir):
+        relative = os.path.relpath(directory, stdlib_dir)
+        at_top = relative == "."
+
+        def excluded(name: str, *, at_top: bool = at_top) -> bool:
+            if name in _ALWAYS_EXCLUDED:
+                return True
+            return at_top and any(fnmatch.fnmatchcase(name, p) for p in top_patterns)
+
+        subdirs[:] = sorted(d for d in subdirs if not excluded(d) and d not in nested)
+        target_dir = os.path.normpath(os.path.join(destination, relative))
+        os.makedirs(target_dir, exist_ok=True)
+        for name in sorted(files):
+            if not excluded(name):
+                copy_file(os.path.join(directory, name), os.path.join(target_dir, name))
+    dynload_target = os.path.join(destination, "lib-dynload")
+    os.makedirs(dynload_target, exist_ok=True)
+    for name in sorted(os.listdir(dynload_dir)):
+        module = name.split(".")[0]
+        if any(fnmatch.fnmatchcase(module, pattern) for pattern in extension_patterns):
+            continue
+        copy_file(os.path.join(dynload_dir, name), os.path.join(dynload_target, name))
+
+
+def copy_file(source: str, target: str) -> None:
+    """Copy a file's bytes (following symlinks), mode 0755 if executable else 0644.
+
+    Dangling symlinks and non-regular files are skipped: they cannot be shipped.
+    """
+    if not os.path.isfile(source):
+        return
+    shutil.copyfile(source, target)
+    executable = os.stat(source).st_mode & 0o111
+    os.chmod(target, 0o755 if executable else 0o644)
+
+
+def compile_tree(
+    python: str,
+    tree: str,
+    *,
+    source_prefix: str,
+    environ: Mapping[str, str],
+    legacy: bool = False,
+    echo: runner.Echo | None = None,
+) -> None:
+    """Precompile every .py under `tree` with `python`, reproducibly.
+
+    `source_prefix` is the name recorded as each module's source directory (relative to
+    the bundle); `legacy` writes `mod.pyc` beside `mod.py` (the layout zipimport reads).
+    """
+    argv = [
+        python,
+        "-s",
+        "-m",
+        "compileall",
+        "-q",
+        "-f",
+        "-j",
+        "0",
+        "--invalidation-mode",
+        "unchecked-hash",
+        "-d",
+        source_prefix,
+    ]
+    if legacy:
+        argv.append("-b")
+    # Not -I/-E: they would ignore PYTHONHASHSEED; the environment is built here instead.
+    compile_environ = {"PATH": environ.get("PATH", ""), "PYTHONHASHSEED": "0", "LC_ALL": "C.UTF-8"}
+    # compileall exits 1 when a file has a syntax error (lib2to3 test data, for one);
+    # such files stay source-only, exactly as a normal installation leaves them.
+    runner.run([*argv, tree], environ=compile_environ, check=False, echo=echo)
+
+
+def pure_module_files(version_dir: str) -> list[str]:
+    """Files under the stdlib dir that may move into the stdlib zip, relative, sorted."""
+    found: list[str] = []
+    for directory, subdirs, files in os.walk(version_dir):
+        relative = os.path.relpath(directory, version_dir)
+        if relative == ".":
+            subdirs[:] = [
+                d for d in subdirs if d not in ("lib-dynload", "site-packages", "dist-packages")
+            ]
+        subdirs.sort()
+        found.extend(os.path.normpath(os.path.join(relative, name)) for name in sorted(files))
+    return found

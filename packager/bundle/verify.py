@@ -1,0 +1,201 @@
+"""Run a bundle where no Python is visible: a bubblewrap sandbox over a read-only root.
+
+Hidden: every /usr/lib/python3* directory, /usr/bin/python3* and the system's
+libpython3*.so* (each file covered by /dev/null, as tmpfs cannot cover a single file),
+/usr/local, /opt, /root and $HOME (pyenv lives there). The bundle is first copied (or
+extracted, or installed) to a path with a space in it, so the run also proves the bundle
+is relocatable and quotes its paths. HOME and TMPDIR are fresh tmpfs directories.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import stat
+import tarfile
+import tempfile
+import zipfile
+from collections.abc import Mapping, Sequence
+
+from packager import runner
+from packager.bundle.model import VerifyResult
+from packager.errors import UnreadableInputError, UsageError
+
+SANDBOX_AREA = "/tmp/packager verify"
+SANDBOX_HOME = "/tmp/home"
+_BWRAP_FIX = "install bubblewrap (Debian: apt-get install bubblewrap)"
+_HIDDEN_DIRS = ("/usr/local", "/opt", "/root")
+_HIDDEN_DIR_GLOBS = ("/usr/lib/python3*", "/usr/lib64/python3*")
+_HIDDEN_FILE_GLOBS = (
+    "/usr/bin/python3*",
+    "/usr/lib/*/libpython3*.so*",
+    "/usr/lib/libpython3*.so*",
+    "/usr/lib64/libpython3*.so*",
+)
+
+
+def hidden_paths(environ: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """(directories covered by tmpfs, regular files covered by /dev/null) on this host."""
+    directories = [path for path in _HIDDEN_DIRS if os.path.isdir(path)]
+    home = environ.get("HOME")
+    if home and os.path.isdir(home) and os.path.realpath(home) not in ("/", "/tmp"):
+        directories.append(os.path.realpath(home))
+    for pattern in _HIDDEN_DIR_GLOBS:
+        directories.extend(path for path in sorted(glob.glob(pattern)) if os.path.isdir(path))
+    files: list[str] = []
+    for pattern in _HIDDEN_FILE_GLOBS:
+        files.extend(
+            path
+            for path in sorted(glob.glob(pattern))
+            if os.path.isfile(path) and not os.path.islink(path)
+        )
+    return list(dict.fromkeys(directories)), files
+
+
+def sandbox_argv(
+    bwrap: str, area: str, environ: Mapping[str, str], extra_env: Mapping[str, str] | None = None
+) -> tuple[list[str], list[str]]:
+    """(bwrap arguments up to the command, hidden paths) with `area` at SANDBOX_AREA."""
+    directories, files = hidden_paths(environ)
+    argv = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    for directory in directories:
+        argv += ["--tmpfs", directory]
+    for path in files:
+        argv += ["--ro-bind", "/dev/null", path]
+    argv += ["--bind", area, SANDBOX_AREA, "--dir", SANDBOX_HOME]
+    argv += ["--unshare-all", "--die-with-parent", "--new-session", "--clearenv"]
+    for key, value in (
+        ("PATH", "/usr/bin:/bin"),
+        ("HOME", SANDBOX_HOME),
+        ("TMPDIR", "/tmp"),
+        ("LANG", "C.UTF-8"),
+        *(extra_env or {}).items(),
+    ):
+        argv += ["--setenv", key, value]
+    argv += ["--chdir", SANDBOX_HOME]
+    return argv, directories + files
+
+
+def verify_bundle(
+    subject: str,
+    args: Sequence[str] = (),
+    *,
+    environ: Mapping[str, str],
+    extra_env: Mapping[str, str] | None = None,
+    timeout: float = 300,
+    echo: runner.Echo | None = None,
+) -> VerifyResult:
+    """Copy, extract or install `subject` into the sandbox and run it with `args`.
+
+    The program sees only PATH, HOME, TMPDIR, LANG and `extra_env`.
+    """
+    bwrap = runner.require("bwrap", environ, fix=_BWRAP_FIX)
+    if not os.path.exists(subject):
+        raise UnreadableInputError("no such file or directory", path=subject)
+    work = tempfile.mkdtemp(prefix="packager-verify-")
+    try:
+        area = os.path.join(work, "area")
+        os.mkdir(area)
+        command = _prepare(os.path.abspath(subject), area, environ, echo)
+        argv, hidden = sandbox_argv(bwrap, area, environ, extra_env)
+        result = runner.run(
+            [*argv, *command, *args], environ=environ, check=False, timeout=timeout, echo=echo
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return VerifyResult(
+        subject=subject,
+        command=(*command, *args),
+        sandbox_path=SANDBOX_AREA,
+        hidden=tuple(hidden),
+        returncode=result.returncode,
+        stdout=result.stdout,
+        stderr=result.stderr,
+    )
+
+
+def _prepare(
+    subject: str, area: str, environ: Mapping[str, str], echo: runner.Echo | None
+) -> list[str]:
+    """Put the bundle under `area`; the command that runs it inside the sandbox."""
+    base = os.path.basename(subject.rstrip("/"))
+    if os.path.isdir(subject):
+        shutil.copytree(subject, os.path.join(area, base), symlinks=True)
+        return [_launcher_in(area, os.path.join(area, base), base)]
+    if base.endswith("-installer.sh"):
+        name = base[: -len("-installer.sh")]
+        shutil.copy2(subject, os.path.join(area, base))
+        script = 'sh "$1" >&2 && shift && exec "$HOME/.local/bin/$0" "$@"'
+        return ["sh", "-c", script, name, f"{SANDBOX_AREA}/{base}"]
+    if base.endswith((".tar.gz", ".tgz")):
+        _extract_tar(subject, area)
+    elif base.endswith(".tar.zst"):
+        zstd = runner.require("zstd", environ, fix="install zstd (Debian: apt-get install zstd)")
+        plain = os.path.join(os.path.dirname(area), "payload.tar")
+        runner.run([zstd, "-q", "-d", "-f", "-o", plain, subject], environ=environ, echo=echo)
+        _extract_tar(plain, area)
+    elif base.endswith(".zip"):
+        _extract_zip(subject, area)
+    elif base.endswith(".deb"):
+        dpkg_deb = runner.require("dpkg-deb", environ, fix="install dpkg (apt-get install dpkg)")
+        root = os.path.join(area, "root")
+        runner.run([dpkg_deb, "-x", subject, root], environ=environ, echo=echo)
+        names = sorted(os.listdir(os.path.join(root, "opt")))
+        if len(names) != 1:
+            raise UnreadableInputError(
+                "expected one folder under /opt in the package", path=subject
+            )
+        return [_launcher_in(area, os.path.join(root, "opt", names[0]), names[0])]
+    else:
+        raise UsageError(
+            "not a bundle directory, archive (.tar.gz, .tar.zst, .zip), .deb or installer",
+            path=subject,
+            fix="pass what `packager bundle` wrote",
+        )
+    tops = sorted(os.listdir(area))
+    if len(tops) != 1 or not os.path.isdir(os.path.join(area, tops[0])):
+        raise UnreadableInputError("the archive must hold exactly one top folder", path=subject)
+    return [_launcher_in(area, os.path.join(area, tops[0]), tops[0])]
+
+
+def _launcher_in(area: str, tree: str, name: str) -> str:
+    """The sandbox path of the launcher `name` at the top of `tree` (a folder in `area`)."""
+    launcher = os.path.join(tree, name)
+    if not os.path.isfile(launcher):
+        raise UnreadableInputError(
+            f"no launcher '{name}' at the top of the bundle",
+            path=tree,
+            fix="pass a folder or archive written by `packager bundle`",
+        )
+    return os.path.join(SANDBOX_AREA, os.path.relpath(launcher, area))
+
+
+def _extract_tar(path: str, area: str) -> None:
+    try:
+        with tarfile.open(path) as archive:
+            archive.extractall(area, filter="data")
+    except (tarfile.TarError, OSError) as exc:
+        raise UnreadableInputError(f"cannot extract: {exc}", path=path) from exc
+
+
+def _extract_zip(path: str, area: str) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                name = info.filename
+                if name.startswith("/") or ".." in name.split("/"):
+                    raise UnreadableInputError(f"unsafe member name {name!r}", path=path)
+                target = os.path.join(area, name)
+                mode = (info.external_attr >> 16) & 0o7777
+                if info.is_dir():
+                    os.makedirs(target, exist_ok=True)
+                    continue
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                if stat.S_ISLNK(info.external_attr >> 16):
+                    raise UnreadableInputError(f"symlink member {name!r}", path=path)
+                with archive.open(info) as source, open(target, "wb") as handle:
+                    shutil.copyfileobj(source, handle)
+                os.chmod(target, (mode or 0o644) & 0o755)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise UnreadableInputError(f"cannot extract: {exc}", path=path) from exc

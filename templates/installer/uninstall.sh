@@ -1,0 +1,27 @@
+#!/bin/sh
+# Uninstaller for @@NAME@@, written by its installer: removes the command symlink (only if
+# it still points here), this folder, and the directories the installer created (if empty).
+set -eu
+name=@@NAME@@
+here=$(CDPATH='' cd -P -- "$(dirname -- "$0")" && pwd -P)
+record=$here/.packager-installed
+[ -f "$record" ] || {
+  printf '%s\n' "$name uninstall: error: '$here' is not an installation made by the $name installer" >&2
+  exit 1
+}
+command_path=$(sed -n 's/^command=//p' "$record")
+created=$(sed -n 's/^created=//p' "$record")
+if [ -n "$command_path" ] && [ -L "$command_path" ] &&
+  [ "$(readlink -- "$command_path")" = "$here/$name" ]; then
+  rm -f -- "$command_path"
+  printf '%s\n' "Removed the command $command_path"
+fi
+cd /
+rm -rf -- "$here"
+printf '%s\n' "Removed $here"
+# Deepest first: a created parent is listed before its children.
+printf '%s\n' "$created" | sed '1!G;h;$!d' | while IFS= read -r dir; do
+  [ -n "$dir" ] && rmdir -- "$dir" 2>/dev/null && printf '%s\n' "Removed the empty directory $dir"
+  true
+done
+exit 0

@@ -1,0 +1,56 @@
+"""Session fixtures for the bundle tests: the hello sample built once, bundled once."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from packager.bundle import BundleFormat, BundleManifest, bundle_binary
+from tests.helpers import SAMPLES, cargo_build, cargo_env, shared_python
+
+# A name no real Debian package has, so the .deb test can install and remove it.
+BUNDLE_NAME = "pkgtest-hello"
+SOURCE_DATE_EPOCH = "1700000000"
+ALL_FORMATS = tuple(BundleFormat)
+EXPECTED_LINES = ("hello, packager, from Rust", "2 + 3 = 5")
+
+
+def bundle_environ() -> dict[str, str]:
+    """The environment bundle tests pass to the library: fixed SOURCE_DATE_EPOCH."""
+    environ = dict(os.environ)
+    environ["SOURCE_DATE_EPOCH"] = SOURCE_DATE_EPOCH
+    return environ
+
+
+@pytest.fixture(scope="session")
+def hello_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The hello sample linked against a shared libpython, copied out of the target dir."""
+    interpreter, _ = shared_python()
+    built = cargo_build(SAMPLES / "hello", cargo_env(PYO3_PYTHON=interpreter), "hello")
+    # Other tests build the same crate in other modes into the shared target directory.
+    copy = tmp_path_factory.mktemp("hello-bin") / BUNDLE_NAME
+    shutil.copy2(built, copy)
+    readelf = subprocess.run(["readelf", "-d", str(copy)], capture_output=True, text=True)
+    assert "libpython3" in readelf.stdout, "expected a dynamic build of the hello sample"
+    return copy
+
+
+@pytest.fixture(scope="session")
+def hello_bundle(hello_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> BundleManifest:
+    """Every format of the hello bundle, written once per session."""
+    out = tmp_path_factory.mktemp("bundle-out")
+    return bundle_binary(
+        str(hello_binary), out_dir=str(out), environ=bundle_environ(), formats=ALL_FORMATS
+    )
+
+
+def output_path(manifest: BundleManifest, fmt: BundleFormat) -> Path:
+    """Where `manifest` wrote the output of format `fmt`."""
+    for output in manifest.outputs:
+        if output.format is fmt:
+            return Path(output.path)
+    raise AssertionError(f"no {fmt} output in the manifest")

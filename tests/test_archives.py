@@ -1,0 +1,139 @@
+"""Reproducible archives and the small pure helpers of the bundle package (hermetic)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from packager.bundle import BundleFormat, output_names, parse_formats
+from packager.bundle.archives import (
+    DEFAULT_MTIME,
+    sha256sums,
+    source_mtime,
+    tree_entries,
+    write_tar_gz,
+    write_tar_zst,
+    write_zip,
+)
+from packager.bundle.deb import package_name, parse_dpkg_search
+from packager.bundle.stdlib import trim_rules
+from packager.bundle.verify import hidden_paths
+from packager.errors import UsageError
+
+
+def make_tree(root: Path) -> Path:
+    tree = root / "app"
+    (tree / "bin").mkdir(parents=True)
+    (tree / "bin" / "run").write_text("#!/bin/sh\n")
+    (tree / "bin" / "run").chmod(0o700)
+    (tree / "data é.txt").write_text("x")
+    (tree / "data é.txt").chmod(0o600)
+    os.utime(tree / "data é.txt", (12345, 12345))
+    return tree
+
+
+def test_tar_gz_metadata_is_normalised(tmp_path: Path) -> None:
+    archive = tmp_path / "a.tar.gz"
+    write_tar_gz(tree_entries(str(make_tree(tmp_path)), "app"), str(archive), 1700000000)
+    header = archive.read_bytes()[:10]
+    assert header[3] & 0x08 == 0  # no FNAME field
+    assert header[4:8] == b"\0\0\0\0"  # gzip mtime 0
+    with tarfile.open(archive) as opened:
+        members = opened.getmembers()
+    assert [m.name for m in members] == ["app", "app/bin", "app/bin/run", "app/data é.txt"]
+    for member in members:
+        assert (member.uid, member.gid, member.uname, member.gname) == (0, 0, "", "")
+        assert member.mtime == 1700000000
+    modes = {m.name: m.mode for m in members}
+    assert modes["app/bin/run"] == 0o755 and modes["app/data é.txt"] == 0o644
+
+
+def test_archives_do_not_depend_on_file_times_or_order(tmp_path: Path) -> None:
+    first, second = tmp_path / "one", tmp_path / "two"
+    first.mkdir()
+    second.mkdir()
+    tree_a, tree_b = make_tree(first), make_tree(second)
+    os.utime(tree_b / "bin" / "run", (999, 999))
+    for writer, suffix in ((write_tar_gz, "tar.gz"), (write_zip, "zip")):
+        writer(tree_entries(str(tree_a), "app"), str(first / f"x.{suffix}"), DEFAULT_MTIME)
+        writer(tree_entries(str(tree_b), "app"), str(second / f"x.{suffix}"), DEFAULT_MTIME)
+        assert (first / f"x.{suffix}").read_bytes() == (second / f"x.{suffix}").read_bytes()
+    write_tar_zst(tree_entries(str(tree_a), "app"), str(first / "x.zst"), 0, environ=os.environ)
+    write_tar_zst(tree_entries(str(tree_b), "app"), str(second / "x.zst"), 0, environ=os.environ)
+    assert (first / "x.zst").read_bytes() == (second / "x.zst").read_bytes()
+
+
+def test_zip_keeps_unix_permissions(tmp_path: Path) -> None:
+    archive = tmp_path / "a.zip"
+    write_zip(tree_entries(str(make_tree(tmp_path)), "app"), str(archive), 0)
+    with zipfile.ZipFile(archive) as opened:
+        modes = {info.filename: info.external_attr >> 16 & 0o777 for info in opened.infolist()}
+        assert opened.getinfo("app/bin/run").date_time == (1980, 1, 1, 0, 0, 0)
+    assert modes["app/bin/run"] == 0o755 and modes["app/data é.txt"] == 0o644
+
+
+def test_source_date_epoch() -> None:
+    assert source_mtime({}) == DEFAULT_MTIME
+    assert source_mtime({"SOURCE_DATE_EPOCH": "42"}) == 42
+    with pytest.raises(UsageError):
+        source_mtime({"SOURCE_DATE_EPOCH": "yesterday"})
+
+
+def test_sha256sums_is_checkable_by_sha256sum(tmp_path: Path) -> None:
+    (tmp_path / "b.bin").write_bytes(b"b")
+    (tmp_path / "a.bin").write_bytes(b"a")
+    text = sha256sums({"b.bin": str(tmp_path / "b.bin"), "a.bin": str(tmp_path / "a.bin")})
+    assert [line.split("  ")[1] for line in text.splitlines()] == ["a.bin", "b.bin"]
+    (tmp_path / "SHA256SUMS").write_text(text)
+    assert subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=tmp_path).returncode == 0
+
+
+def test_formats_and_output_names() -> None:
+    assert parse_formats("zip, dir,zip") == (BundleFormat.DIR, BundleFormat.ZIP)
+    with pytest.raises(UsageError):
+        parse_formats("rpm")
+    names = output_names(
+        "my_app", parse_formats("dir,tar.zst,installer,deb"), version="1.2", arch="x86_64"
+    )
+    assert names == {
+        BundleFormat.DIR: "my_app",
+        BundleFormat.TAR_ZST: "my_app.tar.zst",
+        BundleFormat.INSTALLER: "my_app-installer.sh",
+        BundleFormat.DEB: "my-app_1.2_amd64.deb",
+    }
+    with pytest.raises(UsageError):
+        package_name("X")
+
+
+def test_keep_names_a_rule_or_a_module_inside_one() -> None:
+    rules, kept = trim_rules(["turtle", "test.support"])
+    assert kept == ("test", "tkinter")
+    assert {rule.name for rule in rules}.isdisjoint(kept)
+    with pytest.raises(UsageError, match="nothing to keep"):
+        trim_rules(["json"])
+
+
+def test_parse_dpkg_search() -> None:
+    output = (
+        "libc6:amd64: /lib/x86_64-linux-gnu/libc.so.6\n"
+        "diversion by x from: /usr/bin/y\n"
+        "zlib1g:amd64, zlib1g:i386: /lib/x86_64-linux-gnu/libz.so.1\n"
+        "dpkg-query: no path found matching pattern /nope\n"
+    )
+    assert parse_dpkg_search(output) == {
+        "/lib/x86_64-linux-gnu/libc.so.6": "libc6",
+        "/lib/x86_64-linux-gnu/libz.so.1": "zlib1g",
+    }
+
+
+def test_sandbox_hides_pythons_but_not_ordinary_libraries() -> None:
+    directories, files = hidden_paths({"HOME": "/root"})
+    assert "/root" in directories
+    assert not any("libc.so" in path or "libz.so" in path for path in files)
+    if os.path.isdir("/usr/lib/python3.11"):
+        assert "/usr/lib/python3.11" in directories

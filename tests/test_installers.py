@@ -1,0 +1,146 @@
+"""The self-extracting installer and the .deb: install, run, remove, nothing left behind."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from packager.bundle import BundleFormat, BundleManifest
+from packager.bundle.installer_sh import write_installer
+from tests.bundle_helpers import EXPECTED_LINES, output_path
+
+pytestmark = pytest.mark.integration
+
+
+def files_under(root: Path) -> list[str]:
+    return sorted(str(path.relative_to(root)) for path in root.rglob("*"))
+
+
+def run_installer(installer: Path, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    environ = {"PATH": "/usr/bin:/bin", "HOME": str(home), "TMPDIR": str(home.parent)}
+    return subprocess.run(
+        ["sh", str(installer), *args], env=environ, capture_output=True, text=True, check=False
+    )
+
+
+def test_installer_installs_runs_and_uninstalls_without_a_trace(
+    hello_bundle: BundleManifest, tmp_path: Path
+) -> None:
+    home = tmp_path / "home dir"
+    home.mkdir()
+    installed = run_installer(output_path(hello_bundle, BundleFormat.INSTALLER), home)
+    assert installed.returncode == 0, installed.stderr
+    name = hello_bundle.name
+    command = home / ".local" / "bin" / name
+    assert f"Installed {name} into {home}/.local/opt/{name}" in installed.stdout
+    ran = subprocess.run(
+        [str(command), "x"],
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert tuple(ran.stdout.splitlines()[2:4]) == EXPECTED_LINES
+    # Installing again replaces the first installation in place.
+    assert run_installer(output_path(hello_bundle, BundleFormat.INSTALLER), home).returncode == 0
+    removed = subprocess.run(
+        ["sh", str(home / ".local" / "opt" / name / "uninstall")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert removed.returncode == 0, removed.stderr
+    assert files_under(home) == []
+    assert not list(tmp_path.glob(f"{name}-install.*"))
+
+
+def hostile_payload(path: Path, name: str, member: tarfile.TarInfo) -> None:
+    with tarfile.open(path, "w:gz") as archive:
+        top = tarfile.TarInfo(name)
+        top.type = tarfile.DIRTYPE
+        archive.addfile(top)
+        archive.addfile(member, io.BytesIO(b"evil\n") if member.isreg() else None)
+
+
+def _file(name: str) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.size = 5
+    return info
+
+
+def _link(name: str, target: str, kind: bytes) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = target
+    return info
+
+
+@pytest.mark.parametrize(
+    "member",
+    [
+        _file("evilapp/../evil"),
+        _file("/tmp/evil-absolute"),
+        _file("elsewhere/evil"),
+        _link("evilapp/escape", "/etc/passwd", tarfile.SYMTYPE),
+        _link("evilapp/up", "../../..", tarfile.SYMTYPE),
+        _link("evilapp/hard", "/etc/passwd", tarfile.LNKTYPE),
+    ],
+    ids=["dotdot", "absolute", "outside-top", "symlink-out", "symlink-up", "hardlink"],
+)
+def test_installer_refuses_hostile_payloads(member: tarfile.TarInfo, tmp_path: Path) -> None:
+    payload = tmp_path / "payload.tar.gz"
+    hostile_payload(payload, "evilapp", member)
+    installer = tmp_path / "evilapp-installer.sh"
+    write_installer("evilapp", str(payload), str(installer))
+    home = tmp_path / "home"
+    home.mkdir()
+    result = run_installer(installer, home)
+    assert result.returncode != 0
+    assert "refusing" in result.stderr
+    assert files_under(home) == []
+    assert not (tmp_path / "evil").exists()
+    assert not Path("/tmp/evil-absolute").exists()
+
+
+def test_installer_refuses_a_damaged_payload(hello_bundle: BundleManifest, tmp_path: Path) -> None:
+    damaged = tmp_path / "damaged-installer.sh"
+    data = bytearray(output_path(hello_bundle, BundleFormat.INSTALLER).read_bytes())
+    data[-100] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    home = tmp_path / "home"
+    home.mkdir()
+    result = run_installer(damaged, home)
+    assert result.returncode != 0
+    assert "checksum mismatch" in result.stderr
+    assert files_under(home) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="installing a .deb needs root")
+def test_deb_installs_runs_and_removes_cleanly(hello_bundle: BundleManifest) -> None:
+    deb = output_path(hello_bundle, BundleFormat.DEB)
+    package = hello_bundle.name
+    try:
+        subprocess.run(["dpkg", "-i", str(deb)], check=True, capture_output=True)
+        ran = subprocess.run(
+            [f"/usr/bin/{package}"],
+            env={"PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert ran.returncode == 0, ran.stderr
+        assert tuple(ran.stdout.splitlines()[2:4]) == EXPECTED_LINES
+        status = subprocess.run(["dpkg", "-s", package], capture_output=True, text=True)
+        assert "Depends: " in status.stdout and "libc6 (>= 2." in status.stdout
+    finally:
+        subprocess.run(["dpkg", "-r", package], capture_output=True, check=False)
+    assert not Path(f"/opt/{package}").exists()
+    assert not os.path.lexists(f"/usr/bin/{package}")
+    listed = subprocess.run(["dpkg", "-s", package], capture_output=True, text=True)
+    assert "install ok installed" not in listed.stdout
