@@ -22,7 +22,7 @@ def _interrupt_on_sigterm() -> None:
 
 
 @click.command("bundle")
-@click.argument("binary", type=click.Path(dir_okay=False))
+@click.argument("target", metavar="CRATE|BINARY", type=click.Path())
 @click.option(
     "--format",
     "formats",
@@ -33,6 +33,13 @@ def _interrupt_on_sigterm() -> None:
 @click.option("--out", "out_dir", default=".", show_default=True, help="Existing output dir.")
 @click.option("--name", default=None, help="Bundle name (default: the binary's file name).")
 @click.option("--python", default=None, help="Interpreter to take libpython and stdlib from.")
+@click.option(
+    "--mode",
+    type=click.Choice(["auto", "dynamic", "static"]),
+    default="auto",
+    show_default=True,
+    help="How to link a CRATE that is built first (ignored for a BINARY).",
+)
 @click.option("--requirements", type=click.Path(dir_okay=False), help="pip requirements file.")
 @click.option("--keep", multiple=True, help="Put back a trimmed stdlib module (repeatable).")
 @click.option("--app-dir", type=click.Path(file_okay=False), help="Files to ship in NAME/app.")
@@ -45,11 +52,12 @@ def _interrupt_on_sigterm() -> None:
 @click.pass_context
 def command(
     ctx: click.Context,
-    binary: str,
+    target: str,
     formats: str,
     out_dir: str,
     name: str | None,
     python: str | None,
+    mode: str,
     requirements: str | None,
     keep: tuple[str, ...],
     app_dir: str | None,
@@ -60,7 +68,10 @@ def command(
     run_verify: bool,
     as_json: bool,
 ) -> None:
-    """Bundle BINARY with its libpython, a trimmed stdlib and launchers.
+    """Bundle a binary with its libpython, a trimmed stdlib and launchers.
+
+    A CRATE (a directory with Cargo.toml) is first built in release mode, as
+    `packager build --release` does; a BINARY is bundled as it is.
 
     Writes NAME/ (bin/NAME with RUNPATH $ORIGIN/../lib, lib/libpython, lib/python3.X,
     and the launcher NAME) and each requested archive or installer, plus SHA256SUMS.
@@ -72,9 +83,11 @@ def command(
 
     \b
     Examples:
+      packager bundle samples/hello --format dir,tar.zst --out dist --verify
       packager bundle target/release/myapp --format dir,tar.zst --out dist
       packager bundle myapp --requirements requirements.txt --format installer,deb --verify
     """
+    from packager.build import build_crate
     from packager.bundle import bundle_binary, parse_formats, verify_bundle
     from packager.bundle.report import to_json, to_text
 
@@ -89,6 +102,20 @@ def command(
         click.echo(line, err=True)
 
     _interrupt_on_sigterm()
+    binary = target
+    if _is_crate(target):
+        outcome = build_crate(
+            target,
+            environ=environ,
+            mode=mode,
+            python=python,
+            release=True,
+            echo=echo if verbose else None,
+            on_line=None if as_json else echo,
+            note=lambda text: click.echo(f"packager: note: {text}", err=True),
+        )
+        binary, python = outcome.binaries[0], outcome.interpreter
+        progress(f"built {binary} ({outcome.mode.value}, Python {outcome.python_version})")
     manifest = bundle_binary(
         binary,
         out_dir=out_dir,
@@ -115,3 +142,7 @@ def command(
         verified = verify_bundle(subject, environ=environ, echo=echo if verbose else None)
     click.echo(to_json(manifest, verified) if as_json else to_text(manifest, verified))
     sys.exit(1 if verified is not None and not verified.ok else 0)
+
+
+def _is_crate(target: str) -> bool:
+    return os.path.isdir(target) or os.path.basename(target) == "Cargo.toml"
