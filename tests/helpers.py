@@ -67,3 +67,23 @@ def run_binary(
     return subprocess.run(
         [str(binary), *args], env=environ, capture_output=True, text=True, timeout=120, check=False
     )
+
+
+def run_packager(
+    *args: str,
+    environ: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 1200,
+) -> subprocess.CompletedProcess[str]:
+    """Run this checkout's CLI in a subprocess, as a user would, capturing its output."""
+    env = dict(os.environ if environ is None else environ)
+    env["PYTHONPATH"] = str(REPO)  # this checkout, whatever the working directory
+    return subprocess.run(
+        [sys.executable, "-m", "packager", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -6,12 +6,18 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import CARGO_TARGET_DIR, SAMPLES, cargo_env, require_cargo, shared_python
+from tests.helpers import (
+    CARGO_TARGET_DIR,
+    SAMPLES,
+    cargo_env,
+    require_cargo,
+    run_packager,
+    shared_python,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -26,14 +32,7 @@ DEBIAN_VERSION = subprocess.run(
 
 
 def packager(*args: str, environ: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "packager", *args],
-        capture_output=True,
-        text=True,
-        env=environ if environ is not None else cargo_env(),
-        timeout=1200,
-        check=False,
-    )
+    return run_packager(*args, environ=environ if environ is not None else cargo_env())
 
 
 def build_json(crate: Path, *args: str, environ: dict[str, str] | None = None) -> dict:  # type: ignore[type-arg]

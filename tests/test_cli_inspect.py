@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 
 from tests import cbuild
+from tests.helpers import run_packager
 
 SCHEMA = json.loads(
     resources.files("packager").joinpath("schema/inspect-v1.json").read_text(encoding="utf-8")
@@ -20,14 +21,7 @@ SCHEMA = json.loads(
 
 
 def packager(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "packager", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-        check=False,
-    )
+    return run_packager(*args, cwd=cwd, timeout=120)
 
 
 def inspect_json(*paths: str, extra: tuple[str, ...] = ()) -> dict[str, object]:

@@ -6,14 +6,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from packager.pyo3_config import parse
+from tests.helpers import run_packager
 
-REPO = Path(__file__).resolve().parent.parent
 DEBIAN_PYTHON = "/usr/bin/python3.11"
 PYENV_PYTHON = "/root/.pyenv/versions/3.11.7/bin/python3.11"
 
@@ -21,16 +20,7 @@ PYENV_PYTHON = "/root/.pyenv/versions/3.11.7/bin/python3.11"
 def _packager(
     *args: str, environ: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ if environ is None else environ)
-    env["PYTHONPATH"] = str(REPO)
-    return subprocess.run(
-        [sys.executable, "-m", "packager", "config", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    return run_packager("config", *args, environ=environ, timeout=120)
 
 
 def _require(path: str) -> str:

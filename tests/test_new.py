@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import platform
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,20 +11,11 @@ import pytest
 from packager.errors import OutputExistsError, UsageError
 from packager.inittab import INITTAB_FILE, find_modules, render_inittab
 from packager.scaffold import new_crate
-from tests.helpers import REPO, cargo_build, cargo_env, run_binary, shared_python
+from tests.helpers import cargo_build, cargo_env, run_binary, run_packager, shared_python
 
 
 def packager_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    environ = dict(os.environ, PYTHONPATH=str(REPO))
-    return subprocess.run(
-        [sys.executable, "-m", "packager", *args],
-        cwd=cwd,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_packager(*args, cwd=cwd, timeout=60)
 
 
 def test_new_lays_out_the_crate(tmp_path: Path) -> None:
@@ -39,6 +28,7 @@ def test_new_lays_out_the_crate(tmp_path: Path) -> None:
         "src/fastmath.rs",
         "src/main.rs",
         f"src/{INITTAB_FILE}",
+        "src/packager_runtime.rs",
         "src/textutil.rs",
     ]
     assert 'name = "demo-app"' in (crate / "Cargo.toml").read_text()
