@@ -113,6 +113,8 @@ def _render_tree(source: Traversable, target: Path, name: str, modules: Sequence
         "module_calls": "\n".join(f'print({module}.greet("{name}"))' for module in modules),
     }
     for entry in sorted(source.iterdir(), key=lambda item: item.name):
+        if entry.name == "__pycache__":
+            continue  # an install byte-compiles the template's .py files; not template content
         if entry.is_dir():
             (target / entry.name).mkdir()
             _render_tree(entry, target / entry.name, name, modules)
