@@ -148,16 +148,8 @@ def _link_text(report: BinaryReport) -> str:
 def _rpaths_text(report: BinaryReport) -> str:
     if not report.rpaths:
         return "-"
-    shown = (
-        ":".join(report.rpaths)
-        if report.format is not BinaryFormat.MACHO
-        else ", ".join(report.rpaths)
-    )
-    return (
-        f"{_rpath_type(report)} {shown!r}"
-        if "" in report.rpaths
-        else f"{_rpath_type(report)} {shown}"
-    )
+    # Quoted, so that an empty entry (a current-directory search) is visible.
+    return f"{_rpath_type(report)} " + ", ".join(repr(entry) for entry in report.rpaths)
 
 
 def _needed_lines(report: BinaryReport) -> str:
