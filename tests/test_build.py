@@ -6,8 +6,10 @@ import json
 import os
 import shutil
 import subprocess
+from importlib import resources
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from tests.helpers import (
@@ -35,10 +37,22 @@ def packager(*args: str, environ: dict[str, str] | None = None) -> subprocess.Co
     return run_packager(*args, environ=environ if environ is not None else cargo_env())
 
 
+def load_schema(name: str) -> dict:  # type: ignore[type-arg]
+    text = resources.files("packager").joinpath(f"schema/{name}").read_text(encoding="utf-8")
+    schema: dict = json.loads(text)  # type: ignore[type-arg]
+    return schema
+
+
+BUILD_SCHEMA = load_schema("build-v1.json")
+INSPECT_SCHEMA = load_schema("inspect-v1.json")
+
+
 def build_json(crate: Path, *args: str, environ: dict[str, str] | None = None) -> dict:  # type: ignore[type-arg]
     done = packager("build", str(crate), "--json", *args, environ=environ)
     assert done.returncode == 0, done.stderr[-3000:]
     document: dict = json.loads(done.stdout)  # type: ignore[type-arg]
+    jsonschema.validate(document, BUILD_SCHEMA)
+    jsonschema.validate(document["check"], INSPECT_SCHEMA)
     return document
 
 
