@@ -6,12 +6,18 @@ import json
 import os
 import shutil
 import subprocess
+from importlib import resources
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from packager.pyo3_config import parse
 from tests.helpers import run_packager
+
+SCHEMA = json.loads(
+    resources.files("packager").joinpath("schema/config-v1.json").read_text(encoding="utf-8")
+)
 
 DEBIAN_PYTHON = "/usr/bin/python3.11"
 PYENV_PYTHON = "/root/.pyenv/versions/3.11.7/bin/python3.11"
@@ -62,6 +68,7 @@ def test_json_output_is_versioned_and_carries_the_text() -> None:
     result = _packager("--python", _require(DEBIAN_PYTHON), "--mode", "dynamic", "--json")
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
+    jsonschema.validate(document, SCHEMA)
     assert document["schema_version"] == 1
     assert document["mode"] == "dynamic" and document["requested_mode"] == "dynamic"
     assert document["interpreter"]["implementation"] == "cpython"
@@ -70,8 +77,7 @@ def test_json_output_is_versioned_and_carries_the_text() -> None:
 
 def test_pypy_is_refused_with_exit_2_and_a_fix() -> None:
     pypy = shutil.which("pypy3")
-    if pypy is None:
-        pytest.skip("pypy3 is not installed")
+    assert pypy is not None, "pypy3 is a test subject: apt-get install pypy3"
     result = _packager("--python", pypy)
     assert result.returncode == 2
     assert result.stdout == ""
@@ -92,8 +98,9 @@ def test_list_shows_usable_and_unusable_interpreters(tmp_path: Path) -> None:
     (bin_dir / "python3").symlink_to(_require(DEBIAN_PYTHON))
     (bin_dir / "python3.11").symlink_to(_require(PYENV_PYTHON))
     pypy = shutil.which("pypy3")
+    assert pypy is not None, "pypy3 is a test subject: apt-get install pypy3"
     environ = {"PATH": f"{bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin"}
-    args = ["--list"] + (["--python", pypy] if pypy else [])
+    args = ["--list", "--python", pypy]
     text = _packager(*args, environ=environ)
     assert text.returncode == 0, text.stderr
     assert f"{bin_dir}/python3  [PATH]\n  cpython 3.11." in text.stdout
@@ -101,11 +108,11 @@ def test_list_shows_usable_and_unusable_interpreters(tmp_path: Path) -> None:
     assert "/root/.pyenv/versions/3.11.7/lib/libpython3.11.so.1.0" in text.stdout
 
     listed = json.loads(_packager(*args, "--json", environ=environ).stdout)
+    jsonschema.validate(listed, SCHEMA)
     assert listed["schema_version"] == 1
     by_path = {entry["path"]: entry for entry in listed["interpreters"]}
     assert by_path[f"{bin_dir}/python3"]["usable"] is True
     assert by_path[f"{bin_dir}/python3.11"]["version"] == "3.11.7"
-    if pypy:
-        assert by_path[pypy]["usable"] is False
-        assert "PyPy" in by_path[pypy]["problem"]
-        assert "unusable: PyPy cannot be embedded" in text.stdout
+    assert by_path[pypy]["usable"] is False
+    assert "PyPy" in by_path[pypy]["problem"]
+    assert "unusable: PyPy cannot be embedded" in text.stdout
