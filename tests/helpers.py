@@ -24,14 +24,14 @@ def require_cargo() -> str:
     """The cargo executable, or skip the test when it is not installed."""
     cargo = shutil.which("cargo")
     if cargo is None:
-        pytest.skip("cargo is not installed")
+        pytest.fail("cargo is not installed")
     return cargo
 
 
 def shared_python() -> tuple[str, str]:
     """(interpreter, its LIBDIR) for the running Python, which must have a shared libpython."""
     if not sysconfig.get_config_var("Py_ENABLE_SHARED"):
-        pytest.skip("the running Python has no shared libpython to embed")
+        pytest.fail("the running Python has no shared libpython to embed")
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     interpreter = Path(sys.base_prefix) / "bin" / f"python{version}"
     return str(interpreter), str(sysconfig.get_config_var("LIBDIR"))

@@ -31,7 +31,7 @@ def _packager(
 
 def _require(path: str) -> str:
     if not os.path.exists(path):
-        pytest.skip(f"{path} is not installed")
+        pytest.fail(f"{path} is not installed")
     return path
 
 

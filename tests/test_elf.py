@@ -30,7 +30,7 @@ LIBC = "/usr/lib/x86_64-linux-gnu/libc.so.6"
 
 def subject(path: str) -> str:
     if not os.path.exists(path):
-        pytest.skip(f"{path} is not installed")
+        pytest.fail(f"{path} is not installed")
     return path
 
 
@@ -158,7 +158,7 @@ def test_gdb_needs_libpython_from_the_system_path() -> None:
 
 def test_running_python_links_its_libpython_through_an_absolute_runpath() -> None:
     if not sysconfig.get_config_var("Py_ENABLE_SHARED"):
-        pytest.skip("the running Python is not an --enable-shared build")
+        pytest.fail("the running Python is not an --enable-shared build")
     parsed = parse_file(subject(running_python()))
     ldlibrary = sysconfig.get_config_var("INSTSONAME")
     assert ldlibrary in parsed.needed
@@ -238,7 +238,7 @@ def test_every_installed_libpython_reports_its_own_version(libpython: str) -> No
 
 def _embed_against_running_python(out: Path, *flags: str) -> Path:
     if not sysconfig.get_config_var("Py_ENABLE_SHARED"):
-        pytest.skip("the running Python has no shared libpython")
+        pytest.fail("the running Python has no shared libpython")
     include = sysconfig.get_paths()["include"]
     libdir = str(sysconfig.get_config_var("LIBDIR"))
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -360,7 +360,7 @@ CROSS_SOURCE = "int PyFoo_Bar(int x) { return x + 1; }\nint PyInit_thing(void) {
 @pytest.mark.parametrize(("target", "arch"), sorted(CROSS_TARGETS.items()))
 def test_other_classes_and_byte_orders(tmp_path: Path, target: str, arch: str) -> None:
     if shutil.which("clang") is None:
-        pytest.skip("clang is not installed")
+        pytest.fail("clang is not installed")
     source = tmp_path / "o.c"
     source.write_text(
         CROSS_SOURCE + "extern int PyNeeded(int);\nint use(void) { return PyNeeded(1); }\n"

@@ -37,7 +37,6 @@ def _small_subjects() -> list[str]:
 
 
 SMALL = _small_subjects()
-needs_small = pytest.mark.skipif(not SMALL, reason="no small real ELF64 file on this host")
 
 
 def parse(data: bytes) -> ParsedBinary:
@@ -91,7 +90,7 @@ def without_section_headers(data: bytes) -> bytes:
 @pytest.fixture(params=SMALL or [None])
 def small(request: pytest.FixtureRequest) -> bytes:
     if request.param is None:
-        pytest.skip("no small real ELF64 file on this host")
+        pytest.fail("no small real ELF64 file on this host")
     data = Path(request.param).read_bytes()
     assert data[4:6] == b"\x02\x01", "the subject must be ELF64 little-endian"
     return data
@@ -141,7 +140,7 @@ def test_truncation_inside_program_header_regions_is_refused(small: bytes) -> No
 
 def test_truncation_of_a_big_binary_at_each_header_boundary() -> None:
     if not os.path.exists(BIG):
-        pytest.skip(f"{BIG} is not installed")
+        pytest.fail(f"{BIG} is not installed")
     data = Path(BIG).read_bytes()
     cuts = [63, struct.unpack_from("<Q", data, 32)[0] + 100]
     for _, sh_type, _, _, offset, size, *_ in sections(data):
@@ -241,14 +240,13 @@ def test_version_need_entries_past_their_section(small: bytes) -> None:
     assert refused(patch(small, aux + 8, "<I", 2**31))  # vna_name
 
 
-def test_interpreter_segment_past_the_end(small: bytes) -> None:
-    phoff, phnum = struct.unpack_from("<Q", small, 32)[0], struct.unpack_from("<H", small, 56)[0]
-    for index in range(phnum):
-        entry = phoff + index * PHDR.size
-        if struct.unpack_from("<I", small, entry)[0] == 3:  # PT_INTERP
-            assert refused(patch(small, entry + 8, "<Q", len(small) + 10))
-            return
-    pytest.skip("the subject has no PT_INTERP")
+def test_interpreter_segment_past_the_end() -> None:
+    executable = Path(BIG).read_bytes()  # an executable, so it has a PT_INTERP
+    phoff = struct.unpack_from("<Q", executable, 32)[0]
+    phnum = struct.unpack_from("<H", executable, 56)[0]
+    entries = [phoff + index * PHDR.size for index in range(phnum)]
+    (entry,) = [e for e in entries if struct.unpack_from("<I", executable, e)[0] == 3]  # PT_INTERP
+    assert refused(patch(executable, entry + 8, "<Q", len(executable) + 10))
 
 
 def test_dynamic_string_table_outside_every_segment(small: bytes) -> None:
@@ -273,10 +271,10 @@ def test_random_bytes_behind_an_elf_magic(ident: bytes, body: bytes) -> None:
     outcome(b"\x7fELF" + ident + body)
 
 
-@needs_small
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_mutated_real_binary_parses_or_is_refused_quickly(data: st.DataObject) -> None:
+    assert SMALL, "no small real ELF64 file on this host"
     original = Path(SMALL[0]).read_bytes()
     mutated = bytearray(original)
     # Most of the structure is in the first few KiB and in the section headers at the end.
@@ -285,4 +283,5 @@ def test_mutated_real_binary_parses_or_is_refused_quickly(data: st.DataObject) -
         mutated[position] = data.draw(st.integers(0, 255))
     started = time.perf_counter()
     outcome(bytes(mutated))
-    assert time.perf_counter() - started < 1.0
+    # A guard against hangs (a loop that never ends), not a speed measurement.
+    assert time.perf_counter() - started < 5.0

@@ -74,7 +74,7 @@ def same_file(first: str | None, second: str | None) -> bool:
 
 def test_gdb_finds_libpython_in_the_system_directories() -> None:
     if not os.path.exists("/usr/bin/gdb"):
-        pytest.skip("gdb is not installed")
+        pytest.fail("gdb is not installed")
     where = resolved("/usr/bin/gdb")
     assert same_file(where["libpython3.11.so.1.0"], SYSTEM_LIBPYTHON)
     assert all(path is not None for path in where.values())
@@ -82,7 +82,7 @@ def test_gdb_finds_libpython_in_the_system_directories() -> None:
 
 def test_running_python_finds_libpython_through_its_runpath() -> None:
     if not sysconfig.get_config_var("Py_ENABLE_SHARED"):
-        pytest.skip("the running Python is not an --enable-shared build")
+        pytest.fail("the running Python is not an --enable-shared build")
     libdir, soname = sysconfig.get_config_var("LIBDIR"), sysconfig.get_config_var("INSTSONAME")
     python = (
         Path(str(sysconfig.get_config_var("BINDIR"))) / f"python{sysconfig.get_python_version()}"
@@ -298,7 +298,7 @@ def test_dynamic_string_tokens(tmp_path: Path) -> None:
 @pytest.mark.integration
 def test_unexpandable_platform_drops_the_entry(tmp_path: Path) -> None:
     if shutil.which("clang") is None or shutil.which("ld.lld") is None:
-        pytest.skip("clang and lld are needed for a foreign-machine library")
+        pytest.fail("clang and lld are needed for a foreign-machine library")
     source = tmp_path / "o.c"
     source.write_text("int f(void) { return 0; }\n")
     lib = tmp_path / "libo.so"

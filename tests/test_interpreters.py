@@ -25,14 +25,14 @@ DEBIAN_LIBPL = "/usr/lib/python3.11/config-3.11-x86_64-linux-gnu"
 
 def _require(path: str) -> str:
     if not os.path.exists(path):
-        pytest.skip(f"{path} is not installed")
+        pytest.fail(f"{path} is not installed")
     return path
 
 
 def _pypy() -> str:
     found = shutil.which("pypy3")
     if found is None:
-        pytest.skip("pypy3 is not installed (apt-get install pypy3)")
+        pytest.fail("pypy3 is not installed (apt-get install pypy3)")
     return found
 
 

@@ -54,7 +54,7 @@ warning: build failed, waiting for other jobs to finish...
 
 def _require(path: str) -> str:
     if not os.path.exists(path):
-        pytest.skip(f"{path} is not installed")
+        pytest.fail(f"{path} is not installed")
     return path
 
 
