@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -121,7 +122,9 @@ def analyze(parsed: ParsedBinary, path: str, needed: Sequence[NeededLibrary]) ->
         and not defines_interpreter
     ):
         kind = BinaryKind.EXTENSION_MODULE
-    python_version = parsed.embedded_python_version or (libpython.version if libpython else None)
+    python_version = parsed.embedded_python_version
+    if libpython is not None:
+        python_version = _full_version(libpython)
     return BinaryReport(
         path=path,
         format=parsed.format,
@@ -174,6 +177,27 @@ def _find_libpython(parsed: ParsedBinary, needed: Sequence[NeededLibrary]) -> Li
             version, abi3 = matched
             return LibPython(library.name, version, library.resolved_path, abi3)
     return None
+
+
+def _full_version(libpython: LibPython) -> str | None:
+    """The libpython's own x.y.z when it resolves here and carries it, else the name's x.y."""
+    if libpython.resolved_path is not None:
+        found = _embedded_version(libpython.resolved_path)
+        if found is not None and (
+            libpython.version is None or found.startswith(libpython.version + ".")
+        ):
+            return found
+    return libpython.version
+
+
+@functools.lru_cache(maxsize=64)
+def _embedded_version(path: str) -> str | None:
+    # Cached: a directory walk meets the same libpython once per binary linking it.
+    try:
+        _, images = read_binary(path)
+    except PackagerError:
+        return None
+    return images[0].embedded_python_version if images else None
 
 
 def _require_regular_file(path: str) -> None:

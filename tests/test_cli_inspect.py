@@ -50,6 +50,14 @@ def test_gdb_links_system_libpython() -> None:
     assert binary["libpython"]["name"] == "libpython3.11.so.1.0"
     assert binary["libpython"]["resolved_path"].endswith("libpython3.11.so.1.0")
     assert os.path.exists(binary["libpython"]["resolved_path"])
+    # x.y.z read from the libpython it resolves to, not just x.y from the library's name.
+    debian = subprocess.run(
+        ["/usr/bin/python3.11", "-c", "import platform; print(platform.python_version())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert binary["python_version"] == debian.stdout.strip()
 
 
 def test_shared_python_has_absolute_runpath() -> None:
