@@ -83,6 +83,8 @@ def _unresolved_libraries(report: BinaryReport) -> Iterable[Finding]:
         if library.resolved_path is not None or library.system:
             continue
         if libpython is not None and library.name == libpython.name:
+            if report.format is BinaryFormat.PE and report.kind is BinaryKind.EXTENSION_MODULE:
+                continue  # a .pyd binds to the python DLL its host process already loaded
             yield from _unresolved_libpython(report, library.name)
         else:
             yield _finding(

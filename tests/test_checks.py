@@ -139,3 +139,25 @@ def test_expect_module(tmp_path: Path) -> None:
     missing = checked(ext, expect=("present", "absent"))
     assert codes(missing) == ["PKG109"]
     assert "PyInit_absent" in missing.binaries[0].findings[0].message
+
+
+def test_pe_and_macho_rules_on_real_cross_built_files(macho_pe_fixtures: Path) -> None:
+    pe, macho = macho_pe_fixtures / "pe", macho_pe_fixtures / "macho"
+    result = checked(
+        pe / "alone" / "app.exe",
+        pe / "bundled" / "app.exe",
+        pe / "ext.pyd",
+        macho / "norpath" / "app",
+        macho / "withrpath" / "Contents" / "MacOS" / "app",
+    )
+    by_path = {
+        str(Path(r.path).relative_to(macho_pe_fixtures)): [f.code for f in r.findings]
+        for r in result.binaries
+    }
+    assert by_path["pe/alone/app.exe"] == ["PKG108"]
+    assert by_path["pe/bundled/app.exe"] == []
+    # A .pyd binds to the python DLL of the process that loads it: nothing to find beside it.
+    assert by_path["pe/ext.pyd"] == []
+    # Its @loader_path/../lib/libhelper.dylib is not laid out beside it either.
+    assert by_path["macho/norpath/app"] == ["PKG107", "PKG103"]
+    assert by_path["macho/withrpath/Contents/MacOS/app"] == []
