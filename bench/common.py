@@ -50,6 +50,19 @@ def compare(
     verdict = "ok" if ratio <= target else "OVER TARGET"
     print(
         f"{name}: packager {our_median * 1000:.1f} ms, {peer_name} {peer_median * 1000:.1f} ms, "
-        f"ratio {ratio:.2f} (target <= {target}) {verdict}"
+        f"ratio {ratio:.2f} (target <= {target:.3g}) {verdict}"
+    )
+    return ratio <= target
+
+
+def compare_values(
+    name: str, ours: float, peer: float, peer_name: str, *, unit: str, target: float
+) -> bool:
+    """Print two measured values and their ratio against the target; True if within it."""
+    ratio = ours / peer
+    verdict = "ok" if ratio <= target else "OVER TARGET"
+    print(
+        f"{name}: packager {ours:.2f} {unit}, {peer_name} {peer:.2f} {unit}, "
+        f"ratio {ratio:.2f} (target <= {target:.3g}) {verdict}"
     )
     return ratio <= target

@@ -6,8 +6,11 @@ Resolves the program on PATH, reports the command through an optional callback (
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shlex
 import shutil
+import signal
 import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -56,19 +59,7 @@ def run(
         echo("+ " + shlex.join(command))
     try:
         if on_line is None:
-            completed = subprocess.run(
-                command,
-                env=dict(environ),
-                cwd=cwd,
-                capture_output=True,
-                text=True,
-                errors="replace",
-                timeout=timeout,
-                input=stdin_text,
-                stdin=None if stdin_text is not None else subprocess.DEVNULL,
-                check=False,
-            )
-            result = ToolResult(command, completed.returncode, completed.stdout, completed.stderr)
+            result = _capture(command, environ, cwd, timeout, stdin_text)
         else:
             result = _stream(command, environ, cwd, on_line, timeout)
     except FileNotFoundError as exc:
@@ -82,6 +73,44 @@ def run(
             returncode=result.returncode,
         )
     return result
+
+
+def _capture(
+    command: tuple[str, ...],
+    environ: Mapping[str, str],
+    cwd: str | None,
+    timeout: float | None,
+    stdin_text: str | None,
+) -> ToolResult:
+    """Run to completion capturing both streams; on any interruption kill what it started.
+
+    The child leads a process group of its own, so a timeout, Ctrl-C or SIGTERM kills
+    it with everything it spawned (compileall's worker processes, say): none of them
+    keeps writing into a directory the caller is about to remove.
+    """
+    with subprocess.Popen(
+        command,
+        env=dict(environ),
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(stdin_text, timeout=timeout)
+        except BaseException:
+            _kill_group(process)
+            raise
+    return ToolResult(command, process.returncode, stdout, stderr)
+
+
+def _kill_group(process: subprocess.Popen[str]) -> None:
+    with contextlib.suppress(ProcessLookupError):  # the whole group has exited already
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def _stream(

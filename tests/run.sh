@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 apt_packages=(
   gcc make binutils libpython3.11-dev python3.11 gdb    # static/shared libpython, real ELF subjects
   gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64        # real PE fixtures
+  wine wine64                                            # runs the Windows bundle's launcher
   clang lld llvm                                         # real Mach-O fixtures (ld64.lld, llvm-lipo)
   patchelf pax-utils bubblewrap pypy3 dpkg-dev fakeroot zstd python3-pip  # pip: --requirements with a Debian stdlib
 )

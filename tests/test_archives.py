@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import tarfile
@@ -13,16 +14,20 @@ import pytest
 from packager.bundle import BundleFormat, output_names, parse_formats
 from packager.bundle.archives import (
     DEFAULT_MTIME,
+    Entry,
+    sha256_file,
     sha256sums,
     source_mtime,
     tree_entries,
+    write_tar,
     write_tar_gz,
-    write_tar_zst,
     write_zip,
 )
+from packager.bundle.cache import cache_root
 from packager.bundle.deb import package_name, parse_dpkg_search
 from packager.bundle.stdlib import trim_rules
 from packager.bundle.verify import hidden_paths
+from packager.bundle.zstd import FRAME_MIN_SIZE, framed_files, write_tar_zst
 from packager.errors import UsageError
 
 
@@ -66,6 +71,76 @@ def test_archives_do_not_depend_on_file_times_or_order(tmp_path: Path) -> None:
     write_tar_zst(tree_entries(str(tree_a), "app"), str(first / "x.zst"), 0, environ=os.environ)
     write_tar_zst(tree_entries(str(tree_b), "app"), str(second / "x.zst"), 0, environ=os.environ)
     assert (first / "x.zst").read_bytes() == (second / "x.zst").read_bytes()
+
+
+def tarfile_bytes(entries: list[Entry], mtime: int) -> bytes:
+    """What tarfile itself writes for `entries`: the reference for write_tar."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for entry in entries:
+            info = tarfile.TarInfo(entry.name)
+            info.mtime, info.mode, info.uid, info.gid = mtime, entry.mode, 0, 0
+            info.uname = info.gname = ""
+            if entry.source is None:
+                info.type = tarfile.DIRTYPE
+                archive.addfile(info)
+            else:
+                info.size = os.path.getsize(entry.source)
+                with open(entry.source, "rb") as source:
+                    archive.addfile(info, source)
+    return buffer.getvalue()
+
+
+def test_write_tar_writes_what_tarfile_writes(tmp_path: Path) -> None:
+    tree = make_tree(tmp_path)
+    (tree / ("n\u00e4me-" + "x" * 120)).write_bytes(b"long non-ASCII name: a pax header")
+    (tree / "block").write_bytes(b"b" * 512)
+    entries = tree_entries(str(tree), "app")
+    ours = io.BytesIO()
+    write_tar(entries, ours, 1700000000)
+    assert ours.getvalue() == tarfile_bytes(entries, 1700000000)
+
+
+def unzstd(path: Path) -> bytes:
+    return subprocess.run(["zstd", "-d", "-c", str(path)], capture_output=True, check=True).stdout
+
+
+def test_tar_zst_frames_come_from_the_cache_and_change_no_byte(tmp_path: Path) -> None:
+    tree = make_tree(tmp_path)
+    big = tree / "lib.so"
+    big.write_bytes(bytes(range(256)) * (FRAME_MIN_SIZE // 128))
+    (tree / "small.so").write_bytes(b"s" * 100)
+    entries = tree_entries(str(tree), "app")
+    digests = {str(path): sha256_file(str(path)) for path in (big, tree / "small.so")}
+    frames = framed_files(digests)
+    assert list(frames) == [str(big)]
+    cache = str(tmp_path / "cache")
+    plain = tmp_path / "plain.tar.zst"
+    write_tar_zst(entries, str(plain), 0, environ=os.environ)
+    outputs = []
+    for run in ("cold", "warm"):
+        path = tmp_path / f"{run}.tar.zst"
+        write_tar_zst(entries, str(path), 0, environ=os.environ, frames=frames, cache_dir=cache)
+        outputs.append(path.read_bytes())
+    assert outputs[0] == outputs[1]
+    cached = list((tmp_path / "cache" / "zstd").glob(f"*/{digests[str(big)]}.zst"))
+    assert len(cached) == 1 and cached[0].read_bytes() in outputs[0]
+    tar = io.BytesIO()
+    write_tar(entries, tar, 0)
+    assert unzstd(tmp_path / "cold.tar.zst") == unzstd(plain) == tar.getvalue()
+    # A frame someone slipped into the cache would show: it is used as stored.
+    cached[0].write_bytes(b"")
+    write_tar_zst(
+        entries, str(tmp_path / "x.zst"), 0, environ=os.environ, frames=frames, cache_dir=cache
+    )
+    assert (tmp_path / "x.zst").read_bytes() != outputs[0]
+
+
+def test_cache_root_follows_xdg_and_ignores_relative_values() -> None:
+    assert cache_root({"XDG_CACHE_HOME": "/c", "HOME": "/h"}) == "/c/packager"
+    assert cache_root({"XDG_CACHE_HOME": "rel", "HOME": "/h"}) == "/h/.cache/packager"
+    assert cache_root({"HOME": "/h"}) == "/h/.cache/packager"
+    assert cache_root({}) is None
 
 
 def test_zip_keeps_unix_permissions(tmp_path: Path) -> None:

@@ -72,8 +72,8 @@ def test_force_replaces_and_json_reports_the_outputs(hello_binary: Path, tmp_pat
 
 
 def test_an_exception_mid_way_leaves_nothing(hello_binary: Path, tmp_path: Path) -> None:
-    def fail_on_compile(message: str) -> None:
-        if message.startswith("precompiling"):
+    def fail_mid_way(message: str) -> None:
+        if message.startswith("copying libpython"):  # the binary is in the staging tree
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
@@ -82,32 +82,69 @@ def test_an_exception_mid_way_leaves_nothing(hello_binary: Path, tmp_path: Path)
             out_dir=str(tmp_path),
             environ=bundle_environ(),
             formats=(BundleFormat.DIR, BundleFormat.TAR_GZ),
-            progress=fail_on_compile,
+            progress=fail_mid_way,
         )
     assert list(tmp_path.iterdir()) == []
+
+
+def wait_for_compiled_file(top: Path, process: subprocess.Popen[str]) -> None:
+    """Return once a .pyc exists under `top`: compileall and its workers are writing."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if any(name.endswith(".pyc") for _, _, names in os.walk(top) for name in names):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"no .pyc appeared under {top} (exit code {process.poll()})")
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_mid_way_leaves_nothing(
     hello_binary: Path, tmp_path: Path, signum: signal.Signals
 ) -> None:
+    # The cache cannot be created (its parent is a file), so the runtime is prepared
+    # inside the staging directory, and the signal arrives while compileall's worker
+    # processes write into it: they must be gone before the staging directory is removed.
+    (tmp_path / "not-a-dir").write_text("")
+    out = tmp_path / "out"
+    out.mkdir()
     process = subprocess.Popen(
-        [sys.executable, "-m", "packager", "bundle", str(hello_binary), "--out", str(tmp_path)],
+        [sys.executable, "-m", "packager", "bundle", str(hello_binary), "--out", str(out)],
         cwd=REPO,
-        env={**bundle_environ(), "PYTHONPATH": str(REPO)},
+        env={
+            **bundle_environ(),
+            "PYTHONPATH": str(REPO),
+            "XDG_CACHE_HOME": str(tmp_path / "not-a-dir"),
+        },
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert process.stderr is not None
-    for line in process.stderr:
-        if "copying the standard library" in line:
-            break
-    time.sleep(0.5)
-    assert any(p.name.startswith(STAGING_PREFIX) for p in tmp_path.iterdir())
+    wait_for_compiled_file(out, process)
+    assert any(p.name.startswith(STAGING_PREFIX) for p in out.iterdir())
     process.send_signal(signum)
-    process.communicate(timeout=60)
-    assert process.returncode == 130
-    assert list(tmp_path.iterdir()) == []
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert list(out.iterdir()) == []
+
+
+def test_a_signal_while_the_cache_is_filled_leaves_no_partial_entry(
+    hello_binary: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    cache = tmp_path / "cache"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "packager", "bundle", str(hello_binary), "--out", str(out)],
+        cwd=REPO,
+        env={**bundle_environ(), "PYTHONPATH": str(REPO), "XDG_CACHE_HOME": str(cache)},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for_compiled_file(cache, process)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert list(out.iterdir()) == []
+    assert list((cache / "packager" / "runtime").iterdir()) == []
 
 
 def test_missing_output_directory_is_a_clear_error(hello_binary: Path, tmp_path: Path) -> None:

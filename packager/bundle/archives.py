@@ -15,18 +15,16 @@ import stat
 import tarfile
 import time
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from packager import runner
 from packager.errors import UsageError
 
 # 1980-01-01T00:00:00Z: the earliest time a zip entry can hold.
 DEFAULT_MTIME = 315532800
-ZSTD_LEVEL = 12
-
-_ZSTD_FIX = "install zstd (Debian: apt-get install zstd)"
+# Member names are UTF-8 whatever the locale, so the archive does not depend on it.
+_TAR_ENCODING = "utf-8"
 
 
 @dataclass(frozen=True)
@@ -82,26 +80,70 @@ def tree_entries(root: str, prefix: str) -> list[Entry]:
     return entries
 
 
+@dataclass(frozen=True)
+class FileData:
+    """A member's content inside a tar stream: the `size` bytes of the file at `path`."""
+
+    path: str
+    size: int
+
+
+TarPart = bytes | FileData
+
+
+def tar_parts(entries: Iterable[Entry], mtime: int) -> Iterator[TarPart]:
+    """A POSIX (pax) tar of `entries` as headers and padding (bytes) and file contents.
+
+    The bytes are those tarfile writes; handing out file contents as references lets the
+    .tar.zst writer store a known file as a precompressed frame instead of reading it.
+    """
+    offset = 0
+    for entry in entries:
+        info = tarfile.TarInfo(entry.name)
+        info.mtime = mtime
+        info.mode = entry.mode
+        info.uid = info.gid = 0
+        info.uname = info.gname = ""
+        if entry.link_target is not None:
+            info.type = tarfile.SYMTYPE
+            info.linkname = entry.link_target
+        elif entry.source is None:
+            info.type = tarfile.DIRTYPE
+        else:
+            info.size = os.path.getsize(entry.source)
+        header = info.tobuf(tarfile.PAX_FORMAT, _TAR_ENCODING, "surrogateescape")
+        yield header
+        offset += len(header)
+        if entry.source is not None and entry.link_target is None:
+            yield FileData(entry.source, info.size)
+            padding = -info.size % tarfile.BLOCKSIZE
+            if padding:
+                yield tarfile.NUL * padding
+            offset += info.size + padding
+    # Two zero blocks end the archive; the last record is filled up with zeros.
+    offset += 2 * tarfile.BLOCKSIZE
+    yield tarfile.NUL * (2 * tarfile.BLOCKSIZE + -offset % tarfile.RECORDSIZE)
+
+
+def copy_file_data(part: FileData, handle: BinaryIO | gzip.GzipFile) -> None:
+    """Write the content `part` refers to; a file that changed size is an error."""
+    remaining = part.size
+    with open(part.path, "rb") as source:
+        while remaining > 0:
+            chunk = source.read(min(remaining, 1 << 20))
+            if not chunk:
+                raise OSError(f"{part.path}: shrank while being archived")
+            handle.write(chunk)
+            remaining -= len(chunk)
+
+
 def write_tar(entries: Iterable[Entry], handle: BinaryIO | gzip.GzipFile, mtime: int) -> None:
     """An uncompressed POSIX (pax) tar of `entries` into `handle`."""
-    with tarfile.open(fileobj=handle, mode="w", format=tarfile.PAX_FORMAT) as archive:
-        for entry in entries:
-            info = tarfile.TarInfo(entry.name)
-            info.mtime = mtime
-            info.mode = entry.mode
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            if entry.link_target is not None:
-                info.type = tarfile.SYMTYPE
-                info.linkname = entry.link_target
-                archive.addfile(info)
-            elif entry.source is None:
-                info.type = tarfile.DIRTYPE
-                archive.addfile(info)
-            else:
-                info.size = os.path.getsize(entry.source)
-                with open(entry.source, "rb") as source:
-                    archive.addfile(info, source)
+    for part in tar_parts(entries, mtime):
+        if isinstance(part, FileData):
+            copy_file_data(part, handle)
+        else:
+            handle.write(part)
 
 
 def write_tar_gz(entries: Iterable[Entry], path: str, mtime: int) -> None:
@@ -111,31 +153,6 @@ def write_tar_gz(entries: Iterable[Entry], path: str, mtime: int) -> None:
         gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as packed,
     ):
         write_tar(entries, packed, mtime)
-
-
-def write_tar_zst(
-    entries: Iterable[Entry],
-    path: str,
-    mtime: int,
-    *,
-    environ: Mapping[str, str],
-    echo: runner.Echo | None = None,
-) -> None:
-    """A reproducible .tar.zst, compressed by the zstd program at a fixed level."""
-    zstd = runner.require("zstd", environ, fix=_ZSTD_FIX)
-    plain = path + ".tar"
-    try:
-        with open(plain, "wb") as handle:
-            write_tar(entries, handle, mtime)
-        # One fixed level and thread count: zstd's output depends on both.
-        runner.run(
-            [zstd, "-q", "-f", f"-{ZSTD_LEVEL}", "-T1", "--no-progress", "-o", path, plain],
-            environ=environ,
-            echo=echo,
-        )
-    finally:
-        if os.path.exists(plain):
-            os.unlink(plain)
 
 
 def zip_time(mtime: int) -> tuple[int, int, int, int, int, int]:

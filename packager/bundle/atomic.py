@@ -74,6 +74,10 @@ class Staging:
     def cleanup(self) -> None:
         """Remove the staging directory and everything still in it."""
         shutil.rmtree(self.path, ignore_errors=True)
+        # A tool killed a moment ago (runner kills its whole process group) may complete
+        # one last mkdir while the first pass runs; a second pass removes it.
+        if os.path.lexists(self.path):
+            shutil.rmtree(self.path, ignore_errors=True)
 
     def entry(self, name: str) -> str:
         """The staging path of the output that will be committed as `out_dir/name`."""

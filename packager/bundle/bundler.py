@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from packager import runner
 from packager.binary import ResolveContext
-from packager.bundle import archives, deb, installer_sh
+from packager.bundle import archives, cache, deb, installer_sh, zstd
 from packager.bundle.atomic import Staging, check_targets
 from packager.bundle.layout import TreeSpec, build_tree, tree_size
 from packager.bundle.model import (
@@ -17,6 +17,7 @@ from packager.bundle.model import (
     BundleOutput,
     Progress,
 )
+from packager.bundle.prepared import RuntimeOptions, prepare_runtime
 from packager.bundle.runtime import PythonRuntime, find_runtime
 from packager.bundle.stdlib import trim_rules
 from packager.errors import UsageError
@@ -27,7 +28,7 @@ SUMS_NAME = "SHA256SUMS"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 
 
-def _no_progress(message: str) -> None:
+def no_progress(message: str) -> None:
     del message
 
 
@@ -79,10 +80,12 @@ def bundle_binary(
     app_dir: str | None = None,
     requirements: str | None = None,
     export_env: bool = False,
-    zip_stdlib: bool = False,
+    stdlib_sources: bool = False,
+    strip: bool = True,
     force: bool = False,
     version: str = "0.0.0",
-    progress: Progress = _no_progress,
+    python_home: str | None = None,
+    progress: Progress = no_progress,
     echo: runner.Echo | None = None,
 ) -> BundleManifest:
     """Bundle the binary at `binary_path` into `out_dir` in each of `formats`.
@@ -90,8 +93,28 @@ def bundle_binary(
     The stdlib and libpython come from `runtime` when a caller has one (a build that just
     probed its interpreter), else from `python`, else from the interpreter that matches
     what the binary links. Nothing appears in `out_dir` unless the whole run succeeds.
+
+    The stdlib ships as a zip of .pyc files unless `stdlib_sources`; ELF files are
+    stripped unless `strip` is false. The prepared runtime and the compressed frames of
+    a .tar.zst are reused from the cache (`$XDG_CACHE_HOME/packager`) when present.
     """
     report = _read_binary(binary_path, environ)
+    if report.format is BinaryFormat.PE:
+        # Imported here: the Windows layout builds on this module's helpers.
+        from packager.bundle.windows import bundle_windows
+
+        return bundle_windows(
+            binary_path,
+            out_dir=out_dir,
+            environ=environ,
+            formats=formats,
+            name=name,
+            python_home=python_home,
+            app_dir=app_dir,
+            export_env=export_env,
+            force=force,
+            progress=progress,
+        )
     name = name or os.path.basename(binary_path)
     if not _NAME.fullmatch(name):
         raise UsageError(
@@ -105,20 +128,32 @@ def bundle_binary(
     rules, kept = trim_rules(keep)
     if runtime is None:
         progress("finding the Python installation the binary was built against")
-        runtime = find_runtime(report, environ=environ, explicit=python)
+        runtime = find_runtime(
+            report, environ=environ, explicit=python, cache_dir=cache.cache_root(environ)
+        )
+
+    options = RuntimeOptions(rules, strip=strip, stdlib_sources=stdlib_sources)
 
     with Staging(out_dir) as staging:
+        prepared = prepare_runtime(
+            runtime,
+            options,
+            environ=environ,
+            scratch=staging.entry(".runtime"),
+            progress=progress,
+            echo=echo,
+        )
         tree_root = staging.entry(name)
         spec = TreeSpec(
             name,
             binary_path,
             report,
             runtime,
-            rules,
+            prepared,
             app_dir,
             requirements,
             export_env,
-            zip_stdlib,
+            strip,
         )
         tree = build_tree(tree_root, spec, environ=environ, progress=progress, echo=echo)
         mtime = archives.source_mtime(environ)
@@ -131,7 +166,15 @@ def bundle_binary(
             if fmt is BundleFormat.TAR_GZ:
                 archives.write_tar_gz(entries, target, mtime)
             elif fmt is BundleFormat.TAR_ZST:
-                archives.write_tar_zst(entries, target, mtime, environ=environ, echo=echo)
+                zstd.write_tar_zst(
+                    entries,
+                    target,
+                    mtime,
+                    environ=environ,
+                    frames=zstd.framed_files(tree.shipped),
+                    cache_dir=cache.cache_root(environ),
+                    echo=echo,
+                )
             elif fmt is BundleFormat.ZIP:
                 archives.write_zip(entries, target, mtime)
             elif fmt is BundleFormat.INSTALLER:
@@ -161,9 +204,9 @@ def bundle_binary(
                 handle.write(sums)
         outputs: list[BundleOutput] = []
         for output_format in formats:
-            outputs.append(_output(output_format, staging.entry(names[output_format])))
+            outputs.append(output_entry(output_format, staging.entry(names[output_format])))
         if files_written:
-            outputs.append(_output(None, staging.entry(SUMS_NAME)))
+            outputs.append(output_entry(None, staging.entry(SUMS_NAME)))
         committed = [
             BundleOutput(
                 out.format,
@@ -189,7 +232,8 @@ def bundle_binary(
         binary=tree.binary,
         rpath_patched=tree.rpath_patched,
         export_env=export_env,
-        zip_stdlib=zip_stdlib,
+        zip_stdlib=not stdlib_sources,
+        stripped=strip,
         trimmed=tuple(rule.name for rule in rules),
         kept=kept,
         requirements=tree.installed,
@@ -203,11 +247,11 @@ def bundle_binary(
 def _read_binary(path: str, environ: Mapping[str, str]) -> BinaryReport:
     reports = inspect_file(path, ResolveContext(environ=dict(environ)))
     report = reports[0]
-    if report.format is not BinaryFormat.ELF:
+    if report.format is BinaryFormat.MACHO:
         raise UsageError(
-            f"bundling {report.format.value.upper()} binaries is not supported yet",
+            "bundling Mach-O binaries is not supported yet",
             path=path,
-            fix="bundle a Linux (ELF) build of the program",
+            fix="bundle a Linux (ELF) or Windows (PE) build of the program",
         )
     if report.link_mode is LinkMode.NONE:
         raise UsageError(
@@ -218,7 +262,8 @@ def _read_binary(path: str, environ: Mapping[str, str]) -> BinaryReport:
     return report
 
 
-def _output(fmt: BundleFormat | None, path: str) -> BundleOutput:
+def output_entry(fmt: BundleFormat | None, path: str) -> BundleOutput:
+    """A written output: its size and, for a file, its SHA-256."""
     if os.path.isdir(path):
         return BundleOutput(fmt, path, tree_size(path), None)
     return BundleOutput(fmt, path, os.path.getsize(path), archives.sha256_file(path))

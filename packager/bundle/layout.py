@@ -3,26 +3,30 @@
 NAME/NAME                      launcher (sh): PYTHONHOME, LD_LIBRARY_PATH, then exec
 NAME/bin/NAME                  the real binary, RUNPATH $ORIGIN/../lib (dynamic builds)
 NAME/lib/libpython3.X.so.1.0   the shared libpython (dynamic builds)
-NAME/lib/python3.X/            the trimmed, precompiled stdlib, lib-dynload/ and
-                               site-packages/ (the --requirements, the restore hook)
-NAME/lib/python3X.zip          the pure-Python stdlib instead, with --zip-stdlib
+NAME/lib/python3X.zip          the compiled pure-Python stdlib (.pyc only)
+NAME/lib/python3.X/            lib-dynload/ and site-packages/ (the --requirements, the
+                               restore hook); with --stdlib-sources, the whole stdlib
+                               as sources and __pycache__ instead of the zip
 NAME/app/                      the --app-dir files
+
+Everything that comes from the Python installation is copied from the prepared runtime
+(see prepared.py); ELF files are stripped unless the spec says not to.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from packager import runner
 from packager.bundle import stdlib
-from packager.bundle.archives import Entry, write_zip_entry, zip_time
-from packager.bundle.launchers import RESTORE_MODULE, RESTORE_PTH, posix_launcher, restore_hook
+from packager.bundle.launchers import posix_launcher
 from packager.bundle.model import Progress, SizeBreakdown
+from packager.bundle.prepared import LIBPYTHON, PreparedRuntime, zip_name
 from packager.bundle.runtime import PythonRuntime
+from packager.bundle.strip import elf_files_under, strip_files
 from packager.errors import ToolError, UsageError
 from packager.model import BinaryReport, LinkMode
 
@@ -38,11 +42,11 @@ class TreeSpec:
     binary: str  # the binary to ship
     report: BinaryReport  # what inspect read from it
     runtime: PythonRuntime
-    rules: tuple[stdlib.TrimRule, ...]
+    prepared: PreparedRuntime  # the runtime's files, ready to copy
     app_dir: str | None = None
     requirements: str | None = None
     export_env: bool = False
-    zip_stdlib: bool = False
+    strip: bool = True
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class Tree:
     rpath_patched: bool
     installed: tuple[str, ...]  # "name==version" of each distribution in site-packages
     sizes: SizeBreakdown
+    shipped: Mapping[str, str]  # SHA-256 of each file copied from the prepared runtime
 
 
 def build_tree(
@@ -67,63 +72,74 @@ def build_tree(
     """Create the tree at `root` (which must not exist yet)."""
     runtime = spec.runtime
     dynamic = spec.report.link_mode is LinkMode.DYNAMIC
-    version_dir = os.path.join(root, "lib", runtime.version_dir)
     site_packages = os.path.join(root, runtime.site_packages)
     os.makedirs(os.path.join(root, "bin"))
     binary = f"bin/{spec.name}"
     stdlib.copy_file(spec.binary, os.path.join(root, binary))
     os.chmod(os.path.join(root, binary), 0o755)
-    if dynamic:
-        progress("copying libpython and setting the binary's RUNPATH")
-        _ship_libpython(root, spec)
-        _patch_rpath(os.path.join(root, binary), environ, echo)
-
-    progress(f"copying the standard library from {runtime.stdlib_dir}")
-    stdlib.copy_stdlib(runtime.stdlib_dir, runtime.dynload_dir, version_dir, spec.rules)
-    python = runtime.interpreter.executable
-    prefix = f"lib/{runtime.version_dir}"
-    if spec.zip_stdlib:
-        progress("compiling the standard library into a zip")
-        stdlib.compile_tree(
-            python, version_dir, source_prefix=prefix, environ=environ, legacy=True, echo=echo
+    if spec.strip:
+        strip_files(
+            [os.path.join(root, binary)],
+            environ=environ,
+            keep_symbols=_symbols_to_keep(spec.report),
+            echo=echo,
         )
-        _zip_pure_modules(version_dir, os.path.join(root, "lib", _zip_name(runtime)))
-    os.makedirs(site_packages, exist_ok=True)
-    module_source, pth_line = restore_hook()
-    _write_text(os.path.join(site_packages, f"{RESTORE_MODULE}.py"), module_source)
-    _write_text(os.path.join(site_packages, RESTORE_PTH), pth_line)
+    if dynamic:
+        _patch_rpath(os.path.join(root, binary), environ, echo)
+    progress("copying libpython and the standard library from the prepared runtime")
+    shipped = _copy_prepared(root, spec)
     installed: tuple[str, ...] = ()
     if spec.requirements:
         progress(f"installing {spec.requirements} into site-packages")
-        installed = _pip_install(python, spec.requirements, site_packages, environ, echo)
-    progress("precompiling .pyc files")
-    compiled = site_packages if spec.zip_stdlib else os.path.join(root, "lib")
-    stdlib.compile_tree(
-        python,
-        compiled,
-        source_prefix=os.path.relpath(compiled, root),
-        environ=environ,
-        echo=echo,
-    )
+        python = runtime.interpreter.executable
+        installed = pip_install(python, spec.requirements, site_packages, environ, echo)
+        stdlib.compile_tree(
+            python,
+            site_packages,
+            source_prefix=os.path.relpath(site_packages, root),
+            environ=environ,
+            echo=echo,
+        )
+        if spec.strip:
+            strip_files(elf_files_under(site_packages), environ=environ, echo=echo)
     if spec.app_dir:
         _copy_app(spec.app_dir, os.path.join(root, "app"))
     launcher = spec.name
-    _write_text(
+    stdlib.write_text(
         os.path.join(root, launcher),
         posix_launcher(spec.name, binary, set_library_path=dynamic, export_env=spec.export_env),
         mode=0o755,
     )
-    return Tree(launcher, binary, dynamic, installed, measure(root, spec.name, runtime))
+    sizes = measure(root, spec.name, runtime)
+    return Tree(launcher, binary, dynamic, installed, sizes, shipped)
 
 
-def _ship_libpython(root: str, spec: TreeSpec) -> None:
-    source = spec.runtime.libpython
-    assert source is not None  # find_runtime guarantees one for dynamic binaries
-    # Named as the binary's DT_NEEDED entry asks (the soname), whatever the file is called.
-    needed = spec.report.libpython.name if spec.report.libpython else os.path.basename(source)
-    os.makedirs(os.path.join(root, "lib"), exist_ok=True)
-    stdlib.copy_file(source, os.path.join(root, "lib", needed))
-    os.chmod(os.path.join(root, "lib", needed), 0o755)
+def _symbols_to_keep(report: BinaryReport) -> tuple[str, ...]:
+    """Static symbols `packager inspect` and `check` read in the binary, as strip patterns.
+
+    A static embed keeps its Py* symbols too: without --export-dynamic they exist only in
+    .symtab, and they are how inspect tells such a binary from one without Python.
+    """
+    if report.link_mode is LinkMode.STATIC:
+        return ("PyInit_*", "Py*", "_Py*")
+    return ("PyInit_*",)
+
+
+def _copy_prepared(root: str, spec: TreeSpec) -> dict[str, str]:
+    """Copy the prepared runtime's files into the tree; {tree path: SHA-256}."""
+    shipped: dict[str, str] = {}
+    for relative, digest in sorted(spec.prepared.digests.items()):
+        if relative == LIBPYTHON:
+            # Named as the binary's DT_NEEDED entry asks (the soname), whatever the file is.
+            libpython = spec.report.libpython
+            needed = libpython.name if libpython else os.path.basename(spec.runtime.libpython or "")
+            target = os.path.join(root, "lib", needed)
+        else:
+            target = os.path.join(root, *relative.split("/"))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        stdlib.copy_file(os.path.join(spec.prepared.root, *relative.split("/")), target)
+        shipped[target] = digest
+    return shipped
 
 
 def _patch_rpath(binary: str, environ: Mapping[str, str], echo: runner.Echo | None) -> None:
@@ -131,36 +147,14 @@ def _patch_rpath(binary: str, environ: Mapping[str, str], echo: runner.Echo | No
     runner.run([patchelf, "--set-rpath", RPATH, binary], environ=environ, echo=echo)
 
 
-def _zip_name(runtime: PythonRuntime) -> str:
-    interpreter = runtime.interpreter
-    return f"python{interpreter.major}{interpreter.minor}.zip"
-
-
-def _zip_pure_modules(version_dir: str, zip_path: str) -> None:
-    """Move the pure-Python stdlib into `zip_path` (.pyc only, as zipimport reads them)."""
-    date_time = zip_time(0)
-    files = stdlib.pure_module_files(version_dir)
-    compiled = {name for name in files if name.endswith(".pyc")}
-    with zipfile.ZipFile(zip_path, "w") as archive:
-        for name in files:
-            path = os.path.join(version_dir, name)
-            if name.endswith(".py") and name + "c" in compiled:
-                os.unlink(path)
-                continue
-            write_zip_entry(archive, Entry(name.replace(os.sep, "/"), path, 0o644), date_time)
-            os.unlink(path)
-    for directory, _, _ in sorted(os.walk(version_dir), reverse=True):
-        if directory != version_dir and not os.listdir(directory):
-            os.rmdir(directory)
-
-
-def _pip_install(
+def pip_install(
     python: str,
     requirements: str,
     site_packages: str,
     environ: Mapping[str, str],
     echo: runner.Echo | None,
 ) -> tuple[str, ...]:
+    """Install `requirements` with `python -m pip` into `site_packages`; the names installed."""
     if not os.path.isfile(requirements):
         raise UsageError("requirements file not found", path=requirements)
     argv = [
@@ -206,12 +200,6 @@ def _copy_app(source: str, target: str) -> None:
     shutil.copytree(source, target, symlinks=False, copy_function=stdlib.copy_file)
 
 
-def _write_text(path: str, text: str, *, mode: int = 0o644) -> None:
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
-    os.chmod(path, mode)
-
-
 def measure(root: str, name: str, runtime: PythonRuntime) -> SizeBreakdown:
     """Sizes of the tree's parts, in bytes."""
     version_dir = os.path.join(root, "lib", runtime.version_dir)
@@ -222,7 +210,7 @@ def measure(root: str, name: str, runtime: PythonRuntime) -> SizeBreakdown:
         for entry in os.listdir(os.path.join(root, "lib"))
         if entry.startswith("libpython")
     )
-    zip_path = os.path.join(root, "lib", _zip_name(runtime))
+    zip_path = os.path.join(root, "lib", zip_name(runtime))
     zipped = os.path.getsize(zip_path) if os.path.exists(zip_path) else 0
     site = tree_size(site_packages)
     stdlib_size = tree_size(version_dir) - site + zipped

@@ -25,6 +25,7 @@ def manifest_to_dict(manifest: BundleManifest) -> dict[str, Any]:
         "rpath_patched": manifest.rpath_patched,
         "export_env": manifest.export_env,
         "zip_stdlib": manifest.zip_stdlib,
+        "stripped": manifest.stripped,
         "trimmed": list(manifest.trimmed),
         "kept": list(manifest.kept),
         "requirements": list(manifest.requirements),

@@ -11,9 +11,12 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from packager import runner
+from packager.bundle.cache import cache_key, file_identity
 from packager.errors import InterpreterError, ToolError
+from packager.fsutil import atomic_write_text
 from packager.interpreters import Interpreter, find_interpreters, probe
 from packager.model import BinaryReport, LinkMode
 
@@ -35,34 +38,42 @@ class PythonRuntime:
 
 
 def find_runtime(
-    report: BinaryReport, *, environ: Mapping[str, str], explicit: str | None = None
+    report: BinaryReport,
+    *,
+    environ: Mapping[str, str],
+    explicit: str | None = None,
+    cache_dir: str | None = None,
 ) -> PythonRuntime:
-    """The runtime for the binary in `report`; `explicit` (--python) is used as given."""
+    """The runtime for the binary in `report`; `explicit` (--python) is used as given.
+
+    With `cache_dir`, what each interpreter answered is kept there for the next run.
+    """
     wanted = _short_version(report.python_version)
     libpython = _resolved_libpython(report)
+    probe_cache = Path(cache_dir, "probe") if cache_dir else None
     if explicit is not None:
-        interpreter = probe(explicit, environ)
+        interpreter = probe(explicit, environ, cache_dir=probe_cache)
         _require_version(interpreter, wanted, report.path)
-        return _runtime(interpreter, report, libpython)
+        return _runtime(interpreter, report, libpython, cache_dir)
     tried: list[str] = []
     fallback: Interpreter | None = None
     for path in _candidates(report, environ, wanted, libpython):
         try:
-            interpreter = probe(path, environ)
+            interpreter = probe(path, environ, cache_dir=probe_cache)
         except InterpreterError:
             continue
         tried.append(f"{path} ({interpreter.version})")
         if wanted is not None and interpreter.short_version != wanted:
             continue
         if libpython is not None and _same_file(interpreter.shared_library, libpython):
-            return _runtime(interpreter, report, libpython)
+            return _runtime(interpreter, report, libpython, cache_dir)
         if libpython is None and report.python_version == interpreter.version:
-            return _runtime(interpreter, report, libpython)
+            return _runtime(interpreter, report, libpython, cache_dir)
         fallback = fallback or interpreter
     if fallback is not None:
         # No exact match (a static binary of another patch release, or a libpython that
         # belongs to no interpreter found): the same 3.X series shares one stdlib layout.
-        return _runtime(fallback, report, libpython)
+        return _runtime(fallback, report, libpython, cache_dir)
     detail = "; tried " + ", ".join(tried) if tried else ""
     raise InterpreterError(
         f"no Python {wanted or ''} interpreter found to take the standard library from{detail}",
@@ -72,7 +83,7 @@ def find_runtime(
 
 
 def _runtime(
-    interpreter: Interpreter, report: BinaryReport, libpython: str | None
+    interpreter: Interpreter, report: BinaryReport, libpython: str | None, cache_dir: str | None
 ) -> PythonRuntime:
     stdlib = interpreter.stdlib
     if not stdlib or not os.path.isfile(os.path.join(stdlib, "os.py")):
@@ -98,11 +109,30 @@ def _runtime(
                 path=report.path,
                 fix="pass an interpreter built with --enable-shared with --python",
             )
-    site_packages = site_packages_dir(interpreter)
+    site_packages = _cached_site_packages_dir(interpreter, cache_dir)
     return PythonRuntime(interpreter, stdlib, dynload, libpython, site_packages)
 
 
 _ROOT = "/@packager-prefix@"
+
+
+def _cached_site_packages_dir(interpreter: Interpreter, cache_dir: str | None) -> str:
+    """site_packages_dir, remembered in `cache_dir` per interpreter file version."""
+    if cache_dir is None:
+        return site_packages_dir(interpreter)
+    identity = file_identity(interpreter.executable)
+    path = Path(cache_dir, "site-packages", f"{cache_key(identity)}.txt")
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        pass
+    found = site_packages_dir(interpreter)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, found)
+    except OSError:
+        pass  # an unwritable cache only costs the next run one more question
+    return found
 
 
 def site_packages_dir(interpreter: Interpreter) -> str:

@@ -147,9 +147,14 @@ def _prepare(
                 "expected one folder under /opt in the package", path=subject
             )
         return [_launcher_in(area, os.path.join(root, "opt", names[0]), names[0])]
+    elif _carries_payload(subject):
+        # A onefile program: it needs nothing beside it, so it runs from the area itself.
+        shutil.copy2(subject, os.path.join(area, base))
+        return [f"{SANDBOX_AREA}/{base}"]
     else:
         raise UsageError(
-            "not a bundle directory, archive (.tar.gz, .tar.zst, .zip), .deb or installer",
+            "not a bundle directory, archive (.tar.gz, .tar.zst, .zip), .deb, installer "
+            "or onefile program",
             path=subject,
             fix="pass what `packager bundle` wrote",
         )
@@ -157,6 +162,12 @@ def _prepare(
     if len(tops) != 1 or not os.path.isdir(os.path.join(area, tops[0])):
         raise UnreadableInputError("the archive must hold exactly one top folder", path=subject)
     return [_launcher_in(area, os.path.join(area, tops[0]), tops[0])]
+
+
+def _carries_payload(path: str) -> bool:
+    from packager.onefile.payload import read_payload
+
+    return read_payload(path) is not None
 
 
 def _launcher_in(area: str, tree: str, name: str) -> str:

@@ -1,14 +1,19 @@
 @echo off
 rem Launcher for @@NAME@@: runs @@BINARY@@ with the bundled Python DLL and stdlib.
-rem PATH gets the DLL directory first (one entry, never empty); PYTHONHOME the bundle's
-rem root, because an embedded interpreter does not know where its executable is.
-rem The original values are saved in PACKAGER_ORIG_<VAR> and restored for the app's child
-rem processes by the bundled interpreter's start-up hook (see PACKAGER_RESTORE), unless the
-rem bundle was made with --export-env (then @@EXPORT_ENV@@ is 1).
-rem Plain %VAR% expansion outside blocks: a PATH holding "(x86)" or "!" stays intact.
+rem PATH gets the DLL folder first: one absolute entry taken from this file's own folder
+rem (%~dp0), never empty and never relative to the current directory. PYTHONHOME is the
+rem bundle's root, because an embedded interpreter does not know where its stdlib is.
+rem setlocal undoes every change for the console that called this file once it ends.
+rem The program itself, and so its children, get the changed variables: a .cmd file cannot
+rem set one environment for a process and another for that process's children. The
+rem bundled interpreter's start-up hook (Lib\site-packages\_packager_restore_env.py)
+rem restores the originals, saved as PACKAGER_ORIG_PATH and so on and named in PACKAGER_RESTORE,
+rem unless the bundle was made with --export-env (then @@EXPORT_ENV@@ is 1).
+rem Plain %VAR% expansion outside blocks: values holding "(x86)", "!" or "&" stay intact.
 setlocal DisableDelayedExpansion
-set "PACKAGER_HERE=%~dp0"
-set "PACKAGER_HERE=%PACKAGER_HERE:~0,-1%"
+rem %%~f makes a full, normalised path: "D:\app\." becomes "D:\app", "D:\." stays "D:\".
+for %%I in ("%~dp0.") do set "PACKAGER_HERE=%%~fI"
+for %%I in ("%~dp0@@DLL_DIR@@") do set "PACKAGER_DLLS=%%~fI"
 set "PACKAGER_RESTORE="
 if "@@EXPORT_ENV@@"=="1" goto environment
 set "PACKAGER_ORIG_PATH=%PATH%"
@@ -18,13 +23,16 @@ set "PACKAGER_ORIG_PYTHONNOUSERSITE=%PYTHONNOUSERSITE%"
 set "PACKAGER_RESTORE=PATH PYTHONHOME PYTHONPATH PYTHONNOUSERSITE"
 :environment
 if not defined PATH goto emptypath
-set "PATH=%PACKAGER_HERE%\@@DLL_DIR@@;%PATH%"
+set "PATH=%PACKAGER_DLLS%;%PATH%"
 goto pathdone
 :emptypath
-set "PATH=%PACKAGER_HERE%\@@DLL_DIR@@"
+set "PATH=%PACKAGER_DLLS%"
 :pathdone
 set "PYTHONHOME=%PACKAGER_HERE%"
 set "PYTHONPATH="
 set "PYTHONNOUSERSITE=1"
-"%PACKAGER_HERE%\@@BINARY@@" %*
+rem The helpers go before the program starts, so that they do not reach it.
+set "PACKAGER_HERE="
+set "PACKAGER_DLLS="
+"%~dp0@@BINARY@@" %*
 exit /b %ERRORLEVEL%

@@ -1,0 +1,198 @@
+"""A Python runtime prepared for shipping, once per interpreter, kept in the cache.
+
+Preparing is the slow part of a bundle: copying and trimming the stdlib, precompiling it
+(and zipping it), stripping libpython and lib-dynload. None of it depends on the binary
+being bundled, so the result is cached under the cache's `runtime/` directory, keyed by
+the interpreter and libpython files (path, size, mtime), the trim rules and the options;
+later bundles copy it. An entry holds:
+
+    libpython                         the shared libpython (dynamic embeds), stripped
+    lib/python3X.zip                  the compiled pure-Python stdlib (unless sources)
+    lib/python3.X/lib-dynload/        stdlib extension modules, stripped
+    lib/python3.X/...                 the stdlib as sources and __pycache__ (with sources)
+    <site-packages>/                  the hook that restores the launcher's variables
+    manifest.json                     the SHA-256 of each file above, written last
+
+Without a writable cache the same entry is built in a scratch directory and discarded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from packager import runner
+from packager.bundle import cache, stdlib
+from packager.bundle.archives import sha256_file
+from packager.bundle.launchers import RESTORE_MODULE, RESTORE_PTH, restore_hook
+from packager.bundle.model import Progress
+from packager.bundle.runtime import PythonRuntime
+from packager.bundle.strip import elf_files_under, strip_files
+
+# Part of every key: bump it when the layout or the way an entry is made changes.
+_FORMAT = 2
+LIBPYTHON = "libpython"
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class RuntimeOptions:
+    """What a prepared runtime depends on besides the interpreter."""
+
+    rules: tuple[stdlib.TrimRule, ...]
+    strip: bool = True
+    stdlib_sources: bool = False
+
+
+@dataclass(frozen=True)
+class PreparedRuntime:
+    """A prepared runtime's directory and the SHA-256 of each file in it."""
+
+    root: str
+    digests: Mapping[str, str]  # by POSIX path relative to root, manifest excluded
+    cached: bool  # False when built in a scratch directory
+
+    @property
+    def libpython(self) -> str | None:
+        """The prepared libpython, when the runtime has one."""
+        path = os.path.join(self.root, LIBPYTHON)
+        return path if LIBPYTHON in self.digests else None
+
+
+def zip_name(runtime: PythonRuntime) -> str:
+    """The stdlib zip CPython's default sys.path names: "python311.zip"."""
+    interpreter = runtime.interpreter
+    return f"python{interpreter.major}{interpreter.minor}.zip"
+
+
+def runtime_key(runtime: PythonRuntime, options: RuntimeOptions) -> str:
+    """The cache key: every input the prepared files depend on."""
+    hook_source, hook_line = restore_hook()
+    return cache.cache_key(
+        {
+            "format": _FORMAT,
+            "interpreter": cache.file_identity(runtime.interpreter.executable),
+            "libpython": cache.file_identity(runtime.libpython) if runtime.libpython else None,
+            "stdlib": runtime.stdlib_dir,
+            "dynload": runtime.dynload_dir,
+            "site_packages": runtime.site_packages,
+            "rules": [rule.name for rule in options.rules],
+            "strip": options.strip,
+            "sources": options.stdlib_sources,
+            "hook": hashlib.sha256((hook_source + hook_line).encode()).hexdigest(),
+        }
+    )
+
+
+def prepare_runtime(
+    runtime: PythonRuntime,
+    options: RuntimeOptions,
+    *,
+    environ: Mapping[str, str],
+    scratch: str,
+    progress: Progress,
+    echo: runner.Echo | None = None,
+) -> PreparedRuntime:
+    """The prepared runtime from the cache, building and publishing it on a miss.
+
+    `scratch` (a directory that must not exist yet) is used when the cache is unwritable.
+    """
+    root = cache.cache_root(environ)
+    parent = os.path.join(root, "runtime") if root else None
+    final = os.path.join(parent, runtime_key(runtime, options)) if parent else None
+    if final is not None:
+        found = _read_entry(final)
+        if found is not None:
+            return found
+    building = cache.new_entry_dir(parent) if parent else None
+    target = building or scratch
+    try:
+        os.makedirs(target, exist_ok=True)
+        digests = _build(target, runtime, options, environ=environ, progress=progress, echo=echo)
+        if building is None or final is None:
+            return PreparedRuntime(target, digests, cached=False)
+        published = cache.publish(building, final)
+    except BaseException:
+        if building is not None:
+            shutil.rmtree(building, ignore_errors=True)
+        raise
+    return _read_entry(published) or PreparedRuntime(published, digests, cached=True)
+
+
+def _read_entry(path: str) -> PreparedRuntime | None:
+    try:
+        with open(os.path.join(path, MANIFEST), encoding="utf-8") as handle:
+            digests = json.load(handle)["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return PreparedRuntime(path, {str(k): str(v) for k, v in digests.items()}, cached=True)
+
+
+def _build(
+    root: str,
+    runtime: PythonRuntime,
+    options: RuntimeOptions,
+    *,
+    environ: Mapping[str, str],
+    progress: Progress,
+    echo: runner.Echo | None,
+) -> dict[str, str]:
+    """Lay out an entry under `root` (see the module docstring); the files' digests."""
+    version_dir = os.path.join(root, "lib", runtime.version_dir)
+    python = runtime.interpreter.executable
+    stripped: list[str] = []
+    if runtime.libpython is not None:
+        stdlib.copy_file(runtime.libpython, os.path.join(root, LIBPYTHON))
+        os.chmod(os.path.join(root, LIBPYTHON), 0o755)
+        stripped.append(os.path.join(root, LIBPYTHON))
+    progress(f"preparing the standard library from {runtime.stdlib_dir} (once per interpreter)")
+    stdlib.copy_stdlib(runtime.stdlib_dir, runtime.dynload_dir, version_dir, options.rules)
+    prefix = f"lib/{runtime.version_dir}"
+    if not options.stdlib_sources:
+        # Without sources a traceback cannot show the line, so nothing uses the columns.
+        stdlib.compile_tree(
+            python,
+            version_dir,
+            source_prefix=prefix,
+            environ=environ,
+            legacy=True,
+            column_ranges=False,
+            echo=echo,
+        )
+        stdlib.zip_pure_modules(version_dir, os.path.join(root, "lib", zip_name(runtime)))
+    site_packages = os.path.join(root, runtime.site_packages)
+    os.makedirs(site_packages, exist_ok=True)
+    module_source, pth_line = restore_hook()
+    stdlib.write_text(os.path.join(site_packages, f"{RESTORE_MODULE}.py"), module_source)
+    stdlib.write_text(os.path.join(site_packages, RESTORE_PTH), pth_line)
+    compiled = os.path.join(root, "lib") if options.stdlib_sources else site_packages
+    stdlib.compile_tree(
+        python,
+        compiled,
+        source_prefix=os.path.relpath(compiled, root),
+        environ=environ,
+        echo=echo,
+    )
+    if options.strip:
+        stripped.extend(elf_files_under(os.path.join(version_dir, "lib-dynload")))
+        strip_files(stripped, environ=environ, echo=echo)
+    digests = {
+        os.path.relpath(path, root).replace(os.sep, "/"): sha256_file(path)
+        for path in _files_under(root)
+    }
+    with open(os.path.join(root, MANIFEST), "w", encoding="utf-8") as handle:
+        json.dump({"files": digests}, handle, indent=0, sort_keys=True)
+    return digests
+
+
+def _files_under(root: str) -> list[str]:
+    return sorted(
+        os.path.join(directory, name)
+        for directory, _, names in os.walk(root)
+        for name in names
+        if not (directory == root and name == MANIFEST)
+    )

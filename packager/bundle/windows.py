@@ -1,0 +1,317 @@
+"""Bundle a Windows (PE) program that embeds CPython through python3XY.dll.
+
+NAME/NAME.exe            the program
+NAME/NAME.cmd            launcher: PYTHONHOME and PATH set to this folder, arguments and
+                         exit code passed through
+NAME/python3XY.dll       the interpreter, under the name the program imports
+NAME/python3.dll         the stable-ABI forwarder (when the home has it; required for abi3)
+NAME/*.dll               the home's other top-level DLLs (vcruntime140.dll, libffi-8.dll)
+NAME/python3XY.zip       the zipped stdlib (the embeddable package's layout) and/or
+NAME/Lib/                the stdlib as files; Lib/site-packages/ holds the restore hook
+NAME/DLLs/               compiled stdlib modules (.pyd) and the DLLs they need
+NAME/app/                the --app-dir files
+NAME/LICENSE.txt         CPython's licence, when the home has one
+
+Everything comes from a Windows CPython home: a full installation's folder or the
+official "embeddable package" zip, unpacked. Its python3XY._pth is left out: that file
+makes CPython ignore PYTHONHOME, and sys.path would then never include Lib\\site-packages.
+Nothing is precompiled: the host's Python is not the Windows one, and the embeddable
+package's zip already holds .pyc files.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Mapping, Sequence
+
+from packager.binary import ResolveContext
+from packager.bundle import archives
+from packager.bundle.atomic import Staging, check_targets
+from packager.bundle.bundler import SUMS_NAME, no_progress, output_entry, output_names
+from packager.bundle.launchers import RESTORE_MODULE, RESTORE_PTH, cmd_launcher, restore_hook
+from packager.bundle.layout import tree_size
+from packager.bundle.model import (
+    BundleFormat,
+    BundleManifest,
+    BundleOutput,
+    Progress,
+    SizeBreakdown,
+)
+from packager.bundle.windows_home import HOME_FIX, WindowsHome, find_windows_home
+from packager.errors import InterpreterError, UsageError
+from packager.inspect import inspect_file
+from packager.libpython import match_libpython
+from packager.model import BinaryFormat, BinaryKind, BinaryReport, LinkMode
+
+WINDOWS_FORMATS = (BundleFormat.DIR, BundleFormat.ZIP, BundleFormat.TAR_GZ)
+
+# Names a .cmd file and Windows both accept; CON, NUL, COM1... name devices, not files.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+_DEVICE = re.compile(r"(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?", re.IGNORECASE)
+_EXECUTABLE_SUFFIXES = (".exe", ".dll", ".pyd", ".cmd")
+# Third-party packages of the home stay out (as on Linux); caches are not shipped.
+_SKIPPED_IN_LIB = ("__pycache__", "site-packages")
+
+
+def bundle_windows(
+    binary_path: str,
+    *,
+    out_dir: str,
+    environ: Mapping[str, str],
+    formats: Sequence[BundleFormat] = (BundleFormat.ZIP,),
+    name: str | None = None,
+    python_home: str | None = None,
+    app_dir: str | None = None,
+    export_env: bool = False,
+    force: bool = False,
+    progress: Progress = no_progress,
+) -> BundleManifest:
+    """Bundle the Windows program at `binary_path` with the CPython in `python_home`.
+
+    Writes each of `formats` (dir, zip, tar.gz) and SHA256SUMS into `out_dir`; nothing
+    appears there unless the whole run succeeds.
+    """
+    report = read_windows_binary(binary_path, environ)
+    assert report.libpython is not None  # read_windows_binary refuses anything else
+    name = name or _default_name(binary_path)
+    _check_name(name, binary_path)
+    unsupported = [fmt.value for fmt in formats if fmt not in WINDOWS_FORMATS]
+    if unsupported:
+        raise UsageError(
+            f"a Windows bundle cannot be written as {', '.join(unsupported)}",
+            path=binary_path,
+            fix="use --format " + ",".join(fmt.value for fmt in WINDOWS_FORMATS),
+        )
+    if python_home is None:
+        raise UsageError(
+            f"bundling a Windows program needs a Windows CPython to take "
+            f"{report.libpython.name} and the standard library from",
+            path=binary_path,
+            fix=HOME_FIX,
+        )
+    home = find_windows_home(python_home, report.libpython.name, report.libpython.abi3)
+    python_version = _check_home_dll(home, report)
+    # version and arch only name a .deb, which a Windows bundle never is.
+    names = output_names(name, formats, version="0", arch=report.arch)
+    files_written = [fmt for fmt in formats if fmt is not BundleFormat.DIR]
+    check_targets(out_dir, [*names.values(), *([SUMS_NAME] if files_written else [])], force=force)
+
+    with Staging(out_dir) as staging:
+        progress(f"laying out {name}/ from {home.root}")
+        tree_root = staging.entry(name)
+        sizes = _build_tree(tree_root, name, binary_path, report, home, app_dir, export_env)
+        outputs = _write_outputs(staging, name, names, environ, force=force, progress=progress)
+    notes = [
+        f"{name}.exe finds {report.libpython.name} beside it, but needs PYTHONHOME to find "
+        f"the stdlib: run it through {name}.cmd"
+    ]
+    if home.pth_file is not None:
+        notes.append(
+            f"{os.path.basename(home.pth_file)} was left out: it would make CPython ignore "
+            "PYTHONHOME and Lib\\site-packages"
+        )
+    return BundleManifest(
+        name=name,
+        source_binary=binary_path,
+        binary_format=report.format,
+        link_mode=report.link_mode,
+        python_version=python_version,
+        interpreter=home.root,  # the Windows CPython the DLL and stdlib came from
+        launcher=f"{name}.cmd",
+        binary=f"{name}.exe",
+        rpath_patched=False,
+        export_env=export_env,
+        zip_stdlib=home.stdlib_zip is not None and home.lib_dir is None,
+        stripped=False,  # PE files ship as linked: strip them at link time (-s, /DEBUG:NONE)
+        trimmed=(),
+        kept=(),
+        requirements=(),
+        deb_depends=(),
+        sizes=sizes,
+        outputs=outputs,
+        notes=tuple(notes),
+    )
+
+
+def _write_outputs(
+    staging: Staging,
+    name: str,
+    names: Mapping[BundleFormat, str],
+    environ: Mapping[str, str],
+    *,
+    force: bool,
+    progress: Progress,
+) -> tuple[BundleOutput, ...]:
+    """Archive the staged tree `name`, write SHA256SUMS, and commit every output."""
+    mtime = archives.source_mtime(environ)
+    entries = archives.tree_entries(staging.entry(name), name)
+    archived = {fmt: file for fmt, file in names.items() if fmt is not BundleFormat.DIR}
+    for fmt, file in archived.items():
+        progress(f"writing {file}")
+        if fmt is BundleFormat.ZIP:
+            archives.write_zip(entries, staging.entry(file), mtime)
+        else:
+            archives.write_tar_gz(entries, staging.entry(file), mtime)
+    staged: list[tuple[BundleFormat | None, str]] = [
+        (fmt, staging.entry(file)) for fmt, file in names.items()
+    ]
+    if archived:
+        sums = archives.sha256sums({file: staging.entry(file) for file in archived.values()})
+        with open(staging.entry(SUMS_NAME), "w", encoding="utf-8") as handle:
+            handle.write(sums)
+        staged.append((None, staging.entry(SUMS_NAME)))
+    outputs = [output_entry(fmt, path) for fmt, path in staged]
+    return tuple(
+        BundleOutput(
+            out.format,
+            staging.commit(os.path.basename(out.path), force=force),
+            out.size,
+            out.sha256,
+        )
+        for out in outputs
+    )
+
+
+def read_windows_binary(path: str, environ: Mapping[str, str]) -> BinaryReport:
+    """The inspect report of a PE program that imports a python DLL; refuse anything else."""
+    report = inspect_file(path, ResolveContext(environ=dict(environ)))[0]
+    if report.format is not BinaryFormat.PE:
+        raise UsageError(
+            f"expected a Windows (PE) program, found {report.format.value.upper()}",
+            path=path,
+            fix="bundle it with `packager bundle` (the format is detected from the file)",
+        )
+    if report.link_mode is LinkMode.STATIC:
+        raise UsageError(
+            "this program contains the interpreter itself; compiled stdlib modules (.pyd) "
+            "import python3XY.dll, so such a bundle could not load them",
+            path=path,
+            fix="build the program against python3XY.dll (PyO3's default on Windows)",
+        )
+    if report.kind is not BinaryKind.EXECUTABLE:
+        raise UsageError(
+            f"this is a {report.kind.value.replace('-', ' ')}, not a program (.exe)",
+            path=path,
+            fix="bundle the .exe that embeds Python",
+        )
+    if report.libpython is None:
+        raise UsageError(
+            "this program imports no python DLL (python3XY.dll or python3.dll)",
+            path=path,
+            fix="bundle the program that embeds Python (check it with `packager inspect`)",
+        )
+    return report
+
+
+def _check_home_dll(home: WindowsHome, report: BinaryReport) -> str:
+    """The home DLL's Python version, after checking it suits the program's machine."""
+    dll_report = inspect_file(home.python_dll, ResolveContext())[0]
+    if dll_report.arch != report.arch:
+        raise InterpreterError(
+            f"{os.path.basename(home.python_dll)} is built for {dll_report.arch}, "
+            f"the program for {report.arch}",
+            path=home.python_dll,
+            fix=f"pass the {report.arch} build of CPython with --python-home",
+        )
+    matched = match_libpython(os.path.basename(home.python_dll), BinaryFormat.PE)
+    short = matched[0] if matched else None
+    return dll_report.python_version or short or "unknown"
+
+
+def _build_tree(
+    root: str,
+    name: str,
+    binary_path: str,
+    report: BinaryReport,
+    home: WindowsHome,
+    app_dir: str | None,
+    export_env: bool,
+) -> SizeBreakdown:
+    """Lay the tree out at `root` (which must not exist yet); the sizes of its parts."""
+    assert report.libpython is not None
+    os.makedirs(os.path.join(root, "DLLs"))
+    _copy(binary_path, os.path.join(root, f"{name}.exe"))
+    # Under the name the program imports, as the ELF layout does with the soname.
+    python_dll_name = (
+        os.path.basename(home.python_dll) if report.libpython.abi3 else report.libpython.name
+    )
+    _copy(home.python_dll, os.path.join(root, python_dll_name))
+    python_dlls = [python_dll_name]
+    if home.abi3_dll is not None:
+        abi3_name = report.libpython.name if report.libpython.abi3 else "python3.dll"
+        _copy(home.abi3_dll, os.path.join(root, abi3_name))
+        python_dlls.append(abi3_name)
+    for source in [*home.root_dlls, *([home.license] if home.license else [])]:
+        _copy(source, os.path.join(root, os.path.basename(source)))
+    for source in home.extension_files:
+        _copy(source, os.path.join(root, "DLLs", os.path.basename(source)))
+    if home.stdlib_zip is not None:
+        _copy(home.stdlib_zip, os.path.join(root, os.path.basename(home.stdlib_zip)))
+    if home.lib_dir is not None:
+        shutil.copytree(
+            home.lib_dir,
+            os.path.join(root, "Lib"),
+            ignore=shutil.ignore_patterns(*_SKIPPED_IN_LIB),
+            copy_function=_copy,
+        )
+    site_packages = os.path.join(root, "Lib", "site-packages")
+    os.makedirs(site_packages, exist_ok=True)
+    module_source, pth_line = restore_hook()
+    _write_text(os.path.join(site_packages, f"{RESTORE_MODULE}.py"), module_source)
+    _write_text(os.path.join(site_packages, RESTORE_PTH), pth_line)
+    if app_dir is not None:
+        if not os.path.isdir(app_dir):
+            raise UsageError("--app-dir is not a directory", path=app_dir)
+        # Symlinks are followed: the bundle must not point outside itself.
+        shutil.copytree(app_dir, os.path.join(root, "app"), symlinks=False, copy_function=_copy)
+    _write_text(
+        os.path.join(root, f"{name}.cmd"),
+        cmd_launcher(name, f"{name}.exe", ".", export_env=export_env),
+    )
+    return _measure(root, name, python_dlls, home)
+
+
+def _measure(root: str, name: str, python_dlls: list[str], home: WindowsHome) -> SizeBreakdown:
+    binary = os.path.getsize(os.path.join(root, f"{name}.exe"))
+    libpython = sum(os.path.getsize(os.path.join(root, dll)) for dll in python_dlls)
+    site = tree_size(os.path.join(root, "Lib", "site-packages"))
+    zipped = home.stdlib_zip
+    stdlib = (
+        tree_size(os.path.join(root, "Lib"))
+        - site
+        + tree_size(os.path.join(root, "DLLs"))
+        + (os.path.getsize(os.path.join(root, os.path.basename(zipped))) if zipped else 0)
+    )
+    app = tree_size(os.path.join(root, "app"))
+    other = tree_size(root) - binary - libpython - stdlib - site - app
+    return SizeBreakdown(binary, libpython, stdlib, site, app, other)
+
+
+def _default_name(binary_path: str) -> str:
+    base = os.path.basename(binary_path)
+    return base[: -len(".exe")] if base.lower().endswith(".exe") else base
+
+
+def _check_name(name: str, binary_path: str) -> None:
+    if not _NAME.fullmatch(name) or _DEVICE.fullmatch(name):
+        raise UsageError(
+            f"'{name}' cannot name a Windows bundle",
+            path=binary_path,
+            fix="use letters, digits, '.', '_', '+' and '-', and no device name such as "
+            "CON or NUL (pass --name)",
+        )
+
+
+def _copy(source: str, target: str) -> str:
+    """Copy bytes; the mode comes from the name, so every host writes the same archive."""
+    shutil.copyfile(source, target)
+    os.chmod(target, 0o755 if target.lower().endswith(_EXECUTABLE_SUFFIXES) else 0o644)
+    return target
+
+
+def _write_text(path: str, text: str) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+    os.chmod(path, 0o755 if path.lower().endswith(_EXECUTABLE_SUFFIXES) else 0o644)
