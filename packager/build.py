@@ -23,6 +23,7 @@ from packager.inittab import INITTAB_FILE, check_names, find_modules, reserved_n
 from packager.inspect import inspect_paths
 from packager.interpreters import Interpreter, select_interpreter
 from packager.model import InspectResult
+from packager.onefile.runtime_source import RUNTIME_FILE, write_runtime
 from packager.pyo3_config import (
     STATIC_BINARY_LINK_ARGS,
     Mode,
@@ -97,6 +98,8 @@ def build_crate(
         _refuse_auto_initialize(manifest, crate_dir)
         non_pie = _check_archive(config, notes)
     modules, generated = _prepare_inittab(crate_dir, interpreter)
+    if (crate_dir / "src" / RUNTIME_FILE).exists():
+        write_runtime(crate_dir)  # the start-up code that reads a onefile payload
     config_file = write_config_file(config, target_dir)
     for line in notes:
         if note is not None:

@@ -11,6 +11,7 @@
 | PKG107 | error    | Mach-O loads @rpath/...Python... but has no LC_RPATH |
 | PKG108 | error    | PE imports a python DLL that is not beside it |
 | PKG109 | error    | expected module has no PyInit_<name> |
+| PKG110 | error    | onefile executable whose module archive is damaged |
 """
 
 from __future__ import annotations
@@ -167,6 +168,18 @@ def _extension_links_libpython(report: BinaryReport) -> Iterable[Finding]:
         )
 
 
+def _damaged_payload(report: BinaryReport) -> Iterable[Finding]:
+    if report.payload is not None and report.payload.problem is not None:
+        yield _finding(
+            report,
+            "PKG110",
+            Severity.ERROR,
+            f"onefile payload is damaged: {report.payload.problem}; the program will refuse "
+            "to start",
+            "rebuild it with `packager bundle --onefile`, or copy the file again",
+        )
+
+
 def _expect_modules_rule(modules: Sequence[str]) -> Rule:
     def rule(report: BinaryReport) -> Iterable[Finding]:
         for module in modules:
@@ -199,4 +212,5 @@ _RULES: tuple[Rule, ...] = (
     _unresolved_libraries,
     _unsafe_rpaths,
     _extension_links_libpython,
+    _damaged_payload,
 )

@@ -94,7 +94,15 @@ def inspect_file(path: str, context: ResolveContext) -> list[BinaryReport]:
     """Inspect one file; raise UnreadableInputError (or NotABinaryError) when it cannot."""
     _require_regular_file(path)
     _, images = read_binary(path)
-    return [analyze(image, path, resolve_needed(image, path, context)) for image in images]
+    reports = [analyze(image, path, resolve_needed(image, path, context)) for image in images]
+    if len(reports) == 1 and reports[0].link_mode is LinkMode.STATIC:
+        # Only a static embed can be a onefile executable: other files skip the read.
+        from packager.onefile.payload import read_payload
+
+        payload = read_payload(path)
+        if payload is not None:
+            reports[0] = replace(reports[0], payload=payload)
+    return reports
 
 
 def analyze(parsed: ParsedBinary, path: str, needed: Sequence[NeededLibrary]) -> BinaryReport:

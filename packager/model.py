@@ -101,6 +101,20 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class OnefilePayload:
+    """A onefile payload found in a file: what it carries, or why it is unusable."""
+
+    path: str
+    python_version: str | None
+    entry: str | None
+    executable_size: int  # bytes before the module archive
+    archive_size: int  # the module archive, up to the end of the file
+    extension_modules: int
+    search_paths: tuple[str, ...]
+    problem: str | None = None  # set when the start-up code would refuse to run
+
+
+@dataclass(frozen=True)
 class BinaryReport:
     """Everything inspect knows about one binary image."""
 
@@ -120,6 +134,7 @@ class BinaryReport:
     slice_index: int | None = None
     universal: bool = False
     findings: tuple[Finding, ...] = ()
+    payload: OnefilePayload | None = None  # a onefile executable's module archive
 
 
 @dataclass(frozen=True)

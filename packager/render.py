@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from packager.model import BinaryFormat, BinaryReport, Finding, InspectResult
+from packager.model import BinaryFormat, BinaryReport, Finding, InspectResult, OnefilePayload
 
 SCHEMA_VERSION = 1
 
@@ -67,6 +67,19 @@ def _binary_to_dict(report: BinaryReport, *, symbols: bool) -> dict[str, Any]:
         "glibc_floor": report.glibc_floor,
         "interpreter": report.interpreter,
         "findings": [_finding_to_dict(finding) for finding in report.findings],
+        "payload": None if report.payload is None else _payload_to_dict(report.payload),
+    }
+
+
+def _payload_to_dict(payload: OnefilePayload) -> dict[str, Any]:
+    return {
+        "python_version": payload.python_version,
+        "entry": payload.entry,
+        "executable_size": payload.executable_size,
+        "archive_size": payload.archive_size,
+        "extension_modules": payload.extension_modules,
+        "search_paths": list(payload.search_paths),
+        "problem": payload.problem,
     }
 
 
@@ -119,6 +132,8 @@ def _binary_text(report: BinaryReport, *, symbols: bool) -> str:
     ]
     if report.glibc_floor:
         rows.append(("glibc", f">= {report.glibc_floor}"))
+    if report.payload is not None:
+        rows.append(("onefile", _payload_text(report.payload)))
     if symbols:
         rows.append(("exported", _wrap(table.exported)))
         rows.append(("imports", _wrap(table.needed)))
@@ -132,6 +147,15 @@ def _binary_text(report: BinaryReport, *, symbols: bool) -> str:
     if findings:
         out.extend("    " + line for line in findings.split("\n"))
     return "\n".join(out)
+
+
+def _payload_text(payload: OnefilePayload) -> str:
+    if payload.problem is not None:
+        return f"DAMAGED: {payload.problem}"
+    return (
+        f"Python {payload.python_version}, {payload.archive_size / 1e6:.1f} MB module archive, "
+        f"{payload.extension_modules} compiled modules loaded from memory, entry {payload.entry}"
+    )
 
 
 def _link_text(report: BinaryReport) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from packager.errors import OutputExistsError, UsageError
 from packager.inittab import check_names, find_modules, reserved_names, write_inittab
+from packager.onefile.runtime_source import write_runtime
 from packager.resources import templates_dir
 
 CRATE_TEMPLATE = "crate"
@@ -73,6 +74,7 @@ def new_crate(
         found = find_modules(staging)
         check_names(found, reserved)
         write_inittab(staging, found)
+        write_runtime(staging)
         # rename() onto a missing path is atomic; if `dest` appeared meanwhile it fails.
         staging.rename(dest)
     except BaseException:

@@ -50,6 +50,7 @@ def command(
       PKG106 extension module links libpython
       PKG107 Mach-O @rpath Python without LC_RPATH
       PKG108 PE python DLL not beside it      PKG109 expected module not registered
+      PKG110 onefile executable with a damaged module archive
 
     \b
     Exit codes: 0 nothing reached --fail-on, 1 something did, 2 unreadable input.

@@ -1,0 +1,178 @@
+"""Stage, precompile and zip the modules a onefile program carries.
+
+Archive layout (the zip appended to the program; its root is the first sys.path entry):
+
+    encodings/__init__.pyc ...     the trimmed standard library, .pyc only
+    lib-dynload/_json....so        stdlib extension modules not built into the interpreter
+    site-packages/...              third-party packages (a second sys.path entry)
+    app/...                        the application's own modules (a third one)
+    _packager_boot.pyc             the memory loader for the compiled modules
+
+Reproducible: entries sorted, one timestamp (SOURCE_DATE_EPOCH or a constant), .pyc with
+unchecked-hash invalidation (no source mtimes inside), fixed permissions.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import stat
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from packager import runner
+from packager.bundle import stdlib
+from packager.bundle.archives import zip_time
+from packager.bundle.layout import pip_install
+from packager.errors import ToolError, UsageError
+from packager.onefile.extensions import ExtensionPlan, Placement
+
+BOOT_MODULE = "_packager_boot"
+STDLIB_DIR = ""  # the archive root
+SITE_DIR = "site-packages"
+APP_DIR = "app"
+DYNLOAD_DIR = "lib-dynload"
+
+_SHARED_OBJECT_SUFFIXES = (".so",)
+
+
+@dataclass(frozen=True)
+class StagedTree:
+    """The staging directory and what it holds, as archive members -> files."""
+
+    root: str
+    modules: dict[str, str]  # pure-Python modules and data files
+    shared_objects: dict[str, str]  # every .so, planned separately
+    search_paths: tuple[str, ...]  # archive directories that go on sys.path
+
+
+def stage(
+    root: str,
+    *,
+    python: str,
+    version_dir: str,
+    stdlib_dir: str,
+    dynload_dir: str,
+    rules: Iterable[stdlib.TrimRule],
+    site_dirs: Sequence[str],
+    requirements: str | None,
+    app_dir: str | None,
+    environ: Mapping[str, str],
+    echo: runner.Echo | None,
+) -> StagedTree:
+    """Copy the stdlib, the third-party packages and the app under `root`, and compile them."""
+    stdlib_root = os.path.join(root, "stdlib")
+    stdlib.copy_stdlib(stdlib_dir, dynload_dir, stdlib_root, rules)
+    stdlib.compile_tree(
+        python, stdlib_root, source_prefix=version_dir, environ=environ, legacy=True, echo=echo
+    )
+    search_paths = ["."]
+    site_root = os.path.join(root, SITE_DIR)
+    if site_dirs or requirements:
+        os.makedirs(site_root)
+        for site_dir in site_dirs:
+            _copy_tree(site_dir, site_root, "--site")
+        if requirements:
+            # The bundle's own pip step: same interpreter, same flags, same errors.
+            pip_install(python, requirements, site_root, environ, echo)
+        stdlib.compile_tree(
+            python, site_root, source_prefix=SITE_DIR, environ=environ, legacy=True, echo=echo
+        )
+        search_paths.append(SITE_DIR)
+    app_root = os.path.join(root, APP_DIR)
+    if app_dir:
+        os.makedirs(app_root)
+        _copy_tree(app_dir, app_root, "--app-dir")
+        stdlib.compile_tree(
+            python, app_root, source_prefix=APP_DIR, environ=environ, legacy=True, echo=echo
+        )
+        search_paths.append(APP_DIR)
+    modules: dict[str, str] = {}
+    shared: dict[str, str] = {}
+    for prefix, directory in (("", stdlib_root), (SITE_DIR, site_root), (APP_DIR, app_root)):
+        if os.path.isdir(directory):
+            _collect(directory, prefix, modules, shared)
+    return StagedTree(root, modules, shared, tuple(search_paths))
+
+
+def _collect(directory: str, prefix: str, modules: dict[str, str], shared: dict[str, str]) -> None:
+    files: dict[str, str] = {}
+    for current, subdirs, names in os.walk(directory):
+        subdirs[:] = sorted(d for d in subdirs if d != "__pycache__")
+        relative = os.path.relpath(current, directory)
+        for name in names:
+            member = os.path.normpath(os.path.join(prefix, relative, name)).replace(os.sep, "/")
+            files[member] = os.path.join(current, name)
+    for member, path in files.items():
+        if member.endswith(".py") and member + "c" in files:
+            continue  # the .pyc is what zipimport loads; the source only costs space
+        if _is_shared_object(member):
+            shared[member] = path
+        else:
+            modules[member] = path
+
+
+def _is_shared_object(member: str) -> bool:
+    base = member.rsplit("/", 1)[-1]
+    return base.endswith(_SHARED_OBJECT_SUFFIXES) or ".so." in base
+
+
+def render_boot(template: str, plans: Iterable[ExtensionPlan]) -> str:
+    """The boot module's source with its EXTENSIONS table filled in."""
+    loaded = sorted((p.name, p.member) for p in plans if p.placement is Placement.MEMORY)
+    lines = "".join(f"    {name!r}: {member!r},\n" for name, member in loaded)
+    table = "EXTENSIONS = {\n" + lines + "}" if loaded else "EXTENSIONS = {}"
+    placeholder = "\nEXTENSIONS = {}\n"
+    if template.count(placeholder) != 1:
+        raise UsageError("the boot module template has no `EXTENSIONS = {}` line")
+    return template.replace(placeholder, f"\n{table}\n")
+
+
+def compile_boot(python: str, source: str, staging: str, environ: Mapping[str, str]) -> str:
+    """Write and precompile the boot module under `staging`; the path of its .pyc."""
+    boot_dir = os.path.join(staging, "boot")
+    os.makedirs(boot_dir)
+    path = os.path.join(boot_dir, f"{BOOT_MODULE}.py")
+    with open(path, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(source)
+    stdlib.compile_tree(python, boot_dir, source_prefix="", environ=environ, legacy=True)
+    compiled = path + "c"
+    if not os.path.isfile(compiled):
+        raise ToolError(f"{python} did not compile the boot module", path=path)
+    return compiled
+
+
+def write_archive(
+    members: Mapping[str, str], *, comment: bytes, mtime: int, deflate: bool
+) -> bytes:
+    """The zip of `members` (archive name -> file), sorted, with one timestamp."""
+    buffer = io.BytesIO()
+    date_time = zip_time(mtime)
+    method = zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in sorted(members):
+            info = zipfile.ZipInfo(name, date_time)
+            info.create_system = 3
+            info.external_attr = (stat.S_IFREG | 0o644) << 16
+            info.compress_type = method
+            with open(members[name], "rb") as source:
+                # Level 9 only costs build time; zipimport inflates at the same speed.
+                archive.writestr(info, source.read(), compresslevel=9)
+        archive.comment = comment
+    return buffer.getvalue()
+
+
+def _copy_tree(source: str, target: str, option: str) -> None:
+    if not os.path.isdir(source):
+        raise UsageError(f"{option} is not a directory", path=source)
+    # Symlinks are followed: the archive must not point outside itself.
+    shutil.copytree(
+        source,
+        target,
+        symlinks=False,
+        dirs_exist_ok=True,
+        copy_function=stdlib.copy_file,
+        ignore=shutil.ignore_patterns("__pycache__", "bin"),
+    )

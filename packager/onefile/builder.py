@@ -1,0 +1,371 @@
+"""`build_onefile`: one static executable carrying its interpreter's modules, no extraction.
+
+The static program (built here from a crate, or given) is copied and stripped, its
+payload slot is patched with the layout of the module archive, and the archive is
+appended. At run time the program's `packager_runtime::initialize()` starts Python with
+the file itself as its only module search path, and zipimport reads modules straight
+from it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from packager import runner
+from packager.bundle.archives import sha256_file, source_mtime
+from packager.bundle.bundler import no_progress
+from packager.bundle.runtime import PythonRuntime, find_runtime
+from packager.bundle.stdlib import trim_rules
+from packager.checks import check_result
+from packager.errors import OutputExistsError, UsageError
+from packager.inspect import inspect_paths
+from packager.model import BinaryReport, LinkMode
+from packager.onefile import archive
+from packager.onefile.extensions import ExtensionPlan, Placement, plan_extensions
+from packager.onefile.payload import (
+    FORMAT_VERSION,
+    SLOT_MAGIC,
+    PayloadDescription,
+    SlotFields,
+    find_slot,
+    fnv1a64,
+    parse_tail,
+    read_payload,
+    read_slot,
+)
+from packager.onefile.selection import needed_modules, select_members
+from packager.resources import templates_dir
+
+Progress = Callable[[str], None]
+
+_STRIP_FIX = "install binutils (Debian: apt-get install binutils), or pass strip=False"
+
+
+@dataclass(frozen=True)
+class OnefileResult:
+    """What build_onefile wrote and what the program carries."""
+
+    path: str
+    source_binary: str
+    python_version: str
+    interpreter: str
+    size: int
+    executable_size: int  # the program proper, after stripping
+    archive_size: int  # the appended module archive
+    archive_members: int
+    search_paths: tuple[str, ...]
+    extensions: tuple[ExtensionPlan, ...]
+    trimmed: tuple[str, ...]
+    kept: tuple[str, ...]
+    stripped: bool
+    sha256: str
+    notes: tuple[str, ...]
+
+    def placed(self, placement: Placement) -> tuple[ExtensionPlan, ...]:
+        """The extension modules with `placement`."""
+        return tuple(plan for plan in self.extensions if plan.placement is placement)
+
+
+def build_onefile(
+    source: str,
+    *,
+    environ: Mapping[str, str],
+    out: str,
+    python: str | None = None,
+    site_dirs: Sequence[str] = (),
+    requirements: str | None = None,
+    app_dir: str | None = None,
+    keep: Iterable[str] = (),
+    only_needed: bool = False,
+    scripts: Sequence[str] = (),
+    include: Sequence[str] = (),
+    compress: bool = True,
+    strip: bool = True,
+    release: bool = False,
+    force: bool = False,
+    echo: runner.Echo | None = None,
+    progress: Progress = no_progress,
+) -> OnefileResult:
+    """Write the onefile program `out` from `source` (a crate directory or a static binary).
+
+    A crate is built statically first. With `only_needed`, the archive keeps only what
+    `scripts` (default: a crate's app/main.py) and `include` import. `compress` deflates
+    the archive: smaller, but each import inflates its module. Raises UsageError when an
+    extension module of the third-party packages cannot work from inside the file,
+    naming it and the reason.
+    """
+    out = os.path.abspath(out)
+    if os.path.lexists(out) and not force:
+        raise OutputExistsError("already exists", path=out, fix="remove it or pass --force")
+    if (scripts or include) and not only_needed:
+        raise UsageError(
+            "scripts and included modules choose what to keep, so they need only_needed",
+            fix="pass --only-needed with --script/--include, or drop them",
+        )
+    rules, kept = trim_rules(keep)
+    binary, interpreter_path = _static_binary(
+        source, environ=environ, python=python, release=release, echo=echo, progress=progress
+    )
+    out_dir = os.path.dirname(out)
+    os.makedirs(out_dir, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.", dir=out_dir)
+    try:
+        # Work on a private copy at once: another build may replace the file in target/.
+        program = os.path.join(staging, "program")
+        shutil.copyfile(binary, program)
+        report = _checked_static(program, shown=binary, environ=environ)
+        if strip:
+            _strip(program, environ=environ, echo=echo)
+        progress("finding the standard library of the interpreter the binary was built with")
+        runtime = find_runtime(report, environ=environ, explicit=interpreter_path)
+        interpreter = runtime.interpreter
+        deflate = compress and "zlib" in interpreter.builtin_module_names
+        notes: list[str] = []
+        if compress and not deflate:
+            notes.append("zlib is not built into the interpreter, so the archive is stored")
+        progress("collecting and compiling the standard library and packages")
+        staged = archive.stage(
+            os.path.join(staging, "tree"),
+            python=interpreter.executable,
+            version_dir=runtime.version_dir,
+            stdlib_dir=runtime.stdlib_dir,
+            dynload_dir=runtime.dynload_dir,
+            rules=rules,
+            site_dirs=site_dirs,
+            requirements=requirements,
+            app_dir=app_dir,
+            environ=environ,
+            echo=echo,
+        )
+        needed = None
+        if only_needed:
+            needed = _needed(source, staged, runtime, scripts, include, environ, progress)
+        members, plans = _members(staged, runtime, report, needed=needed)
+        template = (templates_dir() / "runtime" / f"{archive.BOOT_MODULE}.py").read_text("utf-8")
+        boot = archive.compile_boot(
+            interpreter.executable, archive.render_boot(template, plans), staging, environ
+        )
+        members[f"{archive.BOOT_MODULE}.pyc"] = boot
+        description = PayloadDescription(
+            python_version=interpreter.version,
+            entry=os.path.basename(binary),
+            search_paths=staged.search_paths,
+            extension_modules=len([p for p in plans if p.placement is Placement.MEMORY]),
+        )
+        progress(f"writing {out}")
+        zipped = archive.write_archive(
+            members, comment=description.render(), mtime=source_mtime(environ), deflate=deflate
+        )
+        executable_size = _append_payload(program, zipped, shown=binary)
+        _require_readable(program, out)
+        os.chmod(program, 0o755)
+        os.replace(program, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return OnefileResult(
+        path=out,
+        source_binary=binary,
+        python_version=interpreter.version,
+        interpreter=interpreter.path,
+        size=os.path.getsize(out),
+        executable_size=executable_size,
+        archive_size=len(zipped),
+        archive_members=len(members),
+        search_paths=staged.search_paths,
+        extensions=plans,
+        trimmed=tuple(rule.name for rule in rules),
+        kept=kept,
+        stripped=strip,
+        sha256=sha256_file(out),
+        notes=tuple(notes),
+    )
+
+
+def _members(
+    staged: archive.StagedTree,
+    runtime: PythonRuntime,
+    report: BinaryReport,
+    *,
+    needed: frozenset[str] | None,
+) -> tuple[dict[str, str], tuple[ExtensionPlan, ...]]:
+    """(archive members, extension plans): everything staged, or only the `needed` modules."""
+    suffixes = _extension_suffixes(runtime)
+    plans, _ = plan_extensions(
+        staged.shared_objects,
+        builtin_names=_builtin_names(runtime, report),
+        suffixes=suffixes,
+        tree=staged.root,
+    )
+    members = dict(staged.modules)
+    loaded = [plan.member for plan in plans if plan.placement is Placement.MEMORY]
+    members.update({member: staged.shared_objects[member] for member in loaded})
+    if needed is not None:
+        members = select_members(members, needed, suffixes)
+        plans = tuple(plan for plan in plans if plan.name in needed)
+    _refuse_impossible(plans)
+    return members, plans
+
+
+def _needed(
+    source: str,
+    staged: archive.StagedTree,
+    runtime: PythonRuntime,
+    scripts: Sequence[str],
+    include: Sequence[str],
+    environ: Mapping[str, str],
+    progress: Progress,
+) -> frozenset[str]:
+    progress("finding the modules the program imports")
+    return needed_modules(
+        runtime.interpreter.executable,
+        path=_finder_path(staged),
+        scripts=scripts or _default_scripts(source),
+        include=include,
+        environ=environ,
+    )
+
+
+def _require_readable(program: str, out: str) -> None:
+    """Read the payload back as `inspect` and the start-up code will, before publishing."""
+    written = read_payload(program)
+    if written is None or written.problem is not None:
+        detail = written.problem if written is not None else "no payload found"
+        raise UsageError(f"the onefile program does not read back: {detail}", path=out)
+
+
+def _static_binary(
+    source: str,
+    *,
+    environ: Mapping[str, str],
+    python: str | None,
+    release: bool,
+    echo: runner.Echo | None,
+    progress: Progress,
+) -> tuple[str, str | None]:
+    """(the binary, the interpreter to take the stdlib from): a crate is built first."""
+    if not os.path.isdir(source):
+        return os.path.abspath(source), python
+    from packager.build import build_crate
+
+    progress(f"building {source} statically")
+    outcome = build_crate(
+        source, environ=environ, mode="static", python=python, release=release, echo=echo
+    )
+    return outcome.binaries[0], outcome.interpreter
+
+
+def _checked_static(program: str, *, shown: str, environ: Mapping[str, str]) -> BinaryReport:
+    """The report of `program`, which must embed Python statically and export its API."""
+    checked = check_result(inspect_paths([program], environ=environ, jobs=1))
+    if checked.errors:
+        raise UsageError(checked.errors[0].message, path=shown)
+    report = checked.binaries[0]
+    if report.link_mode is not LinkMode.STATIC:
+        raise UsageError(
+            f"a onefile program needs the interpreter linked in, but this binary's link "
+            f"mode is {report.link_mode.value}",
+            path=shown,
+            fix="build it with `packager build --mode static`, or pass the crate directory",
+        )
+    unexported = [f for f in report.findings if f.code == "PKG101"]
+    if unexported:
+        raise UsageError(unexported[0].message, path=shown, fix=unexported[0].fix)
+    return report
+
+
+def _default_scripts(source: str) -> list[str]:
+    script = os.path.join(source, "app", "main.py")
+    if os.path.isdir(source) and os.path.isfile(script):
+        return [script]
+    raise UsageError(
+        "keeping only the needed modules needs the program's Python scripts to analyse",
+        path=source,
+        fix="pass the scripts (e.g. --script app/main.py), or keep every module",
+    )
+
+
+def _finder_path(staged: archive.StagedTree) -> list[str]:
+    stdlib_root = os.path.join(staged.root, "stdlib")
+    paths = [stdlib_root, os.path.join(stdlib_root, archive.DYNLOAD_DIR)]
+    paths += [os.path.join(staged.root, p) for p in staged.search_paths if p != "."]
+    return paths
+
+
+def _builtin_names(runtime: PythonRuntime, report: BinaryReport) -> set[str]:
+    """Modules built into this static program: in the inittab and linked in."""
+    defined = {name.removeprefix("PyInit_") for name in report.symbols.pyinit}
+    return {name for name in runtime.interpreter.builtin_module_names if name in defined}
+
+
+def _extension_suffixes(runtime: PythonRuntime) -> list[str]:
+    suffix = runtime.interpreter.ext_suffix or ".so"
+    return [suffix, ".abi3.so", ".so"]
+
+
+def _refuse_impossible(plans: Sequence[ExtensionPlan]) -> None:
+    """Third-party modules that cannot load stop the build; stdlib ones are left out."""
+    blocking = [
+        plan
+        for plan in plans
+        if plan.placement is Placement.IMPOSSIBLE
+        and not plan.member.startswith(archive.DYNLOAD_DIR + "/")
+    ]
+    if blocking:
+        detail = "; ".join(f"{plan.name}: {plan.reason}" for plan in blocking)
+        raise UsageError(
+            f"these compiled modules cannot be loaded from inside a onefile program: {detail}",
+            fix="ship a directory bundle instead (`packager bundle --format dir`), or leave "
+            "the package out",
+        )
+
+
+def _strip(program: str, *, environ: Mapping[str, str], echo: runner.Echo | None) -> None:
+    strip_tool = runner.require("strip", environ, fix=_STRIP_FIX)
+    # .symtab and debug info go; .dynsym stays, so extension modules still link.
+    runner.run([strip_tool, program], environ=environ, echo=echo)
+
+
+def _append_payload(program: str, zipped: bytes, *, shown: str) -> int:
+    """Patch the program's slot for `zipped` and append it; the program's size.
+
+    `shown` is the file errors name: the binary the user gave, not the working copy.
+    """
+    with open(program, "r+b") as handle:
+        data = bytearray(handle.read())
+        slot = find_slot(data)
+        if slot is None:
+            raise UsageError(
+                "the program does not start Python through packager_runtime::initialize(), "
+                "so it could not find the modules appended to it",
+                path=shown,
+                fix="add `mod packager_runtime;` to main.rs, call packager_runtime::initialize() "
+                "instead of Python::initialize(), and build with `packager build`",
+            )
+        if data.find(SLOT_MAGIC, slot + 1) >= 0:
+            raise UsageError("the program holds more than one payload slot", path=shown)
+        if read_slot(data, slot).format != 0:
+            raise UsageError(
+                "the binary is already a onefile program",
+                path=shown,
+                fix="pass the static binary that `packager build` wrote",
+            )
+        executable_size = len(data)
+        parsed = parse_tail(zipped, len(zipped))
+        assert parsed is not None  # write_archive wrote the end record and the comment
+        directory = parsed[0]
+        fields = SlotFields(
+            format=FORMAT_VERSION,
+            payload_offset=executable_size,
+            payload_size=len(zipped),
+            directory_offset=executable_size + directory,
+            directory_checksum=fnv1a64(zipped[directory:]),
+        )
+        handle.seek(slot)
+        handle.write(fields.pack())
+        handle.seek(executable_size)
+        handle.write(zipped)
+    return executable_size

@@ -1,0 +1,566 @@
+"""`packager bundle --onefile`: one static executable that imports its modules in place.
+
+Unit tests read payloads made here; integration tests build the samples statically
+against Debian's /usr/bin/python3.11 with real cargo, then run the result in a bubblewrap
+sandbox where no Python is visible, TMPDIR is empty and read-only, and the rest of the
+file system is read-only too (so nothing can be extracted anywhere).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from packager.bundle.verify import SANDBOX_AREA, sandbox_argv
+from packager.errors import UsageError
+from packager.onefile.archive import render_boot
+from packager.onefile.builder import OnefileResult, build_onefile
+from packager.onefile.extensions import ExtensionPlan, Placement, module_name, plan_extensions
+from packager.onefile.payload import (
+    COMMENT_MAGIC,
+    SLOT_MAGIC,
+    SLOT_SIZE,
+    PayloadDescription,
+    SlotFields,
+    find_slot,
+    fnv1a64,
+    parse_tail,
+    read_payload,
+    read_slot,
+)
+from packager.onefile.report import to_json, to_text
+from packager.onefile.selection import member_module, select_members
+from tests.cbuild import DEBIAN_PIC_ARCHIVE, fake_library, python_extension, static_embed
+from tests.helpers import SAMPLES, cargo_env, run_packager
+
+DEBIAN_PYTHON = "/usr/bin/python3.11"
+Damage = Callable[[bytes], bytes]
+EPOCH = "1700000000"
+DAMAGED = "packager: the bundled Python payload is damaged: "
+HELLO_LINES = ["hello, packager, from Rust", "2 + 3 = 5"]
+EXTMODS = ("_decimal", "_ctypes", "_json", "markupsafe._speedups")
+
+
+# -- unit: the payload format, on files made here ------------------------------------
+
+
+def _program_with_payload(description: PayloadDescription, *, members: int = 3) -> bytes:
+    """A fake program (bytes holding an unpatched slot) with a payload appended."""
+    program = bytearray(b"\x7fELF" + b"\0" * 1000 + SlotFields(0, 0, 0, 0, 0).pack() + b"\0" * 77)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for index in range(members):
+            archive.writestr(f"module{index}.pyc", b"x" * index)
+        archive.comment = description.render()
+    zipped = buffer.getvalue()
+    parsed = parse_tail(zipped, len(zipped))
+    assert parsed is not None
+    slot = find_slot(program)
+    assert slot is not None
+    checksum = fnv1a64(zipped[parsed[0] :])
+    fields = SlotFields(1, len(program), len(zipped), len(program) + parsed[0], checksum)
+    program[slot : slot + SLOT_SIZE] = fields.pack()
+    return bytes(program) + zipped
+
+
+DESCRIPTION = PayloadDescription("3.11.2", "hello", (".", "site-packages"), 4)
+
+
+def test_payload_reads_back_what_was_written(tmp_path: Path) -> None:
+    path = tmp_path / "program"
+    path.write_bytes(_program_with_payload(DESCRIPTION))
+    payload = read_payload(str(path))
+    assert payload is not None and payload.problem is None
+    assert (payload.python_version, payload.entry) == ("3.11.2", "hello")
+    assert payload.search_paths == (".", "site-packages")
+    assert payload.extension_modules == 4
+    assert payload.executable_size + payload.archive_size == path.stat().st_size
+    # The zip with data in front of it is still a zip to Python's own reader.
+    assert zipfile.ZipFile(path).namelist() == ["module0.pyc", "module1.pyc", "module2.pyc"]
+
+
+@pytest.mark.parametrize(
+    ("damage", "problem"),
+    [
+        (lambda data: data[:-1], "truncated"),
+        (lambda data: data[: len(data) // 2 + 600], "truncated"),
+        (lambda data: data + b"\0", "appended to"),
+        (lambda data: data[:-60] + bytes([data[-60] ^ 1]) + data[-59:], "checksum"),
+    ],
+    ids=["last-byte", "half", "appended", "flipped-directory-byte"],
+)
+def test_damaged_payload_is_reported_not_ignored(
+    tmp_path: Path, damage: Damage, problem: str
+) -> None:
+    path = tmp_path / "program"
+    path.write_bytes(damage(_program_with_payload(DESCRIPTION)))
+    payload = read_payload(str(path))
+    assert payload is not None, "a damaged onefile must not read as a plain program"
+    assert payload.problem is not None and problem in payload.problem
+
+
+def test_plain_programs_and_other_zips_carry_no_payload(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"\x7fELF" + SlotFields(0, 0, 0, 0, 0).pack() + b"\0" * 100)
+    assert read_payload(str(plain)) is None
+    other = tmp_path / "other.zip"
+    with zipfile.ZipFile(other, "w") as archive:
+        archive.writestr("a.txt", "a")
+        archive.comment = b"not ours"
+    assert read_payload(str(other)) is None
+    assert read_payload(DEBIAN_PYTHON if os.path.exists(DEBIAN_PYTHON) else str(plain)) is None
+
+
+@given(st.binary(max_size=300))
+def test_parse_tail_never_raises_on_garbage(tail: bytes) -> None:
+    assert parse_tail(tail, len(tail) + 1000) is None or tail.find(b"PK\x05\x06") >= 0
+
+
+def test_parse_tail_ignores_a_fake_end_record_inside_the_comment() -> None:
+    comment = DESCRIPTION.render() + b"PK\x05\x06"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a", "a")
+        archive.comment = comment
+    parsed = parse_tail(buffer.getvalue(), len(buffer.getvalue()))
+    assert parsed is not None and parsed[1].entry == "hello"
+
+
+def test_slot_round_trips() -> None:
+    fields = SlotFields(1, 2, 3, 4, 2**64 - 1)
+    data = b"junk" + fields.pack() + b"junk"
+    assert find_slot(data) == 4 and read_slot(data, 4) == fields
+    assert data.count(SLOT_MAGIC) == 1
+
+
+def test_extension_module_names() -> None:
+    suffixes = (".cpython-311-x86_64-linux-gnu.so", ".abi3.so", ".so")
+    assert module_name("_json.cpython-311-x86_64-linux-gnu.so", suffixes) == "_json"
+    assert module_name("markupsafe/_speedups.abi3.so", suffixes) == "markupsafe._speedups"
+    assert module_name("numpy.libs/libopenblas-r0.3.so", suffixes) is None
+
+
+def test_boot_module_lists_only_modules_loaded_from_memory() -> None:
+    template = (Path(__file__).parent.parent / "templates/runtime/_packager_boot.py").read_text()
+    plans = [
+        ExtensionPlan("_json", Placement.MEMORY, "lib-dynload/_json.so", "loaded from memory"),
+        ExtensionPlan("zlib", Placement.BUILTIN, "lib-dynload/zlib.so", "in the static libpython"),
+    ]
+    source = render_boot(template, plans)
+    namespace: dict[str, object] = {}
+    exec(source.split("ARCHIVE =")[0].split("# Module name")[1].split("\n", 1)[1], namespace)
+    assert namespace["EXTENSIONS"] == {"_json": "lib-dynload/_json.so"}
+
+
+# -- integration: real static builds, run where no Python is visible ---------------
+
+
+def _require_tools() -> None:
+    for tool in ("cargo", "bwrap", "strip"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed")
+    if not os.path.exists(DEBIAN_PYTHON):
+        pytest.skip(f"{DEBIAN_PYTHON} (a static-capable Debian Python) is not installed")
+
+
+def _build(crate: str, out: Path, **options: Any) -> OnefileResult:
+    return build_onefile(
+        str(SAMPLES / crate),
+        environ=cargo_env(SOURCE_DATE_EPOCH=EPOCH),
+        out=str(out),
+        python=DEBIAN_PYTHON,
+        **options,
+    )
+
+
+@pytest.fixture(scope="module")
+def hello_onefile(tmp_path_factory: pytest.TempPathFactory) -> OnefileResult:
+    _require_tools()
+    return _build("hello", tmp_path_factory.mktemp("onefile") / "hello")
+
+
+@pytest.fixture(scope="module")
+def extmods_onefile(
+    tmp_path_factory: pytest.TempPathFactory, markupsafe_site: Path
+) -> OnefileResult:
+    _require_tools()
+    out = tmp_path_factory.mktemp("onefile") / "extmods"
+    return _build("extmods", out, site_dirs=[str(markupsafe_site)])
+
+
+def run_sandboxed(
+    program: Path, script: str, tmp_path: Path, *, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `sh -c script` with $P naming a copy of `program` at "<area>/app dir/<name>".
+
+    The area also holds `link` (a relative symlink to the copy). No Python is visible,
+    TMPDIR is an empty read-only directory, and /tmp (HOME) and the area are read-only.
+    """
+    area = tmp_path / "area"
+    (area / "app dir").mkdir(parents=True)
+    shutil.copy2(program, area / "app dir" / program.name)
+    (area / "link").symlink_to(f"app dir/{program.name}")
+    empty = tmp_path / "empty-tmp"
+    empty.mkdir()
+    environ = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/root")}
+    env = {"TMPDIR": "/tmp/empty-tmp", "PYTHONHOME": "/nonexistent"}
+    env |= {"PYTHONPATH": "/nonexistent", "P": f"{SANDBOX_AREA}/app dir/{program.name}"}
+    argv, hidden = sandbox_argv(shutil.which("bwrap") or "bwrap", str(area), environ, env)
+    assert any(path.startswith("/usr/lib/python3") for path in hidden)
+    argv += ["--ro-bind", str(empty), "/tmp/empty-tmp", "--remount-ro", "/tmp"]
+    argv += ["--remount-ro", SANDBOX_AREA]
+    completed = subprocess.run(
+        [*argv, "sh", "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert list(empty.iterdir()) == []
+    return completed
+
+
+@pytest.mark.integration
+def test_hello_runs_with_no_python_from_any_path(
+    hello_onefile: OnefileResult, tmp_path: Path
+) -> None:
+    script = (
+        'python3 -c pass 2>/dev/null && echo "python is visible"; '
+        '"$P" && cd / && "/tmp/packager verify/link" && cd "/tmp/packager verify" '
+        '&& "./app dir/hello" && ./link'
+    )
+    completed = run_sandboxed(Path(hello_onefile.path), script, tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    assert "python is visible" not in completed.stdout
+    lines = completed.stdout.splitlines()
+    assert len(lines) == 16, completed.stdout
+    for run in range(4):
+        version, as_json, *rest = lines[run * 4 : run * 4 + 4]
+        assert version.startswith("3.11.2 ")
+        assert as_json == '{"hello": "world", "version": [3, 11, 2]}'
+        assert rest == HELLO_LINES
+
+
+@pytest.mark.integration
+def test_extmods_import_compiled_modules_from_inside_the_file(
+    extmods_onefile: OnefileResult, tmp_path: Path
+) -> None:
+    completed = run_sandboxed(Path(extmods_onefile.path), '"$P"', tmp_path)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    origins = {
+        line.split()[1]: line.split(" from ", 1)[1]
+        for line in completed.stdout.splitlines()
+        if line.startswith("imported ")
+    }
+    inside = f"{SANDBOX_AREA}/app dir/extmods/"
+    for name in ("_decimal", "_ctypes", "_json"):
+        assert origins[name].startswith(inside + "lib-dynload/" + name + "."), origins[name]
+    assert origins["markupsafe._speedups"].startswith(inside + "site-packages/markupsafe/")
+    from_memory = {plan.name for plan in extmods_onefile.placed(Placement.MEMORY)}
+    assert set(EXTMODS) <= from_memory
+    assert extmods_onefile.placed(Placement.IMPOSSIBLE) == ()
+    ctypes_plan = next(p for p in extmods_onefile.extensions if p.name == "_ctypes")
+    assert "libffi.so.8" in ctypes_plan.system_libraries
+
+
+@pytest.mark.integration
+def test_inspect_reads_what_the_file_carries(hello_onefile: OnefileResult) -> None:
+    payload = read_payload(hello_onefile.path)
+    assert payload is not None and payload.problem is None
+    assert (payload.python_version, payload.entry) == ("3.11.2", "hello")
+    assert payload.archive_size == hello_onefile.archive_size
+    assert payload.executable_size == hello_onefile.executable_size
+    with zipfile.ZipFile(hello_onefile.path) as archive:
+        names = set(archive.namelist())
+    assert {"_packager_boot.pyc", "encodings/__init__.pyc", "json/decoder.pyc"} <= names
+    assert not any(name.endswith(".py") for name in names)
+    assert not any(
+        name.startswith(("test/", "idlelib/", "tkinter/", "ensurepip/")) for name in names
+    )
+    done = run_packager("inspect", "--json", hello_onefile.path)
+    assert done.returncode == 0, done.stderr
+    (binary,) = json.loads(done.stdout)["binaries"]
+    assert binary["link_mode"] == "static"
+    assert binary["payload"]["python_version"] == "3.11.2"
+    assert binary["payload"]["archive_size"] == hello_onefile.archive_size
+    assert binary["payload"]["problem"] is None
+    assert run_packager("check", hello_onefile.path).returncode == 0
+
+
+@pytest.mark.integration
+def test_same_inputs_give_the_same_bytes(hello_onefile: OnefileResult, tmp_path: Path) -> None:
+    again = build_onefile(
+        str(SAMPLES / "hello"),
+        environ=cargo_env(SOURCE_DATE_EPOCH=EPOCH),
+        out=str(tmp_path / "hello"),
+        python=DEBIAN_PYTHON,
+    )
+    assert again.sha256 == hello_onefile.sha256
+
+
+def _flip_member(data: bytes, onefile: OnefileResult, member: str) -> bytes:
+    """`data` with bytes in the middle of `member`'s stored data inverted."""
+    with zipfile.ZipFile(onefile.path) as archive:
+        info = archive.getinfo(member)
+    # The data follows the local header (30 bytes, the name, no extra field); zipfile
+    # already counts header_offset from the start of the file.
+    middle = info.header_offset + 30 + len(info.filename.encode()) + info.compress_size // 2
+    damaged = bytearray(data)
+    for offset in range(middle, middle + 5):
+        damaged[offset] ^= 0xFF
+    return bytes(damaged)
+
+
+def _damaged_copy(source: str, tmp_path: Path, damage: Damage) -> Path:
+    data = Path(source).read_bytes()
+    copy = tmp_path / "damaged"
+    copy.write_bytes(damage(data))
+    copy.chmod(0o755)
+    return copy
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (lambda data: data[:-1000], "truncated"),
+        (lambda data: data[: len(data) - 2_000_000], "truncated"),
+        (lambda data: data[:-300] + bytes([data[-300] ^ 0xFF]) + data[-299:], "table of contents"),
+    ],
+    ids=["tail-cut", "archive-halved", "directory-byte"],
+)
+def test_damaged_file_says_so_instead_of_crashing(
+    hello_onefile: OnefileResult,
+    tmp_path: Path,
+    damage: Damage,
+    reason: str,
+) -> None:
+    copy = _damaged_copy(hello_onefile.path, tmp_path, damage)
+    completed = subprocess.run([str(copy)], capture_output=True, text=True, timeout=60, check=False)
+    assert completed.returncode == 70, completed.stderr
+    assert completed.stderr.startswith(DAMAGED) and reason in completed.stderr
+    payload = read_payload(str(copy))
+    assert payload is not None and payload.problem is not None
+    checked = run_packager("check", "--json", str(copy))
+    assert checked.returncode == 1
+    assert [f["code"] for f in json.loads(checked.stdout)["binaries"][0]["findings"]] == ["PKG110"]
+
+
+@pytest.mark.integration
+def test_damaged_module_bytes_stop_the_import_with_the_reason(
+    extmods_onefile: OnefileResult, tmp_path: Path
+) -> None:
+    with zipfile.ZipFile(extmods_onefile.path) as archive:
+        member = next(n for n in archive.namelist() if n.startswith("lib-dynload/_decimal"))
+    copy = _damaged_copy(
+        extmods_onefile.path, tmp_path, lambda data: _flip_member(data, extmods_onefile, member)
+    )
+    completed = subprocess.run([str(copy)], capture_output=True, text=True, timeout=60, check=False)
+    assert completed.returncode == 1
+    assert f"FAILED _decimal: {DAMAGED}lib-dynload/_decimal." in completed.stderr
+    assert "does not match its checksum" in completed.stderr
+
+
+@pytest.mark.integration
+def test_damaged_start_up_module_stops_python_cleanly(
+    hello_onefile: OnefileResult, tmp_path: Path
+) -> None:
+    copy = _damaged_copy(
+        hello_onefile.path,
+        tmp_path,
+        lambda data: _flip_member(data, hello_onefile, "encodings/__init__.pyc"),
+    )
+    completed = subprocess.run([str(copy)], capture_output=True, text=True, timeout=60, check=False)
+    assert completed.returncode == 70, completed.stderr
+    assert f"{DAMAGED}Python cannot start from {copy}: init_fs_encoding" in completed.stderr
+
+
+@pytest.mark.integration
+def test_a_program_that_does_not_embed_python_is_refused(tmp_path: Path) -> None:
+    _require_tools()
+    with pytest.raises(UsageError, match="link mode is none"):
+        build_onefile(
+            shutil.which("true") or "/bin/true", environ=cargo_env(), out=str(tmp_path / "x")
+        )
+
+
+# -- keeping only the modules the program imports ----------------------------------
+
+
+def test_member_names_map_to_modules() -> None:
+    suffixes = (".cpython-311-x86_64-linux-gnu.so", ".so")
+    assert member_module("json/__init__.pyc", suffixes) == "json"
+    assert member_module("json/decoder.pyc", suffixes) == "json.decoder"
+    assert member_module("lib-dynload/_json.cpython-311-x86_64-linux-gnu.so", suffixes) == "_json"
+    assert member_module("site-packages/markupsafe/_speedups.so", suffixes) == (
+        "markupsafe._speedups"
+    )
+    assert member_module("email/architecture.rst", suffixes) is None
+
+
+def test_selection_keeps_package_data_and_metadata_of_kept_packages() -> None:
+    members = {
+        name: f"/staged/{name}"
+        for name in (
+            "json/__init__.pyc",
+            "email/__init__.pyc",
+            "site-packages/markupsafe/__init__.pyc",
+            "site-packages/markupsafe/py.typed",
+            "site-packages/MarkupSafe-3.0.2.dist-info/METADATA",
+            "site-packages/other-1.0.dist-info/METADATA",
+        )
+    }
+    kept = select_members(members, frozenset({"json", "markupsafe"}), (".so",))
+    assert sorted(kept) == [
+        "json/__init__.pyc",
+        "site-packages/MarkupSafe-3.0.2.dist-info/METADATA",
+        "site-packages/markupsafe/__init__.pyc",
+        "site-packages/markupsafe/py.typed",
+    ]
+
+
+@pytest.mark.integration
+def test_extension_needing_a_library_beside_it_is_impossible(tmp_path: Path) -> None:
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed")
+    tree = tmp_path / "tree"
+    libs = tree / "site-packages" / "pkg.libs"
+    fake_library(libs / "libshipped.so.1", "libshipped.so.1")
+    fake_library(tmp_path / "gone" / "libgone.so.1", "libgone.so.1")
+    suffix = ".cpython-311-x86_64-linux-gnu.so"
+    package = tree / "site-packages" / "pkg"
+    python_extension(
+        package / f"_beside{suffix}",
+        "_beside",
+        "-Wl,--no-as-needed",
+        f"-L{libs}",
+        "-l:libshipped.so.1",
+        "-Wl,-rpath,$ORIGIN/../pkg.libs",
+    )
+    python_extension(
+        package / f"_missing{suffix}",
+        "_missing",
+        "-Wl,--no-as-needed",
+        f"-L{tmp_path / 'gone'}",
+        "-l:libgone.so.1",
+    )
+    python_extension(package / f"_fine{suffix}", "_fine")
+    files = {
+        f"site-packages/pkg/{name}{suffix}": str(package / f"{name}{suffix}")
+        for name in ("_beside", "_missing", "_fine")
+    }
+    files["site-packages/pkg.libs/libshipped.so.1"] = str(libs / "libshipped.so.1")
+    plans, omitted = plan_extensions(files, builtin_names=(), suffixes=(suffix,), tree=str(tree))
+    by_name = {plan.name: plan for plan in plans}
+    assert by_name["pkg._fine"].placement is Placement.MEMORY
+    beside = by_name["pkg._beside"]
+    assert beside.placement is Placement.IMPOSSIBLE
+    assert "libshipped.so.1, shipped beside it (site-packages/pkg.libs/" in beside.reason
+    missing = by_name["pkg._missing"]
+    assert missing.placement is Placement.IMPOSSIBLE
+    assert "libgone.so.1, which is not installed" in missing.reason
+    assert omitted == ("site-packages/pkg.libs/libshipped.so.1",)
+
+
+@pytest.mark.integration
+def test_only_needed_modules_start_as_fast_as_they_can(tmp_path: Path) -> None:
+    _require_tools()
+    result = _build("hello", tmp_path / "hello", only_needed=True, compress=False)
+    with zipfile.ZipFile(result.path) as archive:
+        infos = archive.infolist()
+    names = {info.filename for info in infos}
+    assert {"json/decoder.pyc", "re/_parser.pyc", "encodings/utf_8.pyc"} <= names
+    assert not any(name.startswith(("asyncio/", "email/", "unittest/")) for name in names)
+    assert all(info.compress_type == zipfile.ZIP_STORED for info in infos)
+    assert [plan.name for plan in result.extensions] == ["_json"]
+    completed = run_sandboxed(Path(result.path), '"$P"', tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.splitlines()[2:] == HELLO_LINES
+
+
+@pytest.mark.integration
+def test_an_unknown_included_module_is_a_usage_error(tmp_path: Path) -> None:
+    _require_tools()
+    with pytest.raises(UsageError, match="module 'no_such_module' is not in the standard"):
+        _build("hello", tmp_path / "hello", only_needed=True, include=["no_such_module"])
+    assert not (tmp_path / "hello").exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_scripts_without_only_needed_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="need only_needed"):
+        build_onefile(str(tmp_path), environ={}, out=str(tmp_path / "x"), scripts=["app/main.py"])
+
+
+def test_report_text_and_json_come_from_one_document() -> None:
+    plans = (
+        ExtensionPlan("_json", Placement.MEMORY, "lib-dynload/_json.so", "loaded from memory"),
+        ExtensionPlan(
+            "_ctypes",
+            Placement.MEMORY,
+            "lib-dynload/_ctypes.so",
+            "loaded from memory; needs libffi.so.8 from the target system",
+            ("libffi.so.8",),
+        ),
+        ExtensionPlan("_dbm", Placement.IMPOSSIBLE, "lib-dynload/_dbm.so", "needs libdb-5.3.so"),
+    )
+    result = OnefileResult(
+        path="dist/hello",
+        source_binary="target/release/hello",
+        python_version="3.11.2",
+        interpreter="/usr/bin/python3.11",
+        size=9_870_000,
+        executable_size=9_230_000,
+        archive_size=640_000,
+        archive_members=30,
+        search_paths=(".",),
+        extensions=plans,
+        trimmed=("test",),
+        kept=(),
+        stripped=True,
+        sha256="0" * 64,
+        notes=(),
+    )
+    document = json.loads(to_json(result))
+    assert document["schema_version"] == 1
+    assert [e["placement"] for e in document["extensions"]] == ["memory", "memory", "impossible"]
+    text = to_text(result)
+    assert text.startswith("wrote dist/hello (9.87 MB: program 9.23 MB + modules 0.64 MB")
+    assert "2 loaded from memory, 0 built in, 1 left out" in text
+    assert "_ctypes  loaded from memory; needs libffi.so.8" in text
+    assert "_dbm     needs libdb-5.3.so" in text
+    assert "_json " not in text  # nothing to say about a module that just loads
+
+
+@pytest.mark.integration
+def test_a_static_program_without_the_start_up_code_is_refused(tmp_path: Path) -> None:
+    _require_tools()
+    if not os.path.exists(DEBIAN_PIC_ARCHIVE):
+        pytest.skip("Debian's static libpython3.11-pic.a is not installed")
+    program = static_embed(tmp_path / "embed", export_dynamic=True)
+    with pytest.raises(UsageError, match=r"packager_runtime::initialize\(\)") as raised:
+        build_onefile(
+            str(program), environ=cargo_env(), out=str(tmp_path / "out"), python=DEBIAN_PYTHON
+        )
+    assert raised.value.fix is not None and "mod packager_runtime;" in raised.value.fix
+    assert raised.value.path == str(program)
+    assert not (tmp_path / "out").exists()
+
+
+def test_start_up_code_and_packager_agree_on_the_format() -> None:
+    source = (Path(__file__).parent.parent / "templates/runtime/packager_runtime.rs").read_text()
+    assert f'magic: *b"{SLOT_MAGIC.decode()}"' in source
+    assert f'const COMMENT_MAGIC: &str = "{COMMENT_MAGIC}";' in source
+    fields = re.findall(r"^    (\w+): u64,", source, flags=re.MULTILINE)
+    assert fields == [field.name for field in dataclasses.fields(SlotFields)]
+    # The FNV-1a 64 test vector for "a".
+    assert fnv1a64(b"a") == 0xAF63DC4C8601EC8C
