@@ -2,6 +2,7 @@
 
 {{module_declarations}}
 mod packager_inittab;
+mod packager_runtime;
 
 use std::ffi::CString;
 use std::process::ExitCode;
@@ -16,7 +17,8 @@ const APP_SOURCE: &str = include_str!("../app/main.py");
 fn main() -> ExitCode {
     // Modules must be in the inittab before the interpreter starts.
     packager_inittab::register();
-    Python::initialize();
+    // Starts Python from the payload inside the file in a onefile build, else as usual.
+    packager_runtime::initialize();
     Python::attach(|py| {
         let status = match run_app(py) {
             Ok(()) => ExitCode::SUCCESS,
