@@ -15,6 +15,7 @@ import pytest
 from packager.binary import ResolveContext
 from packager.bundle import BundleFormat, BundleManifest, bundle_binary, verify_bundle
 from packager.bundle.strip import strip_files
+from packager.bundle.verify import SANDBOX_AREA, sandbox_argv
 from packager.inspect import inspect_file
 from packager.model import LinkMode
 from tests.bundle_helpers import (
@@ -261,3 +262,25 @@ def test_a_bundle_without_its_libpython_fails_in_the_sandbox(
     result = verify_bundle(str(tree), environ=os.environ)
     assert result.returncode != 0
     assert "libpython3.11.so.1.0: cannot open shared object file" in result.stderr
+
+
+def test_the_bundled_binary_runs_without_its_launcher(
+    hello_bundle: BundleManifest, tmp_path: Path
+) -> None:
+    # No launcher and no PYTHONHOME: the binary finds lib/libpython through its rpath and
+    # the bundle's stdlib from its own location (src/packager_runtime.rs).
+    area = tmp_path / "area"
+    shutil.copytree(output_path(hello_bundle, BundleFormat.DIR), area / "moved bundle")
+    bwrap = shutil.which("bwrap")
+    assert bwrap is not None
+    argv, hidden = sandbox_argv(bwrap, str(area), os.environ, None)
+    program = f"{SANDBOX_AREA}/moved bundle/bin/{hello_bundle.name}"
+    done = subprocess.run(
+        [*argv, program], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(hello_bundle.python_version + " ")
+    assert tuple(lines[2:4]) == EXPECTED_LINES
+    assert "/usr/lib/python3.11" in hidden
+    assert not any("needs PYTHONHOME" in note for note in hello_bundle.notes)

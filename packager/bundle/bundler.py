@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -216,10 +217,11 @@ def bundle_binary(
             )
             for out in outputs
         ]
-    if report.link_mode is LinkMode.DYNAMIC:
+    if not _has_packager_runtime(binary_path):
         notes.append(
-            "bin/ binary finds lib/libpython through its RUNPATH, but needs PYTHONHOME to find "
-            "the stdlib: run it through the launcher"
+            "bin/ binary does not start Python through packager's runtime "
+            "(src/packager_runtime.rs), so it needs PYTHONHOME to find the bundle's stdlib: "
+            "run it through the launcher"
         )
     return BundleManifest(
         name=name,
@@ -242,6 +244,15 @@ def bundle_binary(
         outputs=tuple(committed),
         notes=tuple(notes),
     )
+
+
+def _has_packager_runtime(path: str) -> bool:
+    """Whether the program starts Python through src/packager_runtime.rs, which finds the
+    bundle's stdlib from the program's own location (its payload slot marks it)."""
+    from packager.onefile.payload import SLOT_MAGIC
+
+    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return data.find(SLOT_MAGIC) >= 0
 
 
 def _read_binary(path: str, environ: Mapping[str, str]) -> BinaryReport:
