@@ -266,3 +266,34 @@ def test_cargo_failure_is_explained(tmp_path: Path) -> None:
     done = packager("build", str(crate), "--python", python, "-q")
     assert done.returncode == 3
     assert "Python::attach instead of Python::with_gil" in done.stderr
+
+
+def test_lto_archive_is_refused_before_cargo_runs(tmp_path: Path) -> None:
+    source = tmp_path / "lto.c"
+    source.write_text("int lto_function(int x) { return x * 2; }\n")
+    subprocess.run(["gcc", "-c", "-flto", "-o", str(tmp_path / "lto.o"), source], check=True)
+    archive = tmp_path / "libpython3.11-lto.a"
+    subprocess.run(["ar", "rcs", str(archive), str(tmp_path / "lto.o")], check=True)
+    crate = copy_crate("hello", tmp_path)
+    done = packager(
+        "build", str(crate), "--mode", "static", "--python", DEBIAN_PYTHON,
+        "--static-library", str(archive),
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "LTO bytecode" in done.stderr and "lto.o" in done.stderr
+    assert "Compiling" not in done.stderr  # refused before cargo started
+    assert "Traceback" not in done.stderr
+
+
+def test_missing_c_toolchain_is_reported(tmp_path: Path) -> None:
+    crate = copy_crate("hello", tmp_path)
+    tools = tmp_path / "only-cargo"
+    tools.mkdir()
+    cargo = shutil.which("cargo")
+    assert cargo is not None
+    (tools / "cargo").symlink_to(cargo)
+    environ = cargo_env()
+    environ["PATH"] = str(tools)  # cargo, but no cc
+    done = packager("build", str(crate), environ=environ)
+    assert done.returncode == 3
+    assert "'cc' was not found" in done.stderr and "apt-get install gcc" in done.stderr
