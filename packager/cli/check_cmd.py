@@ -68,7 +68,9 @@ def command(
         text = result_to_text(result, findings_only=True)
         if text:
             click.echo(text)
-        click.echo(f"{len(result.binaries)} binaries checked, {findings} finding(s)")
+        count = len(result.binaries)
+        noun = "binary" if count == 1 else "binaries"
+        click.echo(f"{count} {noun} checked, {findings} finding(s)")
     echo_errors(result)
     worst = worst_severity(result)
     if result.errors:
