@@ -8,15 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from packager.discovery import discover, find_interpreters, select_interpreter
 from packager.errors import InterpreterError
-from packager.interpreters import (
-    discover,
-    find_interpreters,
-    link_libraries,
-    probe,
-    require_embeddable,
-    select_interpreter,
-)
+from packager.interpreters import link_libraries, probe, require_embeddable
 
 PYENV_PYTHON = "/root/.pyenv/versions/3.11.7/bin/python3.11"
 DEBIAN_PYTHON = "/usr/bin/python3.11"

@@ -15,9 +15,10 @@ from pathlib import Path
 
 from packager import runner
 from packager.bundle.cache import cache_key, file_identity
+from packager.discovery import find_interpreters
 from packager.errors import InterpreterError, ToolError
 from packager.fsutil import atomic_write_text
-from packager.interpreters import Interpreter, find_interpreters, probe
+from packager.interpreters import Interpreter, probe
 from packager.model import BinaryReport, LinkMode
 
 

@@ -9,7 +9,8 @@ from dataclasses import asdict
 
 import click
 
-from packager.interpreters import Discovered, Interpreter, discover, select_interpreter
+from packager.discovery import Discovered, discover, select_interpreter
+from packager.interpreters import Interpreter
 from packager.pyo3_config import Mode, PyO3Config, config_for, render
 
 SCHEMA_VERSION = 1
