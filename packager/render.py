@@ -109,7 +109,6 @@ def result_to_text(
         for report in result.binaries
     ]
     lines = [block for block in blocks if block]
-    lines.extend(f"error: {error.path}: {error.message}" for error in result.errors)
     if result.skipped:
         lines.append(f"skipped {result.skipped} file(s) that are not binaries")
     return "\n".join(lines)

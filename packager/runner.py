@@ -64,6 +64,12 @@ def run(
             result = _stream(command, environ, cwd, on_line, timeout)
     except FileNotFoundError as exc:
         raise ToolError(f"'{command[0]}' was not found", fix="install it or fix PATH") from exc
+    except OSError as exc:  # not executable, a directory, not a program for this machine
+        raise ToolError(
+            f"cannot run '{command[0]}': {exc.strerror or exc}",
+            path=command[0],
+            fix="check that it exists and is an executable program",
+        ) from exc
     except subprocess.TimeoutExpired as exc:
         raise ToolError(f"'{shlex.join(command)}' did not finish within {timeout} s") from exc
     if check and result.returncode != 0:

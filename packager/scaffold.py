@@ -65,8 +65,20 @@ def new_crate(
         raise OutputExistsError(
             "already exists", path=str(dest), fix="choose another name or --path, or remove it"
         )
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    if not dest.parent.is_dir():
+        raise UsageError(
+            "the directory to create the crate in does not exist",
+            path=str(dest.parent),
+            fix="create it first, or choose another --path",
+        )
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    except OSError as exc:
+        raise UsageError(
+            f"cannot create the crate here: {exc.strerror or exc}",
+            path=str(dest.parent),
+            fix="choose a writable --path",
+        ) from exc
     try:
         # mkdtemp makes the directory private (0700); a crate is an ordinary directory.
         staging.chmod(0o755)
@@ -91,6 +103,13 @@ def _check_crate_name(name: str) -> None:
         )
 
 
+# Files the template writes into src/ and crates main.rs names: a module of the same name
+# would overwrite or shadow them.
+_TAKEN_BY_THE_CRATE = frozenset(
+    {"main", "packager_inittab", "packager_runtime", "pyo3", "std", "core", "alloc"}
+)
+
+
 def _check_module_name(module: str, reserved: Mapping[str, str]) -> None:
     if not module.isidentifier() or not module.isascii() or keyword.iskeyword(module):
         raise UsageError(
@@ -99,6 +118,11 @@ def _check_module_name(module: str, reserved: Mapping[str, str]) -> None:
         )
     if module in _RUST_KEYWORDS or module.startswith("__"):
         raise UsageError(f"'{module}' cannot name a Rust module", fix="choose another module name")
+    if module in _TAKEN_BY_THE_CRATE:
+        raise UsageError(
+            f"'{module}' is taken by the generated crate (a file or crate it uses)",
+            fix=f"choose another module name, e.g. {module}_native",
+        )
     if module in reserved:
         raise UsageError(
             f"module '{module}' would shadow {reserved[module]}",

@@ -85,6 +85,16 @@ def test_pypy_is_refused_with_exit_2_and_a_fix() -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_a_directory_or_non_program_as_python_is_exit_2(tmp_path: Path) -> None:
+    garbage = tmp_path / "python3"
+    garbage.write_bytes(b"\x00\x01 not a program")
+    garbage.chmod(0o755)
+    for candidate in (tmp_path, garbage):
+        result = _packager("--python", str(candidate))
+        assert result.returncode == 2, result.stderr
+        assert str(candidate) in result.stderr and "internal error" not in result.stderr
+
+
 def test_missing_python_is_exit_2_naming_it(tmp_path: Path) -> None:
     missing = str(tmp_path / "python3.42")
     result = _packager("--python", missing)

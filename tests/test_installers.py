@@ -60,6 +60,31 @@ def test_installer_installs_runs_and_uninstalls_without_a_trace(
     assert not list(tmp_path.glob(f"{name}-install.*"))
 
 
+def test_relative_prefix_installs_and_uninstalls_cleanly(
+    hello_bundle: BundleManifest, tmp_path: Path
+) -> None:
+    work = tmp_path / "work dir"
+    work.mkdir()
+    installer = output_path(hello_bundle, BundleFormat.INSTALLER)
+    environ = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TMPDIR": str(tmp_path)}
+    installed = subprocess.run(
+        ["sh", str(installer), "--prefix", "rel/deep"],
+        cwd=work,
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert installed.returncode == 0, installed.stderr
+    uninstaller = work / "rel" / "deep" / "opt" / hello_bundle.name / "uninstall"
+    # From another directory: the recorded paths must not depend on the working directory.
+    removed = subprocess.run(
+        ["sh", str(uninstaller)], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert removed.returncode == 0, removed.stderr
+    assert list(work.iterdir()) == []
+
+
 def hostile_payload(path: Path, name: str, member: tarfile.TarInfo) -> None:
     with tarfile.open(path, "w:gz") as archive:
         top = tarfile.TarInfo(name)

@@ -66,6 +66,9 @@ def test_new_refuses_an_existing_directory(tmp_path: Path) -> None:
         ("app", ("class",), "not a valid Python module name"),
         ("app", ("match",), "cannot name a Rust module"),
         ("app", ("dup", "dup"), "given more than once"),
+        ("app", ("main",), "taken by the generated crate"),
+        ("app", ("packager_runtime",), "taken by the generated crate"),
+        ("app", ("pyo3",), "taken by the generated crate"),
     ],
 )
 def test_new_rejects_bad_names_and_leaves_nothing(

@@ -27,6 +27,8 @@ from packager.model import BinaryFormat, BinaryReport, LinkMode
 
 SUMS_NAME = "SHA256SUMS"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+# CON, NUL, COM1... name devices on Windows, not files.
+_WINDOWS_DEVICE = re.compile(r"(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?", re.IGNORECASE)
 
 
 def no_progress(message: str) -> None:
@@ -117,12 +119,7 @@ def bundle_binary(
             progress=progress,
         )
     name = name or os.path.basename(binary_path)
-    if not _NAME.fullmatch(name):
-        raise UsageError(
-            f"'{name}' cannot name a bundle",
-            path=binary_path,
-            fix="use letters, digits, '.', '_', '+' and '-' (pass --name)",
-        )
+    check_bundle_name(name, binary_path)
     names = output_names(name, formats, version=version, arch=report.arch)
     files_written = [fmt for fmt in formats if fmt is not BundleFormat.DIR]
     check_targets(out_dir, [*names.values(), *([SUMS_NAME] if files_written else [])], force=force)
@@ -243,6 +240,18 @@ def bundle_binary(
         sizes=tree.sizes,
         outputs=tuple(committed),
         notes=tuple(notes),
+    )
+
+
+def check_bundle_name(name: str, path: str, *, windows: bool = False) -> None:
+    """Refuse a name that cannot name a bundle's folder, archives, launcher or program."""
+    if _NAME.fullmatch(name) and not (windows and _WINDOWS_DEVICE.fullmatch(name)):
+        return
+    device = ", and no device name such as CON or NUL" if windows else ""
+    raise UsageError(
+        f"'{name}' cannot name a bundle",
+        path=path,
+        fix=f"use letters, digits, '.', '_', '+' and '-'{device} (pass --name)",
     )
 
 

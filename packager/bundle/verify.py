@@ -122,7 +122,7 @@ def _prepare(
     base = os.path.basename(subject.rstrip("/"))
     if os.path.isdir(subject):
         shutil.copytree(subject, os.path.join(area, base), symlinks=True)
-        return [_launcher_in(area, os.path.join(area, base), base)]
+        return [_launcher_in(area, os.path.join(area, base), base, subject)]
     if base.endswith("-installer.sh"):
         name = base[: -len("-installer.sh")]
         shutil.copy2(subject, os.path.join(area, base))
@@ -141,12 +141,15 @@ def _prepare(
         dpkg_deb = runner.require("dpkg-deb", environ, fix="install dpkg (apt-get install dpkg)")
         root = os.path.join(area, "root")
         runner.run([dpkg_deb, "-x", subject, root], environ=environ, echo=echo)
-        names = sorted(os.listdir(os.path.join(root, "opt")))
+        opt = os.path.join(root, "opt")
+        names = sorted(os.listdir(opt)) if os.path.isdir(opt) else []
         if len(names) != 1:
             raise UnreadableInputError(
-                "expected one folder under /opt in the package", path=subject
+                "expected one folder under /opt in the package",
+                path=subject,
+                fix="pass a .deb written by `packager bundle`",
             )
-        return [_launcher_in(area, os.path.join(root, "opt", names[0]), names[0])]
+        return [_launcher_in(area, os.path.join(root, "opt", names[0]), names[0], subject)]
     elif _carries_payload(subject):
         # A onefile program: it needs nothing beside it, so it runs from the area itself.
         shutil.copy2(subject, os.path.join(area, base))
@@ -161,7 +164,7 @@ def _prepare(
     tops = sorted(os.listdir(area))
     if len(tops) != 1 or not os.path.isdir(os.path.join(area, tops[0])):
         raise UnreadableInputError("the archive must hold exactly one top folder", path=subject)
-    return [_launcher_in(area, os.path.join(area, tops[0]), tops[0])]
+    return [_launcher_in(area, os.path.join(area, tops[0]), tops[0], subject)]
 
 
 def _carries_payload(path: str) -> bool:
@@ -170,13 +173,13 @@ def _carries_payload(path: str) -> bool:
     return read_payload(path) is not None
 
 
-def _launcher_in(area: str, tree: str, name: str) -> str:
+def _launcher_in(area: str, tree: str, name: str, subject: str) -> str:
     """The sandbox path of the launcher `name` at the top of `tree` (a folder in `area`)."""
     launcher = os.path.join(tree, name)
     if not os.path.isfile(launcher):
         raise UnreadableInputError(
             f"no launcher '{name}' at the top of the bundle",
-            path=tree,
+            path=subject,
             fix="pass a folder or archive written by `packager bundle`",
         )
     return os.path.join(SANDBOX_AREA, os.path.relpath(launcher, area))

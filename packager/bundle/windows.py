@@ -22,14 +22,19 @@ package's zip already holds .pyc files.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from collections.abc import Mapping, Sequence
 
 from packager.binary import ResolveContext
 from packager.bundle import archives
 from packager.bundle.atomic import Staging, check_targets
-from packager.bundle.bundler import SUMS_NAME, no_progress, output_entry, output_names
+from packager.bundle.bundler import (
+    SUMS_NAME,
+    check_bundle_name,
+    no_progress,
+    output_entry,
+    output_names,
+)
 from packager.bundle.launchers import RESTORE_MODULE, RESTORE_PTH, cmd_launcher, restore_hook
 from packager.bundle.layout import tree_size
 from packager.bundle.model import (
@@ -47,9 +52,6 @@ from packager.model import BinaryFormat, BinaryKind, BinaryReport, LinkMode
 
 WINDOWS_FORMATS = (BundleFormat.DIR, BundleFormat.ZIP, BundleFormat.TAR_GZ)
 
-# Names a .cmd file and Windows both accept; CON, NUL, COM1... name devices, not files.
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
-_DEVICE = re.compile(r"(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?", re.IGNORECASE)
 _EXECUTABLE_SUFFIXES = (".exe", ".dll", ".pyd", ".cmd")
 # Third-party packages of the home stay out (as on Linux); caches are not shipped.
 _SKIPPED_IN_LIB = ("__pycache__", "site-packages")
@@ -76,7 +78,7 @@ def bundle_windows(
     report = read_windows_binary(binary_path, environ)
     assert report.libpython is not None  # read_windows_binary refuses anything else
     name = name or _default_name(binary_path)
-    _check_name(name, binary_path)
+    check_bundle_name(name, binary_path, windows=True)
     unsupported = [fmt.value for fmt in formats if fmt not in WINDOWS_FORMATS]
     if unsupported:
         raise UsageError(
@@ -292,16 +294,6 @@ def _measure(root: str, name: str, python_dlls: list[str], home: WindowsHome) ->
 def _default_name(binary_path: str) -> str:
     base = os.path.basename(binary_path)
     return base[: -len(".exe")] if base.lower().endswith(".exe") else base
-
-
-def _check_name(name: str, binary_path: str) -> None:
-    if not _NAME.fullmatch(name) or _DEVICE.fullmatch(name):
-        raise UsageError(
-            f"'{name}' cannot name a Windows bundle",
-            path=binary_path,
-            fix="use letters, digits, '.', '_', '+' and '-', and no device name such as "
-            "CON or NUL (pass --name)",
-        )
 
 
 def _copy(source: str, target: str) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from packager.cli.main import is_verbose
 from packager.cli.options import json_option
 
 
@@ -43,9 +44,17 @@ def _interrupt_on_sigterm() -> None:
     show_default=True,
     help="How to link a CRATE that is built first (ignored for a BINARY).",
 )
-@click.option("--requirements", type=click.Path(dir_okay=False), help="pip requirements file.")
+@click.option(
+    "--requirements",
+    type=click.Path(exists=True, dir_okay=False),
+    help="pip requirements file.",
+)
 @click.option("--keep", multiple=True, help="Put back a trimmed stdlib module (repeatable).")
-@click.option("--app-dir", type=click.Path(file_okay=False), help="Files to ship in NAME/app.")
+@click.option(
+    "--app-dir",
+    type=click.Path(exists=True, file_okay=False),
+    help="Files to ship in NAME/app.",
+)
 @click.option(
     "--stdlib-sources",
     is_flag=True,
@@ -138,7 +147,7 @@ def command(
     from packager.bundle import bundle_binary, parse_formats, verify_bundle
     from packager.bundle.report import to_json, to_text
 
-    verbose = bool(ctx.find_root().obj and ctx.find_root().obj.get("verbose"))
+    verbose = is_verbose(ctx)
     environ = dict(os.environ)
 
     def progress(message: str) -> None:
@@ -232,12 +241,23 @@ def _onefile(
     **options: Any,
 ) -> None:
     from packager.bundle import verify_bundle
+    from packager.bundle.atomic import OutputDirError, check_targets
+    from packager.bundle.bundler import check_bundle_name
     from packager.bundle.report import to_text as verify_text
     from packager.bundle.report import verify_to_dict
     from packager.onefile.builder import build_onefile
     from packager.onefile.report import result_document, to_text
 
     stem = os.path.basename(os.path.abspath(target).removesuffix("/Cargo.toml"))
+    check_bundle_name(name or stem, target)
+    # Checked before the build: an unusable --out should not cost a release build.
+    if not os.path.isdir(out_dir):
+        raise OutputDirError(
+            "the output directory does not exist",
+            path=out_dir,
+            fix=f"create it first (mkdir -p {out_dir}) or choose another --out",
+        )
+    check_targets(out_dir, [name or stem], force=bool(options.get("force")))
     out = os.path.join(out_dir, name or stem)
     result = build_onefile(
         target, environ=environ, out=out, release=True, progress=progress, **options

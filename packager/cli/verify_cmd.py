@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from packager.cli.main import is_verbose
 from packager.cli.options import json_option
 from packager.errors import UsageError
 
@@ -53,7 +54,7 @@ def command(
     from packager.bundle import verify_bundle
     from packager.bundle.report import to_json, to_text
 
-    verbose = bool(ctx.find_root().obj and ctx.find_root().obj.get("verbose"))
+    verbose = is_verbose(ctx)
     result = verify_bundle(
         subject,
         args,

@@ -41,6 +41,9 @@ if [ -z "$prefix" ]; then
   prefix=$HOME/.local
 fi
 [ -n "$bin_dir" ] || bin_dir=$prefix/bin
+# Absolute from here on: the uninstaller runs from / and must remove exactly these paths.
+case $prefix in /*) ;; *) prefix=$(pwd -P)/$prefix ;; esac
+case $bin_dir in /*) ;; *) bin_dir=$(pwd -P)/$bin_dir ;; esac
 
 sha256() {
   if command -v sha256sum >/dev/null 2>&1; then sha256sum -- "$1"
