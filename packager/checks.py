@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
 
 from packager.model import (
     BinaryFormat,
@@ -41,10 +40,10 @@ def check_result(result: InspectResult, *, expect_modules: Sequence[str] = ()) -
     """Run every rule on every report of `result` and attach the findings."""
     rules: list[Rule] = [*_RULES, _expect_modules_rule(expect_modules)]
     checked = tuple(
-        replace(report, findings=tuple(f for rule in rules for f in rule(report)))
+        report._replace(findings=tuple(f for rule in rules for f in rule(report)))
         for report in result.binaries
     )
-    return replace(result, binaries=checked)
+    return result._replace(binaries=checked)
 
 
 def worst_severity(result: InspectResult) -> Severity | None:

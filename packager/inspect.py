@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 import os
 import stat
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 from packager.binary import ResolveContext, read_binary, resolve_needed
 from packager.errors import NotABinaryError, PackagerError, UnreadableInputError
@@ -21,6 +21,7 @@ from packager.model import (
     NeededLibrary,
     ParsedBinary,
 )
+from packager.onefile.markers import may_carry_payload
 
 # Defining any of these means the CPython runtime itself is inside the file.
 INTERPRETER_ENTRY_POINTS = frozenset(
@@ -95,13 +96,13 @@ def inspect_file(path: str, context: ResolveContext) -> list[BinaryReport]:
     _require_regular_file(path)
     _, images = read_binary(path)
     reports = [analyze(image, path, resolve_needed(image, path, context)) for image in images]
-    if len(reports) == 1 and reports[0].link_mode is LinkMode.STATIC:
-        # Only a static embed can be a onefile executable: other files skip the read.
+    # Only a static embed can be a onefile program, and only one with a marker is read.
+    if len(reports) == 1 and reports[0].link_mode is LinkMode.STATIC and may_carry_payload(path):
         from packager.onefile.payload import read_payload
 
         payload = read_payload(path)
         if payload is not None:
-            reports[0] = replace(reports[0], payload=payload)
+            reports[0] = reports[0]._replace(payload=payload)
     return reports
 
 
@@ -247,10 +248,3 @@ def _worker_count(jobs: int | None, count: int) -> int:
     if count < _PARALLEL_THRESHOLD:
         return 1
     return max(1, min(os.cpu_count() or 1, count))
-
-
-def map_reports(
-    result: InspectResult, transform: Callable[[BinaryReport], BinaryReport]
-) -> InspectResult:
-    """A copy of `result` with every binary report passed through `transform`."""
-    return replace(result, binaries=tuple(transform(report) for report in result.binaries))

@@ -253,19 +253,16 @@ def test_resolution_inside_a_sysroot(tmp_path: Path) -> None:
 @pytest.mark.integration
 def test_dynamic_string_tokens(tmp_path: Path) -> None:
     app = cbuild.gcc(tmp_path / "bin" / "app", {"app.c": "int main(void) { return 0; }\n"})
-    parsed = ParsedBinary(
-        **{
-            **parse_file(app).__dict__,
-            "rpaths": (
-                "$ORIGIN/a",
-                "${ORIGIN}/b",
-                "/x/$LIB",
-                "/y/${PLATFORM}",
-                "",
-                "/z/$NOPE",
-                "/w/$ORIGINAL",
-            ),
-        }
+    parsed = parse_file(app)._replace(
+        rpaths=(
+            "$ORIGIN/a",
+            "${ORIGIN}/b",
+            "/x/$LIB",
+            "/y/${PLATFORM}",
+            "",
+            "/z/$NOPE",
+            "/w/$ORIGINAL",
+        )
     )
     multiarch = tmp_path / "multiarch"
     (multiarch / "usr/lib/x86_64-linux-gnu").mkdir(parents=True)

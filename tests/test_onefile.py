@@ -25,9 +25,8 @@ from packager.bundle.verify import SANDBOX_AREA, sandbox_argv
 from packager.errors import UsageError
 from packager.onefile.builder import OnefileResult, build_onefile
 from packager.onefile.extensions import ExtensionPlan, Placement, plan_extensions
+from packager.onefile.markers import COMMENT_MAGIC, SLOT_MAGIC
 from packager.onefile.payload import (
-    COMMENT_MAGIC,
-    SLOT_MAGIC,
     SlotFields,
     fnv1a64,
     read_payload,

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from packager.onefile.archive import render_boot
 from packager.onefile.extensions import ExtensionPlan, Placement, module_name
+from packager.onefile.markers import SLOT_MAGIC
 from packager.onefile.payload import (
-    SLOT_MAGIC,
     SLOT_SIZE,
     PayloadDescription,
     SlotFields,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import mmap
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,6 +23,7 @@ from packager.bundle.stdlib import trim_rules
 from packager.errors import UsageError
 from packager.inspect import inspect_file
 from packager.model import BinaryFormat, BinaryReport, LinkMode
+from packager.onefile.markers import has_slot
 
 SUMS_NAME = "SHA256SUMS"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
@@ -214,7 +214,7 @@ def bundle_binary(
             )
             for out in outputs
         ]
-    if not _has_packager_runtime(binary_path):
+    if not has_slot(binary_path):
         notes.append(
             "bin/ binary does not start Python through packager's runtime "
             "(src/packager_runtime.rs), so it needs PYTHONHOME to find the bundle's stdlib: "
@@ -253,15 +253,6 @@ def check_bundle_name(name: str, path: str, *, windows: bool = False) -> None:
         path=path,
         fix=f"use letters, digits, '.', '_', '+' and '-'{device} (pass --name)",
     )
-
-
-def _has_packager_runtime(path: str) -> bool:
-    """Whether the program starts Python through src/packager_runtime.rs, which finds the
-    bundle's stdlib from the program's own location (its payload slot marks it)."""
-    from packager.onefile.payload import SLOT_MAGIC
-
-    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        return data.find(SLOT_MAGIC) >= 0
 
 
 def _read_binary(path: str, environ: Mapping[str, str]) -> BinaryReport:

@@ -26,9 +26,9 @@ from packager.inspect import inspect_paths
 from packager.model import BinaryReport, LinkMode
 from packager.onefile import archive
 from packager.onefile.extensions import ExtensionPlan, Placement, plan_extensions
+from packager.onefile.markers import SLOT_MAGIC
 from packager.onefile.payload import (
     FORMAT_VERSION,
-    SLOT_MAGIC,
     PayloadDescription,
     SlotFields,
     find_slot,

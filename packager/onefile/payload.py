@@ -13,16 +13,15 @@ from __future__ import annotations
 import mmap
 import os
 import struct
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from packager.errors import UnreadableInputError
 from packager.model import OnefilePayload
+from packager.onefile.markers import COMMENT_MAGIC, SLOT_MAGIC
 
-SLOT_MAGIC = b"packager-onefile-slot:v1"
 _SLOT_FIELDS = struct.Struct("<5Q")
 SLOT_SIZE = len(SLOT_MAGIC) + _SLOT_FIELDS.size
 FORMAT_VERSION = 1
-COMMENT_MAGIC = "packager-onefile 1"
 
 _EOCD = struct.Struct("<4s4H2LH")
 _EOCD_SIGNATURE = b"PK\x05\x06"
@@ -194,7 +193,7 @@ def _with_problem(
 ) -> OnefilePayload:
     if slot is None:
         missing = "the program has no payload slot, so its start-up code ignores the archive"
-        return replace(payload, problem=missing)
+        return payload._replace(problem=missing)
     problem = _size_problem(size, slot)
     if problem is None and slot.format != FORMAT_VERSION:
         problem = f"payload format {slot.format} is not one this packager knows ({FORMAT_VERSION})"
@@ -202,7 +201,7 @@ def _with_problem(
         problem = "the payload's layout record is inconsistent"
     if problem is None and fnv1a64(data[slot.directory_offset :]) != slot.directory_checksum:
         problem = "the module archive's table of contents does not match its checksum"
-    return replace(payload, problem=problem) if problem else payload
+    return payload._replace(problem=problem) if problem else payload
 
 
 def _size_problem(size: int, slot: SlotFields) -> str | None:
