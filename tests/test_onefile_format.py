@@ -146,3 +146,13 @@ def test_boot_module_lists_only_modules_loaded_from_memory() -> None:
     namespace: dict[str, object] = {}
     exec(source.split("ARCHIVE =")[0].split("# Module name")[1].split("\n", 1)[1], namespace)
     assert namespace["EXTENSIONS"] == {"_json": "lib-dynload/_json.so"}
+
+
+def test_samples_carry_the_current_runtime() -> None:
+    # The samples build with plain cargo too, so each commits the generated start-up code.
+    from packager.onefile.runtime_source import RUNTIME_FILE, runtime_source
+    from tests.helpers import SAMPLES
+
+    for sample in ("hello", "extmods"):
+        committed = (SAMPLES / sample / "src" / RUNTIME_FILE).read_text(encoding="utf-8")
+        assert committed == runtime_source(), f"samples/{sample}: run `packager build` on it"
