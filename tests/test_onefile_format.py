@@ -28,14 +28,11 @@ from packager.onefile.payload import (
     read_payload,
     read_slot,
 )
+from packager.onefile.runtime_source import RUNTIME_FILE, runtime_source
+from tests.helpers import SAMPLES
 
 DEBIAN_PYTHON = "/usr/bin/python3.11"
 Damage = Callable[[bytes], bytes]
-EPOCH = "1700000000"
-DAMAGED = "packager: the bundled Python payload is damaged: "
-HELLO_LINES = ["hello, packager, from Rust", "2 + 3 = 5"]
-EXTMODS = ("_decimal", "_ctypes", "_json", "markupsafe._speedups")
-
 
 # -- unit: the payload format, on files made here ------------------------------------
 
@@ -150,9 +147,6 @@ def test_boot_module_lists_only_modules_loaded_from_memory() -> None:
 
 def test_samples_carry_the_current_runtime() -> None:
     # The samples build with plain cargo too, so each commits the generated start-up code.
-    from packager.onefile.runtime_source import RUNTIME_FILE, runtime_source
-    from tests.helpers import SAMPLES
-
     for sample in ("hello", "extmods"):
         committed = (SAMPLES / sample / "src" / RUNTIME_FILE).read_text(encoding="utf-8")
         assert committed == runtime_source(), f"samples/{sample}: run `packager build` on it"
