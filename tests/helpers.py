@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from packager.binary import read_binary
+from packager.model import BinaryFormat, ParsedBinary
+
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
 # One target directory for every cargo run of the suite, so PyO3 compiles once.
@@ -87,3 +90,11 @@ def run_packager(
         timeout=timeout,
         check=False,
     )
+
+
+def read_single(path: Path, expected: BinaryFormat) -> ParsedBinary:
+    """The one image of the binary at `path`, which must be of format `expected`."""
+    binary_format, parsed = read_binary(str(path))
+    assert binary_format is expected
+    assert len(parsed) == 1
+    return parsed[0]

@@ -12,6 +12,7 @@ import pytest
 from packager.binary import ResolveContext, macho, read_binary, resolve_needed
 from packager.binary.macho_loader import resolve
 from packager.model import BinaryFormat, BinaryKind, ParsedBinary, PythonSymbolTable
+from tests.helpers import read_single
 
 FRAMEWORK = "@rpath/Python3.framework/Versions/3.11/Python3"
 LIBSYSTEM = "/usr/lib/libSystem.B.dylib"
@@ -266,10 +267,7 @@ def macho_dir(macho_pe_fixtures: Path) -> Path:
 
 
 def _only(path: Path) -> ParsedBinary:
-    binary_format, parsed = read_binary(str(path))
-    assert binary_format is BinaryFormat.MACHO
-    assert len(parsed) == 1
-    return parsed[0]
+    return read_single(path, BinaryFormat.MACHO)
 
 
 @pytest.mark.integration

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from packager.binary import ResolveContext, read_binary, resolve_needed
+from packager.binary import ResolveContext, resolve_needed
 from packager.binary.pe_loader import resolve
 from packager.model import BinaryFormat, BinaryKind, ParsedBinary, PythonSymbolTable
+from tests.helpers import read_single
 
 MINGW_APP_NEEDED = ("python311.dll", "KERNEL32.dll", "msvcrt.dll")
 APP_PY_NEEDED = ("PyRun_SimpleString", "Py_FinalizeEx", "Py_Initialize")
@@ -62,10 +63,7 @@ def pe_dir(macho_pe_fixtures: Path) -> Path:
 
 
 def _only(path: Path) -> ParsedBinary:
-    binary_format, parsed = read_binary(str(path))
-    assert binary_format is BinaryFormat.PE
-    assert len(parsed) == 1
-    return parsed[0]
+    return read_single(path, BinaryFormat.PE)
 
 
 @pytest.mark.integration

@@ -10,9 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from packager.cli.options import LINK_MODES
 from packager.errors import InterpreterError, UnreadableInputError
 from packager.interpreters import interpreter_from_facts, probe
 from packager.pyo3_config import (
+    Mode,
     PyO3Config,
     config_for,
     parse,
@@ -331,3 +333,7 @@ def test_link_arg_from_pyo3_build_script_does_not_reach_the_binary(tmp_path: Pat
     binary = Path(environ["CARGO_TARGET_DIR"]) / "debug" / "pyo3probe"
     run = subprocess.run([str(binary)], capture_output=True, text=True, timeout=60, check=False)
     assert "extension failed" in run.stdout and "undefined symbol" in run.stdout
+
+
+def test_cli_mode_choices_are_the_config_modes() -> None:
+    assert tuple(mode.value for mode in Mode) == LINK_MODES

@@ -11,22 +11,17 @@ import click
 from packager.build import BuildFailed, BuildOutcome, build_crate
 from packager.checks import worst_severity
 from packager.cli.main import is_verbose
-from packager.cli.options import json_option
+from packager.cli.options import json_option, mode_option
 from packager.errors import EXIT_CLEAN, EXIT_FINDINGS
 from packager.model import Severity
-from packager.pyo3_config import Mode
 from packager.render import SCHEMA_VERSION, result_document, result_to_text
 
 
 @click.command("build")
 @click.argument("crate", default=".", type=click.Path(file_okay=True, dir_okay=True))
-@click.option(
-    "--mode",
-    type=click.Choice([m.value for m in Mode]),
-    default=Mode.AUTO.value,
-    show_default=True,
-    help="dynamic links libpython3.X.so; static links libpython3.X.a into the binary; "
-    "auto follows the interpreter (dynamic when it has a shared libpython).",
+@mode_option(
+    "dynamic links libpython3.X.so; static links libpython3.X.a into the binary; "
+    "auto follows the interpreter (dynamic when it has a shared libpython)."
 )
 @click.option("--python", "python", metavar="PATH", help="The interpreter to embed.")
 @click.option(

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from packager.cli.main import is_verbose
-from packager.cli.options import json_option
+from packager.cli.options import json_option, mode_option
 
 
 def _interrupt_on_sigterm() -> None:
@@ -37,13 +37,7 @@ def _interrupt_on_sigterm() -> None:
 @click.option("--out", "out_dir", default=".", show_default=True, help="Existing output dir.")
 @click.option("--name", default=None, help="Bundle name (default: the binary's file name).")
 @click.option("--python", default=None, help="Interpreter to take libpython and stdlib from.")
-@click.option(
-    "--mode",
-    type=click.Choice(["auto", "dynamic", "static"]),
-    default="auto",
-    show_default=True,
-    help="How to link a CRATE that is built first (ignored for a BINARY).",
-)
+@mode_option("How to link a CRATE that is built first (ignored for a BINARY).")
 @click.option(
     "--requirements",
     type=click.Path(exists=True, dir_okay=False),

@@ -9,6 +9,7 @@ from dataclasses import asdict
 
 import click
 
+from packager.cli.options import json_option, mode_option
 from packager.discovery import Discovered, discover, select_interpreter
 from packager.interpreters import Interpreter
 from packager.pyo3_config import Mode, PyO3Config, config_for, render
@@ -24,16 +25,12 @@ SCHEMA_VERSION = 1
     help="Interpreter to use (a path, or a name looked up on PATH). Default: PYO3_PYTHON, "
     "an active virtualenv, then python3 / python3.X on PATH.",
 )
-@click.option(
-    "--mode",
-    type=click.Choice([mode.value for mode in Mode]),
-    default=Mode.AUTO.value,
-    show_default=True,
-    help="auto: what PyO3 itself picks; dynamic: link libpython3.X.so; "
-    "static: link libpython3.X.a (whole-archive, with its system libraries).",
+@mode_option(
+    "auto: what PyO3 itself picks; dynamic: link libpython3.X.so; "
+    "static: link libpython3.X.a (whole-archive, with its system libraries)."
 )
 @click.option("--list", "list_all", is_flag=True, help="List the interpreters found instead.")
-@click.option("--json", "as_json", is_flag=True, help="Print versioned JSON.")
+@json_option
 def command(python: str | None, mode: str, list_all: bool, as_json: bool) -> None:
     """Print the PyO3 config a build would use, in PYO3_PRINT_CONFIG's key=value shape.
 

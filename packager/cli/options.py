@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from packager.cli.main import is_debug
-from packager.inspect import inspect_paths
-from packager.model import InspectResult
+
+if TYPE_CHECKING:
+    from packager.model import InspectResult
+
+# The link modes of packager.pyo3_config.Mode, spelled out so that a command's options do
+# not import the configuration module before it runs.
+LINK_MODES = ("auto", "dynamic", "static")
 
 jobs_option = click.option(
     "--jobs",
@@ -20,8 +27,21 @@ jobs_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True, help="Print versioned JSON.")
 
 
+def mode_option(help_text: str) -> Callable[[Any], Any]:
+    """The --mode option (auto, dynamic or static) with a command's own help text."""
+    return click.option(
+        "--mode",
+        type=click.Choice(LINK_MODES),
+        default="auto",
+        show_default=True,
+        help=help_text,
+    )
+
+
 def run_inspect(ctx: click.Context, paths: tuple[str, ...], jobs: int | None) -> InspectResult:
     """Inspect `paths` with the process environment, as every inspecting command does."""
+    from packager.inspect import inspect_paths
+
     return inspect_paths(
         list(paths), environ=os.environ, jobs=jobs, raise_internal_errors=is_debug(ctx)
     )
