@@ -24,7 +24,7 @@ from common import compare, wall_time
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from packager.onefile.builder import build_onefile  # noqa: E402
+from packager.bundle.onefile.builder import build_onefile  # noqa: E402
 
 STATIC_PYTHON = "/usr/bin/python3.11"
 PYINSTALLER_SIZE = 16.5e6

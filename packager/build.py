@@ -18,13 +18,13 @@ from pathlib import Path
 
 from packager import runner
 from packager.checks import check_result
+from packager.crate_runtime import RUNTIME_FILE, write_runtime
 from packager.discovery import select_interpreter
 from packager.errors import ToolError, UsageError
 from packager.inittab import INITTAB_FILE, check_names, find_modules, reserved_names, write_inittab
 from packager.inspect import inspect_paths
 from packager.interpreters import Interpreter
 from packager.model import InspectResult
-from packager.onefile.runtime_source import RUNTIME_FILE, write_runtime
 from packager.pyo3_config import (
     STATIC_BINARY_LINK_ARGS,
     Mode,

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from packager.binary import ResolveContext, read_binary, resolve_needed
+from packager.binary.onefile_markers import may_carry_payload
 from packager.errors import NotABinaryError, PackagerError, UnreadableInputError
 from packager.libpython import match_libpython
 from packager.model import (
@@ -21,7 +22,6 @@ from packager.model import (
     NeededLibrary,
     ParsedBinary,
 )
-from packager.onefile.markers import may_carry_payload
 
 # Defining any of these means the CPython runtime itself is inside the file.
 INTERPRETER_ENTRY_POINTS = frozenset(
@@ -98,7 +98,7 @@ def inspect_file(path: str, context: ResolveContext) -> list[BinaryReport]:
     reports = [analyze(image, path, resolve_needed(image, path, context)) for image in images]
     # Only a static embed can be a onefile program, and only one with a marker is read.
     if len(reports) == 1 and reports[0].link_mode is LinkMode.STATIC and may_carry_payload(path):
-        from packager.onefile.payload import read_payload
+        from packager.binary.onefile_payload import read_payload
 
         payload = read_payload(path)
         if payload is not None:

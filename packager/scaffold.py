@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
+from packager.crate_runtime import write_runtime
 from packager.errors import OutputExistsError, UsageError
 from packager.inittab import check_names, find_modules, reserved_names, write_inittab
-from packager.onefile.runtime_source import write_runtime
 from packager.resources import templates_dir
 
 CRATE_TEMPLATE = "crate"

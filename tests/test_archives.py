@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from packager.bundle import BundleFormat, output_names, parse_formats
-from packager.bundle.archives import (
+from packager.bundle.cache import cache_root
+from packager.bundle.outputs.archives import (
     DEFAULT_MTIME,
     Entry,
     sha256_file,
@@ -23,11 +24,10 @@ from packager.bundle.archives import (
     write_tar_gz,
     write_zip,
 )
-from packager.bundle.cache import cache_root
-from packager.bundle.deb import package_name, parse_dpkg_search
+from packager.bundle.outputs.deb import package_name, parse_dpkg_search
+from packager.bundle.outputs.zstd import FRAME_MIN_SIZE, framed_files, write_tar_zst
 from packager.bundle.stdlib import trim_rules
 from packager.bundle.verify import hidden_paths
-from packager.bundle.zstd import FRAME_MIN_SIZE, framed_files, write_tar_zst
 from packager.errors import UsageError
 
 

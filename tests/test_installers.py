@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from packager.bundle import BundleFormat, BundleManifest
-from packager.bundle.installer_sh import write_installer
+from packager.bundle.outputs.installer_sh import write_installer
 from tests.bundle_helpers import EXPECTED_LINES, output_path
 
 pytestmark = pytest.mark.integration

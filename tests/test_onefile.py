@@ -21,18 +21,18 @@ from typing import Any
 
 import pytest
 
-from packager.bundle.verify import SANDBOX_AREA, sandbox_argv
-from packager.errors import UsageError
-from packager.onefile.builder import OnefileResult, build_onefile
-from packager.onefile.extensions import ExtensionPlan, Placement, plan_extensions
-from packager.onefile.markers import COMMENT_MAGIC, SLOT_MAGIC
-from packager.onefile.payload import (
+from packager.binary.onefile_markers import COMMENT_MAGIC, SLOT_MAGIC
+from packager.binary.onefile_payload import (
     SlotFields,
     fnv1a64,
     read_payload,
 )
-from packager.onefile.report import to_json, to_text
-from packager.onefile.selection import member_module, select_members
+from packager.bundle.onefile.builder import OnefileResult, build_onefile
+from packager.bundle.onefile.extensions import ExtensionPlan, Placement, plan_extensions
+from packager.bundle.onefile.report import to_json, to_text
+from packager.bundle.onefile.selection import member_module, select_members
+from packager.bundle.verify import SANDBOX_AREA, sandbox_argv
+from packager.errors import UsageError
 from tests.cbuild import DEBIAN_PIC_ARCHIVE, fake_library, python_extension, static_embed
 from tests.helpers import SAMPLES, cargo_env, run_packager
 

@@ -15,10 +15,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from packager.onefile.archive import render_boot
-from packager.onefile.extensions import ExtensionPlan, Placement, module_name
-from packager.onefile.markers import SLOT_MAGIC
-from packager.onefile.payload import (
+from packager.binary.onefile_markers import SLOT_MAGIC
+from packager.binary.onefile_payload import (
     SLOT_SIZE,
     PayloadDescription,
     SlotFields,
@@ -28,7 +26,9 @@ from packager.onefile.payload import (
     read_payload,
     read_slot,
 )
-from packager.onefile.runtime_source import RUNTIME_FILE, runtime_source
+from packager.bundle.onefile.archive import render_boot
+from packager.bundle.onefile.extensions import ExtensionPlan, Placement, module_name
+from packager.crate_runtime import RUNTIME_FILE, runtime_source
 from tests.helpers import SAMPLES
 
 DEBIAN_PYTHON = "/usr/bin/python3.11"

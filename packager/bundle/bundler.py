@@ -8,7 +8,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from packager import runner
 from packager.binary import ResolveContext
-from packager.bundle import archives, cache, deb, installer_sh, zstd
+from packager.binary.onefile_markers import has_slot
+from packager.bundle import cache
 from packager.bundle.atomic import Staging, check_targets
 from packager.bundle.layout import TreeSpec, build_tree, tree_size
 from packager.bundle.model import (
@@ -17,13 +18,13 @@ from packager.bundle.model import (
     BundleOutput,
     Progress,
 )
+from packager.bundle.outputs import archives, deb, installer_sh, zstd
 from packager.bundle.prepared import RuntimeOptions, prepare_runtime
 from packager.bundle.runtime import PythonRuntime, find_runtime
 from packager.bundle.stdlib import trim_rules
 from packager.errors import UsageError
 from packager.inspect import inspect_file
 from packager.model import BinaryFormat, BinaryReport, LinkMode
-from packager.onefile.markers import has_slot
 
 SUMS_NAME = "SHA256SUMS"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 from packager import runner
 from packager.bundle import cache, stdlib
-from packager.bundle.archives import sha256_file
 from packager.bundle.launchers import RESTORE_MODULE, RESTORE_PTH, restore_hook
 from packager.bundle.model import Progress
+from packager.bundle.outputs.archives import sha256_file
 from packager.bundle.runtime import PythonRuntime
 from packager.bundle.strip import elf_files_under, strip_files
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from packager import runner
-from packager.bundle.archives import Entry, write_zip_entry, zip_time
+from packager.bundle.outputs.archives import Entry, write_zip_entry, zip_time
 from packager.errors import UsageError
 
 

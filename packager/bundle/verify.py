@@ -168,7 +168,7 @@ def _prepare(
 
 
 def _carries_payload(path: str) -> bool:
-    from packager.onefile.payload import read_payload
+    from packager.binary.onefile_payload import read_payload
 
     return read_payload(path) is not None
 

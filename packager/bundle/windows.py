@@ -26,7 +26,6 @@ import shutil
 from collections.abc import Mapping, Sequence
 
 from packager.binary import ResolveContext
-from packager.bundle import archives
 from packager.bundle.atomic import Staging, check_targets
 from packager.bundle.bundler import (
     SUMS_NAME,
@@ -44,6 +43,7 @@ from packager.bundle.model import (
     Progress,
     SizeBreakdown,
 )
+from packager.bundle.outputs import archives
 from packager.bundle.windows_home import HOME_FIX, WindowsHome, find_windows_home
 from packager.errors import InterpreterError, UsageError
 from packager.inspect import inspect_file

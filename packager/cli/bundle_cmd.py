@@ -237,10 +237,10 @@ def _onefile(
     from packager.bundle import verify_bundle
     from packager.bundle.atomic import OutputDirError, check_targets
     from packager.bundle.bundler import check_bundle_name
+    from packager.bundle.onefile.builder import build_onefile
+    from packager.bundle.onefile.report import result_document, to_text
     from packager.bundle.report import to_text as verify_text
     from packager.bundle.report import verify_to_dict
-    from packager.onefile.builder import build_onefile
-    from packager.onefile.report import result_document, to_text
 
     stem = os.path.basename(os.path.abspath(target).removesuffix("/Cargo.toml"))
     check_bundle_name(name or stem, target)

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 
 from packager import runner
 from packager.bundle import stdlib
-from packager.bundle.archives import zip_time
 from packager.bundle.layout import pip_install
+from packager.bundle.onefile.extensions import ExtensionPlan, Placement
+from packager.bundle.outputs.archives import zip_time
 from packager.errors import ToolError, UsageError
-from packager.onefile.extensions import ExtensionPlan, Placement
 
 BOOT_MODULE = "_packager_boot"
 STDLIB_DIR = ""  # the archive root

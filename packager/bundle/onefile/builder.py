@@ -16,18 +16,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from packager import runner
-from packager.bundle.archives import sha256_file, source_mtime
-from packager.bundle.bundler import no_progress
-from packager.bundle.runtime import PythonRuntime, find_runtime
-from packager.bundle.stdlib import trim_rules
-from packager.checks import check_result
-from packager.errors import OutputExistsError, UsageError
-from packager.inspect import inspect_paths
-from packager.model import BinaryReport, LinkMode
-from packager.onefile import archive
-from packager.onefile.extensions import ExtensionPlan, Placement, plan_extensions
-from packager.onefile.markers import SLOT_MAGIC
-from packager.onefile.payload import (
+from packager.binary.onefile_markers import SLOT_MAGIC
+from packager.binary.onefile_payload import (
     FORMAT_VERSION,
     PayloadDescription,
     SlotFields,
@@ -37,7 +27,17 @@ from packager.onefile.payload import (
     read_payload,
     read_slot,
 )
-from packager.onefile.selection import needed_modules, select_members
+from packager.bundle.bundler import no_progress
+from packager.bundle.onefile import archive
+from packager.bundle.onefile.extensions import ExtensionPlan, Placement, plan_extensions
+from packager.bundle.onefile.selection import needed_modules, select_members
+from packager.bundle.outputs.archives import sha256_file, source_mtime
+from packager.bundle.runtime import PythonRuntime, find_runtime
+from packager.bundle.stdlib import trim_rules
+from packager.checks import check_result
+from packager.errors import OutputExistsError, UsageError
+from packager.inspect import inspect_paths
+from packager.model import BinaryReport, LinkMode
 from packager.resources import templates_dir
 
 Progress = Callable[[str], None]

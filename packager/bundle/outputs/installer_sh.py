@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 
-from packager.bundle.archives import sha256_file
 from packager.bundle.launchers import render
+from packager.bundle.outputs.archives import sha256_file
 from packager.bundle.templates import read_template
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from packager.onefile.builder import OnefileResult
-from packager.onefile.extensions import Placement
+from packager.bundle.onefile.builder import OnefileResult
+from packager.bundle.onefile.extensions import Placement
 
 SCHEMA_VERSION = 1
 

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from packager import runner
 from packager.bundle import cache
-from packager.bundle.archives import Entry, FileData, TarPart, copy_file_data, tar_parts
+from packager.bundle.outputs.archives import Entry, FileData, TarPart, copy_file_data, tar_parts
 
 STREAM_LEVEL = 12
 FRAME_LEVEL = 19  # paid once per file and zstd version, for every later bundle

@@ -15,9 +15,9 @@ import os
 import struct
 from dataclasses import dataclass
 
+from packager.binary.onefile_markers import COMMENT_MAGIC, SLOT_MAGIC
 from packager.errors import UnreadableInputError
 from packager.model import OnefilePayload
-from packager.onefile.markers import COMMENT_MAGIC, SLOT_MAGIC
 
 _SLOT_FIELDS = struct.Struct("<5Q")
 SLOT_SIZE = len(SLOT_MAGIC) + _SLOT_FIELDS.size
