@@ -24,7 +24,13 @@ from common import compare, wall_time
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from packager.bundle.onefile.builder import build_onefile  # noqa: E402
+from packager.bundle import (  # noqa: E402
+    BundleRequest,
+    ObtainOptions,
+    OnefileOptions,
+    bundle,
+)
+from packager.context import Context  # noqa: E402
 
 STATIC_PYTHON = "/usr/bin/python3.11"
 PYINSTALLER_SIZE = 16.5e6
@@ -89,15 +95,17 @@ def main() -> int:
     environ.setdefault("CARGO_TARGET_DIR", str(REPO / "target" / "test-cargo"))
     work = Path(tempfile.mkdtemp(prefix="bench-onefile-"))
     try:
-        result = build_onefile(
+        request = BundleRequest(
             str(REPO / "samples" / "hello"),
-            environ=environ,
-            out=str(work / "hello"),
-            python=STATIC_PYTHON,
-            release=True,
-            only_needed=not options.all_modules,
-            compress=options.compress,
+            out_dir=str(work),
+            obtain=ObtainOptions(python=STATIC_PYTHON),
+            onefile=True,
+            onefile_options=OnefileOptions(
+                only_needed=not options.all_modules, compress=options.compress
+            ),
         )
+        result = bundle(request, Context(environ=environ)).onefile
+        assert result is not None
         script = python_script(work)
         program = Path(result.path)
         within = compare(

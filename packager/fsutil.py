@@ -39,3 +39,12 @@ def write_text_if_changed(target: Path, content: str) -> bool:
     target.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(target, content)
     return True
+
+
+def tree_size(path: str) -> int:
+    """Bytes of all files under `path` (0 when it does not exist)."""
+    return sum(
+        os.path.getsize(os.path.join(directory, name))
+        for directory, _, files in os.walk(path)
+        for name in files
+    )

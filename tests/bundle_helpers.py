@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from packager.bundle import BundleFormat, BundleManifest, bundle_binary
+from packager.bundle import (
+    BundleFormat,
+    BundleManifest,
+    BundleRequest,
+    ContentOptions,
+    bundle,
+)
+from packager.context import Context, Progress, silent
 from tests.helpers import SAMPLES, cargo_build, cargo_env, shared_python
 
 # A name no real Debian package has, so the .deb test can install and remove it.
@@ -24,6 +31,31 @@ def bundle_environ() -> dict[str, str]:
     environ = dict(os.environ)
     environ["SOURCE_DATE_EPOCH"] = SOURCE_DATE_EPOCH
     return environ
+
+
+def bundle_tree(
+    binary: str,
+    out_dir: str,
+    *,
+    environ: dict[str, str],
+    formats: tuple[BundleFormat, ...] | None = None,
+    content: ContentOptions | None = None,
+    progress: Progress = silent,
+    **request: object,
+) -> BundleManifest:
+    """Run the bundle pipeline on a built binary, as `packager bundle BINARY` does."""
+    run = bundle(
+        BundleRequest(
+            binary,
+            out_dir=out_dir,
+            formats=formats,
+            content=content or ContentOptions(),
+            **request,  # type: ignore[arg-type]
+        ),
+        Context(environ=environ, progress=progress),
+    )
+    assert run.manifest is not None
+    return run.manifest
 
 
 @pytest.fixture(scope="session")
@@ -43,9 +75,7 @@ def hello_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def hello_bundle(hello_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> BundleManifest:
     """Every format of the hello bundle, written once per session."""
     out = tmp_path_factory.mktemp("bundle-out")
-    return bundle_binary(
-        str(hello_binary), out_dir=str(out), environ=bundle_environ(), formats=ALL_FORMATS
-    )
+    return bundle_tree(str(hello_binary), str(out), environ=bundle_environ(), formats=ALL_FORMATS)
 
 
 def output_path(manifest: BundleManifest, fmt: BundleFormat) -> Path:

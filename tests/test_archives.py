@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from packager.bundle import BundleFormat, output_names, parse_formats
-from packager.bundle.cache import cache_root
+from packager.bundle import BundleFormat, parse_formats
+from packager.bundle.outputs import output_names
 from packager.bundle.outputs.archives import (
     DEFAULT_MTIME,
     Entry,
@@ -28,6 +28,7 @@ from packager.bundle.outputs.deb import package_name, parse_dpkg_search
 from packager.bundle.outputs.zstd import FRAME_MIN_SIZE, framed_files, write_tar_zst
 from packager.bundle.stdlib import trim_rules
 from packager.bundle.verify import hidden_paths
+from packager.context import cache_root
 from packager.errors import UsageError
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from packager.binary import ResolveContext
-from packager.bundle import BundleFormat, BundleManifest, bundle_binary, verify_bundle
+from packager.bundle import BundleFormat, BundleManifest, ContentOptions, verify_bundle
 from packager.bundle.strip import strip_files
 from packager.bundle.verify import SANDBOX_AREA, sandbox_argv
 from packager.inspect import inspect_file
@@ -22,6 +22,7 @@ from tests.bundle_helpers import (
     ALL_FORMATS,
     EXPECTED_LINES,
     bundle_environ,
+    bundle_tree,
     output_path,
 )
 from tests.helpers import shared_python
@@ -145,7 +146,7 @@ def test_archives_are_byte_identical_across_runs_and_caches(
     out.mkdir()
     environ = {**bundle_environ(), "XDG_CACHE_HOME": str(tmp_path / "cache")}
     formats = (BundleFormat.TAR_GZ, BundleFormat.TAR_ZST, BundleFormat.ZIP)
-    again = bundle_binary(str(hello_binary), out_dir=str(out), environ=environ, formats=formats)
+    again = bundle_tree(str(hello_binary), str(out), environ=environ, formats=formats)
     for fmt in formats:
         first, second = output_path(hello_bundle, fmt), output_path(again, fmt)
         assert first.read_bytes() == second.read_bytes(), fmt
@@ -157,9 +158,9 @@ def test_archives_are_byte_identical_across_runs_and_caches(
     messages: list[str] = []
     out_warm = tmp_path / "warm"
     out_warm.mkdir()
-    warm = bundle_binary(
+    warm = bundle_tree(
         str(hello_binary),
-        out_dir=str(out_warm),
+        str(out_warm),
         environ=environ,
         formats=(BundleFormat.TAR_ZST,),
         progress=messages.append,
@@ -182,12 +183,11 @@ def test_requirements_with_a_c_extension_and_stripped_stdlib_extensions(
     requirements.write_text("markupsafe==3.0.2\n")
     out = tmp_path / "out"
     out.mkdir()
-    manifest = bundle_binary(
+    manifest = bundle_tree(
         str(hello_binary),
-        out_dir=str(out),
+        str(out),
         environ=bundle_environ(),
-        requirements=str(requirements),
-        keep=["pydoc_data"],
+        content=ContentOptions(requirements=str(requirements), keep=("pydoc_data",)),
     )
     tree = output_path(manifest, BundleFormat.DIR)
     assert manifest.requirements == ("MarkupSafe==3.0.2",)
@@ -212,12 +212,11 @@ def test_requirements_with_a_c_extension_and_stripped_stdlib_extensions(
 def test_stdlib_sources_and_no_strip_keep_what_the_defaults_drop(
     hello_binary: Path, tmp_path: Path
 ) -> None:
-    manifest = bundle_binary(
+    manifest = bundle_tree(
         str(hello_binary),
-        out_dir=str(tmp_path),
+        str(tmp_path),
         environ=bundle_environ(),
-        stdlib_sources=True,
-        strip=False,
+        content=ContentOptions(stdlib_sources=True, strip=False),
     )
     tree = output_path(manifest, BundleFormat.DIR)
     stdlib = tree / "lib" / "python3.11"

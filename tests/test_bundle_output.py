@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from packager.bundle import BundleFormat, bundle_binary
+from packager.bundle import BundleFormat
 from packager.bundle.atomic import STAGING_PREFIX
 from packager.errors import OutputExistsError
-from tests.bundle_helpers import bundle_environ
+from tests.bundle_helpers import bundle_environ, bundle_tree
+from tests.schemas import validate
 
 pytestmark = pytest.mark.integration
 
@@ -58,7 +59,7 @@ def test_force_replaces_and_json_reports_the_outputs(hello_binary: Path, tmp_pat
     )
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
-    assert document["schema_version"] == 1
+    validate(document, "bundle-v1.json")
     formats = [output["format"] for output in document["bundle"]["outputs"]]
     assert formats == ["dir", "zip", None]
     assert not (tmp_path / "pkgtest-hello" / "stale").exists()
@@ -77,9 +78,9 @@ def test_an_exception_mid_way_leaves_nothing(hello_binary: Path, tmp_path: Path)
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        bundle_binary(
+        bundle_tree(
             str(hello_binary),
-            out_dir=str(tmp_path),
+            str(tmp_path),
             environ=bundle_environ(),
             formats=(BundleFormat.DIR, BundleFormat.TAR_GZ),
             progress=fail_mid_way,
@@ -147,11 +148,27 @@ def test_a_signal_while_the_cache_is_filled_leaves_no_partial_entry(
     assert list((cache / "packager" / "runtime").iterdir()) == []
 
 
-def test_missing_output_directory_is_a_clear_error(hello_binary: Path, tmp_path: Path) -> None:
-    result = packager("bundle", str(hello_binary), "--out", str(tmp_path / "nope"))
-    assert result.returncode == 2
-    assert "the output directory does not exist" in result.stderr
-    assert "mkdir -p" in result.stderr
+def test_missing_output_directory_is_created(hello_binary: Path, tmp_path: Path) -> None:
+    out = tmp_path / "new" / "dist"
+    result = packager("bundle", str(hello_binary), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert (out / hello_binary.name / hello_binary.name).is_file()
+
+
+def test_output_path_that_cannot_be_a_directory_is_a_clear_error(
+    hello_binary: Path, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory\n")
+    for out, wording in (
+        (blocker, "exists and is not a directory"),
+        (blocker / "dist", "cannot create the output directory"),
+    ):
+        result = packager("bundle", str(hello_binary), "--out", str(out))
+        assert result.returncode == 2, result.stderr
+        assert wording in result.stderr and str(out) in result.stderr
+        assert "Traceback" not in result.stderr
+    assert blocker.read_text() == "not a directory\n"
 
 
 def test_read_only_output_directory_is_a_clear_error(hello_binary: Path, tmp_path: Path) -> None:
@@ -191,9 +208,9 @@ def test_read_only_output_directory_is_a_clear_error(hello_binary: Path, tmp_pat
 def test_library_refuses_overwrite_with_a_typed_error(hello_binary: Path, tmp_path: Path) -> None:
     (tmp_path / "SHA256SUMS").write_text("mine")
     with pytest.raises(OutputExistsError) as caught:
-        bundle_binary(
+        bundle_tree(
             str(hello_binary),
-            out_dir=str(tmp_path),
+            str(tmp_path),
             environ=bundle_environ(),
             formats=(BundleFormat.ZIP,),
         )

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from packager.bundle.model import BundleFormat
-from packager.bundle.windows import bundle_windows
+from packager.bundle import BundleFormat, ContentOptions
 from packager.errors import InterpreterError, UsageError
+from tests.bundle_helpers import bundle_tree
 
 pytestmark = pytest.mark.integration
 
@@ -150,12 +150,13 @@ def wine_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
 
 def _bundle(pair: PePair, out: Path, **options: object) -> Path:
     out.mkdir(parents=True, exist_ok=True)
-    manifest = bundle_windows(
+    manifest = bundle_tree(
         str(pair.app),
         out_dir=str(out),
         environ={"SOURCE_DATE_EPOCH": "1700000000"},
         name="hello",
-        python_home=str(pair.home),
+        formats=(BundleFormat.ZIP,),
+        content=ContentOptions(python_home=str(pair.home)),
         **options,  # type: ignore[arg-type]
     )
     return Path(manifest.outputs[0].path)
@@ -213,12 +214,12 @@ def test_zip_holds_the_layout_and_is_reproducible(pe_pair: PePair, tmp_path: Pat
 
 
 def test_manifest(pe_pair: PePair, tmp_path: Path) -> None:
-    manifest = bundle_windows(
+    manifest = bundle_tree(
         str(pe_pair.app),
         out_dir=str(tmp_path),
         environ={},
         formats=(BundleFormat.DIR, BundleFormat.ZIP),
-        python_home=str(pe_pair.home),
+        content=ContentOptions(python_home=str(pe_pair.home)),
     )
     assert (manifest.name, manifest.launcher, manifest.binary) == ("app", "app.cmd", "app.exe")
     assert manifest.python_version == "3.11.4"
@@ -296,12 +297,12 @@ def test_exe_without_the_dll_fails_under_wine(
 
 
 def test_abi3_program_gets_both_dlls(pe_pair: PePair, tmp_path: Path) -> None:
-    manifest = bundle_windows(
+    manifest = bundle_tree(
         str(pe_pair.abi3_app),
         out_dir=str(tmp_path),
         environ={},
         formats=(BundleFormat.DIR,),
-        python_home=str(pe_pair.home),
+        content=ContentOptions(python_home=str(pe_pair.home)),
     )
     tree = Path(manifest.outputs[0].path)
     assert (tree / "python3.dll").is_file() and (tree / "python311.dll").is_file()
@@ -309,29 +310,42 @@ def test_abi3_program_gets_both_dlls(pe_pair: PePair, tmp_path: Path) -> None:
 
 def test_refusals_name_the_dll_and_the_fix(pe_pair: PePair, tmp_path: Path) -> None:
     with pytest.raises(UsageError) as missing:
-        bundle_windows(str(pe_pair.app), out_dir=str(tmp_path), environ={})
+        bundle_tree(str(pe_pair.app), out_dir=str(tmp_path), environ={})
     assert "--python-home" in str(missing.value) and "embeddable package" in str(missing.value)
     other = tmp_path / "home312"
     (other / "Lib").mkdir(parents=True)
     (other / "Lib" / "os.py").write_text("")
     shutil.copy(pe_pair.home / "python311.dll", other / "python312.dll")
     with pytest.raises(InterpreterError) as lacking:
-        bundle_windows(str(pe_pair.app), out_dir=str(tmp_path), environ={}, python_home=str(other))
+        bundle_tree(
+            str(pe_pair.app),
+            out_dir=str(tmp_path),
+            environ={},
+            content=ContentOptions(python_home=str(other)),
+        )
     assert "python311.dll" in lacking.value.message and "python312.dll" in lacking.value.message
     assert lacking.value.path == str(other)
     no_stdlib = tmp_path / "bare"
     no_stdlib.mkdir()
     shutil.copy(pe_pair.home / "python311.dll", no_stdlib)
     with pytest.raises(InterpreterError, match="no standard library"):
-        bundle_windows(
-            str(pe_pair.app), out_dir=str(tmp_path), environ={}, python_home=str(no_stdlib)
+        bundle_tree(
+            str(pe_pair.app),
+            out_dir=str(tmp_path),
+            environ={},
+            content=ContentOptions(python_home=str(no_stdlib)),
         )
-    with pytest.raises(UsageError, match="expected a Windows"):
-        bundle_windows(sys.executable, out_dir=str(tmp_path), environ={}, python_home=".")
+    with pytest.raises(UsageError, match="--python-home cannot be used with a Linux"):
+        bundle_tree(
+            sys.executable,
+            out_dir=str(tmp_path),
+            environ={},
+            content=ContentOptions(python_home="."),
+        )
     with pytest.raises(UsageError, match="cannot name"):
-        bundle_windows(
+        bundle_tree(
             str(pe_pair.app), out_dir=str(tmp_path), environ={}, name="NUL",
-            python_home=str(pe_pair.home),
+            content=ContentOptions(python_home=str(pe_pair.home)),
         )  # fmt: skip
     assert set(os.listdir(tmp_path)) == {"home312", "bare"}  # nothing was written
 
@@ -349,12 +363,12 @@ def test_embeddable_package_layout(pe_pair: PePair, tmp_path: Path) -> None:
     (home / "python311._pth").write_text("python311.zip\n.\n")
     out = tmp_path / "out"
     out.mkdir()
-    manifest = bundle_windows(
+    manifest = bundle_tree(
         str(pe_pair.app),
         out_dir=str(out),
         environ={},
         formats=(BundleFormat.DIR,),
-        python_home=str(home),
+        content=ContentOptions(python_home=str(home)),
     )
     tree = Path(manifest.outputs[0].path)
     shipped = sorted(str(path.relative_to(tree)) for path in tree.rglob("*") if path.is_file())

@@ -27,14 +27,24 @@ from packager.binary.onefile_payload import (
     fnv1a64,
     read_payload,
 )
-from packager.bundle.onefile.builder import OnefileResult, build_onefile
+from packager.bundle import (
+    BundleRequest,
+    BundleRun,
+    ContentOptions,
+    ObtainOptions,
+    OnefileOptions,
+    bundle,
+)
+from packager.bundle.onefile.builder import OnefileResult
 from packager.bundle.onefile.extensions import ExtensionPlan, Placement, plan_extensions
-from packager.bundle.onefile.report import to_json, to_text
 from packager.bundle.onefile.selection import member_module, select_members
 from packager.bundle.verify import SANDBOX_AREA, sandbox_argv
+from packager.context import Context
 from packager.errors import UsageError
+from packager.reporting.bundle import to_json, to_text
 from tests.cbuild import DEBIAN_PIC_ARCHIVE, fake_library, python_extension, static_embed
 from tests.helpers import SAMPLES, cargo_env, run_packager
+from tests.schemas import validate
 
 DEBIAN_PYTHON = "/usr/bin/python3.11"
 Damage = Callable[[bytes], bytes]
@@ -53,6 +63,30 @@ def _require_tools() -> None:
             pytest.fail(f"{tool} is not installed")
     if not os.path.exists(DEBIAN_PYTHON):
         pytest.fail(f"{DEBIAN_PYTHON} (a static-capable Debian Python) is not installed")
+
+
+_ONEFILE_FIELDS = {"only_needed", "scripts", "include", "site_dirs", "compress"}
+
+
+def build_onefile(
+    source: str, *, environ: dict[str, str], out: str, python: str | None = None, **options: Any
+) -> OnefileResult:
+    """Run the bundle pipeline with --onefile, writing `out`."""
+    onefile = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
+    request = BundleRequest(
+        source,
+        out_dir=os.path.dirname(out),
+        name=os.path.basename(out),
+        obtain=ObtainOptions(python=python),
+        content=ContentOptions(**{k: v for k, v in onefile.items() if k not in _ONEFILE_FIELDS}),
+        onefile=True,
+        onefile_options=OnefileOptions(
+            **{k: v for k, v in onefile.items() if k in _ONEFILE_FIELDS}
+        ),
+    )
+    result = bundle(request, Context(environ=environ)).onefile
+    assert result is not None
+    return result
 
 
 def _build(crate: str, out: Path, **options: Any) -> OnefileResult:
@@ -376,7 +410,7 @@ def test_an_unknown_included_module_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_scripts_without_only_needed_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="need only_needed"):
+    with pytest.raises(UsageError, match="choose what --only-needed keeps"):
         build_onefile(str(tmp_path), environ={}, out=str(tmp_path / "x"), scripts=["app/main.py"])
 
 
@@ -409,10 +443,11 @@ def test_report_text_and_json_come_from_one_document() -> None:
         sha256="0" * 64,
         notes=(),
     )
-    document = json.loads(to_json(result))
-    assert document["schema_version"] == 1
+    run = BundleRun("onefile", None, result, ())
+    document = json.loads(to_json(run))
+    validate(document, "onefile-v1.json")
     assert [e["placement"] for e in document["extensions"]] == ["memory", "memory", "impossible"]
-    text = to_text(result)
+    text = to_text(run)
     assert text.startswith("wrote dist/hello (9.87 MB: program 9.23 MB + modules 0.64 MB")
     assert "2 loaded from memory, 0 built in, 1 left out" in text
     assert "_ctypes  loaded from memory; needs libffi.so.8" in text

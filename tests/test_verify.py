@@ -12,6 +12,7 @@ import pytest
 
 from packager.bundle import BundleFormat, BundleManifest
 from tests.bundle_helpers import output_path
+from tests.schemas import validate
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +35,7 @@ def test_verify_json_reports_output_and_passes_arguments(hello_bundle: BundleMan
     result = verify("--json", "--env", "PYTHONUNBUFFERED=1", str(tarball), "--", "--flag", "a b")
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
-    assert document["schema_version"] == 1
+    validate(document, "verify-v1.json")
     report = document["verify"]
     assert report["ok"] is True
     assert report["command"][-2:] == ["--flag", "a b"]

@@ -1,12 +1,11 @@
 """Bundle a binary that embeds Python: a relocatable tree, archives, installers, and verify.
 
-Library entry points: `bundle_binary` (returns a BundleManifest) and `verify_bundle`
-(returns a VerifyResult). Nothing here prints or exits.
+Library entry points: `bundle` (runs the pipeline for a BundleRequest and returns a
+BundleRun) and `verify_bundle` (returns a VerifyResult). Nothing here prints or exits.
 """
 
 from __future__ import annotations
 
-from packager.bundle.bundler import bundle_binary, output_names, parse_formats
 from packager.bundle.model import (
     BundleFormat,
     BundleManifest,
@@ -14,19 +13,28 @@ from packager.bundle.model import (
     SizeBreakdown,
     VerifyResult,
 )
-from packager.bundle.runtime import PythonRuntime, find_runtime
+from packager.bundle.options import (
+    BundleRequest,
+    ContentOptions,
+    ObtainOptions,
+    OnefileOptions,
+    parse_formats,
+)
+from packager.bundle.pipeline import BundleRun, bundle
 from packager.bundle.verify import verify_bundle
 
 __all__ = [
     "BundleFormat",
     "BundleManifest",
     "BundleOutput",
-    "PythonRuntime",
+    "BundleRequest",
+    "BundleRun",
+    "ContentOptions",
+    "ObtainOptions",
+    "OnefileOptions",
     "SizeBreakdown",
     "VerifyResult",
-    "bundle_binary",
-    "find_runtime",
-    "output_names",
+    "bundle",
     "parse_formats",
     "verify_bundle",
 ]

@@ -18,17 +18,6 @@ from collections.abc import Mapping
 _BUILDING_PREFIX = ".building-"
 
 
-def cache_root(environ: Mapping[str, str]) -> str | None:
-    """The cache directory from XDG_CACHE_HOME or HOME; None when neither is an absolute path."""
-    base = environ.get("XDG_CACHE_HOME", "")
-    if not os.path.isabs(base):  # the XDG spec says to ignore a relative value
-        home = environ.get("HOME", "")
-        if not os.path.isabs(home):
-            return None
-        base = os.path.join(home, ".cache")
-    return os.path.join(base, "packager")
-
-
 def cache_key(facts: Mapping[str, object]) -> str:
     """A short stable digest of `facts` (JSON-serialisable), for an entry's name."""
     text = json.dumps(facts, sort_keys=True, separators=(",", ":"))

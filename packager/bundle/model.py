@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
 from packager.model import BinaryFormat, LinkMode
-
-# Reports what a long step is doing ("compiling the standard library"); the CLI renders it.
-Progress = Callable[[str], None]
 
 
 class BundleFormat(StrEnum):

@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from packager import runner
 from packager.bundle import cache, stdlib
 from packager.bundle.launchers import RESTORE_MODULE, RESTORE_PTH, restore_hook
-from packager.bundle.model import Progress
 from packager.bundle.outputs.archives import sha256_file
 from packager.bundle.runtime import PythonRuntime
 from packager.bundle.strip import elf_files_under, strip_files
+from packager.context import Progress, cache_root
 
 # Part of every key: bump it when the layout or the way an entry is made changes.
 _FORMAT = 2
@@ -101,7 +101,7 @@ def prepare_runtime(
 
     `scratch` (a directory that must not exist yet) is used when the cache is unwritable.
     """
-    root = cache.cache_root(environ)
+    root = cache_root(environ)
     parent = os.path.join(root, "runtime") if root else None
     final = os.path.join(parent, runtime_key(runtime, options)) if parent else None
     if final is not None:

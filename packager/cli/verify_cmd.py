@@ -52,7 +52,7 @@ def command(
       packager verify --json dist/myapp-installer.sh
     """
     from packager.bundle import verify_bundle
-    from packager.bundle.report import to_json, to_text
+    from packager.reporting.bundle import verify_to_json, verify_to_text
 
     verbose = is_verbose(ctx)
     result = verify_bundle(
@@ -63,5 +63,5 @@ def command(
         timeout=timeout,
         echo=(lambda line: click.echo(line, err=True)) if verbose else None,
     )
-    click.echo(to_json(None, result) if as_json else to_text(None, result))
+    click.echo(verify_to_json(result) if as_json else verify_to_text(result))
     sys.exit(0 if result.ok else 1)

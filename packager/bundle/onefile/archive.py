@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 from packager import runner
 from packager.bundle import stdlib
-from packager.bundle.layout import pip_install
 from packager.bundle.onefile.extensions import ExtensionPlan, Placement
 from packager.bundle.outputs.archives import zip_time
+from packager.bundle.site_packages import pip_install
 from packager.errors import ToolError, UsageError
 
 BOOT_MODULE = "_packager_boot"

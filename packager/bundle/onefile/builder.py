@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from packager import runner
@@ -27,20 +27,19 @@ from packager.binary.onefile_payload import (
     read_payload,
     read_slot,
 )
-from packager.bundle.bundler import no_progress
 from packager.bundle.onefile import archive
 from packager.bundle.onefile.extensions import ExtensionPlan, Placement, plan_extensions
 from packager.bundle.onefile.selection import needed_modules, select_members
+from packager.bundle.options import ContentOptions, OnefileOptions
 from packager.bundle.outputs.archives import sha256_file, source_mtime
 from packager.bundle.runtime import PythonRuntime, find_runtime
 from packager.bundle.stdlib import trim_rules
 from packager.checks import check_result
+from packager.context import Context, Progress
 from packager.errors import OutputExistsError, UsageError
 from packager.inspect import inspect_paths
 from packager.model import BinaryReport, LinkMode
 from packager.resources import templates_dir
-
-Progress = Callable[[str], None]
 
 _STRIP_FIX = "install binutils (Debian: apt-get install binutils), or pass strip=False"
 
@@ -70,46 +69,34 @@ class OnefileResult:
         return tuple(plan for plan in self.extensions if plan.placement is placement)
 
 
-def build_onefile(
-    source: str,
-    *,
-    environ: Mapping[str, str],
-    out: str,
-    python: str | None = None,
-    site_dirs: Sequence[str] = (),
-    requirements: str | None = None,
-    app_dir: str | None = None,
-    keep: Iterable[str] = (),
-    only_needed: bool = False,
-    scripts: Sequence[str] = (),
-    include: Sequence[str] = (),
-    compress: bool = True,
-    strip: bool = True,
-    release: bool = False,
-    force: bool = False,
-    echo: runner.Echo | None = None,
-    progress: Progress = no_progress,
-) -> OnefileResult:
-    """Write the onefile program `out` from `source` (a crate directory or a static binary).
+@dataclass(frozen=True)
+class OnefileJob:
+    """One onefile program to write: the static binary, where, and what it carries."""
 
-    A crate is built statically first. With `only_needed`, the archive keeps only what
-    `scripts` (default: a crate's app/main.py) and `include` import. `compress` deflates
-    the archive: smaller, but each import inflates its module. Raises UsageError when an
-    extension module of the third-party packages cannot work from inside the file,
-    naming it and the reason.
+    binary: str  # a static program that starts Python through packager's runtime
+    interpreter: str | None  # the interpreter it was built with, for its stdlib
+    out: str  # the file to write
+    crate_dir: str | None  # the crate it was built from (its app/main.py is a default script)
+    content: ContentOptions
+    onefile: OnefileOptions
+    force: bool = False
+
+
+def build_onefile(job: OnefileJob, ctx: Context) -> OnefileResult:
+    """Write the onefile program `job.out` from the static program `job.binary`.
+
+    With `only_needed`, the archive keeps only what the scripts (default: the crate's
+    app/main.py) and `include` import. `compress` deflates the archive: smaller, but each
+    import inflates its module. Raises UsageError when an extension module of the
+    third-party packages cannot work from inside the file, naming it and the reason.
     """
-    out = os.path.abspath(out)
-    if os.path.lexists(out) and not force:
+    out = os.path.abspath(job.out)
+    if os.path.lexists(out) and not job.force:
         raise OutputExistsError("already exists", path=out, fix="remove it or pass --force")
-    if (scripts or include) and not only_needed:
-        raise UsageError(
-            "scripts and included modules choose what to keep, so they need only_needed",
-            fix="pass --only-needed with --script/--include, or drop them",
-        )
-    rules, kept = trim_rules(keep)
-    binary, interpreter_path = _static_binary(
-        source, environ=environ, python=python, release=release, echo=echo, progress=progress
-    )
+    options, content = job.onefile, job.content
+    environ, echo, progress = ctx.environ, ctx.echo, ctx.progress
+    rules, kept = trim_rules(content.keep)
+    binary, interpreter_path, strip = job.binary, job.interpreter, content.strip
     out_dir = os.path.dirname(out)
     os.makedirs(out_dir, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.", dir=out_dir)
@@ -123,9 +110,9 @@ def build_onefile(
         progress("finding the standard library of the interpreter the binary was built with")
         runtime = find_runtime(report, environ=environ, explicit=interpreter_path)
         interpreter = runtime.interpreter
-        deflate = compress and "zlib" in interpreter.builtin_module_names
+        deflate = options.compress and "zlib" in interpreter.builtin_module_names
         notes: list[str] = []
-        if compress and not deflate:
+        if options.compress and not deflate:
             notes.append("zlib is not built into the interpreter, so the archive is stored")
         progress("collecting and compiling the standard library and packages")
         staged = archive.stage(
@@ -135,15 +122,15 @@ def build_onefile(
             stdlib_dir=runtime.stdlib_dir,
             dynload_dir=runtime.dynload_dir,
             rules=rules,
-            site_dirs=site_dirs,
-            requirements=requirements,
-            app_dir=app_dir,
+            site_dirs=options.site_dirs,
+            requirements=content.requirements,
+            app_dir=content.app_dir,
             environ=environ,
             echo=echo,
         )
         needed = None
-        if only_needed:
-            needed = _needed(source, staged, runtime, scripts, include, environ, progress)
+        if options.only_needed:
+            needed = _needed(job, staged, runtime, environ, progress)
         members, plans = _members(staged, runtime, report, needed=needed)
         template = (templates_dir() / "runtime" / f"{archive.BOOT_MODULE}.py").read_text("utf-8")
         boot = archive.compile_boot(
@@ -211,11 +198,9 @@ def _members(
 
 
 def _needed(
-    source: str,
+    job: OnefileJob,
     staged: archive.StagedTree,
     runtime: PythonRuntime,
-    scripts: Sequence[str],
-    include: Sequence[str],
     environ: Mapping[str, str],
     progress: Progress,
 ) -> frozenset[str]:
@@ -223,8 +208,8 @@ def _needed(
     return needed_modules(
         runtime.interpreter.executable,
         path=_finder_path(staged),
-        scripts=scripts or _default_scripts(source),
-        include=include,
+        scripts=job.onefile.scripts or _default_scripts(job.crate_dir, job.binary),
+        include=job.onefile.include,
         environ=environ,
     )
 
@@ -235,27 +220,6 @@ def _require_readable(program: str, out: str) -> None:
     if written is None or written.problem is not None:
         detail = written.problem if written is not None else "no payload found"
         raise UsageError(f"the onefile program does not read back: {detail}", path=out)
-
-
-def _static_binary(
-    source: str,
-    *,
-    environ: Mapping[str, str],
-    python: str | None,
-    release: bool,
-    echo: runner.Echo | None,
-    progress: Progress,
-) -> tuple[str, str | None]:
-    """(the binary, the interpreter to take the stdlib from): a crate is built first."""
-    if not os.path.isdir(source):
-        return os.path.abspath(source), python
-    from packager.build import build_crate
-
-    progress(f"building {source} statically")
-    outcome = build_crate(
-        source, environ=environ, mode="static", python=python, release=release, echo=echo
-    )
-    return outcome.binaries[0], outcome.interpreter
 
 
 def _checked_static(program: str, *, shown: str, environ: Mapping[str, str]) -> BinaryReport:
@@ -277,13 +241,12 @@ def _checked_static(program: str, *, shown: str, environ: Mapping[str, str]) -> 
     return report
 
 
-def _default_scripts(source: str) -> list[str]:
-    script = os.path.join(source, "app", "main.py")
-    if os.path.isdir(source) and os.path.isfile(script):
-        return [script]
+def _default_scripts(crate_dir: str | None, binary: str) -> list[str]:
+    if crate_dir is not None and os.path.isfile(os.path.join(crate_dir, "app", "main.py")):
+        return [os.path.join(crate_dir, "app", "main.py")]
     raise UsageError(
         "keeping only the needed modules needs the program's Python scripts to analyse",
-        path=source,
+        path=crate_dir or binary,
         fix="pass the scripts (e.g. --script app/main.py), or keep every module",
     )
 

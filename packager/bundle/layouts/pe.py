@@ -23,88 +23,45 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Mapping, Sequence
 
 from packager.binary import ResolveContext
-from packager.bundle.atomic import Staging, check_targets
-from packager.bundle.bundler import (
-    SUMS_NAME,
-    check_bundle_name,
-    no_progress,
-    output_entry,
-    output_names,
-)
 from packager.bundle.launchers import RESTORE_MODULE, RESTORE_PTH, cmd_launcher, restore_hook
-from packager.bundle.layout import tree_size
-from packager.bundle.model import (
-    BundleFormat,
-    BundleManifest,
-    BundleOutput,
-    Progress,
-    SizeBreakdown,
-)
-from packager.bundle.outputs import archives
+from packager.bundle.layouts import LaidOut, TreeJob
+from packager.bundle.model import BundleManifest, SizeBreakdown
+from packager.bundle.outputs import StagedTree
 from packager.bundle.windows_home import HOME_FIX, WindowsHome, find_windows_home
+from packager.context import Context
 from packager.errors import InterpreterError, UsageError
+from packager.fsutil import tree_size
 from packager.inspect import inspect_file
 from packager.libpython import match_libpython
 from packager.model import BinaryFormat, BinaryKind, BinaryReport, LinkMode
-
-WINDOWS_FORMATS = (BundleFormat.DIR, BundleFormat.ZIP, BundleFormat.TAR_GZ)
 
 _EXECUTABLE_SUFFIXES = (".exe", ".dll", ".pyd", ".cmd")
 # Third-party packages of the home stay out (as on Linux); caches are not shipped.
 _SKIPPED_IN_LIB = ("__pycache__", "site-packages")
 
 
-def bundle_windows(
-    binary_path: str,
-    *,
-    out_dir: str,
-    environ: Mapping[str, str],
-    formats: Sequence[BundleFormat] = (BundleFormat.ZIP,),
-    name: str | None = None,
-    python_home: str | None = None,
-    app_dir: str | None = None,
-    export_env: bool = False,
-    force: bool = False,
-    progress: Progress = no_progress,
-) -> BundleManifest:
-    """Bundle the Windows program at `binary_path` with the CPython in `python_home`.
-
-    Writes each of `formats` (dir, zip, tar.gz) and SHA256SUMS into `out_dir`; nothing
-    appears there unless the whole run succeeds.
-    """
-    report = read_windows_binary(binary_path, environ)
-    assert report.libpython is not None  # read_windows_binary refuses anything else
-    name = name or _default_name(binary_path)
-    check_bundle_name(name, binary_path, windows=True)
-    unsupported = [fmt.value for fmt in formats if fmt not in WINDOWS_FORMATS]
-    if unsupported:
-        raise UsageError(
-            f"a Windows bundle cannot be written as {', '.join(unsupported)}",
-            path=binary_path,
-            fix="use --format " + ",".join(fmt.value for fmt in WINDOWS_FORMATS),
-        )
+def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
+    """Lay the Windows program of `job` out with the CPython in `--python-home`."""
+    report = require_windows_program(job.report, job.binary)
+    assert report.libpython is not None  # require_windows_program refuses anything else
+    python_home = job.request.content.python_home
     if python_home is None:
         raise UsageError(
             f"bundling a Windows program needs a Windows CPython to take "
             f"{report.libpython.name} and the standard library from",
-            path=binary_path,
+            path=job.binary,
             fix=HOME_FIX,
         )
     home = find_windows_home(python_home, report.libpython.name, report.libpython.abi3)
     python_version = _check_home_dll(home, report)
-    # version and arch only name a .deb, which a Windows bundle never is.
-    names = output_names(name, formats, version="0", arch=report.arch)
-    files_written = [fmt for fmt in formats if fmt is not BundleFormat.DIR]
-    check_targets(out_dir, [*names.values(), *([SUMS_NAME] if files_written else [])], force=force)
-
-    with Staging(out_dir) as staging:
-        progress(f"laying out {name}/ from {home.root}")
-        tree_root = staging.entry(name)
-        sizes = _build_tree(tree_root, name, binary_path, report, home, app_dir, export_env)
-        outputs = _write_outputs(staging, name, names, environ, force=force, progress=progress)
+    name = job.name
+    ctx.progress(f"laying out {name}/ from {home.root}")
+    root = job.staging.entry(name)
+    sizes = _build_tree(
+        root, name, job.binary, report, home, job.request.content.app_dir, job.request.export_env
+    )
     notes = [
         f"{name}.exe finds {report.libpython.name} beside it, but needs PYTHONHOME to find "
         f"the stdlib: run it through {name}.cmd"
@@ -114,9 +71,9 @@ def bundle_windows(
             f"{os.path.basename(home.pth_file)} was left out: it would make CPython ignore "
             "PYTHONHOME and Lib\\site-packages"
         )
-    return BundleManifest(
+    manifest = BundleManifest(
         name=name,
-        source_binary=binary_path,
+        source_binary=job.binary,
         binary_format=report.format,
         link_mode=report.link_mode,
         python_version=python_version,
@@ -124,7 +81,7 @@ def bundle_windows(
         launcher=f"{name}.cmd",
         binary=f"{name}.exe",
         rpath_patched=False,
-        export_env=export_env,
+        export_env=job.request.export_env,
         zip_stdlib=home.stdlib_zip is not None and home.lib_dir is None,
         stripped=False,  # PE files ship as linked: strip them at link time (-s, /DEBUG:NONE)
         trimmed=(),
@@ -132,53 +89,22 @@ def bundle_windows(
         requirements=(),
         deb_depends=(),
         sizes=sizes,
-        outputs=outputs,
+        outputs=(),
         notes=tuple(notes),
     )
-
-
-def _write_outputs(
-    staging: Staging,
-    name: str,
-    names: Mapping[BundleFormat, str],
-    environ: Mapping[str, str],
-    *,
-    force: bool,
-    progress: Progress,
-) -> tuple[BundleOutput, ...]:
-    """Archive the staged tree `name`, write SHA256SUMS, and commit every output."""
-    mtime = archives.source_mtime(environ)
-    entries = archives.tree_entries(staging.entry(name), name)
-    archived = {fmt: file for fmt, file in names.items() if fmt is not BundleFormat.DIR}
-    for fmt, file in archived.items():
-        progress(f"writing {file}")
-        if fmt is BundleFormat.ZIP:
-            archives.write_zip(entries, staging.entry(file), mtime)
-        else:
-            archives.write_tar_gz(entries, staging.entry(file), mtime)
-    staged: list[tuple[BundleFormat | None, str]] = [
-        (fmt, staging.entry(file)) for fmt, file in names.items()
-    ]
-    if archived:
-        sums = archives.sha256sums({file: staging.entry(file) for file in archived.values()})
-        with open(staging.entry(SUMS_NAME), "w", encoding="utf-8") as handle:
-            handle.write(sums)
-        staged.append((None, staging.entry(SUMS_NAME)))
-    outputs = [output_entry(fmt, path) for fmt, path in staged]
-    return tuple(
-        BundleOutput(
-            out.format,
-            staging.commit(os.path.basename(out.path), force=force),
-            out.size,
-            out.sha256,
-        )
-        for out in outputs
+    staged = StagedTree(
+        root=root,
+        name=name,
+        launcher=f"{name}.cmd",
+        arch=report.arch,
+        python_version=python_version,
+        version=job.request.package_version,
     )
+    return LaidOut(staged, manifest)
 
 
-def read_windows_binary(path: str, environ: Mapping[str, str]) -> BinaryReport:
-    """The inspect report of a PE program that imports a python DLL; refuse anything else."""
-    report = inspect_file(path, ResolveContext(environ=dict(environ)))[0]
+def require_windows_program(report: BinaryReport, path: str) -> BinaryReport:
+    """`report`, if it is of a PE program that imports a python DLL; refuse anything else."""
     if report.format is not BinaryFormat.PE:
         raise UsageError(
             f"expected a Windows (PE) program, found {report.format.value.upper()}",
@@ -289,11 +215,6 @@ def _measure(root: str, name: str, python_dlls: list[str], home: WindowsHome) ->
     app = tree_size(os.path.join(root, "app"))
     other = tree_size(root) - binary - libpython - stdlib - site - app
     return SizeBreakdown(binary, libpython, stdlib, site, app, other)
-
-
-def _default_name(binary_path: str) -> str:
-    base = os.path.basename(binary_path)
-    return base[: -len(".exe")] if base.lower().endswith(".exe") else base
 
 
 def _copy(source: str, target: str) -> str:

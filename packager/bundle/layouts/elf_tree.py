@@ -23,11 +23,14 @@ from dataclasses import dataclass
 from packager import runner
 from packager.bundle import stdlib
 from packager.bundle.launchers import posix_launcher
-from packager.bundle.model import Progress, SizeBreakdown
+from packager.bundle.model import SizeBreakdown
 from packager.bundle.prepared import LIBPYTHON, PreparedRuntime, zip_name
 from packager.bundle.runtime import PythonRuntime
+from packager.bundle.site_packages import pip_install
 from packager.bundle.strip import elf_files_under, strip_files
-from packager.errors import ToolError, UsageError
+from packager.context import Progress
+from packager.errors import UsageError
+from packager.fsutil import tree_size
 from packager.model import BinaryReport, LinkMode
 
 _PATCHELF_FIX = "install patchelf (Debian: apt-get install patchelf)"
@@ -147,52 +150,6 @@ def _patch_rpath(binary: str, environ: Mapping[str, str], echo: runner.Echo | No
     runner.run([patchelf, "--set-rpath", RPATH, binary], environ=environ, echo=echo)
 
 
-def pip_install(
-    python: str,
-    requirements: str,
-    site_packages: str,
-    environ: Mapping[str, str],
-    echo: runner.Echo | None,
-) -> tuple[str, ...]:
-    """Install `requirements` with `python -m pip` into `site_packages`; the names installed."""
-    if not os.path.isfile(requirements):
-        raise UsageError("requirements file not found", path=requirements)
-    argv = [
-        python,
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "--no-compile",
-        "--no-warn-script-location",
-        "--target",
-        site_packages,
-        "--requirement",
-        requirements,
-    ]
-    pip_environ = {k: v for k, v in environ.items() if not k.startswith("PYTHON")}
-    try:
-        runner.run(argv, environ=pip_environ, echo=echo)
-    except ToolError as exc:
-        raise ToolError(
-            f"pip could not install the requirements: {exc.output.strip()[-2000:]}",
-            path=requirements,
-            fix=f"check the file, the network, and that '{python} -m pip' works",
-            output=exc.output,
-            returncode=exc.returncode,
-        ) from exc
-    # Scripts pip wrote point at the build machine's interpreter: they cannot run here.
-    shutil.rmtree(os.path.join(site_packages, "bin"), ignore_errors=True)
-    return tuple(
-        sorted(
-            "==".join(entry[: -len(".dist-info")].rsplit("-", 1))
-            for entry in os.listdir(site_packages)
-            if entry.endswith(".dist-info")
-        )
-    )
-
-
 def _copy_app(source: str, target: str) -> None:
     if not os.path.isdir(source):
         raise UsageError("--app-dir is not a directory", path=source)
@@ -217,11 +174,3 @@ def measure(root: str, name: str, runtime: PythonRuntime) -> SizeBreakdown:
     app = tree_size(os.path.join(root, "app"))
     other = tree_size(root) - binary - libpython - stdlib_size - site - app
     return SizeBreakdown(binary, libpython, stdlib_size, site, app, other)
-
-
-def tree_size(path: str) -> int:
-    return sum(
-        os.path.getsize(os.path.join(directory, name))
-        for directory, _, files in os.walk(path)
-        for name in files
-    )

@@ -1,0 +1,111 @@
+"""The layouts a bundle can take, one module each, chosen by the program's target.
+
+A layout says which outputs it can be written as and which options it honours; the
+pipeline refuses any other option a user gives instead of ignoring it. A tree layout
+(`elf`, `pe`) lays the program and its runtime out in the staging directory and leaves
+the writing of archives and installers to the outputs stage; `onefile` writes one file.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import cast
+
+from packager.bundle.atomic import Staging
+from packager.bundle.model import ARCHIVE_FORMATS, BundleFormat, BundleManifest
+from packager.bundle.options import BundleRequest
+from packager.bundle.outputs import StagedTree
+from packager.context import Context
+from packager.model import BinaryReport
+
+# Options every layout honours: where the outputs go and what is done with them.
+_COMMON = frozenset({"--format"})
+
+
+@dataclass(frozen=True)
+class TreeJob:
+    """One tree to lay out: the program, what inspect read from it, and the request."""
+
+    request: BundleRequest
+    name: str
+    binary: str
+    report: BinaryReport
+    interpreter: str | None  # the interpreter a build just used, if the binary was built
+    staging: Staging
+
+
+@dataclass(frozen=True)
+class LaidOut:
+    """A staged tree and the manifest of it, before any output is written."""
+
+    tree: StagedTree
+    manifest: BundleManifest  # outputs and deb_depends are filled in by the outputs stage
+
+
+LayOut = Callable[[TreeJob, Context], LaidOut]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One way to lay a program out, and what it accepts."""
+
+    key: str
+    title: str  # how messages name what is bundled, e.g. "a Windows (PE) program"
+    formats: tuple[BundleFormat, ...]  # the outputs it can be written as
+    options: frozenset[str]  # the options it honours, by their command-line names
+    module: str | None  # the module with `lay_out`, for a tree layout; imported on use
+
+    def lay_out(self, job: TreeJob, ctx: Context) -> LaidOut:
+        """Lay `job` out with this tree layout's module."""
+        assert self.module is not None, f"{self.key} is not a tree layout"
+        function = importlib.import_module(self.module).lay_out
+        return cast(LayOut, function)(job, ctx)
+
+
+ELF = Layout(
+    "elf",
+    "a Linux (ELF) program",
+    tuple(BundleFormat),
+    _COMMON
+    | {
+        "--mode",
+        "--python",
+        "--keep",
+        "--app-dir",
+        "--requirements",
+        "--stdlib-sources",
+        "--no-strip",
+        "--export-env",
+        "--version",
+    },
+    "packager.bundle.layouts.elf",
+)
+PE = Layout(
+    "pe",
+    "a Windows (PE) program",
+    (BundleFormat.DIR, *ARCHIVE_FORMATS),
+    _COMMON | {"--python-home", "--app-dir", "--export-env"},
+    "packager.bundle.layouts.pe",
+)
+ONEFILE = Layout(
+    "onefile",
+    "--onefile",
+    (),
+    frozenset(
+        {
+            "--python",
+            "--keep",
+            "--app-dir",
+            "--requirements",
+            "--no-strip",
+            "--only-needed",
+            "--script",
+            "--include",
+            "--site",
+            "--no-compress",
+        }
+    ),
+    None,  # the pipeline hands it to packager.bundle.onefile.builder
+)

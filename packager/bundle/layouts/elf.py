@@ -1,0 +1,91 @@
+"""The Linux layout: a relocatable tree with libpython, a trimmed stdlib and a launcher.
+
+The runtime (libpython and the stdlib) comes from the interpreter a build just used, else
+`--python`, else the interpreter matching what the binary links; it is prepared once per
+interpreter and options in the cache, then copied into the tree (see elf_tree.py).
+"""
+
+from __future__ import annotations
+
+from packager.binary.onefile_markers import has_slot
+from packager.bundle.layouts import LaidOut, TreeJob
+from packager.bundle.layouts.elf_tree import TreeSpec, build_tree
+from packager.bundle.model import BundleManifest
+from packager.bundle.outputs import StagedTree
+from packager.bundle.prepared import RuntimeOptions, prepare_runtime
+from packager.bundle.runtime import find_runtime
+from packager.bundle.stdlib import trim_rules
+from packager.context import Context
+
+
+def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
+    """Lay the program of `job` out with its runtime in the staging directory."""
+    request, content = job.request, job.request.content
+    rules, kept = trim_rules(content.keep)
+    ctx.progress("finding the Python installation the binary was built against")
+    runtime = find_runtime(
+        job.report,
+        environ=ctx.environ,
+        explicit=job.interpreter or request.obtain.python,
+        cache_dir=ctx.cache_dir,
+    )
+    prepared = prepare_runtime(
+        runtime,
+        RuntimeOptions(rules, strip=content.strip, stdlib_sources=content.stdlib_sources),
+        environ=ctx.environ,
+        scratch=job.staging.entry(".runtime"),
+        progress=ctx.progress,
+        echo=ctx.echo,
+    )
+    root = job.staging.entry(job.name)
+    spec = TreeSpec(
+        job.name,
+        job.binary,
+        job.report,
+        runtime,
+        prepared,
+        content.app_dir,
+        content.requirements,
+        request.export_env,
+        content.strip,
+    )
+    tree = build_tree(root, spec, environ=ctx.environ, progress=ctx.progress, echo=ctx.echo)
+    notes: list[str] = []
+    if not has_slot(job.binary):
+        notes.append(
+            "bin/ binary does not start Python through packager's runtime "
+            "(src/packager_runtime.rs), so it needs PYTHONHOME to find the bundle's stdlib: "
+            "run it through the launcher"
+        )
+    version = runtime.interpreter.version
+    manifest = BundleManifest(
+        name=job.name,
+        source_binary=job.binary,
+        binary_format=job.report.format,
+        link_mode=job.report.link_mode,
+        python_version=version,
+        interpreter=runtime.interpreter.path,
+        launcher=tree.launcher,
+        binary=tree.binary,
+        rpath_patched=tree.rpath_patched,
+        export_env=request.export_env,
+        zip_stdlib=not content.stdlib_sources,
+        stripped=content.strip,
+        trimmed=tuple(rule.name for rule in rules),
+        kept=kept,
+        requirements=tree.installed,
+        deb_depends=(),
+        sizes=tree.sizes,
+        outputs=(),
+        notes=tuple(notes),
+    )
+    staged = StagedTree(
+        root=root,
+        name=job.name,
+        launcher=tree.launcher,
+        arch=job.report.arch,
+        python_version=version,
+        version=request.package_version,
+        shipped=tree.shipped,
+    )
+    return LaidOut(staged, manifest)

@@ -1,0 +1,140 @@
+"""What a bundle run is asked to do, as typed values, one group per pipeline stage.
+
+Every option's default means "not given", so the pipeline can tell which options a user
+set and refuse those the chosen layout cannot honour instead of ignoring them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from packager.bundle.model import BundleFormat
+from packager.errors import UsageError
+
+# Debian policy: [epoch:]upstream[-revision], upstream starting with a digit. The .deb
+# writer and every other installer format take the version from here.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+# CON, NUL, COM1... name devices on Windows, not files.
+_WINDOWS_DEVICE = re.compile(r"(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?", re.IGNORECASE)
+_VERSION = re.compile(r"(?:[0-9]+:)?[0-9][A-Za-z0-9.+~]*(?:-[A-Za-z0-9.+~]+)?")
+DEFAULT_VERSION = "0.0.0"
+
+
+@dataclass(frozen=True)
+class ObtainOptions:
+    """How to get the binary: a crate is built first, a binary is taken as it is."""
+
+    mode: str | None = None  # link mode for a crate (auto, dynamic, static); None: not given
+    python: str | None = None  # the interpreter to build against and take the runtime from
+
+
+@dataclass(frozen=True)
+class ContentOptions:
+    """What goes into the bundle besides the binary."""
+
+    keep: tuple[str, ...] = ()  # trimmed stdlib modules to put back
+    app_dir: str | None = None  # files shipped as NAME/app
+    requirements: str | None = None  # a pip requirements file installed into site-packages
+    stdlib_sources: bool = False  # ship .py sources instead of a .pyc zip
+    strip: bool = True  # strip ELF files
+    python_home: str | None = None  # a Windows CPython home, for a PE program
+
+
+@dataclass(frozen=True)
+class OnefileOptions:
+    """The onefile layout's own choices."""
+
+    only_needed: bool = False  # keep only the modules the scripts import
+    scripts: tuple[str, ...] = ()  # scripts to follow with only_needed
+    include: tuple[str, ...] = ()  # modules to keep as well with only_needed
+    site_dirs: tuple[str, ...] = ()  # pip --target directories to carry
+    compress: bool = True  # deflate the module archive
+
+
+@dataclass(frozen=True)
+class BundleRequest:
+    """One `packager bundle` run: the source, where the outputs go, and each stage's options."""
+
+    source: str  # a crate directory (or its Cargo.toml) or a built binary
+    out_dir: str = "."
+    name: str | None = None
+    formats: tuple[BundleFormat, ...] | None = None  # None: the layout's default
+    obtain: ObtainOptions = field(default_factory=ObtainOptions)
+    content: ContentOptions = field(default_factory=ContentOptions)
+    onefile: bool = False  # write one executable instead of a tree
+    onefile_options: OnefileOptions = field(default_factory=OnefileOptions)
+    export_env: bool = False  # launchers let child processes inherit their environment
+    version: str | None = None  # the package version installers carry
+    force: bool = False
+    verify: bool = False  # run every output in a sandbox afterwards
+
+    @property
+    def package_version(self) -> str:
+        """The version written into packages: the one given, else 0.0.0."""
+        return self.version or DEFAULT_VERSION
+
+
+# Each option a user can give, as the CLI spells it, and how to tell it was given.
+OPTION_GIVEN: dict[str, Callable[[BundleRequest], bool]] = {
+    "--format": lambda r: r.formats is not None,
+    "--mode": lambda r: r.obtain.mode is not None,
+    "--python": lambda r: r.obtain.python is not None,
+    "--keep": lambda r: bool(r.content.keep),
+    "--app-dir": lambda r: r.content.app_dir is not None,
+    "--requirements": lambda r: r.content.requirements is not None,
+    "--stdlib-sources": lambda r: r.content.stdlib_sources,
+    "--no-strip": lambda r: not r.content.strip,
+    "--python-home": lambda r: r.content.python_home is not None,
+    "--export-env": lambda r: r.export_env,
+    "--version": lambda r: r.version is not None,
+    "--only-needed": lambda r: r.onefile_options.only_needed,
+    "--script": lambda r: bool(r.onefile_options.scripts),
+    "--include": lambda r: bool(r.onefile_options.include),
+    "--site": lambda r: bool(r.onefile_options.site_dirs),
+    "--no-compress": lambda r: not r.onefile_options.compress,
+}
+
+
+def given_options(request: BundleRequest) -> list[str]:
+    """The options the request sets, by their command-line names."""
+    return [option for option, given in OPTION_GIVEN.items() if given(request)]
+
+
+def check_version(version: str) -> None:
+    """Refuse a package version that dpkg, rpm or an installer would reject or misread."""
+    if not _VERSION.fullmatch(version):
+        raise UsageError(
+            f"--version {version!r} is not a package version",
+            fix="use digits, letters and . + ~, starting with a digit (e.g. 1.2.0 or 1.2.0-1)",
+        )
+
+
+def check_bundle_name(name: str, path: str, *, windows: bool = False) -> None:
+    """Refuse a name that cannot name a bundle's folder, archives, launcher or program."""
+    if _NAME.fullmatch(name) and not (windows and _WINDOWS_DEVICE.fullmatch(name)):
+        return
+    device = ", and no device name such as CON or NUL" if windows else ""
+    raise UsageError(
+        f"'{name}' cannot name a bundle",
+        path=path,
+        fix=f"use letters, digits, '.', '_', '+' and '-'{device} (pass --name)",
+    )
+
+
+def parse_formats(text: str) -> tuple[BundleFormat, ...]:
+    """Formats from a comma-separated list ("dir,tar.gz"), in a fixed order, deduplicated."""
+    wanted: set[BundleFormat] = set()
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        try:
+            wanted.add(BundleFormat(item))
+        except ValueError:
+            choices = ", ".join(fmt.value for fmt in BundleFormat)
+            raise UsageError(f"unknown bundle format '{item}'", fix=f"use {choices}") from None
+    if not wanted:
+        raise UsageError("no bundle format given", fix="e.g. --format dir,tar.gz")
+    return tuple(fmt for fmt in BundleFormat if fmt in wanted)

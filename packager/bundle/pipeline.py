@@ -1,0 +1,268 @@
+"""`bundle`: the bundling pipeline, one stage after another.
+
+obtain   build the crate (release) or take the binary as it is
+read     inspect it: format, arch, link mode, what it needs
+layout   the layout for its target lays the program and its runtime out (layouts/)
+outputs  the tree is written as archives, installers and packages (outputs/)
+verify   each output is run in a sandbox where no Python is visible
+
+Everything a user asked for is checked against the chosen layout before anything is
+built, so an option a layout cannot honour is refused up front, never ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+
+from packager.binary import ResolveContext, detect_format
+from packager.bundle.atomic import OutputDirError, Staging, check_targets
+from packager.bundle.layouts import ELF, ONEFILE, PE, Layout, TreeJob
+from packager.bundle.model import BundleFormat, BundleManifest, VerifyResult
+from packager.bundle.onefile.builder import OnefileJob, OnefileResult, build_onefile
+from packager.bundle.options import BundleRequest, check_bundle_name, check_version, given_options
+from packager.bundle.outputs import all_names, output_names, write_outputs
+from packager.bundle.verify import verify_bundle
+from packager.context import Context
+from packager.errors import UnreadableInputError, UsageError
+from packager.model import BinaryFormat, BinaryReport, LinkMode
+
+
+@dataclass(frozen=True)
+class BundleRun:
+    """What one bundle run wrote and, with verify, how each output behaved."""
+
+    layout: str  # the key of the layout used: elf, pe or onefile
+    manifest: BundleManifest | None  # a tree layout's outputs
+    onefile: OnefileResult | None  # the onefile layout's program
+    verified: tuple[VerifyResult, ...]  # one per output, in the order written
+
+    @property
+    def ok(self) -> bool:
+        """Whether every verified output ran successfully (true when none was verified)."""
+        return all(result.ok for result in self.verified)
+
+
+@dataclass(frozen=True)
+class Obtained:
+    """The binary to bundle, and the interpreter a build used for it."""
+
+    binary: str
+    interpreter: str | None
+
+
+def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
+    """Run the pipeline for `request`; nothing appears in the output directory on failure."""
+    crate = is_crate(request.source)
+    layout = choose_layout(request, crate=crate)
+    check_request(request, layout, crate=crate)
+    prepare_out_dir(request.out_dir)
+    if layout is ONEFILE:
+        stem = os.path.basename(os.path.abspath(request.source).removesuffix("/Cargo.toml"))
+        name = request.name or stem
+        check_bundle_name(name, request.source)
+        check_targets(request.out_dir, [name], force=request.force)
+        obtained = obtain(request, layout, ctx, crate=crate)
+        result = build_onefile(_onefile_job(request, obtained, name, crate=crate), ctx)
+        return BundleRun(layout.key, None, result, _verify(request, [result.path], ctx))
+    obtained = obtain(request, layout, ctx, crate=crate)
+    report = read(obtained.binary, layout, ctx)
+    manifest = _bundle_tree(request, layout, obtained, report, ctx)
+    subjects = [output.path for output in manifest.outputs if output.format is not None]
+    return BundleRun(layout.key, manifest, None, _verify(request, subjects, ctx))
+
+
+def is_crate(source: str) -> bool:
+    """Whether `source` names a crate (a directory or its Cargo.toml), not a built binary."""
+    return os.path.isdir(source) or os.path.basename(source) == "Cargo.toml"
+
+
+def choose_layout(request: BundleRequest, *, crate: bool) -> Layout:
+    """The layout for what is bundled: onefile when asked, else by the program's format."""
+    if request.onefile:
+        return ONEFILE
+    if crate:
+        return ELF  # crates are built for this host
+    try:
+        with open(request.source, "rb") as handle:
+            head = handle.read(64)
+    except OSError as exc:
+        raise UnreadableInputError(
+            f"cannot read the binary ({exc.strerror or exc})", path=request.source
+        ) from exc
+    found = detect_format(head)
+    if found is BinaryFormat.PE:
+        return PE
+    if found is BinaryFormat.MACHO:
+        raise UsageError(
+            "bundling Mach-O binaries is not supported yet",
+            path=request.source,
+            fix="bundle a Linux (ELF) or Windows (PE) build of the program",
+        )
+    return ELF  # an ELF file, or something `read` will refuse with the reader's error
+
+
+def check_request(request: BundleRequest, layout: Layout, *, crate: bool) -> None:
+    """Refuse what `layout` cannot honour, and malformed values, before any work starts."""
+    for option in given_options(request):
+        if option not in layout.options:
+            raise UsageError(f"{option} cannot be used with {layout.title}{_why(option, layout)}")
+    if request.obtain.mode is not None and not crate:
+        raise UsageError(
+            f"--mode chooses how a crate is linked; {request.source} is a built binary "
+            "(drop --mode)"
+        )
+    formats = request.formats or (BundleFormat.DIR,)
+    unsupported = [fmt.value for fmt in formats if fmt not in layout.formats]
+    if unsupported and layout is not ONEFILE:
+        supported = ",".join(fmt.value for fmt in layout.formats)
+        raise UsageError(
+            f"{layout.title} cannot be written as {', '.join(unsupported)} "
+            f"(use --format {supported})"
+        )
+    if request.version is not None:
+        if BundleFormat.DEB not in formats:
+            raise UsageError("--version is the version of a package: add --format deb or drop it")
+        check_version(request.version)
+    onefile = request.onefile_options
+    if (onefile.scripts or onefile.include) and not onefile.only_needed:
+        raise UsageError("--script and --include choose what --only-needed keeps: add it")
+    if request.name is not None:
+        check_bundle_name(request.name, request.source, windows=layout is PE)
+
+
+def _why(option: str, layout: Layout) -> str:
+    """The reason an option does not apply to a layout, for the refusal's message."""
+    if layout is ONEFILE:
+        reasons = {
+            "--format": "a onefile program is one executable (drop --format)",
+            "--mode": "a onefile program is always linked statically (drop --mode)",
+            "--export-env": "a onefile program has no launcher (drop --export-env)",
+            "--stdlib-sources": "a onefile program carries compiled modules only",
+            "--python-home": "a onefile program is a Linux program",
+            "--version": "a onefile program is not a package",
+        }
+        return f": {reasons.get(option, 'it applies to folder bundles')}"
+    if option in ("--only-needed", "--script", "--include", "--site", "--no-compress"):
+        return ": it applies to --onefile only"
+    if option == "--python-home":
+        return ": it names the Windows CPython of a Windows program"
+    if layout is PE:
+        return ": a Windows bundle ships the Python of --python-home as it is"
+    return ""
+
+
+def prepare_out_dir(out_dir: str) -> None:
+    """Create the output directory (and missing parents), as cargo and pip do."""
+    if os.path.isdir(out_dir):
+        return
+    if os.path.lexists(out_dir):
+        raise OutputDirError(
+            "the output path exists and is not a directory",
+            path=out_dir,
+            fix="choose another --out",
+        )
+    try:
+        os.makedirs(out_dir)
+    except OSError as exc:
+        raise OutputDirError(
+            f"cannot create the output directory ({exc.strerror or exc})",
+            path=out_dir,
+            fix="choose an --out inside a writable directory",
+        ) from exc
+
+
+def obtain(request: BundleRequest, layout: Layout, ctx: Context, *, crate: bool) -> Obtained:
+    """Build the crate in release mode, or take the binary."""
+    if not crate:
+        return Obtained(request.source, request.obtain.python)
+    from packager.build import build_crate
+
+    mode = "static" if layout is ONEFILE else (request.obtain.mode or "auto")
+    if layout is ONEFILE:
+        ctx.progress(f"building {request.source} statically")
+    outcome = build_crate(
+        request.source,
+        environ=ctx.environ,
+        mode=mode,
+        python=request.obtain.python,
+        release=True,
+        echo=ctx.echo,
+        on_line=ctx.on_line,
+        note=ctx.note,
+    )
+    binary = outcome.binaries[0]
+    ctx.progress(f"built {binary} ({outcome.mode.value}, Python {outcome.python_version})")
+    return Obtained(binary, outcome.interpreter)
+
+
+def read(binary: str, layout: Layout, ctx: Context) -> BinaryReport:
+    """Inspect the binary; refuse one that does not embed Python or does not fit `layout`."""
+    from packager.inspect import inspect_file
+
+    report = inspect_file(binary, ResolveContext(environ=dict(ctx.environ)))[0]
+    if report.link_mode is LinkMode.NONE and report.format is not BinaryFormat.PE:
+        raise UsageError(
+            "this binary neither links libpython nor contains the interpreter",
+            path=binary,
+            fix="bundle the program that embeds Python (check it with `packager inspect`)",
+        )
+    if layout is ELF and report.format is not BinaryFormat.ELF:
+        raise UsageError(
+            f"expected a Linux (ELF) program, found {report.format.value.upper()}", path=binary
+        )
+    return report
+
+
+def _bundle_tree(
+    request: BundleRequest, layout: Layout, obtained: Obtained, report: BinaryReport, ctx: Context
+) -> BundleManifest:
+    """Lay the tree out and write its outputs, all in one staging directory."""
+    name = request.name or _default_name(obtained.binary, layout)
+    check_bundle_name(name, obtained.binary, windows=layout is PE)
+    formats = request.formats or (BundleFormat.DIR,)
+    names = output_names(name, formats, version=request.package_version, arch=report.arch)
+    check_targets(request.out_dir, all_names(names), force=request.force)
+    with Staging(request.out_dir) as staging:
+        job = TreeJob(request, name, obtained.binary, report, obtained.interpreter, staging)
+        laid_out = layout.lay_out(job, ctx)
+        written = write_outputs(staging, laid_out.tree, formats, ctx, force=request.force)
+    return dataclasses.replace(
+        laid_out.manifest,
+        outputs=written.outputs,
+        deb_depends=written.depends,
+        notes=(*written.notes, *laid_out.manifest.notes),
+    )
+
+
+def _default_name(binary: str, layout: Layout) -> str:
+    base = os.path.basename(binary)
+    if layout is PE and base.lower().endswith(".exe"):
+        return base[: -len(".exe")]
+    return base
+
+
+def _onefile_job(
+    request: BundleRequest, obtained: Obtained, name: str, *, crate: bool
+) -> OnefileJob:
+    return OnefileJob(
+        binary=os.path.abspath(obtained.binary),
+        interpreter=obtained.interpreter,
+        out=os.path.join(request.out_dir, name),
+        crate_dir=request.source if crate else None,
+        content=request.content,
+        onefile=request.onefile_options,
+        force=request.force,
+    )
+
+
+def _verify(request: BundleRequest, subjects: list[str], ctx: Context) -> tuple[VerifyResult, ...]:
+    """Run each written output in the sandbox, when the request asks for it."""
+    if not request.verify:
+        return ()
+    results: list[VerifyResult] = []
+    for subject in subjects:
+        ctx.progress(f"verifying {subject} in a sandbox")
+        results.append(verify_bundle(subject, environ=ctx.environ, echo=ctx.echo))
+    return tuple(results)

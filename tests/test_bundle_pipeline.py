@@ -1,0 +1,87 @@
+"""The bundle pipeline: options a layout cannot honour are refused, every output is verified."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from packager.bundle.options import check_version
+from packager.errors import UsageError
+from tests.bundle_helpers import bundle_environ
+from tests.helpers import SAMPLES, run_packager
+from tests.schemas import validate
+
+HELLO = str(SAMPLES / "hello")
+
+# (arguments after `bundle`, words the one-line error must contain)
+REFUSED = [
+    (["--onefile", "--format", "deb", HELLO], ["--format", "--onefile"]),
+    (["--onefile", "--export-env", HELLO], ["--export-env", "--onefile"]),
+    (["--onefile", "--stdlib-sources", HELLO], ["--stdlib-sources", "--onefile"]),
+    (["--onefile", "--mode", "dynamic", HELLO], ["--mode", "--onefile"]),
+    (["--onefile", "--version", "1.0", HELLO], ["--version", "--onefile"]),
+    (["--onefile", "--python-home", "/tmp", HELLO], ["--python-home", "--onefile"]),
+    (["--only-needed", HELLO], ["--only-needed", "--onefile only"]),
+    (["--site", "/tmp", HELLO], ["--site", "--onefile only"]),
+    (["--no-compress", HELLO], ["--no-compress", "--onefile only"]),
+    (["--onefile", "--script", "app/main.py", HELLO], ["--script", "--only-needed"]),
+    (["--python-home", "/tmp", HELLO], ["--python-home", "Linux (ELF)"]),
+    (["--python-home", "/tmp", sys.executable], ["--python-home", "Linux (ELF)"]),
+    (["--mode", "static", sys.executable], ["--mode", "built binary"]),
+    (["--version", "1.0", HELLO], ["--version", "--format deb"]),
+    (["--format", "deb", "--version", "1.0\nDepends: evil", HELLO], ["--version", "package"]),
+    (["--format", "deb", "--version", "x y", HELLO], ["--version", "package"]),
+    (["--format", "deb", "--version", "", HELLO], ["--version", "package"]),
+    (["--name", "a/b", HELLO], ["'a/b' cannot name a bundle"]),
+]
+
+
+@pytest.mark.parametrize(("arguments", "words"), REFUSED)
+def test_options_the_layout_cannot_honour_are_refused_before_any_work(
+    arguments: list[str], words: list[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    result = run_packager("bundle", "--out", str(out), *arguments, timeout=60)
+    assert result.returncode == 2, result.stderr
+    error = result.stderr.strip()
+    assert error.startswith("packager: error: "), error
+    assert all(word in error for word in words), error
+    assert "Traceback" not in error
+    assert "building" not in error and not out.exists()  # refused before the build
+
+
+def test_versions_that_packages_accept() -> None:
+    for version in ("1.0", "0.0.0", "2:1.2.3-1", "1.2~rc1+dfsg-3"):
+        check_version(version)
+    for version in ("v1", "1.0 beta", "1.0\n", "-1", "1..0/2", "1.0-"):
+        with pytest.raises(UsageError):
+            check_version(version)
+
+
+@pytest.mark.integration
+def test_verify_runs_every_output_and_the_json_follows_its_schema(
+    hello_binary: Path, tmp_path: Path
+) -> None:
+    result = run_packager(
+        "bundle",
+        str(hello_binary),
+        "--format",
+        "dir,tar.gz,installer",
+        "--out",
+        str(tmp_path),
+        "--verify",
+        "--json",
+        environ=bundle_environ(),
+    )
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    validate(document, "bundle-v1.json")
+    written = [o["path"] for o in document["bundle"]["outputs"] if o["format"] is not None]
+    assert [v["subject"] for v in document["verified"]] == written
+    assert all(
+        v["ok"] and "hello, packager, from Rust" in v["stdout"] for v in document["verified"]
+    )
+    assert document["verify"] == document["verified"][-1]
