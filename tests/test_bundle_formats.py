@@ -16,6 +16,7 @@ from packager.binary import ResolveContext
 from packager.bundle import BundleFormat, BundleManifest, ContentOptions, verify_bundle
 from packager.bundle.strip import strip_files
 from packager.bundle.verify import SANDBOX_AREA, sandbox_argv
+from packager.context import Context
 from packager.inspect import inspect_file
 from packager.model import LinkMode
 from tests.bundle_helpers import (
@@ -121,7 +122,7 @@ def test_a_stripped_libpython_exports_the_same_c_api(tmp_path: Path) -> None:
     assert ".symtab" in section_names(source), f"{source} must carry symbols to test stripping"
     copy = tmp_path / source.name
     shutil.copy2(source, copy)
-    strip_files([str(copy)], environ=os.environ)
+    strip_files([str(copy)], Context(environ=os.environ))
     assert ".symtab" not in section_names(copy) and ".debug_info" not in section_names(copy)
     assert copy.stat().st_size < source.stat().st_size / 2
     before, after = (

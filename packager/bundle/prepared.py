@@ -25,13 +25,12 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from packager import runner
 from packager.bundle import cache, stdlib
 from packager.bundle.launchers import RESTORE_MODULE, RESTORE_PTH, restore_hook
 from packager.bundle.outputs.archives import sha256_file
 from packager.bundle.runtime import PythonRuntime
 from packager.bundle.strip import elf_files_under, strip_files
-from packager.context import Progress, cache_root
+from packager.context import Context
 
 # Part of every key: bump it when the layout or the way an entry is made changes.
 _FORMAT = 2
@@ -91,17 +90,15 @@ def runtime_key(runtime: PythonRuntime, options: RuntimeOptions) -> str:
 def prepare_runtime(
     runtime: PythonRuntime,
     options: RuntimeOptions,
+    ctx: Context,
     *,
-    environ: Mapping[str, str],
     scratch: str,
-    progress: Progress,
-    echo: runner.Echo | None = None,
 ) -> PreparedRuntime:
     """The prepared runtime from the cache, building and publishing it on a miss.
 
     `scratch` (a directory that must not exist yet) is used when the cache is unwritable.
     """
-    root = cache_root(environ)
+    root = ctx.cache_dir
     parent = os.path.join(root, "runtime") if root else None
     final = os.path.join(parent, runtime_key(runtime, options)) if parent else None
     if final is not None:
@@ -112,7 +109,7 @@ def prepare_runtime(
     target = building or scratch
     try:
         os.makedirs(target, exist_ok=True)
-        digests = _build(target, runtime, options, environ=environ, progress=progress, echo=echo)
+        digests = _build(target, runtime, options, ctx)
         if building is None or final is None:
             return PreparedRuntime(target, digests, cached=False)
         published = cache.publish(building, final)
@@ -136,10 +133,7 @@ def _build(
     root: str,
     runtime: PythonRuntime,
     options: RuntimeOptions,
-    *,
-    environ: Mapping[str, str],
-    progress: Progress,
-    echo: runner.Echo | None,
+    ctx: Context,
 ) -> dict[str, str]:
     """Lay out an entry under `root` (see the module docstring); the files' digests."""
     version_dir = os.path.join(root, "lib", runtime.version_dir)
@@ -149,19 +143,13 @@ def _build(
         stdlib.copy_file(runtime.libpython, os.path.join(root, LIBPYTHON))
         os.chmod(os.path.join(root, LIBPYTHON), 0o755)
         stripped.append(os.path.join(root, LIBPYTHON))
-    progress(f"preparing the standard library from {runtime.stdlib_dir} (once per interpreter)")
+    ctx.progress(f"preparing the standard library from {runtime.stdlib_dir} (once per interpreter)")
     stdlib.copy_stdlib(runtime.stdlib_dir, runtime.dynload_dir, version_dir, options.rules)
     prefix = f"lib/{runtime.version_dir}"
     if not options.stdlib_sources:
         # Without sources a traceback cannot show the line, so nothing uses the columns.
         stdlib.compile_tree(
-            python,
-            version_dir,
-            source_prefix=prefix,
-            environ=environ,
-            legacy=True,
-            column_ranges=False,
-            echo=echo,
+            python, version_dir, ctx, source_prefix=prefix, legacy=True, column_ranges=False
         )
         stdlib.zip_pure_modules(version_dir, os.path.join(root, "lib", zip_name(runtime)))
     site_packages = os.path.join(root, runtime.site_packages)
@@ -170,16 +158,10 @@ def _build(
     stdlib.write_text(os.path.join(site_packages, f"{RESTORE_MODULE}.py"), module_source)
     stdlib.write_text(os.path.join(site_packages, RESTORE_PTH), pth_line)
     compiled = os.path.join(root, "lib") if options.stdlib_sources else site_packages
-    stdlib.compile_tree(
-        python,
-        compiled,
-        source_prefix=os.path.relpath(compiled, root),
-        environ=environ,
-        echo=echo,
-    )
+    stdlib.compile_tree(python, compiled, ctx, source_prefix=os.path.relpath(compiled, root))
     if options.strip:
         stripped.extend(elf_files_under(os.path.join(version_dir, "lib-dynload")))
-        strip_files(stripped, environ=environ, echo=echo)
+        strip_files(stripped, ctx)
     digests = {
         os.path.relpath(path, root).replace(os.sep, "/"): sha256_file(path)
         for path in _files_under(root)

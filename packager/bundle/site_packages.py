@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Mapping
 
 from packager import runner
+from packager.context import Context
 from packager.errors import ToolError, UsageError
 
 
@@ -14,8 +14,7 @@ def pip_install(
     python: str,
     requirements: str,
     site_packages: str,
-    environ: Mapping[str, str],
-    echo: runner.Echo | None,
+    ctx: Context,
 ) -> tuple[str, ...]:
     """Install `requirements` with `python -m pip` into `site_packages`; the names installed."""
     if not os.path.isfile(requirements):
@@ -34,9 +33,9 @@ def pip_install(
         "--requirement",
         requirements,
     ]
-    pip_environ = {k: v for k, v in environ.items() if not k.startswith("PYTHON")}
+    pip_environ = {k: v for k, v in ctx.environ.items() if not k.startswith("PYTHON")}
     try:
-        runner.run(argv, environ=pip_environ, echo=echo)
+        runner.run(argv, environ=pip_environ, echo=ctx.echo)
     except ToolError as exc:
         raise ToolError(
             f"pip could not install the requirements: {exc.output.strip()[-2000:]}",

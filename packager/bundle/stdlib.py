@@ -12,11 +12,12 @@ import fnmatch
 import os
 import shutil
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from packager import runner
 from packager.bundle.outputs.archives import Entry, write_zip_entry, zip_time
+from packager.context import Context
 from packager.errors import UsageError
 
 
@@ -156,12 +157,11 @@ def write_text(path: str, text: str, *, mode: int = 0o644) -> None:
 def compile_tree(
     python: str,
     tree: str,
+    ctx: Context,
     *,
     source_prefix: str,
-    environ: Mapping[str, str],
     legacy: bool = False,
     column_ranges: bool = True,
-    echo: runner.Echo | None = None,
 ) -> None:
     """Precompile every .py under `tree` with `python`, reproducibly.
 
@@ -188,10 +188,14 @@ def compile_tree(
     if legacy:
         argv.append("-b")
     # Not -I/-E: they would ignore PYTHONHASHSEED; the environment is built here instead.
-    compile_environ = {"PATH": environ.get("PATH", ""), "PYTHONHASHSEED": "0", "LC_ALL": "C.UTF-8"}
+    compile_environ = {
+        "PATH": ctx.environ.get("PATH", ""),
+        "PYTHONHASHSEED": "0",
+        "LC_ALL": "C.UTF-8",
+    }
     # compileall exits 1 when a file has a syntax error (lib2to3 test data, for one);
     # such files stay source-only, exactly as a normal installation leaves them.
-    runner.run([*argv, tree], environ=compile_environ, check=False, echo=echo)
+    runner.run([*argv, tree], environ=compile_environ, check=False, echo=ctx.echo)
 
 
 def pure_module_files(version_dir: str) -> list[str]:

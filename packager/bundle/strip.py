@@ -10,9 +10,10 @@ is what debuggers and profilers read: backtraces show addresses instead of funct
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 
 from packager import runner
+from packager.context import Context
 
 _STRIP_FIX = "install binutils (Debian: apt-get install binutils), or pass --no-strip"
 _ELF_MAGIC = b"\x7fELF"
@@ -39,13 +40,7 @@ def elf_files_under(root: str) -> list[str]:
     return found
 
 
-def strip_files(
-    paths: Sequence[str],
-    *,
-    environ: Mapping[str, str],
-    keep_symbols: Iterable[str] = (),
-    echo: runner.Echo | None = None,
-) -> None:
+def strip_files(paths: Sequence[str], ctx: Context, *, keep_symbols: Iterable[str] = ()) -> None:
     """Strip `paths` in place, in one run of strip; symbols matching `keep_symbols`
     (shell wildcards) stay in .symtab.
 
@@ -54,8 +49,8 @@ def strip_files(
     """
     if not paths:
         return
-    strip = runner.require("strip", environ, fix=_STRIP_FIX)
+    strip = runner.require("strip", ctx.environ, fix=_STRIP_FIX)
     flags = [f"--keep-symbol={pattern}" for pattern in sorted(set(keep_symbols))]
     if flags:
         flags.insert(0, "--wildcard")
-    runner.run([strip, "--strip-unneeded", *flags, *paths], environ=environ, echo=echo)
+    runner.run([strip, "--strip-unneeded", *flags, *paths], environ=ctx.environ, echo=ctx.echo)

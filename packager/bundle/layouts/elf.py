@@ -32,10 +32,8 @@ def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
     prepared = prepare_runtime(
         runtime,
         RuntimeOptions(rules, strip=content.strip, stdlib_sources=content.stdlib_sources),
-        environ=ctx.environ,
+        ctx,
         scratch=job.staging.entry(".runtime"),
-        progress=ctx.progress,
-        echo=ctx.echo,
     )
     root = job.staging.entry(job.name)
     spec = TreeSpec(
@@ -49,7 +47,7 @@ def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
         request.export_env,
         content.strip,
     )
-    tree = build_tree(root, spec, environ=ctx.environ, progress=ctx.progress, echo=ctx.echo)
+    tree = build_tree(root, spec, ctx)
     notes: list[str] = []
     if not has_slot(job.binary):
         notes.append(

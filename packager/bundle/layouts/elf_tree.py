@@ -28,7 +28,7 @@ from packager.bundle.prepared import LIBPYTHON, PreparedRuntime, zip_name
 from packager.bundle.runtime import PythonRuntime
 from packager.bundle.site_packages import pip_install
 from packager.bundle.strip import elf_files_under, strip_files
-from packager.context import Progress
+from packager.context import Context
 from packager.errors import UsageError
 from packager.fsutil import tree_size
 from packager.model import BinaryReport, LinkMode
@@ -67,10 +67,7 @@ class Tree:
 def build_tree(
     root: str,
     spec: TreeSpec,
-    *,
-    environ: Mapping[str, str],
-    progress: Progress,
-    echo: runner.Echo | None = None,
+    ctx: Context,
 ) -> Tree:
     """Create the tree at `root` (which must not exist yet)."""
     runtime = spec.runtime
@@ -81,30 +78,20 @@ def build_tree(
     stdlib.copy_file(spec.binary, os.path.join(root, binary))
     os.chmod(os.path.join(root, binary), 0o755)
     if spec.strip:
-        strip_files(
-            [os.path.join(root, binary)],
-            environ=environ,
-            keep_symbols=_symbols_to_keep(spec.report),
-            echo=echo,
-        )
+        strip_files([os.path.join(root, binary)], ctx, keep_symbols=_symbols_to_keep(spec.report))
     if dynamic:
-        _patch_rpath(os.path.join(root, binary), environ, echo)
-    progress("copying libpython and the standard library from the prepared runtime")
+        _patch_rpath(os.path.join(root, binary), ctx)
+    ctx.progress("copying libpython and the standard library from the prepared runtime")
     shipped = _copy_prepared(root, spec)
     installed: tuple[str, ...] = ()
     if spec.requirements:
-        progress(f"installing {spec.requirements} into site-packages")
+        ctx.progress(f"installing {spec.requirements} into site-packages")
         python = runtime.interpreter.executable
-        installed = pip_install(python, spec.requirements, site_packages, environ, echo)
-        stdlib.compile_tree(
-            python,
-            site_packages,
-            source_prefix=os.path.relpath(site_packages, root),
-            environ=environ,
-            echo=echo,
-        )
+        installed = pip_install(python, spec.requirements, site_packages, ctx)
+        prefix = os.path.relpath(site_packages, root)
+        stdlib.compile_tree(python, site_packages, ctx, source_prefix=prefix)
         if spec.strip:
-            strip_files(elf_files_under(site_packages), environ=environ, echo=echo)
+            strip_files(elf_files_under(site_packages), ctx)
     if spec.app_dir:
         _copy_app(spec.app_dir, os.path.join(root, "app"))
     launcher = spec.name
@@ -145,9 +132,9 @@ def _copy_prepared(root: str, spec: TreeSpec) -> dict[str, str]:
     return shipped
 
 
-def _patch_rpath(binary: str, environ: Mapping[str, str], echo: runner.Echo | None) -> None:
-    patchelf = runner.require("patchelf", environ, fix=_PATCHELF_FIX)
-    runner.run([patchelf, "--set-rpath", RPATH, binary], environ=environ, echo=echo)
+def _patch_rpath(binary: str, ctx: Context) -> None:
+    patchelf = runner.require("patchelf", ctx.environ, fix=_PATCHELF_FIX)
+    runner.run([patchelf, "--set-rpath", RPATH, binary], environ=ctx.environ, echo=ctx.echo)
 
 
 def _copy_app(source: str, target: str) -> None:

@@ -22,11 +22,11 @@ import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from packager import runner
 from packager.bundle import stdlib
 from packager.bundle.onefile.extensions import ExtensionPlan, Placement
 from packager.bundle.outputs.archives import zip_time
 from packager.bundle.site_packages import pip_install
+from packager.context import Context
 from packager.errors import ToolError, UsageError
 
 BOOT_MODULE = "_packager_boot"
@@ -59,15 +59,12 @@ def stage(
     site_dirs: Sequence[str],
     requirements: str | None,
     app_dir: str | None,
-    environ: Mapping[str, str],
-    echo: runner.Echo | None,
+    ctx: Context,
 ) -> StagedTree:
     """Copy the stdlib, the third-party packages and the app under `root`, and compile them."""
     stdlib_root = os.path.join(root, "stdlib")
     stdlib.copy_stdlib(stdlib_dir, dynload_dir, stdlib_root, rules)
-    stdlib.compile_tree(
-        python, stdlib_root, source_prefix=version_dir, environ=environ, legacy=True, echo=echo
-    )
+    stdlib.compile_tree(python, stdlib_root, ctx, source_prefix=version_dir, legacy=True)
     search_paths = ["."]
     site_root = os.path.join(root, SITE_DIR)
     if site_dirs or requirements:
@@ -76,18 +73,14 @@ def stage(
             _copy_tree(site_dir, site_root, "--site")
         if requirements:
             # The bundle's own pip step: same interpreter, same flags, same errors.
-            pip_install(python, requirements, site_root, environ, echo)
-        stdlib.compile_tree(
-            python, site_root, source_prefix=SITE_DIR, environ=environ, legacy=True, echo=echo
-        )
+            pip_install(python, requirements, site_root, ctx)
+        stdlib.compile_tree(python, site_root, ctx, source_prefix=SITE_DIR, legacy=True)
         search_paths.append(SITE_DIR)
     app_root = os.path.join(root, APP_DIR)
     if app_dir:
         os.makedirs(app_root)
         _copy_tree(app_dir, app_root, "--app-dir")
-        stdlib.compile_tree(
-            python, app_root, source_prefix=APP_DIR, environ=environ, legacy=True, echo=echo
-        )
+        stdlib.compile_tree(python, app_root, ctx, source_prefix=APP_DIR, legacy=True)
         search_paths.append(APP_DIR)
     modules: dict[str, str] = {}
     shared: dict[str, str] = {}
@@ -130,14 +123,14 @@ def render_boot(template: str, plans: Iterable[ExtensionPlan]) -> str:
     return template.replace(placeholder, f"\n{table}\n")
 
 
-def compile_boot(python: str, source: str, staging: str, environ: Mapping[str, str]) -> str:
+def compile_boot(python: str, source: str, staging: str, ctx: Context) -> str:
     """Write and precompile the boot module under `staging`; the path of its .pyc."""
     boot_dir = os.path.join(staging, "boot")
     os.makedirs(boot_dir)
     path = os.path.join(boot_dir, f"{BOOT_MODULE}.py")
     with open(path, "w", encoding="utf-8", newline="\n") as handle:
         handle.write(source)
-    stdlib.compile_tree(python, boot_dir, source_prefix="", environ=environ, legacy=True)
+    stdlib.compile_tree(python, boot_dir, ctx, source_prefix="", legacy=True)
     compiled = path + "c"
     if not os.path.isfile(compiled):
         raise ToolError(f"{python} did not compile the boot module", path=path)

@@ -125,8 +125,7 @@ def build_onefile(job: OnefileJob, ctx: Context) -> OnefileResult:
             site_dirs=options.site_dirs,
             requirements=content.requirements,
             app_dir=content.app_dir,
-            environ=environ,
-            echo=echo,
+            ctx=ctx,
         )
         needed = None
         if options.only_needed:
@@ -134,7 +133,7 @@ def build_onefile(job: OnefileJob, ctx: Context) -> OnefileResult:
         members, plans = _members(staged, runtime, report, needed=needed)
         template = (templates_dir() / "runtime" / f"{archive.BOOT_MODULE}.py").read_text("utf-8")
         boot = archive.compile_boot(
-            interpreter.executable, archive.render_boot(template, plans), staging, environ
+            interpreter.executable, archive.render_boot(template, plans), staging, ctx
         )
         members[f"{archive.BOOT_MODULE}.pyc"] = boot
         description = PayloadDescription(
