@@ -173,8 +173,7 @@ def _damaged_payload(report: BinaryReport) -> Iterable[Finding]:
             report,
             "PKG110",
             Severity.ERROR,
-            f"onefile payload is damaged: {report.payload.problem}; the program will refuse "
-            "to start",
+            f"onefile payload is damaged: {report.payload.problem}",
             "rebuild it with `packager bundle --onefile`, or copy the file again",
         )
 

@@ -5,6 +5,10 @@ the program's start-up code imports it right after the interpreter starts. It in
 a finder for the compiled extension modules, whose bytes are copied into an anonymous
 memory file (memfd_create) and loaded from /proc/self/fd/N, so nothing is written to
 disk; and a zipimport that builds each module's code once instead of twice.
+
+Every member is read through `_packager_payload` (built into the program by its start-up
+code), which checks its bytes against the hash written when the file was built and stops
+the program when they do not match: no altered code or data is ever used.
 """
 
 import _imp
@@ -12,6 +16,8 @@ import os
 import sys
 import zipimport
 from _frozen_importlib import ModuleSpec
+
+import _packager_payload
 
 # Module name -> member of the archive: `packager bundle --onefile` fills this in.
 EXTENSIONS = {}
@@ -24,39 +30,31 @@ _FIX = f"copy or download {ARCHIVE} again"
 # would hand the next module the previous one's code.
 _memory_files = []
 
-
-def _checksum(data):
-    try:
-        from zlib import crc32
-    except ImportError:
-        try:
-            from binascii import crc32
-        except ImportError:
-            return None
-    return crc32(data)
+# zipimport's own reader (a private function, in Python 3.8 to 3.13), kept for other
+# archives on sys.path.
+_zipimport_data = getattr(zipimport, "_get_data", None)
 
 
 def _read_member(name, member):
     importer = zipimport.zipimporter(ARCHIVE)
     try:
-        data = importer.get_data(member)
+        return importer.get_data(member)
     except (OSError, zipimport.ZipImportError) as error:
         raise ImportError(
             f"packager: the bundled Python payload is damaged: cannot read {member}: "
             f"{error}; {_FIX}",
             name=name,
         ) from None
-    # zipimport's table of contents holds each member's CRC-32 (absent in other Pythons).
-    directory = getattr(zipimport, "_zip_directory_cache", {}).get(ARCHIVE, {})
-    entry = directory.get(member.replace("/", os.sep))
-    crc = _checksum(data)
-    if entry is not None and crc is not None and crc != entry[7]:
-        raise ImportError(
-            f"packager: the bundled Python payload is damaged: {member} does not match "
-            f"its checksum; {_FIX}",
-            name=name,
-        )
-    return data
+
+
+def _checked_data(archive, toc_entry):
+    """zipimport's `_get_data`: a member's data, checked against its hash when it is ours."""
+    if archive != ARCHIVE:
+        return _zipimport_data(archive, toc_entry)
+    path, method, size, _, offset = toc_entry[:5]
+    data = _packager_payload.read(path[len(ARCHIVE) + 1 :], offset, size, method)
+    # The bytes are the ones written at build time, so inflating them cannot fail.
+    return data if method == 0 else zipimport._get_decompress_func()(data, -15)
 
 
 class _LoadTarget:
@@ -146,8 +144,29 @@ def _archive_hook(path):
     raise ImportError("not inside this program", path=path)
 
 
+def _check_modules_read_before_boot():
+    """Check what Python imported from the archive before this module (encodings):
+    the start-up code checked the members it knows of; this catches any other."""
+    directory = getattr(zipimport, "_zip_directory_cache", {}).get(ARCHIVE, {})
+    for module in list(sys.modules.values()):
+        origin = getattr(getattr(module, "__spec__", None), "origin", None)
+        if isinstance(origin, str) and origin.startswith(ARCHIVE + os.sep):
+            toc_entry = directory.get(origin[len(ARCHIVE) + 1 :])
+            if toc_entry is not None:
+                _checked_data(ARCHIVE, toc_entry)
+
+
 def install():
-    """Put the finder before the path-based finder, after the built-in and frozen ones."""
+    """Check every member read, then put the finder before the path-based finder, after
+    the built-in and frozen ones."""
+    if _zipimport_data is None:
+        raise ImportError(
+            f"packager: this Python's zipimport has no _get_data, through which the modules "
+            f"inside {ARCHIVE} are checked against their hashes; build the program with a "
+            "CPython that has it (3.8 to 3.13)"
+        )
+    zipimport._get_data = _checked_data
+    _check_modules_read_before_boot()
     position = len(sys.meta_path)
     for index, finder in enumerate(sys.meta_path):
         if getattr(finder, "__name__", "") == "PathFinder":

@@ -2,23 +2,44 @@
 // Starts the embedded interpreter: from the Python payload carried inside this executable
 // when `packager bundle --onefile` appended one; from the bundle around it when it sits in
 // the bin/ folder of a `packager bundle` tree; else the usual way (Python::initialize()).
+//
+// The payload (format 2) is a zip appended to this file: the modules, then the member
+// `packager-hashes` (a BLAKE2b-128 hash of each member's bytes, local header included),
+// then the central directory and the end record, whose comment describes the payload.
+// The slot's checksum covers the hash table, the directory and the end record. All of it
+// is checked before Python starts, with the few members Python reads before the boot
+// module; the boot module reads every other member through `_packager_payload.read`,
+// which checks it against its hash. A mismatch stops the program with exit status 70.
 
 use std::ffi::{CStr, CString};
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process;
+use std::sync::OnceLock;
 
 use pyo3::ffi;
 use pyo3::Python;
 
 /// Exit status when the payload cannot be used (EX_SOFTWARE).
 const EXIT_PAYLOAD: i32 = 70;
+/// The payload format this start-up code reads (the slot's `format`).
+const FORMAT: u64 = 2;
 const EOCD_SIGNATURE: &[u8; 4] = b"PK\x05\x06";
 const EOCD_SIZE: usize = 22;
+const MAX_COMMENT: usize = 0xFFFF;
+const LOCAL_SIGNATURE: &[u8; 4] = b"PK\x03\x04";
+const LOCAL_HEADER_SIZE: usize = 30;
+const DIRECTORY_SIGNATURE: &[u8; 4] = b"PK\x01\x02";
+const DIRECTORY_HEADER_SIZE: usize = 46;
 const COMMENT_MAGIC: &str = "packager-onefile 1";
+const TABLE_MEMBER: &str = "packager-hashes";
+const TABLE_ENTRY_SIZE: usize = 32;
+/// Table flag: Python reads the member before the boot module is there to check it.
+const EARLY: u32 = 1;
 const BOOT_MODULE: &CStr = c"_packager_boot";
+const FIX: &str = "copy or download the file again";
 
 /// Where the payload sits in this file. `packager bundle --onefile` finds the magic and
 /// overwrites the fields; in a plain build they stay zero.
@@ -26,11 +47,11 @@ const BOOT_MODULE: &CStr = c"_packager_boot";
 #[derive(Clone, Copy)]
 struct PayloadSlot {
     magic: [u8; 24],
-    format: u64,             // 0: no payload; 1: a zip appended at `payload_offset`
-    payload_offset: u64,     // the size of the executable proper
-    payload_size: u64,       // the zip, up to the end of the file
-    directory_offset: u64,   // the zip's central directory, from the start of the file
-    directory_checksum: u64, // FNV-1a 64 of everything from `directory_offset` to the end
+    format: u64,         // 0: no payload; 2: a zip appended at `payload_offset`
+    payload_offset: u64, // the size of the executable proper
+    payload_size: u64,   // the zip, up to the end of the file
+    table_offset: u64,   // the hash table member, from the start of the file
+    checksum: u64,       // BLAKE2b-64 of everything from `table_offset` to the end
 }
 
 #[used]
@@ -39,15 +60,28 @@ static PAYLOAD_SLOT: PayloadSlot = PayloadSlot {
     format: 0,
     payload_offset: 0,
     payload_size: 0,
-    directory_offset: 0,
-    directory_checksum: 0,
+    table_offset: 0,
+    checksum: 0,
 };
 
-/// What the payload's zip comment says about how to start Python.
+/// One entry of the hash table: where a member's bytes are and what they hash to.
+struct MemberHash {
+    offset: u64, // of its local header, from the start of the zip
+    length: u64, // local header, name, extra field and data
+    flags: u32,
+    digest: [u8; 16],
+}
+
+/// The checked payload: how to start Python, and how to check what it reads later.
 struct Payload {
     executable: PathBuf,
+    file: File,
+    zip_offset: u64,
+    members: Vec<MemberHash>, // in offset order
     search_paths: Vec<PathBuf>,
 }
+
+static PAYLOAD: OnceLock<Payload> = OnceLock::new();
 
 /// Starts Python. Call it once, after the inittab registrations and before any other use
 /// of Python. Exits the process with a message when a payload is present but unusable.
@@ -67,8 +101,11 @@ pub fn initialize() {
         }
         return;
     }
-    let payload = open_payload(&slot).unwrap_or_else(|message| fail(&message));
-    if let Err(reason) = unsafe { start_from(&payload) } {
+    let payload = PAYLOAD.get_or_init(|| open_payload(&slot).unwrap_or_else(|m| fail(&m)));
+    unsafe {
+        ffi::PyImport_AppendInittab(c"_packager_payload".as_ptr(), Some(init_payload_module))
+    };
+    if let Err(reason) = unsafe { start_from(payload) } {
         fail(&reason);
     }
     // The interpreter is running, so this only lets PyO3 record that it was initialized.
@@ -147,8 +184,15 @@ fn open_payload(slot: &PayloadSlot) -> Result<Payload, String> {
     let executable = std::env::current_exe().map_err(|err| {
         format!("cannot find this executable's own file to read its modules from: {err}")
     })?;
-    let shown = executable.display();
-    let mut file = File::open(&executable).map_err(|err| format!("cannot open {shown}: {err}"))?;
+    let shown = executable.display().to_string();
+    if slot.format != FORMAT {
+        return Err(damaged(format!(
+            "{shown}: its payload is format {}, but this program reads format {FORMAT}; \
+             rebuild it with `packager bundle --onefile`",
+            slot.format
+        )));
+    }
+    let file = File::open(&executable).map_err(|err| format!("cannot open {shown}: {err}"))?;
     let size = file
         .metadata()
         .map_err(|err| format!("cannot read {shown}: {err}"))?
@@ -157,68 +201,460 @@ fn open_payload(slot: &PayloadSlot) -> Result<Payload, String> {
     if size != expected {
         return Err(damaged(format!(
             "{shown} is {size} bytes long but was written as {expected} bytes \
-             (truncated or appended to); copy or download the file again"
+             (truncated or appended to); {FIX}"
         )));
     }
-    let directory_ok = slot.directory_offset >= slot.payload_offset
-        && slot.directory_offset.saturating_add(EOCD_SIZE as u64) <= size;
-    if !directory_ok {
-        return Err(damaged(format!(
-            "{shown}: the payload's layout record is inconsistent"
-        )));
-    }
-    let mut tail = Vec::with_capacity((size - slot.directory_offset) as usize);
-    file.seek(SeekFrom::Start(slot.directory_offset))
-        .and_then(|_| file.read_to_end(&mut tail))
-        .map_err(|err| format!("cannot read {shown}: {err}"))?;
-    if fnv1a64(&tail) != slot.directory_checksum {
-        return Err(damaged(format!(
-            "{shown}: the module archive's table of contents does not match the checksum \
-             written when it was built; copy or download the file again"
-        )));
-    }
-    let comment =
-        zip_comment(&tail).ok_or_else(|| damaged(format!("{shown}: no zip end record")))?;
-    let mut lines = comment.lines();
-    if lines.next() != Some(COMMENT_MAGIC) {
-        return Err(damaged(format!(
-            "{shown}: the zip comment is not a payload description"
-        )));
-    }
-    let mut search_paths = Vec::new();
-    for line in lines {
-        if let Some(relative) = line.strip_prefix("path ") {
-            search_paths.push(if relative == "." {
-                executable.clone()
-            } else {
-                executable.join(relative)
-            });
-        }
-    }
-    Ok(Payload {
+    let checked = checked_region(&file, slot, size)
+        .map_err(|reason| damaged(format!("{shown}: {reason}; {FIX}")))?;
+    let zip_offset = slot.payload_offset;
+    let table_start = slot.table_offset - zip_offset;
+    let members = member_hashes(&checked, table_start)
+        .map_err(|reason| damaged(format!("{shown}: {reason}; {FIX}")))?;
+    let comment = std::str::from_utf8(&checked.region[checked.end_at + EOCD_SIZE..])
+        .map_err(|_| damaged(format!("{shown}: the zip comment is not text; {FIX}")))?;
+    let search_paths = search_paths(comment, &executable)
+        .map_err(|reason| damaged(format!("{shown}: {reason}; {FIX}")))?;
+    let payload = Payload {
         executable,
+        file,
+        zip_offset,
+        members,
         search_paths,
-    })
-}
-
-/// The comment of the zip whose end record closes `tail`.
-fn zip_comment(tail: &[u8]) -> Option<&str> {
-    let last = tail.len().checked_sub(EOCD_SIZE)?;
-    (0..=last).rev().find_map(|at| {
-        let record = &tail[at..];
-        let length = u16::from_le_bytes([record[20], record[21]]) as usize;
-        if &record[..4] == EOCD_SIGNATURE && EOCD_SIZE + length == record.len() {
-            std::str::from_utf8(&record[EOCD_SIZE..]).ok()
-        } else {
-            None
+    };
+    // What Python reads before the boot module can check it is checked here.
+    for member in payload.members.iter().filter(|m| m.flags & EARLY != 0) {
+        if let Err(reason) = member_bytes(&payload, member) {
+            let name = member_name(&checked, member.offset);
+            return Err(damaged(format!("{shown}: {name} {reason}; {FIX}")));
         }
+    }
+    Ok(payload)
+}
+
+/// The bytes from the hash table to the end of the file, once the slot agrees with the
+/// zip's end record and they match the slot's checksum.
+struct CheckedRegion {
+    region: Vec<u8>,
+    entries: usize,      // in the central directory, the hash table's own included
+    directory_at: usize, // in `region`
+    end_at: usize,       // the end record, in `region`
+}
+
+fn checked_region(file: &File, slot: &PayloadSlot, size: u64) -> Result<CheckedRegion, String> {
+    let inconsistent = "the payload's layout record is inconsistent with its module archive";
+    // The end record is found from the end of the file, as zip readers find it.
+    let end_start = size
+        .saturating_sub((EOCD_SIZE + MAX_COMMENT) as u64)
+        .max(slot.payload_offset);
+    let mut end = vec![0; (size - end_start) as usize];
+    read_at(file, &mut end, end_start)?;
+    let at = end_record(&end).ok_or("the module archive's end record is missing")?;
+    let record = &end[at..];
+    let entries = usize::from(u16_at(record, 10));
+    let single_disk = u16_at(record, 4) == 0
+        && u16_at(record, 6) == 0
+        && usize::from(u16_at(record, 8)) == entries;
+    let directory_size = u64::from(u32_at(record, 12));
+    let directory_start = slot.payload_offset + u64::from(u32_at(record, 16));
+    let end_position = end_start + at as u64;
+    // The work below is bounded by the real directory: the table it implies (one entry per
+    // member) must end where the directory starts, and the directory where the record is.
+    let table_size = (LOCAL_HEADER_SIZE + TABLE_MEMBER.len()) as u64
+        + (TABLE_ENTRY_SIZE * entries.saturating_sub(1)) as u64;
+    let consistent = single_disk
+        && entries > 0
+        && directory_start + directory_size == end_position
+        && slot.table_offset >= slot.payload_offset
+        && slot.table_offset.checked_add(table_size) == Some(directory_start);
+    if !consistent {
+        return Err(inconsistent.to_string());
+    }
+    let mut region = vec![0; (size - slot.table_offset) as usize];
+    read_at(file, &mut region, slot.table_offset)?;
+    if u64::from_le_bytes(blake2b::<8>(&region)) != slot.checksum {
+        let mismatch = "the module archive's table of contents does not match the checksum \
+                        written when it was built";
+        return Err(mismatch.to_string());
+    }
+    Ok(CheckedRegion {
+        region,
+        entries,
+        directory_at: table_size as usize,
+        end_at: (end_position - slot.table_offset) as usize,
     })
 }
 
-fn fnv1a64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+/// The position of the end record in `end` (the last bytes of the file): the last
+/// signature whose comment reaches exactly to the end.
+fn end_record(end: &[u8]) -> Option<usize> {
+    let last = end.len().checked_sub(EOCD_SIZE)?;
+    (0..=last).rev().find(|&at| {
+        &end[at..at + 4] == EOCD_SIGNATURE
+            && EOCD_SIZE + usize::from(u16_at(end, at + 20)) == end.len() - at
     })
+}
+
+/// The hash table (the member at the start of the checked region), checked for shape:
+/// entries in order, apart, each before the table.
+fn member_hashes(checked: &CheckedRegion, table_start: u64) -> Result<Vec<MemberHash>, String> {
+    let region = &checked.region;
+    let data_size = TABLE_ENTRY_SIZE * (checked.entries - 1);
+    let name_end = LOCAL_HEADER_SIZE + TABLE_MEMBER.len();
+    let well_formed = &region[..4] == LOCAL_SIGNATURE
+        && u16_at(region, 8) == 0
+        && u32_at(region, 18) as usize == data_size
+        && u32_at(region, 22) as usize == data_size
+        && usize::from(u16_at(region, 26)) == TABLE_MEMBER.len()
+        && u16_at(region, 28) == 0
+        && &region[LOCAL_HEADER_SIZE..name_end] == TABLE_MEMBER.as_bytes();
+    let malformed = || "the module archive's hash table is malformed".to_string();
+    if !well_formed {
+        return Err(malformed());
+    }
+    let mut members = Vec::with_capacity(checked.entries - 1);
+    let mut free_from = 0;
+    for entry in region[name_end..checked.directory_at].chunks_exact(TABLE_ENTRY_SIZE) {
+        let member = MemberHash {
+            offset: u64_at(entry, 0),
+            length: u64::from(u32_at(entry, 8)),
+            flags: u32_at(entry, 12),
+            digest: entry[16..32].try_into().map_err(|_| malformed())?,
+        };
+        let end = member.offset.checked_add(member.length);
+        if member.offset < free_from
+            || member.length < LOCAL_HEADER_SIZE as u64
+            || end.is_none_or(|end| end > table_start)
+        {
+            return Err(malformed());
+        }
+        free_from = member.offset + member.length;
+        members.push(member);
+    }
+    Ok(members)
+}
+
+/// The bytes of `member` (local header included), read from the file and checked
+/// against its hash.
+fn member_bytes(payload: &Payload, member: &MemberHash) -> Result<Vec<u8>, &'static str> {
+    let mut bytes = vec![0; member.length as usize];
+    payload
+        .file
+        .read_exact_at(&mut bytes, payload.zip_offset + member.offset)
+        .map_err(|_| "cannot be read")?;
+    if blake2b::<16>(&bytes) != member.digest {
+        return Err("does not match the hash written when it was built");
+    }
+    Ok(bytes)
+}
+
+/// The data of the member whose local header is at `offset` in the file, as the central
+/// directory describes it (`size` bytes, zip `method`), checked against its hash.
+fn member_data(
+    payload: &Payload,
+    offset: u64,
+    size: u64,
+    method: u16,
+) -> Result<Vec<u8>, &'static str> {
+    if method != 0 && method != 8 {
+        return Err("is compressed with a method this program cannot read");
+    }
+    let relative = offset.checked_sub(payload.zip_offset);
+    let index = relative
+        .and_then(|relative| {
+            payload
+                .members
+                .binary_search_by_key(&relative, |member| member.offset)
+                .ok()
+        })
+        .ok_or("has no hash in the module archive")?;
+    let member = &payload.members[index];
+    let mut bytes = member_bytes(payload, member)?;
+    let data_start =
+        LOCAL_HEADER_SIZE + usize::from(u16_at(&bytes, 26)) + usize::from(u16_at(&bytes, 28));
+    let length = (data_start as u64).checked_add(size);
+    if &bytes[..4] != LOCAL_SIGNATURE || length != Some(member.length) {
+        return Err("does not match its entry in the table of contents");
+    }
+    bytes.drain(..data_start);
+    Ok(bytes)
+}
+
+/// The name the central directory gives the member at `offset` (from the start of the zip).
+fn member_name(checked: &CheckedRegion, offset: u64) -> String {
+    let directory = &checked.region[checked.directory_at..checked.end_at];
+    let mut at = 0;
+    while at + DIRECTORY_HEADER_SIZE <= directory.len()
+        && &directory[at..at + 4] == DIRECTORY_SIGNATURE
+    {
+        let name_end = at + DIRECTORY_HEADER_SIZE + usize::from(u16_at(directory, at + 28));
+        let Some(name) = directory.get(at + DIRECTORY_HEADER_SIZE..name_end) else {
+            break;
+        };
+        if u64::from(u32_at(directory, at + 42)) == offset {
+            return String::from_utf8_lossy(name).into_owned();
+        }
+        at = name_end
+            + usize::from(u16_at(directory, at + 30))
+            + usize::from(u16_at(directory, at + 32));
+    }
+    format!("the member at offset {offset}")
+}
+
+/// The module search paths the payload description gives. Every line must be well formed:
+/// a payload whose description was altered is not started.
+fn search_paths(comment: &str, executable: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut lines = comment.strip_suffix('\n').unwrap_or("").split('\n');
+    if lines.next() != Some(COMMENT_MAGIC) {
+        return Err("the zip comment is not a payload description".to_string());
+    }
+    let mut seen = [false; 3];
+    let mut paths = Vec::new();
+    for line in lines {
+        let malformed = || format!("the payload description's line {line:?} is malformed");
+        let (key, value) = line.split_once(' ').ok_or_else(malformed)?;
+        let once = match key {
+            "python" => 0,
+            "entry" => 1,
+            "extensions" => 2,
+            "path" if relative_path(value) => {
+                paths.push(if value == "." {
+                    executable.to_path_buf()
+                } else {
+                    executable.join(value)
+                });
+                continue;
+            }
+            _ => return Err(malformed()),
+        };
+        let number = (1..=9).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit());
+        if seen[once] || (key == "extensions" && !number) {
+            return Err(malformed());
+        }
+        seen[once] = true;
+    }
+    if seen.contains(&false) {
+        return Err("the payload description is incomplete".to_string());
+    }
+    Ok(paths)
+}
+
+/// "." (the archive root) or a path inside the archive: no "..", "." or empty parts.
+fn relative_path(value: &str) -> bool {
+    value == "."
+        || (!value.contains('\0')
+            && value
+                .split('/')
+                .all(|part| !part.is_empty() && part != "." && part != ".."))
+}
+
+fn read_at(file: &File, buffer: &mut [u8], offset: u64) -> Result<(), String> {
+    file.read_exact_at(buffer, offset)
+        .map_err(|err| format!("cannot read the module archive: {err}"))
+}
+
+fn u16_at(bytes: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([bytes[at], bytes[at + 1]])
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    u64::from(u32_at(bytes, at)) | (u64::from(u32_at(bytes, at + 4)) << 32)
+}
+
+// `_packager_payload`, built into the program: the boot module's zipimport reads every
+// member of the archive through its `read`. Plain C API, registered in the inittab here:
+// the crate's own modules are the generated inittab code's business.
+static mut PAYLOAD_METHODS: [ffi::PyMethodDef; 2] = [
+    ffi::PyMethodDef {
+        ml_name: c"read".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunction: read_member,
+        },
+        ml_flags: ffi::METH_VARARGS,
+        ml_doc: c"read(name, offset, size, method): the data of an archive member, checked"
+            .as_ptr(),
+    },
+    ffi::PyMethodDef::zeroed(),
+];
+
+static mut PAYLOAD_MODULE: ffi::PyModuleDef = ffi::PyModuleDef {
+    m_base: ffi::PyModuleDef_HEAD_INIT,
+    m_name: c"_packager_payload".as_ptr(),
+    m_doc: std::ptr::null(),
+    m_size: 0,
+    m_methods: std::ptr::null_mut(),
+    m_slots: std::ptr::null_mut(),
+    m_traverse: None,
+    m_clear: None,
+    m_free: None,
+};
+
+extern "C" fn init_payload_module() -> *mut ffi::PyObject {
+    unsafe {
+        let module = &raw mut PAYLOAD_MODULE;
+        (*module).m_methods = (&raw mut PAYLOAD_METHODS).cast();
+        ffi::PyModule_Create(module)
+    }
+}
+
+/// `read(name, offset, size, method)`: the data of the member `name` whose local header
+/// is at `offset` in the file (`size` bytes, zip `method`), checked against its hash.
+/// Stops the program when it does not match: its code or data must not be used.
+unsafe extern "C" fn read_member(
+    _module: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let arguments = (
+        text_argument(args, 0),
+        number_argument(args, 1),
+        number_argument(args, 2),
+        number_argument(args, 3),
+    );
+    let (Some(name), Some(offset), Some(size), Some(method)) = arguments else {
+        ffi::PyErr_Clear();
+        let usage = c"read(name: str, offset: int, size: int, method: int)";
+        ffi::PyErr_SetString(ffi::PyExc_TypeError, usage.as_ptr());
+        return std::ptr::null_mut();
+    };
+    let Some(payload) = PAYLOAD.get() else {
+        fail("_packager_payload is only usable in a onefile program");
+    };
+    match member_data(payload, offset, size, method) {
+        Ok(data) => ffi::PyBytes_FromStringAndSize(data.as_ptr().cast(), data.len() as isize),
+        Err(reason) => {
+            // Output the program wrote so far is not lost to the exit.
+            for stream in [c"stdout", c"stderr"] {
+                let stream = ffi::PySys_GetObject(stream.as_ptr());
+                if !stream.is_null() {
+                    let flushed =
+                        ffi::PyObject_CallMethod(stream, c"flush".as_ptr(), std::ptr::null());
+                    if flushed.is_null() {
+                        ffi::PyErr_Clear();
+                    } else {
+                        ffi::Py_DecRef(flushed);
+                    }
+                }
+            }
+            let shown = payload.executable.display();
+            fail(&damaged(format!("{shown}: {name} {reason}; {FIX}")))
+        }
+    }
+}
+
+unsafe fn text_argument(args: *mut ffi::PyObject, index: isize) -> Option<String> {
+    let item = ffi::PyTuple_GetItem(args, index);
+    if item.is_null() {
+        return None;
+    }
+    let mut length: ffi::Py_ssize_t = 0;
+    let text = ffi::PyUnicode_AsUTF8AndSize(item, &mut length);
+    if text.is_null() {
+        return None;
+    }
+    let bytes = std::slice::from_raw_parts(text.cast::<u8>(), length as usize);
+    Some(String::from_utf8_lossy(bytes).into_owned())
+}
+
+unsafe fn number_argument<T: TryFrom<u64>>(args: *mut ffi::PyObject, index: isize) -> Option<T> {
+    let item = ffi::PyTuple_GetItem(args, index);
+    if item.is_null() {
+        return None;
+    }
+    let value = ffi::PyLong_AsUnsignedLongLong(item);
+    if value == u64::MAX && !ffi::PyErr_Occurred().is_null() {
+        return None;
+    }
+    T::try_from(value).ok()
+}
+
+const BLAKE2B_IV: [u64; 8] = [
+    0x6a09_e667_f3bc_c908,
+    0xbb67_ae85_84ca_a73b,
+    0x3c6e_f372_fe94_f82b,
+    0xa54f_f53a_5f1d_36f1,
+    0x510e_527f_ade6_82d1,
+    0x9b05_688c_2b3e_6c1f,
+    0x1f83_d9ab_fb41_bd6b,
+    0x5be0_cd19_137e_2179,
+];
+
+const BLAKE2B_SIGMA: [[usize; 16]; 10] = [
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
+    [14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3],
+    [11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4],
+    [7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8],
+    [9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13],
+    [2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9],
+    [12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11],
+    [13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10],
+    [6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5],
+    [10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0],
+];
+
+/// BLAKE2b (RFC 7693) of `data`, unkeyed, with an `N`-byte digest: Python's
+/// `hashlib.blake2b(data, digest_size=N)`, which packager checks the payload with.
+fn blake2b<const N: usize>(data: &[u8]) -> [u8; N] {
+    let mut state = BLAKE2B_IV;
+    state[0] ^= 0x0101_0000 ^ N as u64;
+    // The last block, full or not (a zero block for no data), is compressed as the final one.
+    let last_start = data.len().saturating_sub(1) / 128 * 128;
+    for (index, block) in data[..last_start].chunks_exact(128).enumerate() {
+        blake2b_compress(&mut state, block, (index as u128 + 1) * 128, false);
+    }
+    let mut last = [0u8; 128];
+    last[..data.len() - last_start].copy_from_slice(&data[last_start..]);
+    blake2b_compress(&mut state, &last, data.len() as u128, true);
+    let mut digest = [0u8; N];
+    for (chunk, word) in digest.chunks_mut(8).zip(state) {
+        chunk.copy_from_slice(&word.to_le_bytes()[..chunk.len()]);
+    }
+    digest
+}
+
+fn blake2b_compress(state: &mut [u64; 8], block: &[u8], counter: u128, last: bool) {
+    let mut message = [0u64; 16];
+    for (word, bytes) in message.iter_mut().zip(block.chunks_exact(8)) {
+        *word = u64_at(bytes, 0);
+    }
+    let mut v = [0u64; 16];
+    v[..8].copy_from_slice(state);
+    v[8..].copy_from_slice(&BLAKE2B_IV);
+    v[12] ^= counter as u64;
+    v[13] ^= (counter >> 64) as u64;
+    if last {
+        v[14] = !v[14];
+    }
+    // A macro rather than a closure: constant indices, so no bounds checks in the rounds.
+    macro_rules! mix {
+        ($a:expr, $b:expr, $c:expr, $d:expr, $x:expr, $y:expr) => {
+            v[$a] = v[$a].wrapping_add(v[$b]).wrapping_add($x);
+            v[$d] = (v[$d] ^ v[$a]).rotate_right(32);
+            v[$c] = v[$c].wrapping_add(v[$d]);
+            v[$b] = (v[$b] ^ v[$c]).rotate_right(24);
+            v[$a] = v[$a].wrapping_add(v[$b]).wrapping_add($y);
+            v[$d] = (v[$d] ^ v[$a]).rotate_right(16);
+            v[$c] = v[$c].wrapping_add(v[$d]);
+            v[$b] = (v[$b] ^ v[$c]).rotate_right(63);
+        };
+    }
+    // Twelve rounds: the ten permutations, then the first two again.
+    for s in BLAKE2B_SIGMA.iter().chain(&BLAKE2B_SIGMA[..2]) {
+        let m = |i: usize| message[s[i] & 15];
+        mix!(0, 4, 8, 12, m(0), m(1));
+        mix!(1, 5, 9, 13, m(2), m(3));
+        mix!(2, 6, 10, 14, m(4), m(5));
+        mix!(3, 7, 11, 15, m(6), m(7));
+        mix!(0, 5, 10, 15, m(8), m(9));
+        mix!(1, 6, 11, 12, m(10), m(11));
+        mix!(2, 7, 8, 13, m(12), m(13));
+        mix!(3, 4, 9, 14, m(14), m(15));
+    }
+    for (index, word) in state.iter_mut().enumerate() {
+        *word ^= v[index] ^ v[index + 8];
+    }
 }
 
 fn c_path(path: &Path) -> Result<CString, String> {

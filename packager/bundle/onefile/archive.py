@@ -7,6 +7,7 @@ Archive layout (the zip appended to the program; its root is the first sys.path 
     site-packages/...              third-party packages (a second sys.path entry)
     app/...                        the application's own modules (a third one)
     _packager_boot.pyc             the memory loader for the compiled modules
+    packager-hashes                a hash of each member's bytes (written last)
 
 Reproducible: entries sorted, one timestamp (SOURCE_DATE_EPOCH or a constant), .pyc with
 unchecked-hash invalidation (no source mtimes inside), fixed permissions.
@@ -22,6 +23,13 @@ import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from packager.binary.onefile_payload import (
+    EARLY,
+    TABLE_MEMBER,
+    MemberHash,
+    member_digest,
+    pack_table,
+)
 from packager.bundle import stdlib
 from packager.bundle.onefile.extensions import ExtensionPlan, Placement
 from packager.bundle.outputs.archives import zip_time
@@ -36,6 +44,19 @@ APP_DIR = "app"
 DYNLOAD_DIR = "lib-dynload"
 
 _SHARED_OBJECT_SUFFIXES = (".so",)
+# What Python reads before the boot module is there to check it (the file-system encoding
+# is UTF-8 in the isolated start-up), and the boot module: the start-up code checks these
+# before Python starts.
+EARLY_MEMBERS = frozenset(
+    {
+        f"{BOOT_MODULE}.pyc",
+        "encodings/__init__.pyc",
+        "encodings/aliases.pyc",
+        "encodings/utf_8.pyc",
+    }
+)
+# The end record counts entries in 16 bits, and the hash table is one of them.
+_MAX_MEMBERS = 0xFFFF - 1
 
 
 @dataclass(frozen=True)
@@ -140,21 +161,53 @@ def compile_boot(python: str, source: str, staging: str, ctx: Context) -> str:
 def write_archive(
     members: Mapping[str, str], *, comment: bytes, mtime: int, deflate: bool
 ) -> bytes:
-    """The zip of `members` (archive name -> file), sorted, with one timestamp."""
+    """The zip of `members` (archive name -> file), sorted, with one timestamp.
+
+    The hash table comes last, before the central directory: a hash of each member's
+    bytes as written (local header and stored data), which the program checks.
+    """
+    if len(members) > _MAX_MEMBERS:
+        raise UsageError(
+            f"a onefile program holds at most {_MAX_MEMBERS} files, and this one would hold "
+            f"{len(members)}",
+            fix="keep only the modules the program imports (--only-needed), or ship a "
+            "directory bundle",
+        )
     buffer = io.BytesIO()
     date_time = zip_time(mtime)
     method = zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED
     with zipfile.ZipFile(buffer, "w") as archive:
         for name in sorted(members):
-            info = zipfile.ZipInfo(name, date_time)
-            info.create_system = 3
-            info.external_attr = (stat.S_IFREG | 0o644) << 16
-            info.compress_type = method
             with open(members[name], "rb") as source:
                 # Level 9 only costs build time; zipimport inflates at the same speed.
-                archive.writestr(info, source.read(), compresslevel=9)
+                archive.writestr(_entry(name, date_time, method), source.read(), compresslevel=9)
+        # zipfile writes each member at the stream's position, so members are contiguous
+        # and the last one ends where the stream is now.
+        written = archive.infolist()
+        ends = [info.header_offset for info in written[1:]] + [buffer.tell()]
+        with buffer.getbuffer() as view:
+            hashes = [
+                MemberHash(
+                    offset=info.header_offset,
+                    length=end - info.header_offset,
+                    flags=EARLY if info.filename in EARLY_MEMBERS else 0,
+                    digest=member_digest(view[info.header_offset : end]),
+                )
+                for info, end in zip(written, ends, strict=True)
+            ]
+        archive.writestr(_entry(TABLE_MEMBER, date_time, zipfile.ZIP_STORED), pack_table(hashes))
         archive.comment = comment
     return buffer.getvalue()
+
+
+def _entry(
+    name: str, date_time: tuple[int, int, int, int, int, int], method: int
+) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time)
+    info.create_system = 3
+    info.external_attr = (stat.S_IFREG | 0o644) << 16
+    info.compress_type = method
+    return info
 
 
 def _copy_tree(source: str, target: str, option: str) -> None:

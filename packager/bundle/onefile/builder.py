@@ -18,14 +18,11 @@ from dataclasses import dataclass
 from packager import runner
 from packager.binary.onefile_markers import SLOT_MAGIC
 from packager.binary.onefile_payload import (
-    FORMAT_VERSION,
     PayloadDescription,
-    SlotFields,
     find_slot,
-    fnv1a64,
-    parse_tail,
     read_payload,
     read_slot,
+    seal,
 )
 from packager.bundle.onefile import archive
 from packager.bundle.onefile.extensions import ExtensionPlan, Placement, plan_extensions
@@ -316,18 +313,8 @@ def _append_payload(program: str, zipped: bytes, *, shown: str) -> int:
                 fix="pass the static binary that `packager build` wrote",
             )
         executable_size = len(data)
-        parsed = parse_tail(zipped, len(zipped))
-        assert parsed is not None  # write_archive wrote the end record and the comment
-        directory = parsed[0]
-        fields = SlotFields(
-            format=FORMAT_VERSION,
-            payload_offset=executable_size,
-            payload_size=len(zipped),
-            directory_offset=executable_size + directory,
-            directory_checksum=fnv1a64(zipped[directory:]),
-        )
         handle.seek(slot)
-        handle.write(fields.pack())
+        handle.write(seal(zipped, executable_size).pack())
         handle.seek(executable_size)
         handle.write(zipped)
     return executable_size
