@@ -75,3 +75,7 @@ class SearchPathError(UsageError):
 
 class OutputWriteError(PackagerError):
     """Writing an output failed: no space left, quota exceeded, read-only or denied."""
+
+
+class OutputDirError(PackagerError):
+    """The output directory is missing, not a directory, or not writable."""
