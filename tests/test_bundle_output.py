@@ -369,29 +369,19 @@ def test_a_full_file_system_is_a_clear_error_and_leaves_nothing(
     assert left == []
 
 
-def test_onefile_on_a_full_file_system_is_a_clear_error(
-    static_program: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        ("size=4m", "no space left on device"),
+        ("ro", "cannot write to the output directory (Read-only file system)"),
+    ],
+    ids=["full", "read-only"],
+)
+def test_onefile_into_an_unwritable_directory_is_a_clear_error(
+    static_program: Path, tmp_path: Path, options: str, said: str
 ) -> None:
-    out = tmp_path / "full"
-    result, left = packager_on_tmpfs(
-        "size=4m",
-        out,
-        "bundle",
-        str(static_program),
-        "--onefile",
-        "--python",
-        "/usr/bin/python3.11",
-    )
-    assert_one_line_error(result, "no space left on device")
-    assert left == []
-
-
-def test_onefile_into_a_read_only_directory_is_a_clear_error(
-    static_program: Path, tmp_path: Path
-) -> None:
-    out = tmp_path / "ro"
-    result, left = packager_on_tmpfs(
-        "ro", out, "bundle", str(static_program), "--onefile", *DEBIAN_PYTHON
-    )
-    assert_one_line_error(result, "cannot write to the output directory (Read-only file system)")
+    out = tmp_path / "out"
+    program = str(static_program)
+    result, left = packager_on_tmpfs(options, out, "bundle", program, "--onefile", *DEBIAN_PYTHON)
+    assert_one_line_error(result, said)
     assert left == []

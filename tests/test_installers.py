@@ -94,6 +94,21 @@ def hostile_payload(path: Path, name: str, member: tarfile.TarInfo) -> None:
         archive.addfile(member, io.BytesIO(b"evil\n") if member.isreg() else None)
 
 
+def refused_install(member: tarfile.TarInfo, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Run an installer whose payload holds `member`; it must fail having installed nothing."""
+    payload = tmp_path / "payload.tar.gz"
+    hostile_payload(payload, "evilapp", member)
+    installer = tmp_path / "evilapp-installer.sh"
+    write_installer("evilapp", str(payload), str(installer))
+    home = tmp_path / "home"
+    home.mkdir()
+    result = run_installer(installer, home)
+    assert result.returncode != 0
+    assert files_under(home) == []
+    assert not list(tmp_path.glob("evilapp-install.*"))
+    return result
+
+
 def _file(name: str) -> tarfile.TarInfo:
     info = tarfile.TarInfo(name)
     info.size = 5
@@ -120,16 +135,8 @@ def _link(name: str, target: str, kind: bytes) -> tarfile.TarInfo:
     ids=["dotdot", "absolute", "outside-top", "symlink-out", "symlink-up", "hardlink"],
 )
 def test_installer_refuses_hostile_payloads(member: tarfile.TarInfo, tmp_path: Path) -> None:
-    payload = tmp_path / "payload.tar.gz"
-    hostile_payload(payload, "evilapp", member)
-    installer = tmp_path / "evilapp-installer.sh"
-    write_installer("evilapp", str(payload), str(installer))
-    home = tmp_path / "home"
-    home.mkdir()
-    result = run_installer(installer, home)
-    assert result.returncode != 0
+    result = refused_install(member, tmp_path)
     assert "refusing" in result.stderr
-    assert files_under(home) == []
     assert not (tmp_path / "evil").exists()
     assert not Path("/tmp/evil-absolute").exists()
 
@@ -158,18 +165,9 @@ def _mode(name: str, mode: int, kind: bytes = tarfile.REGTYPE) -> tarfile.TarInf
 def test_installer_refuses_dangerous_modes_and_special_files(
     member: tarfile.TarInfo, tmp_path: Path
 ) -> None:
-    payload = tmp_path / "payload.tar.gz"
-    hostile_payload(payload, "evilapp", member)
-    installer = tmp_path / "evilapp-installer.sh"
-    write_installer("evilapp", str(payload), str(installer))
-    home = tmp_path / "home"
-    home.mkdir()
-    result = run_installer(installer, home)
-    assert result.returncode != 0
+    result = refused_install(member, tmp_path)
     assert "refusing archive member" in result.stderr, result.stderr
     assert member.name in result.stderr
-    assert files_under(home) == []
-    assert not list(tmp_path.glob("evilapp-install.*"))
 
 
 def test_installed_files_belong_to_the_installing_user_with_no_group_write(
