@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Sequence
 
 from packager.model import (
@@ -34,6 +35,10 @@ from packager.model import (
 EXTENSION_API_SYMBOLS = ("PyModuleDef_Init", "PyModule_Create2", "PyArg_ParseTuple", "PyTuple_Type")
 
 Rule = Callable[[BinaryReport], Iterable[Finding]]
+
+# The start of an ELF rpath entry the loader expands to the binary's own directory: a
+# name character after "$ORIGIN" makes another (unknown) variable, which stays literal.
+_ORIGIN = re.compile(r"\$ORIGIN(?![A-Za-z0-9_])|\$\{ORIGIN\}")
 
 
 def check_result(result: InspectResult, *, expect_modules: Sequence[str] = ()) -> InspectResult:
@@ -127,8 +132,12 @@ def _unresolved_libpython(report: BinaryReport, name: str) -> Iterable[Finding]:
 
 def _unsafe_rpaths(report: BinaryReport) -> Iterable[Finding]:
     for entry in report.rpaths:
-        if entry == "" or not (entry.startswith(("/", "$ORIGIN", "${ORIGIN}", "@"))):
-            shown = repr(entry) if entry else "an empty entry"
+        pieces = _rpath_pieces(report, entry)
+        unsafe = [piece for piece in pieces if not _anchored(report, piece)]
+        if unsafe:
+            shown = repr(unsafe[0]) if unsafe[0] else "an empty entry"
+            if len(pieces) > 1:
+                shown += f" (in {entry!r}, split at ';' as the loader splits LD_LIBRARY_PATH)"
             yield _finding(
                 report,
                 "PKG104",
@@ -136,7 +145,7 @@ def _unsafe_rpaths(report: BinaryReport) -> Iterable[Finding]:
                 f"rpath has {shown}, searched relative to the current directory: anyone who "
                 "controls that directory can inject a library",
                 "use absolute entries or ones based on $ORIGIN (@loader_path on macOS), "
-                "and no empty entries (`patchelf --set-rpath '$ORIGIN/../lib'`)",
+                "and no empty entries or ';' (`patchelf --set-rpath '$ORIGIN/../lib'`)",
             )
         elif entry.startswith("/") and not _inside(entry, _own_tree(report.path)):
             yield _finding(
@@ -147,6 +156,24 @@ def _unsafe_rpaths(report: BinaryReport) -> Iterable[Finding]:
                 "relocatable and leaks a build path",
                 "use $ORIGIN-relative rpaths (`patchelf --set-rpath '$ORIGIN/../lib'`)",
             )
+
+
+def _rpath_pieces(report: BinaryReport, entry: str) -> list[str]:
+    # ELF entries are already split at ':'. ';' separates LD_LIBRARY_PATH entries, and an
+    # rpath copied into it (or by a tool that treats both alike) would split there too.
+    # An LC_RPATH is one path: dyld never splits it.
+    if report.format is BinaryFormat.MACHO:
+        return [entry]
+    return re.split("[:;]", entry)
+
+
+def _anchored(report: BinaryReport, piece: str) -> bool:
+    """Whether an rpath entry names the same directory whatever the current directory is."""
+    if piece.startswith("/"):
+        return True
+    if report.format is BinaryFormat.MACHO:
+        return piece.startswith(("@loader_path", "@executable_path", "@rpath"))
+    return _ORIGIN.match(piece) is not None
 
 
 def _extension_links_libpython(report: BinaryReport) -> Iterable[Finding]:

@@ -67,3 +67,15 @@ class ToolError(PackagerError):
 
 class OutputExistsError(PackagerError):
     """An output would overwrite something that is already there."""
+
+
+class SearchPathError(UsageError):
+    """A path would enter a search path (LD_LIBRARY_PATH, PATH) split at ':' or ';'."""
+
+
+class OutputWriteError(PackagerError):
+    """Writing an output failed: no space left, quota exceeded, read-only or denied."""
+
+
+class OutputDirError(PackagerError):
+    """The output directory is missing, not a directory, or not writable."""

@@ -36,6 +36,7 @@ REFUSED = [
     (["--format", "deb", "--version", "x y", HELLO], ["--version", "package"]),
     (["--format", "deb", "--version", "", HELLO], ["--version", "package"]),
     (["--name", "a/b", HELLO], ["'a/b' cannot name a bundle"]),
+    (["--app-dir", "/proc/self/fd", HELLO], ["--app-dir", "/proc/self/fd"]),
 ]
 
 
@@ -51,6 +52,17 @@ def test_options_the_layout_cannot_honour_are_refused_before_any_work(
     assert all(word in error for word in words), error
     assert "Traceback" not in error
     assert "building" not in error and not out.exists()  # refused before the build
+
+
+@pytest.mark.parametrize("separator", [":", ";"])
+def test_an_output_path_with_a_search_path_separator_is_refused(
+    separator: str, tmp_path: Path
+) -> None:
+    out = tmp_path / f"dist{separator}x"
+    result = run_packager("bundle", "--out", str(out), HELLO, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert f"'{separator}'" in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
 
 
 def test_versions_that_packages_accept() -> None:

@@ -276,6 +276,18 @@ def test_bundle_runs_under_wine(pe_pair: PePair, wine_env: dict[str, str], tmp_p
     assert _printed(elsewhere.stdout)["PYTHONHOME"] == here
 
 
+def test_launcher_refuses_a_folder_whose_path_holds_a_semicolon(
+    pe_pair: PePair, wine_env: dict[str, str], tmp_path: Path
+) -> None:
+    # From "a;b\hello" PATH would gain the entry "b\hello", relative to the current
+    # directory: a python311.dll planted there would be loaded.
+    tree = _unpack(_bundle(pe_pair, tmp_path / "out"), tmp_path / "a;b")
+    run = _wine(["cmd", "/c", "hello.cmd"], wine_env, cwd=tree)
+    assert run.returncode == 127, run.stdout + run.stderr
+    assert MARKER not in run.stdout
+    assert "the path contains ';'" in run.stderr + run.stdout
+
+
 def test_export_env_launcher_saves_nothing(
     pe_pair: PePair, wine_env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -33,8 +34,12 @@ child = subprocess.run(["env", "-0"], capture_output=True).stdout
 child_env = dict(
     item.split("=", 1) for item in child.decode("utf-8", "surrogateescape").split("\\0") if item
 )
+with open("/proc/self/maps", encoding="utf-8", errors="surrogateescape") as handle:
+    fields = [line.rstrip("\\n").split(maxsplit=5) for line in handle]
+maps = sorted({field[5] for field in fields if len(field) == 6 and ".so" in field[5]})
 print("PROBE " + json.dumps({
     "initial": initial, "child": child_env, "argv": _read("/proc/self/cmdline")[1:],
+    "maps": maps,
 }), flush=True)
 os._exit(int(initial.get("PROBE_EXIT", "0")))
 """
@@ -42,8 +47,19 @@ os._exit(int(initial.get("PROBE_EXIT", "0")))
 COMPONENT = st.text(
     alphabet=st.sampled_from(list("ab z'\"$`\\*-\té日ü")), min_size=1, max_size=10
 ).filter(lambda text: text not in (".", ".."))
-LIBRARY_PATHS = st.sampled_from(
-    [None, "", ":", "::", "/opt/a b:/usr/lib", "relative/dir:/abs", "/x:", ":/y", ".:lib"]
+# The loader splits LD_LIBRARY_PATH at ':' and at ';'.
+SEPARATORS = re.compile("[:;]")
+LIBRARY_PATH_ENTRIES = st.sampled_from(
+    ["", ".", "lib", "rel dir", "$ORIGIN/x", "/opt/a b", "/usr/lib", "/x", "/semi"]
+)
+LIBRARY_PATHS = st.one_of(
+    st.sampled_from(
+        (None, "", ":", "::", ";", "/opt/a b:/usr/lib", "relative/dir:/abs", "/x:", ":/y")
+    ),
+    st.sampled_from((".:lib", "/x;", ";/x", "/x;;/y", "/x;lib", "/x;.:/y")),
+    st.lists(st.tuples(LIBRARY_PATH_ENTRIES, st.sampled_from([":", ";"])), max_size=5).map(
+        lambda pairs: "".join(entry + separator for entry, separator in pairs)[:-1]
+    ),
 )
 ARGS = st.lists(
     st.text(st.characters(blacklist_characters="\0", blacklist_categories=("Cs",)), max_size=8),
@@ -116,10 +132,10 @@ def test_launcher_from_odd_paths_and_environments(
     real = os.path.realpath(moved)
     assert returncode == exit_code
     assert seen["argv"] == args
-    entries = seen["initial"]["LD_LIBRARY_PATH"].split(":")
+    entries = SEPARATORS.split(seen["initial"]["LD_LIBRARY_PATH"])
     assert entries[0] == f"{real}/lib"
     assert all(entry.startswith("/") for entry in entries), entries
-    kept = [entry for entry in (library_path or "").split(":") if entry.startswith("/")]
+    kept = [entry for entry in SEPARATORS.split(library_path or "") if entry.startswith("/")]
     assert entries[1:] == kept
     assert seen["initial"]["PYTHONHOME"] == real
     # The child gets the caller's environment back, exactly.
@@ -165,16 +181,67 @@ def test_export_env_lets_children_inherit_the_launcher_variables(
     (tree / "export-launcher").unlink()
 
 
-def test_a_path_with_a_colon_is_refused_with_a_message(
-    movable_bundle: list[Path], tmp_path: Path
+@pytest.fixture(scope="module")
+def planted(movable_bundle: list[Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory holding working copies of every shared library the bundled app maps.
+
+    The copies sit in the directory and in its lib/: a program that searches the current
+    directory (or "lib" relative to it) loads them instead of the real ones, and
+    /proc/self/maps shows it.
+    """
+    tree = movable_bundle[0]
+    _, seen = run_probe(tree / tree.name, [], {"PATH": "/usr/bin:/bin"})
+    plant = tmp_path_factory.mktemp("plant")
+    (plant / "lib").mkdir()
+    for library in seen["maps"]:
+        shutil.copy2(library, plant / os.path.basename(library))
+        shutil.copy2(library, plant / "lib" / os.path.basename(library))
+    assert (plant / "libc.so.6").exists(), seen["maps"]
+    return plant
+
+
+def planted_libraries(seen: Any, plant: Path) -> list[str]:
+    return [path for path in seen["maps"] if path.startswith(f"{plant}/")]
+
+
+@pytest.mark.parametrize("library_path", ["/x;", ":/x", "/x;;/y", ";", "/x;.", "/x;lib"])
+def test_no_library_is_loaded_from_the_current_directory(
+    movable_bundle: list[Path], planted: Path, library_path: str
 ) -> None:
+    tree = movable_bundle[0]
+    completed = subprocess.run(
+        [str(tree / tree.name)],
+        cwd=planted,
+        env={"PATH": "/usr/bin:/bin", "LD_LIBRARY_PATH": library_path},
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    lines = [line for line in completed.stdout.splitlines() if line.startswith(b"PROBE ")]
+    assert completed.returncode == 0 and lines, completed.stderr.decode(errors="replace")
+    seen = json.loads(lines[0][len(b"PROBE ") :])
+    assert planted_libraries(seen, planted) == []
+    assert all(
+        entry.startswith("/") for entry in SEPARATORS.split(seen["initial"]["LD_LIBRARY_PATH"])
+    )
+
+
+@pytest.mark.parametrize("separator", [":", ";"])
+def test_a_path_with_a_separator_is_refused_with_a_message(
+    movable_bundle: list[Path], planted: Path, tmp_path: Path, separator: str
+) -> None:
+    # From "<tmp>/a;b/NAME" the loader would read "b/NAME/lib" relative to the current
+    # directory: a copy of the bundle's libraries planted there would be loaded.
     current = movable_bundle[0]
-    moved = tmp_path / "a:b" / current.name
+    moved = tmp_path / f"a{separator}b" / current.name
     moved.parent.mkdir()
+    work = tmp_path / "work"
+    shutil.copytree(planted / "lib", work / "b" / current.name / "lib")
     os.rename(current, moved)
     try:
         completed = subprocess.run(
             [str(moved / current.name)],
+            cwd=work,
             env={"PATH": "/usr/bin:/bin"},
             capture_output=True,
             text=True,
@@ -182,8 +249,10 @@ def test_a_path_with_a_colon_is_refused_with_a_message(
         )
     finally:
         os.rename(moved, current)
-    assert completed.returncode == 127
-    assert "contains ':'" in completed.stderr
+    assert completed.returncode == 127, completed.stdout
+    assert "PROBE" not in completed.stdout
+    assert "contains ':' or ';'" in completed.stderr
+    assert f"a{separator}b" in completed.stderr
 
 
 def test_render_requires_every_placeholder_and_no_extra_values() -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from collections.abc import Mapping
 
 from packager.bundle.templates import read_template
+from packager.errors import SearchPathError
 
 RESTORE_MODULE = "_packager_restore_env"
 RESTORE_PTH = "_packager_restore_env.pth"
@@ -14,6 +16,27 @@ RESTORE_PTH = "_packager_restore_env.pth"
 _PLACEHOLDER = re.compile(r"@@[A-Z0-9_]+@@")
 # Characters a .cmd file can hold inside "set" quotes without escaping.
 _CMD_SAFE = re.compile(r"[A-Za-z0-9._+\-\\]+")
+# glibc splits LD_LIBRARY_PATH at both; Windows splits PATH at ';'.
+SEARCH_PATH_SEPARATORS = ":;"
+
+
+def check_search_path_safe(path: str) -> None:
+    """Refuse a bundle location whose path (as given, or with symlinks resolved) holds ':' or ';'.
+
+    The launcher puts its own folder into LD_LIBRARY_PATH, where either character starts a
+    new entry (a relative one, searched from the current directory), so it refuses to run
+    from such a folder: a bundle must not be written there in the first place.
+    """
+    for candidate in dict.fromkeys((os.path.abspath(path), os.path.realpath(path))):
+        found = [char for char in SEARCH_PATH_SEPARATORS if char in candidate]
+        if found:
+            shown = " and ".join(f"'{char}'" for char in found)
+            raise SearchPathError(
+                f"the path contains {shown}, which separate the entries of LD_LIBRARY_PATH "
+                "and PATH: the bundle's launcher would refuse to run from here",
+                path=candidate,
+                fix="choose an --out directory whose path has no ':' or ';'",
+            )
 
 
 def render(template: str, values: Mapping[str, str]) -> str:

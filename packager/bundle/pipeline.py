@@ -17,7 +17,9 @@ import os
 from dataclasses import dataclass
 
 from packager.binary import ResolveContext, detect_format
+from packager.bundle.appdir import check_app_dir
 from packager.bundle.atomic import OutputDirError, Staging, check_targets
+from packager.bundle.launchers import check_search_path_safe
 from packager.bundle.layouts import ELF, ONEFILE, PE, Layout, TreeJob
 from packager.bundle.model import BundleFormat, BundleManifest, VerifyResult
 from packager.bundle.onefile.builder import OnefileJob, OnefileResult, build_onefile
@@ -130,6 +132,11 @@ def check_request(request: BundleRequest, layout: Layout, *, crate: bool) -> Non
         raise UsageError("--script and --include choose what --only-needed keeps: add it")
     if request.name is not None:
         check_bundle_name(request.name, request.source, windows=layout is PE)
+    check_search_path_safe(request.out_dir)
+    if request.content.app_dir is not None:
+        check_app_dir(request.content.app_dir)
+    for site_dir in request.onefile_options.site_dirs:
+        check_app_dir(site_dir, option="--site")
 
 
 def _why(option: str, layout: Layout) -> str:

@@ -1,158 +1,175 @@
 #!/bin/sh
-# Self-extracting installer for @@NAME@@, made by packager. No root needed.
-#   sh @@NAME@@-installer.sh [--prefix DIR] [--bin-dir DIR]
-# Installs the program into PREFIX/opt/@@NAME@@ (PREFIX defaults to ~/.local), puts the
-# command @@NAME@@ into BIN_DIR (default PREFIX/bin) as a symlink to the launcher, and
-# writes PREFIX/opt/@@NAME@@/uninstall.
-# Before anything is written it checks the payload's SHA-256, refuses any archive member
-# that is not a plain file or directory under @@NAME@@/ (no "..", absolute paths or
-# links), and extracts into a temporary directory that is removed on every exit.
-set -eu
+{
+  # Self-extracting installer for @@NAME@@, made by packager. No root needed.
+  #   sh @@NAME@@-installer.sh [--prefix DIR] [--bin-dir DIR]
+  # Installs the program into PREFIX/opt/@@NAME@@ (PREFIX defaults to ~/.local), puts the
+  # command @@NAME@@ into BIN_DIR (default PREFIX/bin) as a symlink to the launcher, and
+  # writes PREFIX/opt/@@NAME@@/uninstall.
+  # Before anything is written it checks the payload's SHA-256 and refuses any archive
+  # member that is not a plain file or directory under @@NAME@@/ (no "..", absolute paths,
+  # links or devices) or that is setuid, setgid or world-writable. It extracts into a
+  # temporary directory that is removed on every exit, as the user running it (owners in
+  # the archive are ignored) and with no group or world write permission.
+  # The whole script is one { ... } group: a shell runs a script while reading it, but
+  # parses a group to its closing brace before running any of it, so a file cut short
+  # fails to parse instead of running part of it (a cut inside the payload fails the
+  # checksum). A function called on the last line would leave a gap: cut between the
+  # definition and the call, the script would define it, run nothing, and exit 0.
+  set -eu
 
-name=@@NAME@@
-payload_size=@@PAYLOAD_SIZE@@
-payload_sha256=@@PAYLOAD_SHA256@@
+  name=@@NAME@@
+  payload_size=@@PAYLOAD_SIZE@@
+  payload_sha256=@@PAYLOAD_SHA256@@
 
-say() { printf '%s\n' "$*"; }
-fail() {
-  printf '%s\n' "$name installer: error: $*" >&2
-  exit 1
-}
+  say() { printf '%s\n' "$*"; }
+  fail() {
+    printf '%s\n' "$name installer: error: $*" >&2
+    exit 1
+  }
 
-prefix=
-bin_dir=
-while [ "$#" -gt 0 ]; do
-  case $1 in
-    --prefix) [ "$#" -ge 2 ] || fail "--prefix needs a directory"; prefix=$2; shift 2 ;;
-    --prefix=*) prefix=${1#--prefix=}; shift ;;
-    --bin-dir) [ "$#" -ge 2 ] || fail "--bin-dir needs a directory"; bin_dir=$2; shift 2 ;;
-    --bin-dir=*) bin_dir=${1#--bin-dir=}; shift ;;
-    -h | --help)
-      say "usage: sh $0 [--prefix DIR] [--bin-dir DIR]"
-      say "  installs $name into DIR/opt/$name (default DIR: ~/.local) and the command into"
-      say "  --bin-dir (default DIR/bin)"
-      exit 0
-      ;;
-    *) fail "unknown option '$1' (see --help)" ;;
-  esac
-done
-if [ -z "$prefix" ]; then
-  [ -n "${HOME-}" ] || fail "HOME is not set; pass --prefix DIR"
-  prefix=$HOME/.local
-fi
-[ -n "$bin_dir" ] || bin_dir=$prefix/bin
-# Absolute from here on: the uninstaller runs from / and must remove exactly these paths.
-case $prefix in /*) ;; *) prefix=$(pwd -P)/$prefix ;; esac
-case $bin_dir in /*) ;; *) bin_dir=$(pwd -P)/$bin_dir ;; esac
-
-sha256() {
-  if command -v sha256sum >/dev/null 2>&1; then sha256sum -- "$1"
-  elif command -v shasum >/dev/null 2>&1; then shasum -a 256 -- "$1"
-  elif command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r -- "$1"
-  else fail "no sha256sum, shasum or openssl found to check the payload"
+  prefix=
+  bin_dir=
+  while [ "$#" -gt 0 ]; do
+    case $1 in
+      --prefix) [ "$#" -ge 2 ] || fail "--prefix needs a directory"; prefix=$2; shift 2 ;;
+      --prefix=*) prefix=${1#--prefix=}; shift ;;
+      --bin-dir) [ "$#" -ge 2 ] || fail "--bin-dir needs a directory"; bin_dir=$2; shift 2 ;;
+      --bin-dir=*) bin_dir=${1#--bin-dir=}; shift ;;
+      -h | --help)
+        say "usage: sh $0 [--prefix DIR] [--bin-dir DIR]"
+        say "  installs $name into DIR/opt/$name (default DIR: ~/.local) and the command into"
+        say "  --bin-dir (default DIR/bin)"
+        exit 0
+        ;;
+      *) fail "unknown option '$1' (see --help)" ;;
+    esac
+  done
+  if [ -z "$prefix" ]; then
+    [ -n "${HOME-}" ] || fail "HOME is not set; pass --prefix DIR"
+    prefix=$HOME/.local
   fi
-}
+  [ -n "$bin_dir" ] || bin_dir=$prefix/bin
+  # Absolute from here on: the uninstaller runs from / and must remove exactly these paths.
+  case $prefix in /*) ;; *) prefix=$(pwd -P)/$prefix ;; esac
+  case $bin_dir in /*) ;; *) bin_dir=$(pwd -P)/$bin_dir ;; esac
 
-created=
-make_dir() {
-  # mkdir -p, remembering each directory created so the uninstaller can remove it again.
-  [ -d "$1" ] && return 0
-  make_dir "$(dirname -- "$1")"
-  mkdir -- "$1" || fail "cannot create '$1'"
-  created="$created$1
-"
-}
+  sha256() {
+    if command -v sha256sum >/dev/null 2>&1; then sha256sum -- "$1"
+    elif command -v shasum >/dev/null 2>&1; then shasum -a 256 -- "$1"
+    elif command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r -- "$1"
+    else fail "no sha256sum, shasum or openssl found to check the payload"
+    fi
+  }
 
-self=$0
-[ -f "$self" ] || fail "cannot read the installer itself ('$self'); run it as: sh path/to/installer.sh"
-work=$(mktemp -d "${TMPDIR:-/tmp}/$name-install.XXXXXX") || fail "cannot create a temporary directory"
-trap 'rm -rf -- "$work"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-payload=$work/payload.tar.gz
+  make_dir() {
+    # mkdir -p, remembering each directory created so the uninstaller can remove it again.
+    [ -d "$1" ] && return 0
+    make_dir "$(dirname -- "$1")"
+    mkdir -- "$1" || fail "cannot create '$1'"
+    printf 'created=%s\n' "$1" >>"$work/created"
+  }
 
-tail -c "$payload_size" -- "$self" >"$payload" || fail "cannot read the payload"
-actual=$(sha256 "$payload") || fail "cannot compute the payload checksum"
-actual=${actual%% *}
-[ "$actual" = "$payload_sha256" ] ||
-  fail "checksum mismatch: the payload's SHA-256 is $actual, expected $payload_sha256. The installer is damaged or was modified; download it again."
+  self=$0
+  [ -f "$self" ] || fail "cannot read the installer itself ('$self'); run it as: sh path/to/installer.sh"
+  work=$(mktemp -d "${TMPDIR:-/tmp}/$name-install.XXXXXX") || fail "cannot create a temporary directory"
+  trap 'rm -rf -- "$work"' EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  payload=$work/payload.tar.gz
 
-# Every member must be a directory or a regular file named $name or $name/...
-tar -tzf "$payload" >"$work/names" || fail "the payload is not a readable tar.gz"
-while IFS= read -r member; do
-  case $member in
-    /* | ../* | */../* | */.. | ..) fail "refusing archive member '$member': it escapes the install directory" ;;
-  esac
-  case $member in
-    "$name" | "$name"/*) ;;
-    *) fail "refusing archive member '$member': not inside $name/" ;;
-  esac
-done <"$work/names"
-tar -tvzf "$payload" >"$work/listing" || fail "the payload is not a readable tar.gz"
-while IFS= read -r line; do
-  case $line in
-    d* | -*) ;;
-    *) fail "refusing archive member '$line': only plain files and directories are installed" ;;
-  esac
-done <"$work/listing"
+  tail -c "$payload_size" -- "$self" >"$payload" || fail "cannot read the payload"
+  actual=$(sha256 "$payload") || fail "cannot compute the payload checksum"
+  actual=${actual%% *}
+  [ "$actual" = "$payload_sha256" ] ||
+    fail "checksum mismatch: the payload's SHA-256 is $actual, expected $payload_sha256. The installer is damaged or was modified; download it again."
 
-mkdir -- "$work/extract"
-(cd -- "$work/extract" && tar -xzf "$payload") || fail "extracting the payload failed"
-# Check again what is on disk, in case a tar listed something differently.
-unexpected=$(cd -- "$work/extract" && find . ! -type d ! -type f -print | head -n 1)
-[ -z "$unexpected" ] || fail "refusing the payload: it contains '$unexpected', which is not a plain file"
-for entry in "$work/extract"/* "$work/extract"/.*; do
-  case ${entry##*/} in
-    . | .. | '*' | '.*' | "$name") ;;
-    *) fail "refusing the payload: unexpected top-level entry '${entry##*/}'" ;;
-  esac
-done
-[ -d "$work/extract/$name" ] || fail "the payload has no $name/ directory"
+  # Every member must be a directory or a regular file named $name or $name/...
+  tar -tzf "$payload" >"$work/names" || fail "the payload is not a readable tar.gz"
+  while IFS= read -r member; do
+    case $member in
+      /* | ../* | */../* | */.. | ..) fail "refusing archive member '$member': it escapes the install directory" ;;
+    esac
+    case $member in
+      "$name" | "$name"/*) ;;
+      *) fail "refusing archive member '$member': not inside $name/" ;;
+    esac
+  done <"$work/names"
+  # Each listing line starts with the member's type and mode, as in "drwxr-xr-x".
+  tar -tvzf "$payload" >"$work/listing" || fail "the payload is not a readable tar.gz"
+  while IFS= read -r line; do
+    case $line in
+      d* | -*) ;;
+      *) fail "refusing archive member '$line': only plain files and directories are installed" ;;
+    esac
+    case $line in
+      ???[sS]* | ??????[sS]*) fail "refusing archive member '$line': it is setuid or setgid" ;;
+      ????????w*) fail "refusing archive member '$line': it is world-writable" ;;
+    esac
+  done <"$work/listing"
 
-make_dir "$prefix/opt"
-make_dir "$bin_dir"
-prefix_real=$(cd -P -- "$prefix" && pwd -P)
-bin_real=$(cd -P -- "$bin_dir" && pwd -P)
-dest=$prefix_real/opt/$name
-command_path=$bin_real/$name
-if [ -e "$dest" ] || [ -L "$dest" ]; then
-  [ -f "$dest/.packager-installed" ] ||
-    fail "'$dest' exists and was not installed by this installer; remove it or choose another --prefix"
-fi
-if [ -e "$command_path" ] || [ -L "$command_path" ]; then
-  [ -L "$command_path" ] && [ "$(readlink -- "$command_path")" = "$dest/$name" ] ||
-    fail "'$command_path' exists and is not this program's command; remove it or choose another --bin-dir"
-fi
+  mkdir -- "$work/extract"
+  # -o: files belong to whoever runs this, even root (who would get the archive's owners).
+  (cd -- "$work/extract" && tar -xozf "$payload") || fail "extracting the payload failed"
+  # Check again what is on disk, in case a tar listed something differently.
+  unexpected=$(cd -- "$work/extract" && find . ! -type d ! -type f -print | head -n 1)
+  [ -z "$unexpected" ] || fail "refusing the payload: it contains '$unexpected', which is not a plain file"
+  unexpected=$(cd -- "$work/extract" && find . -perm -4000 -print -o -perm -2000 -print -o -perm -0002 -print | head -n 1)
+  [ -z "$unexpected" ] || fail "refusing the payload: '$unexpected' is setuid, setgid or world-writable"
+  # Root's tar keeps the archive's modes whatever the umask: take group and world write away.
+  chmod -R go-w -- "$work/extract"
+  for entry in "$work/extract"/* "$work/extract"/.*; do
+    case ${entry##*/} in
+      . | .. | '*' | '.*' | "$name") ;;
+      *) fail "refusing the payload: unexpected top-level entry '${entry##*/}'" ;;
+    esac
+  done
+  [ -d "$work/extract/$name" ] || fail "the payload has no $name/ directory"
 
-cat >"$work/extract/$name/uninstall" <<'PACKAGER_UNINSTALLER_END'
+  make_dir "$prefix/opt"
+  make_dir "$bin_dir"
+  prefix_real=$(cd -P -- "$prefix" && pwd -P)
+  bin_real=$(cd -P -- "$bin_dir" && pwd -P)
+  dest=$prefix_real/opt/$name
+  command_path=$bin_real/$name
+  if [ -e "$dest" ] || [ -L "$dest" ]; then
+    [ -f "$dest/.packager-installed" ] ||
+      fail "'$dest' exists and was not installed by this installer; remove it or choose another --prefix"
+  fi
+  if [ -e "$command_path" ] || [ -L "$command_path" ]; then
+    [ -L "$command_path" ] && [ "$(readlink -- "$command_path")" = "$dest/$name" ] ||
+      fail "'$command_path' exists and is not this program's command; remove it or choose another --bin-dir"
+  fi
+
+  cat >"$work/extract/$name/uninstall" <<'PACKAGER_UNINSTALLER_END'
 @@UNINSTALLER@@
 PACKAGER_UNINSTALLER_END
-chmod 0755 "$work/extract/$name/uninstall"
-{
-  printf 'command=%s\n' "$command_path"
-  printf '%s' "$created" | while IFS= read -r dir; do printf 'created=%s\n' "$dir"; done
-} >"$work/extract/$name/.packager-installed"
+  chmod 0755 "$work/extract/$name/uninstall"
+  {
+    printf 'command=%s\n' "$command_path"
+    if [ -f "$work/created" ]; then cat -- "$work/created"; fi
+  } >"$work/extract/$name/.packager-installed"
 
-staged=$prefix_real/opt/.$name.new.$$
-old=$prefix_real/opt/.$name.old.$$
-rm -rf -- "$staged" "$old"
-mv -- "$work/extract/$name" "$staged" || fail "cannot write into '$prefix_real/opt'"
-if [ -e "$dest" ]; then
-  mv -- "$dest" "$old"
-  if [ -f "$old/.packager-installed" ]; then
-    # Keep the record of directories the first installation created.
-    grep '^created=' "$old/.packager-installed" >>"$staged/.packager-installed" || true
+  staged=$prefix_real/opt/.$name.new.$$
+  old=$prefix_real/opt/.$name.old.$$
+  rm -rf -- "$staged" "$old"
+  mv -- "$work/extract/$name" "$staged" || fail "cannot write into '$prefix_real/opt'"
+  if [ -e "$dest" ]; then
+    mv -- "$dest" "$old"
+    if [ -f "$old/.packager-installed" ]; then
+      # Keep the record of directories the first installation created.
+      grep '^created=' "$old/.packager-installed" >>"$staged/.packager-installed" || true
+    fi
   fi
-fi
-mv -- "$staged" "$dest"
-rm -rf -- "$old"
-ln -sfn -- "$dest/$name" "$command_path"
+  mv -- "$staged" "$dest"
+  rm -rf -- "$old"
+  ln -sfn -- "$dest/$name" "$command_path"
 
-say "Installed $name into $dest"
-say "  command:   $command_path"
-say "  uninstall: $dest/uninstall"
-case ":${PATH-}:" in
-  *":$bin_dir:"* | *":$bin_real:"*) ;;
-  *) say "  note: $bin_dir is not on your PATH; add it, or run $command_path" ;;
-esac
-exit 0
+  say "Installed $name into $dest"
+  say "  command:   $command_path"
+  say "  uninstall: $dest/uninstall"
+  case ":${PATH-}:" in
+    *":$bin_dir:"* | *":$bin_real:"*) ;;
+    *) say "  note: $bin_dir is not on your PATH; add it, or run $command_path" ;;
+  esac
+  exit 0
+}

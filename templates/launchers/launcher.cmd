@@ -14,6 +14,9 @@ setlocal DisableDelayedExpansion
 rem %%~f makes a full, normalised path: "D:\app\." becomes "D:\app", "D:\." stays "D:\".
 for %%I in ("%~dp0.") do set "PACKAGER_HERE=%%~fI"
 for %%I in ("%~dp0@@DLL_DIR@@") do set "PACKAGER_DLLS=%%~fI"
+rem A ";" in the folder's path would split its PATH entry in two, the second relative to
+rem the current directory (where anyone could put a DLL): refuse to run from there.
+if not "%PACKAGER_HERE:;=%"=="%PACKAGER_HERE%" goto separator
 set "PACKAGER_RESTORE="
 if "@@EXPORT_ENV@@"=="1" goto environment
 set "PACKAGER_ORIG_PATH=%PATH%"
@@ -36,3 +39,6 @@ set "PACKAGER_HERE="
 set "PACKAGER_DLLS="
 "%~dp0@@BINARY@@" %*
 exit /b %ERRORLEVEL%
+:separator
+echo @@NAME@@: cannot run from "%PACKAGER_HERE%": the path contains ';', which separates the entries of PATH. Move the folder to a path without ';'. 1>&2
+exit /b 127

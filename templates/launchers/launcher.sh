@@ -9,8 +9,9 @@
 #   LD_LIBRARY_PATH  (dynamic builds) the bundle's lib/ first: the binary's RUNPATH
 #                    ($ORIGIN/../lib) is searched *after* LD_LIBRARY_PATH, so without this a
 #                    user's LD_LIBRARY_PATH could substitute another libpython. Empty and
-#                    relative entries of the inherited value are dropped: the loader would
-#                    search them relative to the current directory (a library-hijack hole).
+#                    relative entries of the inherited value (split at ':' and ';', as the
+#                    loader splits it) are dropped: the loader would search them relative
+#                    to the current directory (a library-hijack hole).
 #   PYTHONPATH       unset, and PYTHONNOUSERSITE=1: the app sees only its own stdlib and
 #                    site-packages, not a user's.
 #
@@ -51,9 +52,11 @@ here=$(CDPATH='' cd -P -- "${dir:-/}" && pwd -P && echo x) || {
   exit 127
 }
 here=${here%?x}
+# The loader splits LD_LIBRARY_PATH at ':' and at ';': a folder named "a;b" would add the
+# relative entry "b/..." (searched from the current directory), so both are refused.
 case $here in
-  *:*)
-    printf '%s\n' "@@NAME@@: cannot run from '$here': the path contains ':', which PYTHONHOME and LD_LIBRARY_PATH cannot hold. Move the folder to a path without ':'." >&2
+  *[:\;]*)
+    printf '%s\n' "@@NAME@@: cannot run from '$here': the path contains ':' or ';', which separate entries of LD_LIBRARY_PATH and PYTHONHOME. Move the folder to a path without ':' or ';'." >&2
     exit 127
     ;;
 esac
@@ -81,7 +84,7 @@ fi
 if [ "$set_library_path" = 1 ]; then
   library_path=$here/lib
   set -f
-  IFS=:
+  IFS=':;'
   for entry in ${LD_LIBRARY_PATH-}; do
     case $entry in
       /*) library_path=$library_path:$entry ;;

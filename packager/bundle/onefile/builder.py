@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -24,6 +23,7 @@ from packager.binary.onefile_payload import (
     read_slot,
     seal,
 )
+from packager.bundle.atomic import Staging
 from packager.bundle.onefile import archive
 from packager.bundle.onefile.extensions import ExtensionPlan, Placement, plan_extensions
 from packager.bundle.onefile.selection import needed_modules, select_members
@@ -96,8 +96,9 @@ def build_onefile(job: OnefileJob, ctx: Context) -> OnefileResult:
     binary, interpreter_path, strip = job.binary, job.interpreter, content.strip
     out_dir = os.path.dirname(out)
     os.makedirs(out_dir, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.", dir=out_dir)
-    try:
+    staging_dir = Staging(out_dir)
+    staging = staging_dir.path
+    with staging_dir:
         # Work on a private copy at once: another build may replace the file in target/.
         program = os.path.join(staging, "program")
         shutil.copyfile(binary, program)
@@ -147,8 +148,6 @@ def build_onefile(job: OnefileJob, ctx: Context) -> OnefileResult:
         _require_readable(program, out)
         os.chmod(program, 0o755)
         os.replace(program, out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return OnefileResult(
         path=out,
         source_binary=binary,
