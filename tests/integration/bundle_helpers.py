@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from packager.bundle import BundleFormat, BundleManifest, bundle_binary
-from tests.helpers import SAMPLES, cargo_build, cargo_env, shared_python
+from packager.interpreters import Interpreter
+from tests.helpers import SAMPLES, cargo_build, cargo_env
 
 # A name no real Debian package has, so the .deb test can install and remove it.
 BUNDLE_NAME = "pkgtest-hello"
@@ -27,10 +28,10 @@ def bundle_environ() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def hello_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def hello_binary(tmp_path_factory: pytest.TempPathFactory, shared_cpython: Interpreter) -> Path:
     """The hello sample linked against a shared libpython, copied out of the target dir."""
-    interpreter, _ = shared_python()
-    built = cargo_build(SAMPLES / "hello", cargo_env(PYO3_PYTHON=interpreter), "hello")
+    environ = cargo_env(PYO3_PYTHON=shared_cpython.path)
+    built = cargo_build(SAMPLES / "hello", environ, "hello")
     # Other tests build the same crate in other modes into the shared target directory.
     copy = tmp_path_factory.mktemp("hello-bin") / BUNDLE_NAME
     shutil.copy2(built, copy)

@@ -12,25 +12,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.helpers import (
-    CARGO_TARGET_DIR,
-    SAMPLES,
-    cargo_env,
-    require_cargo,
-    run_packager,
-    shared_python,
-)
-
-pytestmark = pytest.mark.integration
-
-DEBIAN_PYTHON = "/usr/bin/python3.11"
-DEBIAN_PIC_ARCHIVE = "/usr/lib/python3.11/config-3.11-x86_64-linux-gnu/libpython3.11-pic.a"
-DEBIAN_VERSION = subprocess.run(
-    [DEBIAN_PYTHON, "-c", "import platform; print(platform.python_version())"],
-    capture_output=True,
-    text=True,
-    check=True,
-).stdout.strip()
+from packager.interpreters import Interpreter
+from tests.helpers import CARGO_TARGET_DIR, SAMPLES, cargo_env, require_cargo, run_packager
+from tests.pythons import INSTALL_STATIC, has_pic_archive
 
 
 def packager(*args: str, environ: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -76,8 +60,10 @@ def the_binary(document: dict) -> dict:  # type: ignore[type-arg]
     return binary  # type: ignore[no-any-return]
 
 
-def test_dynamic_build_runs_the_chosen_interpreter(tmp_path: Path) -> None:
-    python, libdir = shared_python()
+def test_dynamic_build_runs_the_chosen_interpreter(
+    tmp_path: Path, shared_cpython: Interpreter
+) -> None:
+    python, libdir = shared_cpython.path, str(shared_cpython.libdir)
     document = build_json(copy_crate("hello", tmp_path), "--mode", "dynamic", "--python", python)
     assert document["mode"] == "dynamic"
     assert document["modules"] == ["hello_native"]
@@ -91,9 +77,11 @@ def test_dynamic_build_runs_the_chosen_interpreter(tmp_path: Path) -> None:
     assert "hello, packager, from Rust" in done.stdout
 
 
-def test_static_build_imports_compiled_extensions(tmp_path: Path, markupsafe_site: Path) -> None:
+def test_static_build_imports_compiled_extensions(
+    tmp_path: Path, markupsafe_site: Path, static_cpython: Interpreter
+) -> None:
     crate = copy_crate("extmods", tmp_path)
-    document = build_json(crate, "--mode", "static", "--python", DEBIAN_PYTHON)
+    document = build_json(crate, "--mode", "static", "--python", static_cpython.path)
     binary = the_binary(document)
     assert document["mode"] == "static"
     assert binary["link_mode"] == "static"
@@ -103,18 +91,19 @@ def test_static_build_imports_compiled_extensions(tmp_path: Path, markupsafe_sit
     assert binary["findings"] == []
     done = run(binary["path"], str(markupsafe_site))
     assert done.returncode == 0, done.stderr
-    assert f"python {DEBIAN_VERSION}" in done.stdout
+    assert f"python {static_cpython.version}" in done.stdout
     for module in ("_decimal", "_ctypes", "_json", "markupsafe._speedups"):
         assert f"imported {module} from " in done.stdout
 
 
 def test_same_static_build_without_exported_symbols_fails_and_check_says_why(
-    tmp_path: Path, markupsafe_site: Path
+    tmp_path: Path, markupsafe_site: Path, static_cpython: Interpreter
 ) -> None:
+    python = static_cpython.path
     crate = copy_crate("extmods", tmp_path)
-    document = build_json(crate, "--mode", "static", "--python", DEBIAN_PYTHON)
+    document = build_json(crate, "--mode", "static", "--python", python)
     # Same PyO3 config, plain cargo, none of packager's linker flags.
-    environ = cargo_env(PYO3_CONFIG_FILE=document["config_file"], PYO3_PYTHON=DEBIAN_PYTHON)
+    environ = cargo_env(PYO3_CONFIG_FILE=document["config_file"], PYO3_PYTHON=python)
     environ["CARGO_TARGET_DIR"] = str(CARGO_TARGET_DIR / "no-export")
     subprocess.run(["cargo", "build", "--quiet"], cwd=crate, env=environ, check=True, timeout=900)
     binary = str(CARGO_TARGET_DIR / "no-export" / "debug" / "extmods")
@@ -127,9 +116,13 @@ def test_same_static_build_without_exported_symbols_fails_and_check_says_why(
     assert "PKG101" in codes
 
 
-def test_non_pic_archive_is_diagnosed_before_linking(tmp_path: Path) -> None:
-    archive = tmp_path / "libpython3.11-mixed.a"
-    shutil.copyfile(DEBIAN_PIC_ARCHIVE, archive)
+def test_non_pic_archive_is_diagnosed_before_linking(
+    tmp_path: Path, static_cpython: Interpreter
+) -> None:
+    if not has_pic_archive(static_cpython):
+        pytest.fail(f"a position-independent libpython archive is needed: {INSTALL_STATIC}")
+    archive = tmp_path / f"libpython{static_cpython.ldversion}-mixed.a"
+    shutil.copyfile(str(static_cpython.static_archive), archive)
     source = tmp_path / "absolute.c"
     source.write_text("int counter;\nint *counter_address(void) { return &counter; }\n")
     subprocess.run(
@@ -139,7 +132,7 @@ def test_non_pic_archive_is_diagnosed_before_linking(tmp_path: Path) -> None:
     subprocess.run(["ar", "rs", str(archive), str(tmp_path / "absolute.o")], check=True)
     crate = copy_crate("hello", tmp_path)
     done = packager(
-        "build", str(crate), "--mode", "static", "--python", DEBIAN_PYTHON,
+        "build", str(crate), "--mode", "static", "--python", static_cpython.path,
         "--static-library", str(archive),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
@@ -153,11 +146,13 @@ def test_non_pic_archive_is_diagnosed_before_linking(tmp_path: Path) -> None:
     assert int.from_bytes(header[16:18], "little") == 2  # ET_EXEC: a non-PIE executable
     ran = run(built)
     assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.startswith(DEBIAN_VERSION)
+    assert ran.stdout.startswith(static_cpython.version)
 
 
-def test_renamed_and_several_modules_are_registered(tmp_path: Path) -> None:
-    python, _ = shared_python()
+def test_renamed_and_several_modules_are_registered(
+    tmp_path: Path, shared_cpython: Interpreter
+) -> None:
+    python = shared_cpython.path
     crate = tmp_path / "multi"
     made = packager("new", "multi", "--module", "alpha", "--module", "beta", "--path", str(crate))
     assert made.returncode == 0, made.stderr
@@ -194,7 +189,9 @@ def test_colliding_module_name_is_refused(tmp_path: Path, rename: str, message: 
     assert "beta" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_users_own_crate_keeps_its_rustflags_in_both_modes(tmp_path: Path) -> None:
+def test_users_own_crate_keeps_its_rustflags_in_both_modes(
+    tmp_path: Path, shared_cpython: Interpreter, static_cpython: Interpreter
+) -> None:
     crate = tmp_path / "own"
     (crate / "src").mkdir(parents=True)
     (crate / "Cargo.toml").write_text(
@@ -213,10 +210,9 @@ def test_users_own_crate_keeps_its_rustflags_in_both_modes(tmp_path: Path) -> No
         '        println!("answer {answer}");\n    });\n}\n'
     )
     environ = cargo_env(RUSTFLAGS="--cfg user_flag")
-    python, _ = shared_python()
     for args in (
-        ("--mode", "dynamic", "--python", python),
-        ("--mode", "static", "--python", DEBIAN_PYTHON),
+        ("--mode", "dynamic", "--python", shared_cpython.path),
+        ("--mode", "static", "--python", static_cpython.path),
     ):
         document = build_json(crate, *args, environ=environ)
         assert document["inittab_generated"] is False  # registered by hand, left alone
@@ -226,7 +222,9 @@ def test_users_own_crate_keeps_its_rustflags_in_both_modes(tmp_path: Path) -> No
         assert done.stdout.splitlines() == ["user flag seen", "answer 42"]
 
 
-def test_auto_initialize_with_static_is_explained(tmp_path: Path) -> None:
+def test_auto_initialize_with_static_is_explained(
+    tmp_path: Path, static_cpython: Interpreter
+) -> None:
     crate = copy_crate("hello", tmp_path)
     manifest = crate / "Cargo.toml"
     manifest.write_text(
@@ -234,15 +232,13 @@ def test_auto_initialize_with_static_is_explained(tmp_path: Path) -> None:
             'version = "0.29" }', 'version = "0.29", features = ["auto-initialize"] }'
         )
     )
-    done = packager("build", str(crate), "--mode", "static", "--python", DEBIAN_PYTHON)
+    done = packager("build", str(crate), "--mode", "static", "--python", static_cpython.path)
     assert done.returncode == 2
     assert "auto-initialize" in done.stderr and "Python::initialize()" in done.stderr
 
 
-def test_pypy_is_refused(tmp_path: Path) -> None:
-    pypy = shutil.which("pypy3")
-    assert pypy is not None, "pypy3 is a test subject: apt-get install pypy3"
-    done = packager("build", str(copy_crate("hello", tmp_path)), "--python", pypy)
+def test_pypy_is_refused(tmp_path: Path, pypy: Interpreter) -> None:
+    done = packager("build", str(copy_crate("hello", tmp_path)), "--python", pypy.path)
     assert done.returncode == 2
     assert "PyPy cannot be embedded" in done.stderr
     assert "Traceback" not in done.stderr
@@ -258,8 +254,8 @@ def test_missing_cargo_is_reported(tmp_path: Path) -> None:
     assert "rustup" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_cargo_failure_is_explained(tmp_path: Path) -> None:
-    python, _ = shared_python()
+def test_cargo_failure_is_explained(tmp_path: Path, shared_cpython: Interpreter) -> None:
+    python = shared_cpython.path
     crate = copy_crate("hello", tmp_path)
     main = crate / "src" / "main.rs"
     main.write_text(main.read_text().replace("Python::attach(", "Python::with_gil("))
@@ -268,15 +264,17 @@ def test_cargo_failure_is_explained(tmp_path: Path) -> None:
     assert "Python::attach instead of Python::with_gil" in done.stderr
 
 
-def test_lto_archive_is_refused_before_cargo_runs(tmp_path: Path) -> None:
+def test_lto_archive_is_refused_before_cargo_runs(
+    tmp_path: Path, static_cpython: Interpreter
+) -> None:
     source = tmp_path / "lto.c"
     source.write_text("int lto_function(int x) { return x * 2; }\n")
     subprocess.run(["gcc", "-c", "-flto", "-o", str(tmp_path / "lto.o"), source], check=True)
-    archive = tmp_path / "libpython3.11-lto.a"
+    archive = tmp_path / f"libpython{static_cpython.ldversion}-lto.a"
     subprocess.run(["ar", "rcs", str(archive), str(tmp_path / "lto.o")], check=True)
     crate = copy_crate("hello", tmp_path)
     done = packager(
-        "build", str(crate), "--mode", "static", "--python", DEBIAN_PYTHON,
+        "build", str(crate), "--mode", "static", "--python", static_cpython.path,
         "--static-library", str(archive),
     )  # fmt: skip
     assert done.returncode == 2

@@ -17,18 +17,15 @@ from packager.bundle import BundleFormat, BundleManifest, bundle_binary, verify_
 from packager.bundle.strip import strip_files
 from packager.bundle.verify import SANDBOX_AREA, sandbox_argv
 from packager.inspect import inspect_file
+from packager.interpreters import Interpreter
 from packager.model import LinkMode
-from tests.bundle_helpers import (
+from tests.helpers import REPO
+from tests.integration.bundle_helpers import (
     ALL_FORMATS,
     EXPECTED_LINES,
     bundle_environ,
     output_path,
 )
-from tests.helpers import shared_python
-
-pytestmark = pytest.mark.integration
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("fmt", ALL_FORMATS, ids=[fmt.value for fmt in ALL_FORMATS])
@@ -113,10 +110,11 @@ def test_shipped_elf_files_are_stripped_and_still_check_clean(
         assert "0 finding(s)" in checked.stdout
 
 
-def test_a_stripped_libpython_exports_the_same_c_api(tmp_path: Path) -> None:
+def test_a_stripped_libpython_exports_the_same_c_api(
+    tmp_path: Path, shared_cpython: Interpreter
+) -> None:
     # The session's bundles ship Debian's libpython, stripped already; this one has symbols.
-    _, libdir = shared_python()
-    source = Path(libdir) / "libpython3.11.so.1.0"
+    source = Path(str(shared_cpython.libdir)) / str(shared_cpython.instsoname)
     assert ".symtab" in section_names(source), f"{source} must carry symbols to test stripping"
     copy = tmp_path / source.name
     shutil.copy2(source, copy)

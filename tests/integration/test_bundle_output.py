@@ -15,11 +15,8 @@ import pytest
 from packager.bundle import BundleFormat, bundle_binary
 from packager.bundle.atomic import STAGING_PREFIX
 from packager.errors import OutputExistsError
-from tests.bundle_helpers import bundle_environ
-
-pytestmark = pytest.mark.integration
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.helpers import REPO
+from tests.integration.bundle_helpers import bundle_environ
 
 
 def packager(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

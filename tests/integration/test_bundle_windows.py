@@ -24,8 +24,6 @@ from packager.bundle.model import BundleFormat
 from packager.bundle.windows import bundle_windows
 from packager.errors import InterpreterError, UsageError
 
-pytestmark = pytest.mark.integration
-
 MARKER = "FAKE-PYTHON311-STARTED"
 APP_EXIT = 7
 MINGW_CC = "x86_64-w64-mingw32-gcc"

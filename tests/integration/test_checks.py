@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import sysconfig
 from pathlib import Path
 
 import pytest
 
 from packager.checks import check_result, worst_severity
 from packager.inspect import inspect_paths
+from packager.interpreters import Interpreter
 from packager.model import InspectResult, LinkMode, Severity
-from tests import cbuild
-
-pytestmark = pytest.mark.integration
+from tests.integration import cbuild
 
 
 def checked(*paths: Path | str, expect: tuple[str, ...] = ()) -> InspectResult:
@@ -112,9 +110,10 @@ def test_rpath_inside_own_tree_is_clean(tmp_path: Path) -> None:
     assert codes(checked(app)) == []
 
 
-def test_extension_module_linking_libpython_is_flagged(tmp_path: Path) -> None:
-    libdir = sysconfig.get_config_var("LIBDIR")
-    ldversion = sysconfig.get_config_var("LDVERSION")
+def test_extension_module_linking_libpython_is_flagged(
+    tmp_path: Path, shared_cpython: Interpreter
+) -> None:
+    libdir, ldversion = str(shared_cpython.libdir), shared_cpython.ldversion
     linked = cbuild.python_extension(
         tmp_path / "linked.so",
         "linked",

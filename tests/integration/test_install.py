@@ -12,8 +12,6 @@ import pytest
 
 from tests.helpers import REPO
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:

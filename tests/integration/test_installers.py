@@ -12,9 +12,7 @@ import pytest
 
 from packager.bundle import BundleFormat, BundleManifest
 from packager.bundle.outputs.installer_sh import write_installer
-from tests.bundle_helpers import EXPECTED_LINES, output_path
-
-pytestmark = pytest.mark.integration
+from tests.integration.bundle_helpers import EXPECTED_LINES, output_path
 
 
 def files_under(root: Path) -> list[str]:

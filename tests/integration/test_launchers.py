@@ -16,9 +16,7 @@ from hypothesis import strategies as st
 
 from packager.bundle import BundleFormat, BundleManifest
 from packager.bundle.launchers import posix_launcher, render
-from tests.bundle_helpers import output_path
-
-pytestmark = pytest.mark.integration
+from tests.integration.bundle_helpers import output_path
 
 KEYS = ("LD_LIBRARY_PATH", "PYTHONHOME", "PYTHONPATH", "PYTHONNOUSERSITE")
 # Runs inside the bundled interpreter (from a .pth, after the restore hook): reports the

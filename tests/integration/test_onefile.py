@@ -1,17 +1,15 @@
 """`packager bundle --onefile`: one static executable that imports its modules in place.
 
-Unit tests read payloads made here; integration tests build the samples statically
-against Debian's /usr/bin/python3.11 with real cargo, then run the result in a bubblewrap
-sandbox where no Python is visible, TMPDIR is empty and read-only, and the rest of the
-file system is read-only too (so nothing can be extracted anywhere).
+The samples are built statically against Debian's /usr/bin/python3.11 with real cargo, then
+the result runs in a bubblewrap sandbox where no Python is visible, TMPDIR is empty and
+read-only, and the rest of the file system is read-only too (so nothing can be extracted
+anywhere). tests/unit/test_onefile.py covers what needs no build.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
-import re
 import shutil
 import subprocess
 import zipfile
@@ -21,20 +19,18 @@ from typing import Any
 
 import pytest
 
-from packager.binary.onefile_markers import COMMENT_MAGIC, SLOT_MAGIC
-from packager.binary.onefile_payload import (
-    SlotFields,
-    fnv1a64,
-    read_payload,
-)
+from packager.binary.onefile_payload import read_payload
 from packager.bundle.onefile.builder import OnefileResult, build_onefile
-from packager.bundle.onefile.extensions import ExtensionPlan, Placement, plan_extensions
-from packager.bundle.onefile.report import to_json, to_text
-from packager.bundle.onefile.selection import member_module, select_members
+from packager.bundle.onefile.extensions import Placement, plan_extensions
 from packager.bundle.verify import SANDBOX_AREA, sandbox_argv
 from packager.errors import UsageError
-from tests.cbuild import DEBIAN_PIC_ARCHIVE, fake_library, python_extension, static_embed
 from tests.helpers import SAMPLES, cargo_env, run_packager
+from tests.integration.cbuild import (
+    DEBIAN_PIC_ARCHIVE,
+    fake_library,
+    python_extension,
+    static_embed,
+)
 
 DEBIAN_PYTHON = "/usr/bin/python3.11"
 Damage = Callable[[bytes], bytes]
@@ -44,7 +40,7 @@ HELLO_LINES = ["hello, packager, from Rust", "2 + 3 = 5"]
 EXTMODS = ("_decimal", "_ctypes", "_json", "markupsafe._speedups")
 
 
-# -- integration: real static builds, run where no Python is visible ---------------
+# -- real static builds, run where no Python is visible -----------------------------
 
 
 def _require_tools() -> None:
@@ -108,7 +104,6 @@ def run_sandboxed(
     return completed
 
 
-@pytest.mark.integration
 def test_hello_runs_with_no_python_from_any_path(
     hello_onefile: OnefileResult, tmp_path: Path
 ) -> None:
@@ -129,7 +124,6 @@ def test_hello_runs_with_no_python_from_any_path(
         assert rest == HELLO_LINES
 
 
-@pytest.mark.integration
 def test_extmods_import_compiled_modules_from_inside_the_file(
     extmods_onefile: OnefileResult, tmp_path: Path
 ) -> None:
@@ -151,7 +145,6 @@ def test_extmods_import_compiled_modules_from_inside_the_file(
     assert "libffi.so.8" in ctypes_plan.system_libraries
 
 
-@pytest.mark.integration
 def test_inspect_reads_what_the_file_carries(hello_onefile: OnefileResult) -> None:
     payload = read_payload(hello_onefile.path)
     assert payload is not None and payload.problem is None
@@ -175,7 +168,6 @@ def test_inspect_reads_what_the_file_carries(hello_onefile: OnefileResult) -> No
     assert run_packager("check", hello_onefile.path).returncode == 0
 
 
-@pytest.mark.integration
 def test_same_inputs_give_the_same_bytes(hello_onefile: OnefileResult, tmp_path: Path) -> None:
     again = build_onefile(
         str(SAMPLES / "hello"),
@@ -207,7 +199,6 @@ def _damaged_copy(source: str, tmp_path: Path, damage: Damage) -> Path:
     return copy
 
 
-@pytest.mark.integration
 @pytest.mark.parametrize(
     ("damage", "reason"),
     [
@@ -234,7 +225,6 @@ def test_damaged_file_says_so_instead_of_crashing(
     assert [f["code"] for f in json.loads(checked.stdout)["binaries"][0]["findings"]] == ["PKG110"]
 
 
-@pytest.mark.integration
 def test_damaged_module_bytes_stop_the_import_with_the_reason(
     extmods_onefile: OnefileResult, tmp_path: Path
 ) -> None:
@@ -249,7 +239,6 @@ def test_damaged_module_bytes_stop_the_import_with_the_reason(
     assert "does not match its checksum" in completed.stderr
 
 
-@pytest.mark.integration
 def test_damaged_start_up_module_stops_python_cleanly(
     hello_onefile: OnefileResult, tmp_path: Path
 ) -> None:
@@ -263,7 +252,6 @@ def test_damaged_start_up_module_stops_python_cleanly(
     assert f"{DAMAGED}Python cannot start from {copy}: init_fs_encoding" in completed.stderr
 
 
-@pytest.mark.integration
 def test_a_program_that_does_not_embed_python_is_refused(tmp_path: Path) -> None:
     _require_tools()
     with pytest.raises(UsageError, match="link mode is none"):
@@ -275,39 +263,6 @@ def test_a_program_that_does_not_embed_python_is_refused(tmp_path: Path) -> None
 # -- keeping only the modules the program imports ----------------------------------
 
 
-def test_member_names_map_to_modules() -> None:
-    suffixes = (".cpython-311-x86_64-linux-gnu.so", ".so")
-    assert member_module("json/__init__.pyc", suffixes) == "json"
-    assert member_module("json/decoder.pyc", suffixes) == "json.decoder"
-    assert member_module("lib-dynload/_json.cpython-311-x86_64-linux-gnu.so", suffixes) == "_json"
-    assert member_module("site-packages/markupsafe/_speedups.so", suffixes) == (
-        "markupsafe._speedups"
-    )
-    assert member_module("email/architecture.rst", suffixes) is None
-
-
-def test_selection_keeps_package_data_and_metadata_of_kept_packages() -> None:
-    members = {
-        name: f"/staged/{name}"
-        for name in (
-            "json/__init__.pyc",
-            "email/__init__.pyc",
-            "site-packages/markupsafe/__init__.pyc",
-            "site-packages/markupsafe/py.typed",
-            "site-packages/MarkupSafe-3.0.2.dist-info/METADATA",
-            "site-packages/other-1.0.dist-info/METADATA",
-        )
-    }
-    kept = select_members(members, frozenset({"json", "markupsafe"}), (".so",))
-    assert sorted(kept) == [
-        "json/__init__.pyc",
-        "site-packages/MarkupSafe-3.0.2.dist-info/METADATA",
-        "site-packages/markupsafe/__init__.pyc",
-        "site-packages/markupsafe/py.typed",
-    ]
-
-
-@pytest.mark.integration
 def test_extension_needing_a_library_beside_it_is_impossible(tmp_path: Path) -> None:
     if shutil.which("gcc") is None:
         pytest.fail("gcc is not installed")
@@ -350,7 +305,6 @@ def test_extension_needing_a_library_beside_it_is_impossible(tmp_path: Path) -> 
     assert omitted == ("site-packages/pkg.libs/libshipped.so.1",)
 
 
-@pytest.mark.integration
 def test_only_needed_modules_start_as_fast_as_they_can(tmp_path: Path) -> None:
     _require_tools()
     result = _build("hello", tmp_path / "hello", only_needed=True, compress=False)
@@ -366,7 +320,6 @@ def test_only_needed_modules_start_as_fast_as_they_can(tmp_path: Path) -> None:
     assert completed.stdout.splitlines()[2:] == HELLO_LINES
 
 
-@pytest.mark.integration
 def test_an_unknown_included_module_is_a_usage_error(tmp_path: Path) -> None:
     _require_tools()
     with pytest.raises(UsageError, match="module 'no_such_module' is not in the standard"):
@@ -375,52 +328,6 @@ def test_an_unknown_included_module_is_a_usage_error(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_scripts_without_only_needed_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="need only_needed"):
-        build_onefile(str(tmp_path), environ={}, out=str(tmp_path / "x"), scripts=["app/main.py"])
-
-
-def test_report_text_and_json_come_from_one_document() -> None:
-    plans = (
-        ExtensionPlan("_json", Placement.MEMORY, "lib-dynload/_json.so", "loaded from memory"),
-        ExtensionPlan(
-            "_ctypes",
-            Placement.MEMORY,
-            "lib-dynload/_ctypes.so",
-            "loaded from memory; needs libffi.so.8 from the target system",
-            ("libffi.so.8",),
-        ),
-        ExtensionPlan("_dbm", Placement.IMPOSSIBLE, "lib-dynload/_dbm.so", "needs libdb-5.3.so"),
-    )
-    result = OnefileResult(
-        path="dist/hello",
-        source_binary="target/release/hello",
-        python_version="3.11.2",
-        interpreter="/usr/bin/python3.11",
-        size=9_870_000,
-        executable_size=9_230_000,
-        archive_size=640_000,
-        archive_members=30,
-        search_paths=(".",),
-        extensions=plans,
-        trimmed=("test",),
-        kept=(),
-        stripped=True,
-        sha256="0" * 64,
-        notes=(),
-    )
-    document = json.loads(to_json(result))
-    assert document["schema_version"] == 1
-    assert [e["placement"] for e in document["extensions"]] == ["memory", "memory", "impossible"]
-    text = to_text(result)
-    assert text.startswith("wrote dist/hello (9.87 MB: program 9.23 MB + modules 0.64 MB")
-    assert "2 loaded from memory, 0 built in, 1 left out" in text
-    assert "_ctypes  loaded from memory; needs libffi.so.8" in text
-    assert "_dbm     needs libdb-5.3.so" in text
-    assert "_json " not in text  # nothing to say about a module that just loads
-
-
-@pytest.mark.integration
 def test_a_static_program_without_the_start_up_code_is_refused(tmp_path: Path) -> None:
     _require_tools()
     if not os.path.exists(DEBIAN_PIC_ARCHIVE):
@@ -433,13 +340,3 @@ def test_a_static_program_without_the_start_up_code_is_refused(tmp_path: Path) -
     assert raised.value.fix is not None and "mod packager_runtime;" in raised.value.fix
     assert raised.value.path == str(program)
     assert not (tmp_path / "out").exists()
-
-
-def test_start_up_code_and_packager_agree_on_the_format() -> None:
-    source = (Path(__file__).parent.parent / "templates/runtime/packager_runtime.rs").read_text()
-    assert f'magic: *b"{SLOT_MAGIC.decode()}"' in source
-    assert f'const COMMENT_MAGIC: &str = "{COMMENT_MAGIC}";' in source
-    fields = re.findall(r"^    (\w+): u64,", source, flags=re.MULTILINE)
-    assert fields == [field.name for field in dataclasses.fields(SlotFields)]
-    # The FNV-1a 64 test vector for "a".
-    assert fnv1a64(b"a") == 0xAF63DC4C8601EC8C

@@ -7,54 +7,11 @@ from pathlib import Path
 import pytest
 
 from packager.binary import ResolveContext, resolve_needed
-from packager.binary.pe_loader import resolve
-from packager.model import BinaryFormat, BinaryKind, ParsedBinary, PythonSymbolTable
+from packager.model import BinaryFormat, BinaryKind, ParsedBinary
 from tests.helpers import read_single
 
 MINGW_APP_NEEDED = ("python311.dll", "KERNEL32.dll", "msvcrt.dll")
 APP_PY_NEEDED = ("PyRun_SimpleString", "Py_FinalizeEx", "Py_Initialize")
-
-
-def _parsed_pe(needed: tuple[str, ...]) -> ParsedBinary:
-    return ParsedBinary(
-        format=BinaryFormat.PE,
-        arch="x86_64",
-        kind=BinaryKind.EXECUTABLE,
-        needed=needed,
-        rpaths=(),
-        runpath=False,
-        symbols=PythonSymbolTable(),
-    )
-
-
-def test_resolution_rules(tmp_path: Path) -> None:
-    for name in ("Kernel32.DLL", "vcruntime140.dll", "mylib.dll"):
-        (tmp_path / name).write_bytes(b"MZ")
-    (tmp_path / "python3.dll").mkdir()  # a directory is not a DLL
-    needed = (
-        "KERNEL32.dll",  # a KnownDLL: the system copy wins over the one beside the exe
-        "api-ms-win-crt-runtime-l1-1-0.dll",
-        "ext-ms-win-ntuser-window-l1-1-0.dll",
-        "VCRUNTIME140.dll",  # the application's own copy wins
-        "MSVCP140.dll",  # not carried: the redistributable on the machine provides it
-        "MYLIB.DLL",
-        "python3.dll",
-        "python311.dll",
-    )
-    result = resolve(_parsed_pe(needed), str(tmp_path / "app.exe"), ResolveContext())
-    assert [(n.name, n.resolved_path, n.system) for n in result] == [
-        ("KERNEL32.dll", None, True),
-        ("api-ms-win-crt-runtime-l1-1-0.dll", None, True),
-        ("ext-ms-win-ntuser-window-l1-1-0.dll", None, True),
-        ("VCRUNTIME140.dll", str(tmp_path / "vcruntime140.dll"), False),
-        ("MSVCP140.dll", None, True),
-        ("MYLIB.DLL", str(tmp_path / "mylib.dll"), False),
-        ("python3.dll", None, False),
-        ("python311.dll", None, False),
-    ]
-
-
-# ------------------------------------------------------ real files (build_fixtures.sh)
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +23,6 @@ def _only(path: Path) -> ParsedBinary:
     return read_single(path, BinaryFormat.PE)
 
 
-@pytest.mark.integration
 def test_interpreter_dll(pe_dir: Path) -> None:
     parsed = _only(pe_dir / "python311.dll")
     assert (parsed.format, parsed.arch, parsed.kind) == (
@@ -83,7 +39,6 @@ def test_interpreter_dll(pe_dir: Path) -> None:
     assert parsed.embedded_python_version == "3.11.4"
 
 
-@pytest.mark.integration
 def test_application_importing_python311(pe_dir: Path) -> None:
     parsed = _only(pe_dir / "bundled" / "app.exe")
     assert (parsed.arch, parsed.kind) == ("x86_64", BinaryKind.EXECUTABLE)
@@ -95,7 +50,6 @@ def test_application_importing_python311(pe_dir: Path) -> None:
     assert parsed.embedded_python_version is None
 
 
-@pytest.mark.integration
 def test_extension_module(pe_dir: Path) -> None:
     parsed = _only(pe_dir / "ext.pyd")
     assert parsed.kind is BinaryKind.SHARED_LIBRARY
@@ -104,7 +58,6 @@ def test_extension_module(pe_dir: Path) -> None:
     assert parsed.symbols.needed == ("PyLong_FromLong", "PyModule_Create2")
 
 
-@pytest.mark.integration
 def test_stable_abi_extension_imports_python3_dll(pe_dir: Path) -> None:
     parsed = _only(pe_dir / "abi3.pyd")
     assert "python3.dll" in parsed.needed
@@ -113,14 +66,12 @@ def test_stable_abi_extension_imports_python3_dll(pe_dir: Path) -> None:
     assert parsed.symbols.pyinit == ("PyInit_abi3",)
 
 
-@pytest.mark.integration
 def test_delay_loaded_python_dll_is_needed(pe_dir: Path) -> None:
     parsed = _only(pe_dir / "delay.exe")
     assert parsed.needed == ("KERNEL32.dll", "python311.dll")
     assert parsed.symbols.needed == ("PyRun_SimpleString", "Py_Initialize")
 
 
-@pytest.mark.integration
 def test_python_dll_beside_the_exe_resolves_case_insensitively(pe_dir: Path) -> None:
     app = pe_dir / "bundled" / "app.exe"
     needed = resolve_needed(_only(app), str(app), ResolveContext())
@@ -131,7 +82,6 @@ def test_python_dll_beside_the_exe_resolves_case_insensitively(pe_dir: Path) -> 
     ]
 
 
-@pytest.mark.integration
 def test_python_dll_not_beside_the_exe_is_unresolved(pe_dir: Path) -> None:
     app = pe_dir / "alone" / "app.exe"
     needed = resolve_needed(_only(app), str(app), ResolveContext())

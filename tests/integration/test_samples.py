@@ -3,38 +3,38 @@
 from __future__ import annotations
 
 import json
-import platform
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import SAMPLES, cargo_build, cargo_env, run_binary, shared_python
-
-pytestmark = pytest.mark.integration
+from packager.interpreters import Interpreter
+from tests.helpers import SAMPLES, cargo_build, cargo_env, run_binary
 
 STDLIB_EXTENSIONS = ("_decimal", "_ctypes", "_json")
 
 
 @pytest.fixture(scope="module")
-def runtime_env() -> tuple[dict[str, str], dict[str, str]]:
-    """(environment for cargo, environment for running the result) for the running Python."""
-    interpreter, libdir = shared_python()
+def runtime_env(shared_cpython: Interpreter) -> tuple[dict[str, str], dict[str, str]]:
+    """(environment for cargo, environment for running the result) for the shared CPython."""
     # PyO3's rpath to the build interpreter's libdir stays in its own build script and
     # never reaches the binary, so the loader is told where the right libpython is.
-    return cargo_env(PYO3_PYTHON=interpreter), cargo_env(LD_LIBRARY_PATH=libdir)
+    return (
+        cargo_env(PYO3_PYTHON=shared_cpython.path),
+        cargo_env(LD_LIBRARY_PATH=str(shared_cpython.libdir)),
+    )
 
 
 def test_hello_prints_version_and_calls_its_module(
-    runtime_env: tuple[dict[str, str], dict[str, str]],
+    runtime_env: tuple[dict[str, str], dict[str, str]], shared_cpython: Interpreter
 ) -> None:
     build_env, run_env = runtime_env
     binary = cargo_build(SAMPLES / "hello", build_env, "hello")
     completed = run_binary(binary, environ=run_env)
     assert completed.returncode == 0, completed.stderr
     lines = completed.stdout.splitlines()
-    assert lines[0].startswith(platform.python_version() + " ")
-    assert json.loads(lines[1]) == {"hello": "world", "version": list(sys.version_info[:3])}
+    assert lines[0].startswith(shared_cpython.version + " ")
+    version = [int(part) for part in shared_cpython.version.split(".")]
+    assert json.loads(lines[1]) == {"hello": "world", "version": version}
     assert lines[2:] == ["hello, packager, from Rust", "2 + 3 = 5"]
 
 

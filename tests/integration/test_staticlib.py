@@ -1,4 +1,4 @@
-"""Static archive diagnosis, on Debian's real libpython archives and archives built here."""
+"""Static archive diagnosis on archives built here with gcc, clang and ar."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 
 from packager.errors import UnreadableInputError
 from packager.staticlib import describe, diagnose_archive
-
-DEBIAN_LIBPL = Path("/usr/lib/python3.11/config-3.11-x86_64-linux-gnu")
+from tests.unit.test_staticlib import _debian
 
 # Taking addresses forces absolute relocations in non-PIC code (R_X86_64_32/32S).
 _SOURCE = """\
@@ -49,36 +48,6 @@ def _archive(path: Path, *objects: Path, thin: bool = False) -> Path:
     return path
 
 
-def _debian(name: str) -> Path:
-    path = DEBIAN_LIBPL / name
-    if not path.exists():
-        pytest.fail(f"{path} is not installed (libpython3.11-dev)")
-    return path
-
-
-def test_debian_default_archive_is_not_pic() -> None:
-    diagnosis = diagnose_archive(_debian("libpython3.11.a"))
-    assert diagnosis.machine == "x86_64"
-    assert diagnosis.members == diagnosis.elf_members > 100
-    assert diagnosis.pic is False
-    assert diagnosis.non_pic_relocations > 1000
-    assert diagnosis.non_pic_member_count > 100
-    assert len(diagnosis.non_pic_members) == 5
-    assert diagnosis.lto is None
-    assert not diagnosis.linkable_into_pie
-    (problem,) = describe(diagnosis)
-    assert "not position-independent" in problem and "libpython3.X-pic.a" in problem
-
-
-def test_debian_pic_archive_is_pic() -> None:
-    diagnosis = diagnose_archive(_debian("libpython3.11-pic.a"))
-    assert diagnosis.pic is True
-    assert diagnosis.non_pic_relocations == 0 and diagnosis.non_pic_members == ()
-    assert diagnosis.linkable_into_pie
-    assert describe(diagnosis) == []
-
-
-@pytest.mark.integration
 def test_gcc_archives_pic_and_not(tmp_path: Path) -> None:
     pic = _archive(tmp_path / "libpic.a", _compile(tmp_path, "pic", "-fPIC"))
     nopic = _archive(tmp_path / "libnopic.a", _compile(tmp_path, "nopic", "-fno-pic"))
@@ -89,7 +58,6 @@ def test_gcc_archives_pic_and_not(tmp_path: Path) -> None:
     assert diagnosis.non_pic_relocations >= 2
 
 
-@pytest.mark.integration
 def test_debug_info_relocations_do_not_count_as_non_pic(tmp_path: Path) -> None:
     # DWARF sections carry R_X86_64_32 relocations even in PIC objects.
     obj = _compile(tmp_path, "debug", "-fPIC", "-g")
@@ -98,7 +66,6 @@ def test_debug_info_relocations_do_not_count_as_non_pic(tmp_path: Path) -> None:
     assert diagnose_archive(_archive(tmp_path / "libdebug.a", obj)).pic is True
 
 
-@pytest.mark.integration
 def test_one_non_pic_object_added_to_a_pic_archive_is_found(tmp_path: Path) -> None:
     copy = tmp_path / "libpython-mixed.a"
     shutil.copyfile(_debian("libpython3.11-pic.a"), copy)
@@ -111,7 +78,6 @@ def test_one_non_pic_object_added_to_a_pic_archive_is_found(tmp_path: Path) -> N
     assert diagnosis.members == diagnose_archive(_debian("libpython3.11-pic.a")).members + 1
 
 
-@pytest.mark.integration
 def test_gcc_lto_slim_and_fat(tmp_path: Path) -> None:
     slim = diagnose_archive(_archive(tmp_path / "libslim.a", _compile(tmp_path, "slim", "-flto")))
     assert slim.lto == "gcc" and slim.lto_slim and slim.lto_members == ("slim.o",)
@@ -122,7 +88,6 @@ def test_gcc_lto_slim_and_fat(tmp_path: Path) -> None:
     assert fat.lto == "gcc" and not fat.lto_slim and fat.pic is True
 
 
-@pytest.mark.integration
 def test_clang_lto_bitcode(tmp_path: Path) -> None:
     obj = _compile(tmp_path, "bitcode", "-flto", compiler="clang")
     diagnosis = diagnose_archive(_archive(tmp_path / "libbc.a", obj))
@@ -131,46 +96,11 @@ def test_clang_lto_bitcode(tmp_path: Path) -> None:
     assert "clang/LLVM" in describe(diagnosis)[0]
 
 
-@pytest.mark.integration
 def test_thin_archive_is_refused_clearly(tmp_path: Path) -> None:
     thin = _archive(tmp_path / "libthin.a", _compile(tmp_path, "thin", "-fPIC"), thin=True)
     with pytest.raises(UnreadableInputError, match="thin archive") as caught:
         diagnose_archive(thin)
     assert caught.value.path == str(thin)
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        (b"", "empty file"),
-        (b"just some text\n", "not an ar archive"),
-        (b"\x7fELF\x02\x01\x01" + b"\0" * 57, "not an ar archive"),
-        (b"!<arch>\nshort", "truncated member header"),
-        (b"!<arch>\n" + b"x.o/".ljust(48) + b"99999".ljust(10) + b"`\n", "runs past the end"),
-        (b"!<arch>\n" + b"x.o/".ljust(48) + b"4".ljust(10) + b"XX", "corrupt member header"),
-    ],
-)
-def test_non_archives_and_broken_archives_are_unreadable(
-    tmp_path: Path, content: bytes, message: str
-) -> None:
-    path = tmp_path / "lib.a"
-    path.write_bytes(content)
-    with pytest.raises(UnreadableInputError, match=message) as caught:
-        diagnose_archive(path)
-    assert caught.value.path == str(path)
-
-
-def test_missing_file_is_unreadable(tmp_path: Path) -> None:
-    with pytest.raises(UnreadableInputError, match="cannot read"):
-        diagnose_archive(tmp_path / "absent.a")
-
-
-def test_truncated_real_archive_is_unreadable(tmp_path: Path) -> None:
-    data = _debian("libpython3.11-pic.a").read_bytes()
-    cut = tmp_path / "cut.a"
-    cut.write_bytes(data[: len(data) // 2])
-    with pytest.raises(UnreadableInputError, match="runs past the end"):
-        diagnose_archive(cut)
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +110,6 @@ def small_archive(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return _archive(tmp / "libfuzz.a", *objects).read_bytes()
 
 
-@pytest.mark.integration
 @settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_corrupted_archives_give_a_diagnosis_or_unreadable_never_a_crash(

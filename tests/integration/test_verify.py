@@ -8,14 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from packager.bundle import BundleFormat, BundleManifest
-from tests.bundle_helpers import output_path
-
-pytestmark = pytest.mark.integration
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.helpers import REPO
+from tests.integration.bundle_helpers import output_path
 
 
 def verify(*args: str) -> subprocess.CompletedProcess[str]:

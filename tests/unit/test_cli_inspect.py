@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from importlib import resources
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-from tests import cbuild
+from packager.interpreters import Interpreter
 from tests.helpers import run_packager
+from tests.pythons import real_executable, sysconfig_of
 
 SCHEMA = json.loads(
     resources.files("packager").joinpath("schema/inspect-v1.json").read_text(encoding="utf-8")
@@ -60,17 +60,13 @@ def test_gdb_links_system_libpython() -> None:
     assert binary["python_version"] == debian.stdout.strip()
 
 
-def test_shared_python_has_absolute_runpath() -> None:
-    import sysconfig
-
-    if not sysconfig.get_config_var("Py_ENABLE_SHARED"):
-        pytest.fail("the test interpreter must be a --enable-shared build (pyenv's is)")
-    executable = os.path.realpath(sys.executable)
-    (binary,) = inspect_json(executable)["binaries"]  # type: ignore[misc]
+def test_shared_python_has_absolute_runpath(linked_cpython: Interpreter) -> None:
+    libdir = sysconfig_of(linked_cpython)["LIBDIR"]
+    (binary,) = inspect_json(real_executable(linked_cpython))["binaries"]  # type: ignore[misc]
     assert binary["link_mode"] == "dynamic"
     assert binary["rpath_type"] in ("RUNPATH", "RPATH")
-    assert sysconfig.get_config_var("LIBDIR") in binary["rpaths"]
-    assert binary["libpython"]["resolved_path"].startswith(sysconfig.get_config_var("LIBDIR"))
+    assert libdir in binary["rpaths"]
+    assert binary["libpython"]["resolved_path"].startswith(libdir)
 
 
 def test_symbols_flag_lists_names() -> None:
@@ -85,21 +81,6 @@ def test_text_output_names_link_mode() -> None:
     assert done.returncode == 0, done.stderr
     assert "dynamic (Python 3.11" in done.stdout
     assert "libpython3.11.so.1.0 ->" in done.stdout
-
-
-def test_directory_walk_skips_non_binaries_and_continues_past_bad_files(tmp_path: Path) -> None:
-    good = tmp_path / "dir with space" / "ok.so"
-    cbuild.python_extension(good, "ok")
-    (tmp_path / "dir with space" / "notes.txt").write_text("not a binary\n")
-    (tmp_path / "dir with space" / "broken.so").write_bytes(good.read_bytes()[:100])
-    done = packager("inspect", "--json", str(tmp_path))
-    assert done.returncode == 2
-    document = json.loads(done.stdout)
-    jsonschema.validate(document, SCHEMA)
-    assert [Path(b["path"]).name for b in document["binaries"]] == ["ok.so"]
-    assert document["skipped"] >= 2  # notes.txt and the C source
-    assert [Path(e["path"]).name for e in document["errors"]] == ["broken.so"]
-    assert "broken.so" in done.stderr and "Traceback" not in done.stderr
 
 
 @pytest.mark.parametrize(
@@ -130,28 +111,6 @@ def test_fifo_is_not_opened(tmp_path: Path) -> None:
     done = packager("inspect", str(fifo))  # would block forever if opened
     assert done.returncode == 2
     assert "not a regular file" in done.stderr
-
-
-def test_check_exit_codes(tmp_path: Path) -> None:
-    ext = cbuild.python_extension(tmp_path / "mod.so", "mod")
-    assert packager("check", str(ext)).returncode == 0
-    missing = packager("check", str(ext), "--expect-module", "other")
-    assert missing.returncode == 1
-    assert "PKG109" in missing.stdout
-    document = json.loads(packager("check", "--json", str(ext), "--expect-module", "x").stdout)
-    jsonschema.validate(document, SCHEMA)
-    assert document["binaries"][0]["findings"][0]["code"] == "PKG109"
-    assert packager("check", str(tmp_path / "nope")).returncode == 2
-
-
-def test_check_fail_on_threshold(tmp_path: Path) -> None:
-    app = cbuild.gcc(
-        tmp_path / "bin" / "app",
-        {"app.c": "int main(void){return 0;}\n"},
-        "-Wl,-rpath,/opt/elsewhere/lib",
-    )
-    assert packager("check", str(app)).returncode == 0  # PKG105 is a warning
-    assert packager("check", "--fail-on", "warning", str(app)).returncode == 1
 
 
 def test_help_lists_examples() -> None:

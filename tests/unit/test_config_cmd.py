@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from importlib import resources
 from pathlib import Path
@@ -12,15 +11,16 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from packager.interpreters import Interpreter
 from packager.pyo3_config import parse
 from tests.helpers import run_packager
+from tests.pythons import sysconfig_of
 
 SCHEMA = json.loads(
     resources.files("packager").joinpath("schema/config-v1.json").read_text(encoding="utf-8")
 )
 
 DEBIAN_PYTHON = "/usr/bin/python3.11"
-PYENV_PYTHON = "/root/.pyenv/versions/3.11.7/bin/python3.11"
 
 
 def _packager(
@@ -50,22 +50,22 @@ def test_static_config_output_is_a_valid_config_file() -> None:
     assert result.stdout.splitlines()[0] == "implementation=CPython"
 
 
-def test_auto_picks_dynamic_for_an_enable_shared_python() -> None:
-    result = _packager("--python", _require(PYENV_PYTHON))
+def test_auto_picks_dynamic_for_an_enable_shared_python(shared_cpython: Interpreter) -> None:
+    result = _packager("--python", shared_cpython.path)
     assert result.returncode == 0, result.stderr
     assert "shared=true\n" in result.stdout
-    assert "lib_dir=/root/.pyenv/versions/3.11.7/lib\n" in result.stdout
+    assert f"lib_dir={sysconfig_of(shared_cpython)['LIBDIR']}\n" in result.stdout
 
 
-def test_python_is_taken_from_pyo3_python() -> None:
-    environ = {**os.environ, "PYO3_PYTHON": _require(DEBIAN_PYTHON)}
+def test_python_is_taken_from_pyo3_python(shared_cpython: Interpreter) -> None:
+    environ = {**os.environ, "PYO3_PYTHON": shared_cpython.path}
     result = _packager(environ=environ)
     assert result.returncode == 0, result.stderr
-    assert f"executable={DEBIAN_PYTHON}\n" in result.stdout
+    assert f"executable={shared_cpython.path}\n" in result.stdout
 
 
-def test_json_output_is_versioned_and_carries_the_text() -> None:
-    result = _packager("--python", _require(DEBIAN_PYTHON), "--mode", "dynamic", "--json")
+def test_json_output_is_versioned_and_carries_the_text(shared_cpython: Interpreter) -> None:
+    result = _packager("--python", shared_cpython.path, "--mode", "dynamic", "--json")
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     jsonschema.validate(document, SCHEMA)
@@ -75,10 +75,8 @@ def test_json_output_is_versioned_and_carries_the_text() -> None:
     assert parse(document["config"]["text"]).lib_dir == document["config"]["lib_dir"]
 
 
-def test_pypy_is_refused_with_exit_2_and_a_fix() -> None:
-    pypy = shutil.which("pypy3")
-    assert pypy is not None, "pypy3 is a test subject: apt-get install pypy3"
-    result = _packager("--python", pypy)
+def test_pypy_is_refused_with_exit_2_and_a_fix(pypy: Interpreter) -> None:
+    result = _packager("--python", pypy.path)
     assert result.returncode == 2
     assert result.stdout == ""
     assert "PyPy cannot be embedded" in result.stderr and "fix:" in result.stderr
@@ -102,27 +100,28 @@ def test_missing_python_is_exit_2_naming_it(tmp_path: Path) -> None:
     assert missing in result.stderr
 
 
-def test_list_shows_usable_and_unusable_interpreters(tmp_path: Path) -> None:
+def test_list_shows_usable_and_unusable_interpreters(
+    tmp_path: Path, static_cpython: Interpreter, second_cpython: Interpreter, pypy: Interpreter
+) -> None:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    (bin_dir / "python3").symlink_to(_require(DEBIAN_PYTHON))
-    (bin_dir / "python3.11").symlink_to(_require(PYENV_PYTHON))
-    pypy = shutil.which("pypy3")
-    assert pypy is not None, "pypy3 is a test subject: apt-get install pypy3"
+    second = bin_dir / f"python{second_cpython.short_version}"
+    (bin_dir / "python3").symlink_to(static_cpython.path)
+    second.symlink_to(second_cpython.path)
     environ = {"PATH": f"{bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin"}
-    args = ["--list", "--python", pypy]
+    args = ["--list", "--python", pypy.path]
     text = _packager(*args, environ=environ)
     assert text.returncode == 0, text.stderr
-    assert f"{bin_dir}/python3  [PATH]\n  cpython 3.11." in text.stdout
-    assert "libpython3.11-pic.a" in text.stdout
-    assert "/root/.pyenv/versions/3.11.7/lib/libpython3.11.so.1.0" in text.stdout
+    assert f"{bin_dir}/python3  [PATH]\n  cpython {static_cpython.short_version}." in text.stdout
+    assert Path(str(static_cpython.static_archive)).name in text.stdout
+    assert str(second_cpython.shared_library) in text.stdout
 
     listed = json.loads(_packager(*args, "--json", environ=environ).stdout)
     jsonschema.validate(listed, SCHEMA)
     assert listed["schema_version"] == 1
     by_path = {entry["path"]: entry for entry in listed["interpreters"]}
     assert by_path[f"{bin_dir}/python3"]["usable"] is True
-    assert by_path[f"{bin_dir}/python3.11"]["version"] == "3.11.7"
-    assert by_path[pypy]["usable"] is False
-    assert "PyPy" in by_path[pypy]["problem"]
+    assert by_path[str(second)]["version"] == second_cpython.version
+    assert by_path[pypy.path]["usable"] is False
+    assert "PyPy" in by_path[pypy.path]["problem"]
     assert "unusable: PyPy cannot be embedded" in text.stdout

@@ -1,14 +1,11 @@
-"""The ELF reader on real system binaries and on subjects built here, checked with pyelftools."""
+"""The ELF reader on real binaries of the system and of the Pythons found, checked with
+pyelftools."""
 
 from __future__ import annotations
 
-import glob
 import os
 import re
-import shutil
 import subprocess
-import sys
-import sysconfig
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +15,9 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerNeedSection
 
 from packager.binary import elf, pyversion, read_binary
+from packager.interpreters import Interpreter
 from packager.model import BinaryFormat, BinaryKind, ParsedBinary
-from tests import cbuild
+from tests.pythons import real_executable, sysconfig_of
 
 SYSTEM_PYTHON = "/usr/bin/python3.11"
 SYSTEM_LIBPYTHON = "/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0"
@@ -39,12 +37,6 @@ def parse_file(path: str | Path) -> ParsedBinary:
     assert binary_format is BinaryFormat.ELF
     assert len(images) == 1
     return images[0]
-
-
-def running_python() -> str:
-    """The running interpreter's own executable (the pyenv python in CI), not a shim."""
-    version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    return str(Path(sys.base_prefix) / "bin" / f"python{version}")
 
 
 def system_python_version() -> str:
@@ -120,7 +112,7 @@ def ours(parsed: ParsedBinary) -> dict[str, Any]:
     }
 
 
-# --- Debian's and pyenv's real binaries ------------------------------------------------
+# --- real binaries of the system and of the Pythons found --------------------------------
 
 
 def test_debian_python_is_a_static_embed_exporting_the_api() -> None:
@@ -156,14 +148,14 @@ def test_gdb_needs_libpython_from_the_system_path() -> None:
     assert parsed.embedded_python_version is None  # it calls into libpython, it is not one
 
 
-def test_running_python_links_its_libpython_through_an_absolute_runpath() -> None:
-    if not sysconfig.get_config_var("Py_ENABLE_SHARED"):
-        pytest.fail("the running Python is not an --enable-shared build")
-    parsed = parse_file(subject(running_python()))
-    ldlibrary = sysconfig.get_config_var("INSTSONAME")
-    assert ldlibrary in parsed.needed
+def test_python_links_its_libpython_through_an_absolute_runpath(
+    linked_cpython: Interpreter,
+) -> None:
+    own = sysconfig_of(linked_cpython)
+    parsed = parse_file(subject(real_executable(linked_cpython)))
+    assert own["INSTSONAME"] in parsed.needed
     assert parsed.runpath is True
-    assert parsed.rpaths == (sysconfig.get_config_var("LIBDIR"),)
+    assert parsed.rpaths == (own["LIBDIR"],)
     assert parsed.kind is BinaryKind.EXECUTABLE  # a PIE: ET_DYN with PT_INTERP
     assert "Py_BytesMain" in parsed.symbols.needed
     assert parsed.embedded_python_version is None
@@ -215,176 +207,20 @@ def test_agrees_with_pyelftools(path: str) -> None:
     assert ours(parse_file(subject(path))) == reference(path)
 
 
-def test_agrees_with_pyelftools_on_the_running_pythons_libpython() -> None:
-    libpython = Path(str(sysconfig.get_config_var("LIBDIR"))) / str(
-        sysconfig.get_config_var("INSTSONAME")
-    )
+def test_agrees_with_pyelftools_on_a_shared_libpython(shared_cpython: Interpreter) -> None:
+    own = sysconfig_of(shared_cpython)
+    libpython = Path(own["LIBDIR"]) / own["INSTSONAME"]
     # An unstripped libpython has a .symtab, so "local" is exercised too.
     assert ours(parse_file(subject(str(libpython)))) == reference(libpython)
 
 
-@pytest.mark.parametrize(
-    "libpython", sorted(glob.glob("/root/.pyenv/versions/3.*/lib/libpython3.*.so.1.0"))
-)
-def test_every_installed_libpython_reports_its_own_version(libpython: str) -> None:
-    # The directory says which release this is: 3.6 to 3.10 have no Py_Version symbol, so
-    # this also exercises the string heuristic.
-    version = libpython.split("/versions/")[1].split("/")[0]
-    assert parse_file(libpython).embedded_python_version == version
-
-
-# --- subjects built here -----------------------------------------------------------------
-
-
-def _embed_against_running_python(out: Path, *flags: str) -> Path:
-    if not sysconfig.get_config_var("Py_ENABLE_SHARED"):
-        pytest.fail("the running Python has no shared libpython")
-    include = sysconfig.get_paths()["include"]
-    libdir = str(sysconfig.get_config_var("LIBDIR"))
-    version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    return cbuild.gcc(
-        out,
-        {"embed.c": cbuild.EMBED_MAIN},
-        "-I",
-        include,
-        "-L",
-        libdir,
-        f"-lpython{version}",
-        *flags,
-    )
-
-
-@pytest.mark.integration
-@pytest.mark.parametrize(
-    ("dtags", "runpath"), [("--enable-new-dtags", True), ("--disable-new-dtags", False)]
-)
-def test_origin_rpath_as_runpath_or_rpath(tmp_path: Path, dtags: str, runpath: bool) -> None:
-    app = _embed_against_running_python(
-        tmp_path / "bin" / "app", "-Wl,-rpath,$ORIGIN/../lib", f"-Wl,{dtags}"
-    )
-    parsed = parse_file(app)
-    assert parsed.rpaths == ("$ORIGIN/../lib",)
-    assert parsed.runpath is runpath
-    assert parsed.needed[0] == sysconfig.get_config_var("INSTSONAME")
-    assert "Py_Initialize" in parsed.symbols.needed
-    assert ours(parsed) == reference(app)
-
-
-@pytest.mark.integration
-def test_empty_rpath_entries_are_kept(tmp_path: Path) -> None:
-    app = cbuild.gcc(
-        tmp_path / "app", {"main.c": "int main(void) { return 0; }\n"}, "-Wl,-rpath,/opt/a::/opt/b:"
-    )
-    # An empty entry means the current directory to ld.so: it must reach the checks.
-    assert parse_file(app).rpaths == ("/opt/a", "", "/opt/b", "")
-
-
-@pytest.mark.integration
-def test_runpath_wins_over_rpath_when_both_are_present(tmp_path: Path) -> None:
-    app = cbuild.gcc(
-        tmp_path / "app",
-        {"main.c": "int main(void) { return 0; }\n"},
-        "-Wl,--disable-new-dtags",
-        "-Wl,-rpath,/opt/rpath-only:/opt/both",
-    )
-    data = bytearray(app.read_bytes())
-    _retag_debug_as_runpath(data, app, suffix_of_rpath=len("/opt/rpath-only:"))
-    app.write_bytes(bytes(data))
-    parsed = parse_file(app)
-    assert parsed.runpath is True
-    assert parsed.rpaths == ("/opt/both",)
-    assert ours(parsed) == reference(app)
-
-
-def _retag_debug_as_runpath(data: bytearray, path: Path, suffix_of_rpath: int) -> None:
-    """Turn DT_DEBUG into a DT_RUNPATH naming the tail of the DT_RPATH string."""
-    with open(path, "rb") as handle:
-        dynamic = ELFFile(handle).get_section_by_name(".dynamic")
-        offset = dynamic["sh_offset"]
-        entries = [(tag.entry.d_tag, tag.entry.d_val) for tag in dynamic.iter_tags()]
-    rpath_value = next(value for tag, value in entries if tag == "DT_RPATH")
-    debug_index = next(i for i, (tag, _) in enumerate(entries) if tag == "DT_DEBUG")
-    entry = offset + debug_index * 16
-    data[entry : entry + 16] = (29).to_bytes(8, "little") + (
-        rpath_value + suffix_of_rpath
-    ).to_bytes(8, "little")
-
-
-@pytest.mark.integration
-def test_pyinit_in_symtab_only_is_local(tmp_path: Path) -> None:
-    app = cbuild.gcc(
-        tmp_path / "app",
-        {"main.c": "void *PyInit_mymod(void) { return 0; }\nint main(void) { return 0; }\n"},
-    )
-    parsed = parse_file(app)
-    assert parsed.symbols.pyinit == ("PyInit_mymod",)
-    assert parsed.symbols.local == ("PyInit_mymod",)
-    assert parsed.symbols.exported == ()
-
-
-@pytest.mark.integration
-@pytest.mark.parametrize("export_dynamic", [True, False])
-def test_static_embed_reports_the_version_it_carries(tmp_path: Path, export_dynamic: bool) -> None:
-    subject(cbuild.DEBIAN_PIC_ARCHIVE)
-    app = cbuild.static_embed(tmp_path / "app", export_dynamic=export_dynamic)
-    parsed = parse_file(app)
-    assert parsed.embedded_python_version == system_python_version()
-    assert ("Py_Initialize" in parsed.symbols.exported) is export_dynamic
-    assert ("Py_Initialize" in parsed.symbols.local) is not export_dynamic
-
-
-@pytest.mark.integration
-def test_stripped_static_embed_is_recognised_by_its_strings(tmp_path: Path) -> None:
-    subject(cbuild.DEBIAN_PIC_ARCHIVE)
-    app = cbuild.static_embed(tmp_path / "app", export_dynamic=False)
-    subprocess.run(["strip", "--strip-all", str(app)], check=True)
-    parsed = parse_file(app)
-    assert parsed.symbols == type(parsed.symbols)()  # nothing left to go by but the data
-    assert parsed.embedded_python_version == system_python_version()
-
-
-CROSS_TARGETS = {
-    "i386-linux-gnu": "i386",
-    "armv7-linux-gnueabihf": "arm",
-    "aarch64-linux-gnu": "aarch64",
-    "powerpc64-linux-gnu": "ppc64",
-    "powerpc64le-linux-gnu": "ppc64le",
-    "riscv64-linux-gnu": "riscv64",
-    "mips-linux-gnu": "mips",
-    "s390x-linux-gnu": "s390x",
-}
-CROSS_SOURCE = "int PyFoo_Bar(int x) { return x + 1; }\nint PyInit_thing(void) { return 0; }\n"
-
-
-@pytest.mark.integration
-@pytest.mark.parametrize(("target", "arch"), sorted(CROSS_TARGETS.items()))
-def test_other_classes_and_byte_orders(tmp_path: Path, target: str, arch: str) -> None:
-    if shutil.which("clang") is None:
-        pytest.fail("clang is not installed")
-    source = tmp_path / "o.c"
-    source.write_text(
-        CROSS_SOURCE + "extern int PyNeeded(int);\nint use(void) { return PyNeeded(1); }\n"
-    )
-    obj = tmp_path / "o.o"
-    subprocess.run(["clang", f"--target={target}", "-c", str(source), "-o", str(obj)], check=True)
-    parsed = parse_file(obj)
-    assert (parsed.arch, parsed.kind) == (arch, BinaryKind.OBJECT)
-    assert parsed.symbols.local == ("PyFoo_Bar", "PyInit_thing")
-    assert ours(parsed) == reference(obj)
-    if shutil.which("ld.lld") is None or target.startswith("s390x"):
-        return  # lld cannot link s390x
-    library = tmp_path / "libo.so"
-    link = ["clang", f"--target={target}", "-shared", "-nostdlib", "-fuse-ld=lld"]
-    subprocess.run([*link, "-Wl,-soname,libo.so.1", str(source), "-o", str(library)], check=True)
-    parsed = parse_file(library)
-    assert (parsed.arch, parsed.kind, parsed.soname) == (
-        arch,
-        BinaryKind.SHARED_LIBRARY,
-        "libo.so.1",
-    )
-    assert parsed.symbols.exported == ("PyFoo_Bar", "PyInit_thing")
-    assert parsed.symbols.needed == ("PyNeeded",)
-    assert ours(parsed) == reference(library)
+def test_every_installed_libpython_reports_its_own_version(
+    installed_libpython: Interpreter,
+) -> None:
+    # The interpreter says which release this is: 3.6 to 3.10 have no Py_Version symbol,
+    # so pyenv's older versions also exercise the string heuristic.
+    libpython = str(installed_libpython.shared_library)
+    assert parse_file(libpython).embedded_python_version == installed_libpython.version
 
 
 def test_machine_names() -> None:

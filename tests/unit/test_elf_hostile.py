@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import struct
-import sys
 import time
 from pathlib import Path
 
@@ -19,7 +18,9 @@ from hypothesis import strategies as st
 
 from packager.binary import elf, read_binary
 from packager.errors import UnreadableInputError
+from packager.interpreters import Interpreter
 from packager.model import ParsedBinary
+from tests.pythons import real_executable
 
 SMALL_EXTENSION = "/usr/lib/python3.11/lib-dynload/_crypt.cpython-311-x86_64-linux-gnu.so"
 BIG = "/usr/bin/python3.11"
@@ -27,16 +28,15 @@ SHDR = struct.Struct("<IIQQQQIIQQ")  # Elf64_Shdr
 PHDR = struct.Struct("<IIQQQQQQ")  # Elf64_Phdr
 
 
-def _small_subjects() -> list[str]:
-    """Small real ELF64 files with .dynamic, .dynsym, .gnu.version_r: the running Python's
-    executable (an --enable-shared build keeps it tiny) and a Debian extension module."""
-    version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    executable = str(Path(sys.base_prefix) / "bin" / f"python{version}")
-    found = [path for path in (executable, SMALL_EXTENSION) if os.path.exists(path)]
-    return [path for path in found if os.path.getsize(path) < 256 * 1024]
+SMALL_SIZE = 256 * 1024  # every truncation of the file is parsed: keep it small
 
 
-SMALL = _small_subjects()
+@pytest.fixture(scope="session")
+def small_python(linked_cpython: Interpreter) -> str:
+    """The python executable of an --enable-shared build, which its libpython keeps tiny."""
+    path = real_executable(linked_cpython)
+    assert os.path.getsize(path) < SMALL_SIZE, f"{path} is not a small executable"
+    return path
 
 
 def parse(data: bytes) -> ParsedBinary:
@@ -87,11 +87,17 @@ def without_section_headers(data: bytes) -> bytes:
     return patch(patch(data, 40, "<Q", 0), 60, "<HH", 0, 0)
 
 
-@pytest.fixture(params=SMALL or [None])
+@pytest.fixture(params=["python-executable", "extension-module"])
 def small(request: pytest.FixtureRequest) -> bytes:
-    if request.param is None:
-        pytest.fail("no small real ELF64 file on this host")
-    data = Path(request.param).read_bytes()
+    """Small real ELF64 files with .dynamic, .dynsym, .gnu.version_r: a python executable
+    that links its libpython, and a Debian extension module."""
+    if request.param == "python-executable":
+        path: str = request.getfixturevalue("small_python")
+    elif not os.path.exists(SMALL_EXTENSION):
+        pytest.fail(f"{SMALL_EXTENSION} is not installed (Debian: libpython3.11-stdlib)")
+    else:
+        path = SMALL_EXTENSION
+    data = Path(path).read_bytes()
     assert data[4:6] == b"\x02\x01", "the subject must be ELF64 little-endian"
     return data
 
@@ -273,9 +279,10 @@ def test_random_bytes_behind_an_elf_magic(ident: bytes, body: bytes) -> None:
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
-def test_mutated_real_binary_parses_or_is_refused_quickly(data: st.DataObject) -> None:
-    assert SMALL, "no small real ELF64 file on this host"
-    original = Path(SMALL[0]).read_bytes()
+def test_mutated_real_binary_parses_or_is_refused_quickly(
+    small_python: str, data: st.DataObject
+) -> None:
+    original = Path(small_python).read_bytes()
     mutated = bytearray(original)
     # Most of the structure is in the first few KiB and in the section headers at the end.
     hot = st.one_of(st.integers(0, min(4095, len(original) - 1)), st.integers(0, len(original) - 1))

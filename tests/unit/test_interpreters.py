@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from packager.discovery import discover, find_interpreters, select_interpreter
 from packager.errors import InterpreterError
-from packager.interpreters import link_libraries, probe, require_embeddable
+from packager.interpreters import Interpreter, link_libraries, probe, require_embeddable
+from tests.pythons import sysconfig_of
 
-PYENV_PYTHON = "/root/.pyenv/versions/3.11.7/bin/python3.11"
 DEBIAN_PYTHON = "/usr/bin/python3.11"
 DEBIAN_LIBPL = "/usr/lib/python3.11/config-3.11-x86_64-linux-gnu"
 
@@ -21,13 +20,6 @@ def _require(path: str) -> str:
     if not os.path.exists(path):
         pytest.fail(f"{path} is not installed")
     return path
-
-
-def _pypy() -> str:
-    found = shutil.which("pypy3")
-    if found is None:
-        pytest.fail("pypy3 is not installed (apt-get install pypy3)")
-    return found
 
 
 def test_link_libraries_keeps_only_l_flags_in_order_without_duplicates() -> None:
@@ -58,22 +50,32 @@ def test_probe_debian_python_finds_shared_library_and_both_static_archives() -> 
     assert interpreter.embedding_problem is None
 
 
-def test_probe_pyenv_python_finds_its_own_libpython_not_the_system_one() -> None:
-    interpreter = probe(_require(PYENV_PYTHON), dict(os.environ))
-    assert interpreter.version == "3.11.7"
-    lib = "/root/.pyenv/versions/3.11.7/lib"
+def test_probe_shared_python_finds_its_own_libpython_not_the_system_one(
+    shared_cpython: Interpreter,
+) -> None:
+    interpreter = probe(shared_cpython.path, dict(os.environ))
+    own = sysconfig_of(shared_cpython)
+    assert interpreter.version == own["version"]
+    lib = own["LIBDIR"]
     assert interpreter.libdir == lib
-    assert interpreter.shared_library == f"{lib}/libpython3.11.so.1.0"
-    assert interpreter.static_archives == (
-        f"{lib}/python3.11/config-3.11-x86_64-linux-gnu/libpython3.11.a",
+    assert interpreter.shared_library == os.path.realpath(f"{lib}/{own['INSTSONAME']}")
+    assert interpreter.static_archives == tuple(
+        dict.fromkeys(
+            os.path.realpath(path)
+            for name in (own["LIBRARY"].replace(".a", "-pic.a"), own["LIBRARY"])
+            for path in (f"{own['LIBPL']}/{name}", f"{lib}/{name}")
+            if os.path.isfile(path)
+        )
     )
-    # LIBS carries -L and -Wl,-rpath flags there: only the -l names are kept.
-    assert interpreter.link_libraries == ("dl", "m")
-    assert interpreter.ldversion == "3.11"
+    # LIBS may carry -L and -Wl,-rpath flags (pyenv's does): only the -l names are kept.
+    flags = f"{own['LIBS']} {own['SYSLIBS']} {own['MODLIBS']}".split()
+    assert set(interpreter.link_libraries) == {flag[2:] for flag in flags if flag[:2] == "-l"}
+    assert len(set(interpreter.link_libraries)) == len(interpreter.link_libraries)
+    assert interpreter.ldversion == own["LDVERSION"]
 
 
-def test_pypy_is_probed_but_refused_for_embedding() -> None:
-    interpreter = probe(_pypy(), dict(os.environ))
+def test_pypy_is_probed_but_refused_for_embedding(pypy: Interpreter) -> None:
+    interpreter = probe(pypy.path, dict(os.environ))
     assert interpreter.implementation == "pypy"
     assert interpreter.embedding_problem is not None
     assert "PyPy" in interpreter.embedding_problem
@@ -82,12 +84,12 @@ def test_pypy_is_probed_but_refused_for_embedding() -> None:
     assert caught.value.fix is not None and "--python" in caught.value.fix
 
 
-def test_explicit_pypy_is_binding_not_skipped() -> None:
+def test_explicit_pypy_is_binding_not_skipped(pypy: Interpreter) -> None:
     environ = {"PATH": os.environ["PATH"]}
     with pytest.raises(InterpreterError, match="PyPy"):
-        select_interpreter(environ, explicit=_pypy())
+        select_interpreter(environ, explicit=pypy.path)
     with pytest.raises(InterpreterError, match="PyPy"):
-        select_interpreter({**environ, "PYO3_PYTHON": "pypy3"})
+        select_interpreter({**environ, "PYO3_PYTHON": pypy.path})
 
 
 def test_missing_executable_is_an_interpreter_error_naming_it(tmp_path: Path) -> None:
@@ -108,25 +110,26 @@ def test_non_python_executable_is_an_interpreter_error(tmp_path: Path) -> None:
     assert caught.value.path == str(fake)
 
 
-def test_find_interpreters_priority_order_and_realpath_dedupe(tmp_path: Path) -> None:
-    debian = _require(DEBIAN_PYTHON)
-    pyenv = _require(PYENV_PYTHON)
+def test_find_interpreters_priority_order_and_realpath_dedupe(
+    tmp_path: Path, static_cpython: Interpreter, second_cpython: Interpreter, pypy: Interpreter
+) -> None:
+    first, second = static_cpython.path, second_cpython.path
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     # python3 and python3.11 on PATH are the same file as PYO3_PYTHON: listed once.
-    (bin_dir / "python3").symlink_to(debian)
-    (bin_dir / "python3.11").symlink_to(debian)
-    (bin_dir / "python3.12").symlink_to(pyenv)
+    (bin_dir / "python3").symlink_to(first)
+    (bin_dir / "python3.11").symlink_to(first)
+    (bin_dir / "python3.12").symlink_to(second)
     venv = tmp_path / "venv"
     (venv / "bin").mkdir(parents=True)
-    (venv / "bin" / "python").symlink_to(pyenv)
-    environ = {"PATH": str(bin_dir), "PYO3_PYTHON": debian, "VIRTUAL_ENV": str(venv)}
+    (venv / "bin" / "python").symlink_to(second)
+    environ = {"PATH": str(bin_dir), "PYO3_PYTHON": first, "VIRTUAL_ENV": str(venv)}
 
-    found = find_interpreters(environ, explicit=_pypy())
+    found = find_interpreters(environ, explicit=pypy.path)
 
     assert [(c.source, c.path) for c in found] == [
-        ("--python", _pypy()),
-        ("PYO3_PYTHON", debian),
+        ("--python", pypy.path),
+        ("PYO3_PYTHON", first),
         ("VIRTUAL_ENV", str(venv / "bin" / "python")),
     ]
 
@@ -179,15 +182,16 @@ def test_discover_reports_failures_and_lists_each_interpreter_once(tmp_path: Pat
     assert results[1].error is not None and "command not found" in results[1].error
 
 
-def test_probe_cache_follows_the_file_modification_time(tmp_path: Path) -> None:
-    debian, pyenv = _require(DEBIAN_PYTHON), _require(PYENV_PYTHON)
+def test_probe_cache_follows_the_file_modification_time(
+    tmp_path: Path, static_cpython: Interpreter, second_cpython: Interpreter
+) -> None:
     wrapper = tmp_path / "python3"
-    wrapper.write_text(f'#!/bin/sh\nexec {debian} "$@"\n')
+    wrapper.write_text(f'#!/bin/sh\nexec {static_cpython.path} "$@"\n')
     wrapper.chmod(0o755)
     first = probe(str(wrapper), dict(os.environ))
-    assert first.version.startswith("3.11.") and first.version != "3.11.7"
+    assert first.version == static_cpython.version != second_cpython.version
     assert probe(str(wrapper), dict(os.environ)) == first  # cached
-    wrapper.write_text(f'#!/bin/sh\nexec {pyenv} "$@"\n')
+    wrapper.write_text(f'#!/bin/sh\nexec {second_cpython.path} "$@"\n')
     stat = wrapper.stat()
     os.utime(wrapper, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
-    assert probe(str(wrapper), dict(os.environ)).version == "3.11.7"
+    assert probe(str(wrapper), dict(os.environ)).version == second_cpython.version

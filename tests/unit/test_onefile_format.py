@@ -1,6 +1,6 @@
 """The onefile payload format, read back from files made here (no build, no run).
 
-tests/test_onefile.py builds real onefile programs from the samples and runs them.
+tests/integration/test_onefile.py builds real onefile programs from the samples and runs them.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from packager.binary.onefile_payload import (
 from packager.bundle.onefile.archive import render_boot
 from packager.bundle.onefile.extensions import ExtensionPlan, Placement, module_name
 from packager.crate_runtime import RUNTIME_FILE, runtime_source
-from tests.helpers import SAMPLES
+from tests.helpers import REPO, SAMPLES
 
 DEBIAN_PYTHON = "/usr/bin/python3.11"
 Damage = Callable[[bytes], bytes]
@@ -134,7 +134,7 @@ def test_extension_module_names() -> None:
 
 
 def test_boot_module_lists_only_modules_loaded_from_memory() -> None:
-    template = (Path(__file__).parent.parent / "templates/runtime/_packager_boot.py").read_text()
+    template = (REPO / "templates/runtime/_packager_boot.py").read_text()
     plans = [
         ExtensionPlan("_json", Placement.MEMORY, "lib-dynload/_json.so", "loaded from memory"),
         ExtensionPlan("zlib", Placement.BUILTIN, "lib-dynload/zlib.so", "in the static libpython"),
