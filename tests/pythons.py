@@ -142,15 +142,27 @@ def real_executable(interpreter: Interpreter) -> str:
     return os.path.realpath(interpreter.executable)
 
 
+def _needed_by_executable(interpreter: Interpreter) -> tuple[str, ...]:
+    try:
+        _, images = read_binary(real_executable(interpreter))
+    except PackagerError:
+        return ()
+    return tuple(name for image in images for name in image.needed)
+
+
 def links_its_libpython(interpreter: Interpreter) -> bool:
     """Its python executable needs its own shared libpython (an --enable-shared build)."""
     if interpreter.implementation != "cpython" or interpreter.instsoname is None:
         return False
-    try:
-        _, images = read_binary(real_executable(interpreter))
-    except PackagerError:
-        return False
-    return any(interpreter.instsoname in image.needed for image in images)
+    return interpreter.instsoname in _needed_by_executable(interpreter)
+
+
+def links_its_runtime(interpreter: Interpreter) -> bool:
+    """Its executable is a small launcher of a shared library: an --enable-shared CPython's,
+    or PyPy's (which needs libpypy3.X-c.so)."""
+    if interpreter.implementation == "pypy":
+        return any(name.startswith("libpypy") for name in _needed_by_executable(interpreter))
+    return links_its_libpython(interpreter)
 
 
 def shared_libpythons() -> list[Interpreter]:

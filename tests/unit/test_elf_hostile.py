@@ -18,9 +18,8 @@ from hypothesis import strategies as st
 
 from packager.binary import elf, read_binary
 from packager.errors import UnreadableInputError
-from packager.interpreters import Interpreter
 from packager.model import ParsedBinary
-from tests.pythons import real_executable
+from tests.pythons import INSTALL_LINKED, INSTALL_PYPY, links_its_runtime, pick, real_executable
 
 SMALL_EXTENSION = "/usr/lib/python3.11/lib-dynload/_crypt.cpython-311-x86_64-linux-gnu.so"
 BIG = "/usr/bin/python3.11"
@@ -32,9 +31,16 @@ SMALL_SIZE = 256 * 1024  # every truncation of the file is parsed: keep it small
 
 
 @pytest.fixture(scope="session")
-def small_python(linked_cpython: Interpreter) -> str:
-    """The python executable of an --enable-shared build, which its libpython keeps tiny."""
-    path = real_executable(linked_cpython)
+def small_python() -> str:
+    """A Python executable that leaves the interpreter to a shared library, which keeps it
+    tiny: an --enable-shared CPython's if there is one, else PyPy's."""
+    interpreter = pick(
+        "Python whose executable links its interpreter library",
+        f"{INSTALL_LINKED}; or {INSTALL_PYPY}",
+        links_its_runtime,
+        prefer=lambda item: item.implementation == "cpython",
+    )
+    path = real_executable(interpreter)
     assert os.path.getsize(path) < SMALL_SIZE, f"{path} is not a small executable"
     return path
 
@@ -89,8 +95,8 @@ def without_section_headers(data: bytes) -> bytes:
 
 @pytest.fixture(params=["python-executable", "extension-module"])
 def small(request: pytest.FixtureRequest) -> bytes:
-    """Small real ELF64 files with .dynamic, .dynsym, .gnu.version_r: a python executable
-    that links its libpython, and a Debian extension module."""
+    """Small real ELF64 files with .dynamic, .dynsym, .gnu.version_r: a Python executable
+    that links its interpreter library, and a Debian extension module."""
     if request.param == "python-executable":
         path: str = request.getfixturevalue("small_python")
     elif not os.path.exists(SMALL_EXTENSION):
