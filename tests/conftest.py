@@ -96,6 +96,21 @@ def second_cpython(static_cpython: Interpreter) -> Interpreter:
 
 
 @pytest.fixture(scope="session")
+def second_python(static_cpython: Interpreter) -> Interpreter:
+    """Another installation than `static_cpython`, of another version: a CPython if there is
+    one, else PyPy. For tests that only need two Pythons to tell apart."""
+    first = pythons.real_executable(static_cpython)
+    return pythons.pick(
+        f"second Python besides {static_cpython.path} ({static_cpython.version})",
+        f"{pythons.INSTALL_PYPY}, or {pythons.INSTALL_SECOND}",
+        lambda item: (
+            pythons.real_executable(item) != first and item.version != static_cpython.version
+        ),
+        prefer=lambda item: item.implementation == "cpython",
+    )
+
+
+@pytest.fixture(scope="session")
 def pypy() -> Interpreter:
     """A PyPy, which packager must refuse to embed."""
     return pythons.pick("PyPy", pythons.INSTALL_PYPY, lambda item: item.implementation == "pypy")

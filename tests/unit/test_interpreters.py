@@ -183,15 +183,15 @@ def test_discover_reports_failures_and_lists_each_interpreter_once(tmp_path: Pat
 
 
 def test_probe_cache_follows_the_file_modification_time(
-    tmp_path: Path, static_cpython: Interpreter, second_cpython: Interpreter
+    tmp_path: Path, static_cpython: Interpreter, second_python: Interpreter
 ) -> None:
     wrapper = tmp_path / "python3"
     wrapper.write_text(f'#!/bin/sh\nexec {static_cpython.path} "$@"\n')
     wrapper.chmod(0o755)
     first = probe(str(wrapper), dict(os.environ))
-    assert first.version == static_cpython.version != second_cpython.version
+    assert first.version == static_cpython.version != second_python.version
     assert probe(str(wrapper), dict(os.environ)) == first  # cached
-    wrapper.write_text(f'#!/bin/sh\nexec {second_cpython.path} "$@"\n')
+    wrapper.write_text(f'#!/bin/sh\nexec {second_python.path} "$@"\n')
     stat = wrapper.stat()
     os.utime(wrapper, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
-    assert probe(str(wrapper), dict(os.environ)).version == second_cpython.version
+    assert probe(str(wrapper), dict(os.environ)).version == second_python.version
