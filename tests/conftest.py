@@ -83,15 +83,10 @@ def linked_cpython() -> Interpreter:
 def second_cpython(static_cpython: Interpreter) -> Interpreter:
     """Another CPython installation than `static_cpython`, of another version, with a shared
     libpython: for tests that need two distinct installations."""
-    first = pythons.real_executable(static_cpython)
     return pythons.pick(
         f"second CPython besides {static_cpython.path} ({static_cpython.version})",
         pythons.INSTALL_SECOND,
-        lambda item: (
-            pythons.is_shared(item)
-            and pythons.real_executable(item) != first
-            and item.version != static_cpython.version
-        ),
+        lambda item: pythons.is_shared(item) and pythons.another_installation(item, static_cpython),
     )
 
 
@@ -99,13 +94,10 @@ def second_cpython(static_cpython: Interpreter) -> Interpreter:
 def second_python(static_cpython: Interpreter) -> Interpreter:
     """Another installation than `static_cpython`, of another version: a CPython if there is
     one, else PyPy. For tests that only need two Pythons to tell apart."""
-    first = pythons.real_executable(static_cpython)
     return pythons.pick(
         f"second Python besides {static_cpython.path} ({static_cpython.version})",
         f"{pythons.INSTALL_PYPY}, or {pythons.INSTALL_SECOND}",
-        lambda item: (
-            pythons.real_executable(item) != first and item.version != static_cpython.version
-        ),
+        lambda item: pythons.another_installation(item, static_cpython),
         prefer=lambda item: item.implementation == "cpython",
     )
 

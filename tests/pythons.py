@@ -142,6 +142,14 @@ def real_executable(interpreter: Interpreter) -> str:
     return os.path.realpath(interpreter.executable)
 
 
+def another_installation(interpreter: Interpreter, first: Interpreter) -> bool:
+    """A different installation than `first`, and of another version, so tests tell them apart."""
+    return (
+        real_executable(interpreter) != real_executable(first)
+        and interpreter.version != first.version
+    )
+
+
 def _needed_by_executable(interpreter: Interpreter) -> tuple[str, ...]:
     try:
         _, images = read_binary(real_executable(interpreter))
