@@ -1,44 +1,108 @@
-"""Shared pytest fixtures."""
+"""Shared pytest fixtures: the Python installations tests use, and the integration marker."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import os
 from pathlib import Path
 
 import pytest
 
+from packager.interpreters import Interpreter
+from tests import pythons
+
 # Session fixtures of the bundle tests: the hello sample built and bundled once.
-pytest_plugins = ["tests.bundle_helpers"]
+pytest_plugins = ["tests.integration.bundle_helpers"]
 
-_FIXTURE_SCRIPT = Path(__file__).parent / "fixtures" / "build_fixtures.sh"
+INTEGRATION = Path(__file__).parent / "integration"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Users' machines do not set it, and it hides output a program loses at exit (PyO3
+    # never finalizes, so nothing flushes Python's sys.stdout): programs run here without it.
+    os.environ.pop("PYTHONUNBUFFERED", None)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything under tests/integration is marked `integration`, so -m can select it."""
+    for item in items:
+        if INTEGRATION in item.path.parents:
+            item.add_marker(pytest.mark.integration)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`installed_libpython`: one test per CPython installation that has a shared libpython."""
+    if "installed_libpython" in metafunc.fixturenames:
+        found = pythons.shared_libpythons()
+        metafunc.parametrize(
+            "installed_libpython",
+            found or [None],
+            ids=[str(item.shared_library) for item in found] or ["none-found"],
+            indirect=True,
+        )
+
+
+@pytest.fixture
+def installed_libpython(request: pytest.FixtureRequest) -> Interpreter:
+    if request.param is None:
+        pytest.fail(f"no CPython with a shared libpython was found: {pythons.INSTALL_SHARED}")
+    interpreter: Interpreter = request.param
+    return interpreter
 
 
 @pytest.fixture(scope="session")
-def macho_pe_fixtures(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Mach-O and PE binaries built once per session by tests/fixtures/build_fixtures.sh."""
-    out = tmp_path_factory.mktemp("macho_pe")
-    result = subprocess.run(
-        ["bash", str(_FIXTURE_SCRIPT), str(out)], capture_output=True, text=True, check=False
+def shared_cpython() -> Interpreter:
+    """A CPython 3.8+ with a shared libpython to embed; the running one when it qualifies."""
+    return pythons.pick(
+        "CPython 3.8+ with a shared libpython to embed", pythons.INSTALL_SHARED, pythons.is_shared
     )
-    if result.returncode != 0:
-        # Fail rather than skip: CI installs the cross tools, so a failure here is real.
-        pytest.fail(f"build_fixtures.sh failed ({result.returncode}):\n{result.stderr}")
-    return out
 
 
 @pytest.fixture(scope="session")
-def markupsafe_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A directory with markupsafe (a wheel with a compiled extension) installed by pip."""
-    site = tmp_path_factory.mktemp("site")
-    completed = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(site), "markupsafe"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+def static_cpython() -> Interpreter:
+    """A CPython 3.8+ with a static libpython archive, a position-independent one first."""
+    return pythons.pick(
+        "CPython 3.8+ with a static libpython archive",
+        pythons.INSTALL_STATIC,
+        pythons.is_static,
+        prefer=pythons.has_pic_archive,
     )
-    if completed.returncode != 0:
-        pytest.fail(f"pip could not install markupsafe: {completed.stderr.strip()[-300:]}")
-    assert list((site / "markupsafe").glob("_speedups.*.so")), "markupsafe has no compiled part"
-    return site
+
+
+@pytest.fixture(scope="session")
+def linked_cpython() -> Interpreter:
+    """A CPython whose python executable itself links its shared libpython (pyenv's does)."""
+    return pythons.pick(
+        "CPython whose python executable links its shared libpython",
+        pythons.INSTALL_LINKED,
+        pythons.links_its_libpython,
+    )
+
+
+@pytest.fixture(scope="session")
+def second_cpython(static_cpython: Interpreter) -> Interpreter:
+    """Another CPython installation than `static_cpython`, of another version, with a shared
+    libpython: for tests that need two distinct installations."""
+    return pythons.pick(
+        f"second CPython besides {static_cpython.path} ({static_cpython.version})",
+        pythons.INSTALL_SECOND,
+        lambda item: pythons.is_shared(item) and pythons.another_installation(item, static_cpython),
+    )
+
+
+@pytest.fixture(scope="session")
+def second_python(static_cpython: Interpreter) -> Interpreter:
+    """Another installation than `static_cpython`, of another version: a CPython if there is
+    one, else PyPy. For tests that only need two Pythons to tell apart."""
+    return pythons.pick(
+        f"second Python besides {static_cpython.path} ({static_cpython.version})",
+        f"{pythons.INSTALL_PYPY}, or {pythons.INSTALL_SECOND}",
+        lambda item: pythons.another_installation(item, static_cpython),
+        prefer=lambda item: item.implementation == "cpython",
+    )
+
+
+@pytest.fixture(scope="session")
+def pypy() -> Interpreter:
+    """A PyPy, which packager must refuse to embed."""
+    return pythons.pick("PyPy", pythons.INSTALL_PYPY, lambda item: item.implementation == "pypy")

@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 
 import pytest
@@ -29,15 +28,6 @@ def require_cargo() -> str:
     if cargo is None:
         pytest.fail("cargo is not installed")
     return cargo
-
-
-def shared_python() -> tuple[str, str]:
-    """(interpreter, its LIBDIR) for the running Python, which must have a shared libpython."""
-    if not sysconfig.get_config_var("Py_ENABLE_SHARED"):
-        pytest.fail("the running Python has no shared libpython to embed")
-    version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    interpreter = Path(sys.base_prefix) / "bin" / f"python{version}"
-    return str(interpreter), str(sysconfig.get_config_var("LIBDIR"))
 
 
 def cargo_env(**extra: str) -> dict[str, str]:

@@ -1,0 +1,87 @@
+"""Session fixtures for the bundle tests: the hello sample built once, bundled once."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from packager.bundle import (
+    BundleFormat,
+    BundleManifest,
+    BundleRequest,
+    ContentOptions,
+    bundle,
+)
+from packager.context import Context, Progress, silent
+from packager.interpreters import Interpreter
+from tests.helpers import SAMPLES, cargo_build, cargo_env
+
+# A name no real Debian package has, so the .deb test can install and remove it.
+BUNDLE_NAME = "pkgtest-hello"
+SOURCE_DATE_EPOCH = "1700000000"
+ALL_FORMATS = tuple(BundleFormat)
+EXPECTED_LINES = ("hello, packager, from Rust", "2 + 3 = 5")
+
+
+def bundle_environ() -> dict[str, str]:
+    """The environment bundle tests pass to the library: fixed SOURCE_DATE_EPOCH."""
+    environ = dict(os.environ)
+    environ["SOURCE_DATE_EPOCH"] = SOURCE_DATE_EPOCH
+    return environ
+
+
+def bundle_tree(
+    binary: str,
+    out_dir: str,
+    *,
+    environ: dict[str, str],
+    formats: tuple[BundleFormat, ...] | None = None,
+    content: ContentOptions | None = None,
+    progress: Progress = silent,
+    **request: object,
+) -> BundleManifest:
+    """Run the bundle pipeline on a built binary, as `packager bundle BINARY` does."""
+    run = bundle(
+        BundleRequest(
+            binary,
+            out_dir=out_dir,
+            formats=formats,
+            content=content or ContentOptions(),
+            **request,  # type: ignore[arg-type]
+        ),
+        Context(environ=environ, progress=progress),
+    )
+    assert run.manifest is not None
+    return run.manifest
+
+
+@pytest.fixture(scope="session")
+def hello_binary(tmp_path_factory: pytest.TempPathFactory, shared_cpython: Interpreter) -> Path:
+    """The hello sample linked against a shared libpython, copied out of the target dir."""
+    environ = cargo_env(PYO3_PYTHON=shared_cpython.path)
+    built = cargo_build(SAMPLES / "hello", environ, "hello")
+    # Other tests build the same crate in other modes into the shared target directory.
+    copy = tmp_path_factory.mktemp("hello-bin") / BUNDLE_NAME
+    shutil.copy2(built, copy)
+    readelf = subprocess.run(["readelf", "-d", str(copy)], capture_output=True, text=True)
+    assert "libpython3" in readelf.stdout, "expected a dynamic build of the hello sample"
+    return copy
+
+
+@pytest.fixture(scope="session")
+def hello_bundle(hello_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> BundleManifest:
+    """Every format of the hello bundle, written once per session."""
+    out = tmp_path_factory.mktemp("bundle-out")
+    return bundle_tree(str(hello_binary), str(out), environ=bundle_environ(), formats=ALL_FORMATS)
+
+
+def output_path(manifest: BundleManifest, fmt: BundleFormat) -> Path:
+    """Where `manifest` wrote the output of format `fmt`."""
+    for output in manifest.outputs:
+        if output.format is fmt:
+            return Path(output.path)
+    raise AssertionError(f"no {fmt} output in the manifest")

@@ -1,0 +1,41 @@
+"""Fixtures of the integration tests: subjects built or installed once per session."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+_FIXTURE_SCRIPT = Path(__file__).parent.parent / "fixtures" / "build_fixtures.sh"
+
+
+@pytest.fixture(scope="session")
+def macho_pe_fixtures(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Mach-O and PE binaries built once per session by tests/fixtures/build_fixtures.sh."""
+    out = tmp_path_factory.mktemp("macho_pe")
+    result = subprocess.run(
+        ["bash", str(_FIXTURE_SCRIPT), str(out)], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        # Fail rather than skip: CI installs the cross tools, so a failure here is real.
+        pytest.fail(f"build_fixtures.sh failed ({result.returncode}):\n{result.stderr}")
+    return out
+
+
+@pytest.fixture(scope="session")
+def markupsafe_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory with markupsafe (a wheel with a compiled extension) installed by pip."""
+    site = tmp_path_factory.mktemp("site")
+    completed = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(site), "markupsafe"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if completed.returncode != 0:
+        pytest.fail(f"pip could not install markupsafe: {completed.stderr.strip()[-300:]}")
+    assert list((site / "markupsafe").glob("_speedups.*.so")), "markupsafe has no compiled part"
+    return site

@@ -1,0 +1,197 @@
+"""Interpreter discovery and probing, against the real interpreters of this machine."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from packager.discovery import discover, find_interpreters, select_interpreter
+from packager.errors import InterpreterError
+from packager.interpreters import Interpreter, link_libraries, probe, require_embeddable
+from tests.pythons import sysconfig_of
+
+DEBIAN_PYTHON = "/usr/bin/python3.11"
+DEBIAN_LIBPL = "/usr/lib/python3.11/config-3.11-x86_64-linux-gnu"
+
+
+def _require(path: str) -> str:
+    if not os.path.exists(path):
+        pytest.fail(f"{path} is not installed")
+    return path
+
+
+def test_link_libraries_keeps_only_l_flags_in_order_without_duplicates() -> None:
+    assert link_libraries(
+        "-ldl -L/opt/py/lib -Wl,-rpath,/opt/py/lib", "-lm", "-lm  -lz -lexpat  -lexpat -lz"
+    ) == ("dl", "m", "z", "expat")
+
+
+def test_probe_debian_python_finds_shared_library_and_both_static_archives() -> None:
+    interpreter = probe(_require(DEBIAN_PYTHON), dict(os.environ))
+    assert interpreter.implementation == "cpython"
+    assert interpreter.version.startswith("3.11.")
+    assert (interpreter.major, interpreter.minor) == (3, 11)
+    assert interpreter.enable_shared
+    assert interpreter.shared_library == "/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0"
+    # Both Debian archives, the PIC one first.
+    assert interpreter.static_archives == (
+        f"{DEBIAN_LIBPL}/libpython3.11-pic.a",
+        f"{DEBIAN_LIBPL}/libpython3.11.a",
+    )
+    assert interpreter.static_archive == f"{DEBIAN_LIBPL}/libpython3.11-pic.a"
+    assert interpreter.link_libraries == ("dl", "m", "z", "expat")
+    assert interpreter.pointer_width == 64
+    assert interpreter.ext_suffix == ".cpython-311-x86_64-linux-gnu.so"
+    assert "sys" in interpreter.builtin_module_names
+    assert "json" in interpreter.stdlib_module_names
+    assert not interpreter.free_threaded
+    assert interpreter.embedding_problem is None
+
+
+def test_probe_shared_python_finds_its_own_libpython_not_the_system_one(
+    shared_cpython: Interpreter,
+) -> None:
+    interpreter = probe(shared_cpython.path, dict(os.environ))
+    own = sysconfig_of(shared_cpython)
+    assert interpreter.version == own["version"]
+    lib = own["LIBDIR"]
+    assert interpreter.libdir == lib
+    assert interpreter.shared_library == os.path.realpath(f"{lib}/{own['INSTSONAME']}")
+    assert interpreter.static_archives == tuple(
+        dict.fromkeys(
+            os.path.realpath(path)
+            for name in (own["LIBRARY"].replace(".a", "-pic.a"), own["LIBRARY"])
+            for path in (f"{own['LIBPL']}/{name}", f"{lib}/{name}")
+            if os.path.isfile(path)
+        )
+    )
+    # LIBS may carry -L and -Wl,-rpath flags (pyenv's does): only the -l names are kept.
+    flags = f"{own['LIBS']} {own['SYSLIBS']} {own['MODLIBS']}".split()
+    assert set(interpreter.link_libraries) == {flag[2:] for flag in flags if flag[:2] == "-l"}
+    assert len(set(interpreter.link_libraries)) == len(interpreter.link_libraries)
+    assert interpreter.ldversion == own["LDVERSION"]
+
+
+def test_pypy_is_probed_but_refused_for_embedding(pypy: Interpreter) -> None:
+    interpreter = probe(pypy.path, dict(os.environ))
+    assert interpreter.implementation == "pypy"
+    assert interpreter.embedding_problem is not None
+    assert "PyPy" in interpreter.embedding_problem
+    with pytest.raises(InterpreterError, match="PyPy cannot be embedded") as caught:
+        require_embeddable(interpreter)
+    assert caught.value.fix is not None and "--python" in caught.value.fix
+
+
+def test_explicit_pypy_is_binding_not_skipped(pypy: Interpreter) -> None:
+    environ = {"PATH": os.environ["PATH"]}
+    with pytest.raises(InterpreterError, match="PyPy"):
+        select_interpreter(environ, explicit=pypy.path)
+    with pytest.raises(InterpreterError, match="PyPy"):
+        select_interpreter({**environ, "PYO3_PYTHON": pypy.path})
+
+
+def test_missing_executable_is_an_interpreter_error_naming_it(tmp_path: Path) -> None:
+    missing = str(tmp_path / "python3.99")
+    with pytest.raises(InterpreterError) as caught:
+        probe(missing, dict(os.environ))
+    assert caught.value.path == missing
+    assert missing in str(caught.value)
+
+
+def test_non_python_executable_is_an_interpreter_error(tmp_path: Path) -> None:
+    fake = tmp_path / "python3"
+    fake.write_text("#!/bin/sh\necho 'I am not Python' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    with pytest.raises(InterpreterError, match="not a working Python 3") as caught:
+        probe(str(fake), dict(os.environ))
+    assert "I am not Python" in str(caught.value)
+    assert caught.value.path == str(fake)
+
+
+def test_find_interpreters_priority_order_and_realpath_dedupe(
+    tmp_path: Path, static_cpython: Interpreter, second_cpython: Interpreter, pypy: Interpreter
+) -> None:
+    first, second = static_cpython.path, second_cpython.path
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    # python3 and python3.11 on PATH are the same file as PYO3_PYTHON: listed once.
+    (bin_dir / "python3").symlink_to(first)
+    (bin_dir / "python3.11").symlink_to(first)
+    (bin_dir / "python3.12").symlink_to(second)
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(second)
+    environ = {"PATH": str(bin_dir), "PYO3_PYTHON": first, "VIRTUAL_ENV": str(venv)}
+
+    found = find_interpreters(environ, explicit=pypy.path)
+
+    assert [(c.source, c.path) for c in found] == [
+        ("--python", pypy.path),
+        ("PYO3_PYTHON", first),
+        ("VIRTUAL_ENV", str(venv / "bin" / "python")),
+    ]
+
+
+def test_find_interpreters_lists_python3_then_newest_versioned(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in ("python3", "python3.9", "python3.11", "python3.11-config", "python3.10"):
+        script = bin_dir / name
+        script.write_text("#!/bin/sh\n")
+        script.chmod(0o755)
+    found = find_interpreters({"PATH": str(bin_dir)})
+    assert [Path(c.path).name for c in found] == [
+        "python3",
+        "python3.11",
+        "python3.10",
+        "python3.9",
+    ]
+    assert {c.source for c in found} == {"PATH"}
+
+
+def test_select_interpreter_skips_broken_path_entries(tmp_path: Path) -> None:
+    debian = _require(DEBIAN_PYTHON)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    broken = bin_dir / "python3"
+    broken.write_text("#!/bin/sh\nexit 127\n")
+    broken.chmod(0o755)
+    (bin_dir / "python3.11").symlink_to(debian)
+    interpreter = select_interpreter({"PATH": str(bin_dir)})
+    assert interpreter.path == str(bin_dir / "python3.11")
+    assert interpreter.implementation == "cpython"
+
+
+def test_discover_reports_failures_and_lists_each_interpreter_once(tmp_path: Path) -> None:
+    debian = _require(DEBIAN_PYTHON)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3").symlink_to(debian)
+    wrapper = bin_dir / "python3.11"  # a different file that runs the same interpreter
+    wrapper.write_text(f'#!/bin/sh\nexec {debian} "$@"\n')
+    wrapper.chmod(0o755)
+    broken = bin_dir / "python3.10"
+    broken.write_text("#!/bin/sh\necho 'pyenv: python3.10: command not found' >&2\nexit 127\n")
+    broken.chmod(0o755)
+    results = discover({"PATH": str(bin_dir)})
+    assert [r.candidate.path for r in results] == [str(bin_dir / "python3"), str(broken)]
+    assert results[0].interpreter is not None
+    assert results[1].interpreter is None
+    assert results[1].error is not None and "command not found" in results[1].error
+
+
+def test_probe_cache_follows_the_file_modification_time(
+    tmp_path: Path, static_cpython: Interpreter, second_python: Interpreter
+) -> None:
+    wrapper = tmp_path / "python3"
+    wrapper.write_text(f'#!/bin/sh\nexec {static_cpython.path} "$@"\n')
+    wrapper.chmod(0o755)
+    first = probe(str(wrapper), dict(os.environ))
+    assert first.version == static_cpython.version != second_python.version
+    assert probe(str(wrapper), dict(os.environ)) == first  # cached
+    wrapper.write_text(f'#!/bin/sh\nexec {second_python.path} "$@"\n')
+    stat = wrapper.stat()
+    os.utime(wrapper, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert probe(str(wrapper), dict(os.environ)).version == second_python.version
