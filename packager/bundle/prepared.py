@@ -28,12 +28,13 @@ from dataclasses import dataclass
 from packager.bundle import cache, stdlib
 from packager.bundle.launchers import RESTORE_MODULE, RESTORE_PTH, restore_hook
 from packager.bundle.outputs.archives import sha256_file
+from packager.bundle.rpaths import scrub_rpaths
 from packager.bundle.runtime import PythonRuntime
 from packager.bundle.strip import elf_files_under, strip_files
 from packager.context import Context
 
 # Part of every key: bump it when the layout or the way an entry is made changes.
-_FORMAT = 2
+_FORMAT = 3
 LIBPYTHON = "libpython"
 MANIFEST = "manifest.json"
 
@@ -159,9 +160,10 @@ def _build(
     stdlib.write_text(os.path.join(site_packages, RESTORE_PTH), pth_line)
     compiled = os.path.join(root, "lib") if options.stdlib_sources else site_packages
     stdlib.compile_tree(python, compiled, ctx, source_prefix=os.path.relpath(compiled, root))
+    dynload = elf_files_under(os.path.join(version_dir, "lib-dynload"))
+    scrub_rpaths([*stripped, *dynload], ctx)
     if options.strip:
-        stripped.extend(elf_files_under(os.path.join(version_dir, "lib-dynload")))
-        strip_files(stripped, ctx)
+        strip_files([*stripped, *dynload], ctx)
     digests = {
         os.path.relpath(path, root).replace(os.sep, "/"): sha256_file(path)
         for path in _files_under(root)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from packager.bundle import BundleFormat, BundleManifest
 from tests.helpers import run_packager
-from tests.integration.bundle_helpers import bundle_environ
+from tests.integration.bundle_helpers import bundle_environ, output_path
 from tests.schemas import validate
 
 
@@ -33,3 +34,20 @@ def test_verify_runs_every_output_and_the_json_follows_its_schema(
         v["ok"] and "hello, packager, from Rust" in v["stdout"] for v in document["verified"]
     )
     assert document["verify"] == document["verified"][-1]
+
+
+def test_bundled_files_carry_no_build_machine_run_paths(hello_bundle: BundleManifest) -> None:
+    """An interpreter built with -rpath (pyenv's) leaves RUNPATHs the bundle must not keep."""
+    tree = output_path(hello_bundle, BundleFormat.DIR)
+    checked = run_packager("check", "--json", "--fail-on", "warning", str(tree))
+    document = json.loads(checked.stdout)
+    leaks = [
+        (binary["path"], finding["code"])
+        for binary in document["binaries"]
+        for finding in binary["findings"]
+        if finding["code"] in ("PKG104", "PKG105")
+    ]
+    assert leaks == []
+    assert checked.returncode == 0, checked.stdout
+    for binary in document["binaries"]:
+        assert all(entry.startswith("$ORIGIN") for entry in binary["rpaths"]), binary

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from packager.bundle.options import check_version
+from packager.bundle.rpaths import portable_entries
 from packager.errors import UsageError
 from tests.helpers import SAMPLES, run_packager
 
@@ -68,3 +69,8 @@ def test_versions_that_packages_accept() -> None:
     for version in ("v1", "1.0 beta", "1.0\n", "-1", "1..0/2", "1.0-"):
         with pytest.raises(UsageError):
             check_version(version)
+
+
+def test_only_origin_based_run_path_entries_are_portable() -> None:
+    entries = ["$ORIGIN/../lib", "/root/.pyenv/versions/3.11.7/lib", "${ORIGIN}", "lib", ""]
+    assert portable_entries(entries) == ("$ORIGIN/../lib", "${ORIGIN}")

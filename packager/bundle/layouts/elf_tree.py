@@ -25,6 +25,7 @@ from packager.bundle import stdlib
 from packager.bundle.launchers import posix_launcher
 from packager.bundle.model import SizeBreakdown
 from packager.bundle.prepared import LIBPYTHON, PreparedRuntime, zip_name
+from packager.bundle.rpaths import scrub_rpaths
 from packager.bundle.runtime import PythonRuntime
 from packager.bundle.site_packages import pip_install
 from packager.bundle.strip import elf_files_under, strip_files
@@ -90,8 +91,10 @@ def build_tree(
         installed = pip_install(python, spec.requirements, site_packages, ctx)
         prefix = os.path.relpath(site_packages, root)
         stdlib.compile_tree(python, site_packages, ctx, source_prefix=prefix)
+        shared_objects = elf_files_under(site_packages)
+        scrub_rpaths(shared_objects, ctx)
         if spec.strip:
-            strip_files(elf_files_under(site_packages), ctx)
+            strip_files(shared_objects, ctx)
     if spec.app_dir:
         _copy_app(spec.app_dir, os.path.join(root, "app"))
     launcher = spec.name

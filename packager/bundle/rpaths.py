@@ -1,0 +1,45 @@
+"""Run paths of the ELF files a bundle ships: only entries relative to the file survive.
+
+An interpreter built with `-Wl,-rpath` (pyenv's, for one) leaves an absolute RUNPATH into
+its own installation on libpython and on every extension module. Inside a bundle such an
+entry points at the build machine: it leaks a build path, and on a user's machine that
+happens to hold the same path it loads the wrong library. The bundle's binary finds
+libpython through its own `$ORIGIN` run path, so the files need none of these entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from packager import runner
+from packager.binary import read_binary
+from packager.context import Context
+from packager.errors import PackagerError
+
+_PATCHELF_FIX = "install patchelf (Debian: apt-get install patchelf)"
+_ORIGIN = ("$ORIGIN", "${ORIGIN}")
+
+
+def portable_entries(entries: Iterable[str]) -> tuple[str, ...]:
+    """The entries that stay valid wherever the file is: those based on $ORIGIN."""
+    return tuple(entry for entry in entries if entry.startswith(_ORIGIN))
+
+
+def scrub_rpaths(paths: Iterable[str], ctx: Context) -> list[str]:
+    """Drop every run-path entry of `paths` not based on $ORIGIN; the files changed."""
+    changed: list[str] = []
+    patchelf: str | None = None
+    for path in paths:
+        try:
+            _, images = read_binary(path)
+        except PackagerError:
+            continue  # not a file the loader reads either
+        entries = images[0].rpaths if len(images) == 1 else ()
+        kept = portable_entries(entries)
+        if kept == tuple(entries):
+            continue
+        patchelf = patchelf or runner.require("patchelf", ctx.environ, fix=_PATCHELF_FIX)
+        action = ["--set-rpath", ":".join(kept)] if kept else ["--remove-rpath"]
+        runner.run([patchelf, *action, path], environ=ctx.environ, echo=ctx.echo)
+        changed.append(path)
+    return changed
