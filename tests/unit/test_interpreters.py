@@ -85,11 +85,12 @@ def test_pypy_is_probed_but_refused_for_embedding(pypy: Interpreter) -> None:
 
 
 def test_explicit_pypy_is_binding_not_skipped(pypy: Interpreter) -> None:
-    environ = {"PATH": os.environ["PATH"]}
+    # PyPy's directory first, so its bare name in PYO3_PYTHON is looked up on PATH too.
+    environ = {"PATH": os.pathsep.join((os.path.dirname(pypy.path), os.environ["PATH"]))}
     with pytest.raises(InterpreterError, match="PyPy"):
         select_interpreter(environ, explicit=pypy.path)
     with pytest.raises(InterpreterError, match="PyPy"):
-        select_interpreter({**environ, "PYO3_PYTHON": pypy.path})
+        select_interpreter({**environ, "PYO3_PYTHON": os.path.basename(pypy.path)})
 
 
 def test_missing_executable_is_an_interpreter_error_naming_it(tmp_path: Path) -> None:
