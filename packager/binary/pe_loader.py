@@ -11,8 +11,9 @@ target machine: DLLs that every Windows provides are marked `system`; anything e
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from packager.binary.windows_dlls import (
@@ -51,7 +52,7 @@ def resolve(parsed: ParsedBinary, path: str, context: ResolveContext) -> tuple[N
 
 
 def _resolve_one(
-    name: str, beside: dict[str, str], elsewhere: Callable[[], dict[str, str]]
+    name: str, beside: Mapping[str, str], elsewhere: Callable[[], dict[str, str]]
 ) -> NeededLibrary:
     lower = name.lower()
     if lower in KNOWN_DLLS or lower.startswith(API_SET_PREFIXES):
@@ -96,9 +97,20 @@ def _subdirectories(directory: str) -> list[str]:
         return []
 
 
-def _files_by_lower_name(directory: str) -> dict[str, str]:
+def _files_by_lower_name(directory: str) -> Mapping[str, str]:
     """Regular files in `directory` keyed by lower-cased name: Windows matches names
     case-insensitively, so PYTHON311.DLL satisfies an import of python311.dll."""
+    try:
+        modified = os.stat(directory).st_mtime_ns
+    except OSError:
+        return {}
+    return _listing(directory, modified)
+
+
+# Keyed by the directory's modification time, which changes whenever an entry is added,
+# removed or renamed: a walk over a folder of 700 DLLs lists it once, not 700 times.
+@functools.lru_cache(maxsize=64)
+def _listing(directory: str, modified: int) -> Mapping[str, str]:
     found: dict[str, str] = {}
     try:
         with os.scandir(directory) as entries:
