@@ -62,6 +62,15 @@ def embeddable_pair() -> tuple[Interpreter, Interpreter]:
     return by_minor[first], by_minor[second]
 
 
+def shared_pyenv_style() -> Interpreter:
+    """An embeddable --enable-shared CPython of its own prefix (not a system one), as pyenv
+    builds them: libpython in PREFIX/lib, found through an absolute rpath."""
+    for interpreter in embeddable_pair():
+        if interpreter.shared_library and interpreter.libdir == f"{interpreter.base_prefix}/lib":
+            return interpreter
+    pytest.fail("needs a CPython 3.8+ built with --enable-shared (e.g. `pyenv install 3.12`)")
+
+
 def python2_executable() -> str:
     """A Python 2 interpreter found among pyenv's installations."""
     for path in pyenv_installations(dict(os.environ)):

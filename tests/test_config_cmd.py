@@ -21,7 +21,6 @@ SCHEMA = json.loads(
 )
 
 DEBIAN_PYTHON = "/usr/bin/python3.11"
-PYENV_PYTHON = "/root/.pyenv/versions/3.11.7/bin/python3.11"
 
 
 def _packager(
@@ -52,10 +51,11 @@ def test_static_config_output_is_a_valid_config_file() -> None:
 
 
 def test_auto_picks_dynamic_for_an_enable_shared_python() -> None:
-    result = _packager("--python", _require(PYENV_PYTHON))
+    shared = fake_pyenv.shared_pyenv_style()
+    result = _packager("--python", shared.executable)
     assert result.returncode == 0, result.stderr
     assert "shared=true\n" in result.stdout
-    assert "lib_dir=/root/.pyenv/versions/3.11.7/lib\n" in result.stdout
+    assert f"lib_dir={shared.libdir}\n" in result.stdout
 
 
 def test_python_is_taken_from_pyo3_python() -> None:
@@ -107,7 +107,8 @@ def test_list_shows_usable_and_unusable_interpreters(tmp_path: Path) -> None:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "python3").symlink_to(_require(DEBIAN_PYTHON))
-    (bin_dir / "python3.11").symlink_to(_require(PYENV_PYTHON))
+    shared = fake_pyenv.shared_pyenv_style()
+    (bin_dir / f"python{shared.short_version}").symlink_to(shared.executable)
     pypy = shutil.which("pypy3")
     assert pypy is not None, "pypy3 is a test subject: apt-get install pypy3"
     environ = {"PATH": f"{bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin"}
@@ -116,14 +117,14 @@ def test_list_shows_usable_and_unusable_interpreters(tmp_path: Path) -> None:
     assert text.returncode == 0, text.stderr
     assert f"{bin_dir}/python3  [PATH]\n  cpython 3.11." in text.stdout
     assert "libpython3.11-pic.a" in text.stdout
-    assert "/root/.pyenv/versions/3.11.7/lib/libpython3.11.so.1.0" in text.stdout
+    assert f"  shared: {shared.shared_library}\n" in text.stdout
 
     listed = json.loads(_packager(*args, "--json", environ=environ).stdout)
     jsonschema.validate(listed, SCHEMA)
     assert listed["schema_version"] == 1
     by_path = {entry["path"]: entry for entry in listed["interpreters"]}
     assert by_path[f"{bin_dir}/python3"]["usable"] is True
-    assert by_path[f"{bin_dir}/python3.11"]["version"] == "3.11.7"
+    assert by_path[f"{bin_dir}/python{shared.short_version}"]["version"] == shared.version
     assert by_path[pypy]["usable"] is False
     assert "PyPy" in by_path[pypy]["problem"]
     assert "unusable: PyPy cannot be embedded" in text.stdout
