@@ -29,7 +29,12 @@ SCHEMA_VERSION = 1
     "auto: what PyO3 itself picks; dynamic: link libpython3.X.so; "
     "static: link libpython3.X.a (whole-archive, with its system libraries)."
 )
-@click.option("--list", "list_all", is_flag=True, help="List the interpreters found instead.")
+@click.option(
+    "--list",
+    "list_all",
+    is_flag=True,
+    help="List the interpreters found instead (with pyenv's installed versions).",
+)
 @json_option
 def command(python: str | None, mode: str, list_all: bool, as_json: bool) -> None:
     """Print the PyO3 config a build would use, in PYO3_PRINT_CONFIG's key=value shape.
