@@ -157,16 +157,18 @@ def require_embeddable(interpreter: Interpreter) -> None:
         )
 
 
-_probe_cache: dict[tuple[str, int], Interpreter] = {}
+_probe_cache: dict[str, Interpreter] = {}
 
 
 def probe(
     executable: str, environ: Mapping[str, str], *, cache_dir: Path | None = None
 ) -> Interpreter:
-    """Run `executable` to read its sysconfig; cached per (real path, mtime) in-process.
+    """Run `executable` to read its sysconfig; cached in-process, and on disk with `cache_dir`.
 
-    With `cache_dir`, the facts are also kept on disk, keyed by the file and the variables
-    that steer shims (pyenv, venvs), so a no-op build does not pay for a subprocess.
+    Both caches are keyed by the path given, the file it leads to and the variables that
+    steer shims (pyenv, venvs): a symlink's or a venv's python reports its own
+    sys.executable and prefix, so the real file alone does not say what a probe returns.
+    A cached result saves a no-op build the subprocess.
     """
     real = os.path.realpath(executable)
     try:
@@ -177,12 +179,11 @@ def probe(
             path=executable,
             fix="pass the path of an existing python3.X with --python",
         ) from exc
-    key = (real, stat.st_mtime_ns)
+    key = _cache_key(executable, real, stat, environ)
     cached = _probe_cache.get(key)
     if cached is not None:
         return dataclasses.replace(cached, path=executable)
-    disk_key = _disk_cache_key(real, stat, environ)
-    facts = _read_cached_facts(cache_dir, disk_key)
+    facts = _read_cached_facts(cache_dir, key)
     if facts is not None:
         interpreter = interpreter_from_facts(executable, facts)
         _probe_cache[key] = interpreter
@@ -219,7 +220,7 @@ def probe(
         )
     interpreter = interpreter_from_facts(executable, facts)
     _probe_cache[key] = interpreter
-    _write_cached_facts(cache_dir, disk_key, facts)
+    _write_cached_facts(cache_dir, key, facts)
     return interpreter
 
 
@@ -227,8 +228,8 @@ def probe(
 _SHIM_VARIABLES = ("PATH", "PYENV_VERSION", "PYENV_ROOT", "VIRTUAL_ENV", "CONDA_PREFIX")
 
 
-def _disk_cache_key(real: str, stat: os.stat_result, environ: Mapping[str, str]) -> str:
-    parts = [real, str(stat.st_mtime_ns), str(stat.st_size)]
+def _cache_key(executable: str, real: str, stat: os.stat_result, environ: Mapping[str, str]) -> str:
+    parts = [os.path.abspath(executable), real, str(stat.st_mtime_ns), str(stat.st_size)]
     parts.extend(f"{name}={environ.get(name, '')}" for name in _SHIM_VARIABLES)
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from packager.discovery import (
 from packager.errors import InterpreterError
 from packager.interpreters import link_libraries, probe, require_embeddable
 from tests import fake_pyenv
+from tests.helpers import REPO
 
 DEBIAN_PYTHON = "/usr/bin/python3.11"
 DEBIAN_LIBPL = "/usr/lib/python3.11/config-3.11-x86_64-linux-gnu"
@@ -300,3 +303,31 @@ def test_probe_ignores_modules_in_the_working_directory(
         (tmp_path / f"{name}.py").write_text("raise SystemExit('imported from the cwd')\n")
     monkeypatch.chdir(tmp_path)
     assert probe(str(wrapper), dict(os.environ)).version.startswith("3.11.")
+
+
+def test_each_path_to_one_interpreter_reports_its_own_executable(tmp_path: Path) -> None:
+    debian = _require(DEBIAN_PYTHON)
+    links = [tmp_path / "a" / "python3", tmp_path / "b" / "python3.11", tmp_path / "c" / "python3"]
+    for link in links:
+        link.parent.mkdir()
+        link.symlink_to(debian)
+    cache = tmp_path / "cache"
+    # The disk cache, filled by another process for the first path only.
+    subprocess.run(
+        [sys.executable, "-c", _PROBE_INTO_CACHE, str(links[0]), str(cache)],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=True,
+    )
+    assert list(cache.iterdir())
+    assert probe(str(links[1]), {}, cache_dir=cache).executable == str(links[1])
+    # The in-process cache.
+    assert probe(str(links[2]), {}).executable == str(links[2])
+    assert probe(str(links[0]), {}).executable == str(links[0])
+
+
+_PROBE_INTO_CACHE = """
+import sys
+from pathlib import Path
+from packager.interpreters import probe
+probe(sys.argv[1], {}, cache_dir=Path(sys.argv[2]))
+"""
