@@ -5,6 +5,7 @@
 Targets (issue: inspect/check):
 - inspect --json /usr/bin/python3.11  <= 3x   readelf -dW --dyn-syms /usr/bin/python3.11
 - inspect every ELF file in /usr/lib/x86_64-linux-gnu  <= 1x  readelf over the same files
+  (with the default worker choice, and with -j1 to show what the choice is worth)
 - packager --help  <= 1.5x  python -c "import click"
 """
 
@@ -58,16 +59,17 @@ def main() -> int:
     ]
     files = elf_files(LIBDIR)
     print(f"{len(files)} ELF files under {LIBDIR}")
-    results.append(
-        compare(
-            "inspect libdir",
-            [*packager, "inspect", "--json", *files],
-            [readelf, "-dW", "--dyn-syms", *files],
-            "readelf",
-            runs=max(3, args.runs // 3),
-            target=1.0,
+    for name, jobs in (("inspect libdir", []), ("inspect libdir -j1", ["-j1"])):
+        results.append(
+            compare(
+                name,
+                [*packager, "inspect", "--json", *jobs, *files],
+                [readelf, "-dW", "--dyn-syms", *files],
+                "readelf",
+                runs=max(3, args.runs // 3),
+                target=1.0,
+            )
         )
-    )
     results.append(
         compare(
             "--help",

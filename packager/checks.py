@@ -91,6 +91,16 @@ def _unresolved_libraries(report: BinaryReport) -> Iterable[Finding]:
             if report.format is BinaryFormat.PE and report.kind is BinaryKind.EXTENSION_MODULE:
                 continue  # a .pyd binds to the python DLL its host process already loaded
             yield from _unresolved_libpython(report, library.name)
+        elif report.format is BinaryFormat.PE:
+            yield _finding(
+                report,
+                "PKG103",
+                Severity.WARNING,
+                f"needed library {library.name} is not found beside it, nor in a folder its "
+                "package adds at import, and Windows does not provide it",
+                "ship it beside the binary, or in a .libs folder that the package's "
+                "__init__.py adds with os.add_dll_directory (`delvewheel repair` does this)",
+            )
         else:
             yield _finding(
                 report,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import os
 import stat
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from packager.binary import ResolveContext, read_binary, resolve_needed
@@ -35,8 +36,19 @@ INTERPRETER_ENTRY_POINTS = frozenset(
     }
 )
 
-# Below this many files a process pool costs more than it saves.
-_PARALLEL_THRESHOLD = 16
+# A process pool costs about 50 ms of CPU to start (imports, forks, each worker warming
+# its own caches) and saves at most the work of the cores it adds. Measured on 2 cores
+# (bench/README.md): below about 0.25 s of reading left it is no faster than reading
+# in-process, and on a busy machine it is slower.
+_POOL_WORTH_SECONDS = 0.25
+# Each further worker costs a fork and cold caches: give each at least this much work.
+_SECONDS_PER_WORKER = 0.1
+# How long to read in-process before judging the rest from the rate so far: long enough
+# that one large file early on does not make a small run look large. Reading meanwhile
+# is not lost, as the pool only takes what is left.
+_SAMPLE_SECONDS = 0.1
+# Files per task handed to a worker (fewer when the work is small).
+_MAX_CHUNK = 16
 
 
 def inspect_paths(
@@ -65,19 +77,10 @@ def inspect_paths(
         else:
             targets.append((path, True))
 
-    workers = _worker_count(jobs, len(targets))
-    outcomes: Iterable[_Outcome]
-    if workers > 1:
-        # Imported here: the process pool costs ~15 ms of start-up a single file never needs.
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            chunk = max(1, len(targets) // (workers * 8))
-            outcomes = list(
-                pool.map(_inspect_target, targets, [context] * len(targets), chunksize=chunk)
-            )
+    if jobs is None:
+        outcomes = _inspect_adaptively(targets, context, _available_cores())
     else:
-        outcomes = [_inspect_target(target, context) for target in targets]
+        outcomes = _inspect_in_pool(targets, context, max(1, min(jobs, len(targets))))
 
     binaries: list[BinaryReport] = []
     skipped = 0
@@ -242,9 +245,58 @@ def _walk(top: str, errors: list[FileError]) -> Iterator[str]:
             yield path
 
 
-def _worker_count(jobs: int | None, count: int) -> int:
-    if jobs is not None:
-        return max(1, min(jobs, count))
-    if count < _PARALLEL_THRESHOLD:
+def pool_workers(seconds_left: float, cores: int) -> int:
+    """How many processes should share work estimated at `seconds_left` of one CPU: 1 (no
+    pool) unless the work is worth a pool, else up to one per core."""
+    if cores < 2 or seconds_left < _POOL_WORTH_SECONDS:
         return 1
-    return max(1, min(os.cpu_count() or 1, count))
+    return min(cores, max(2, int(seconds_left / _SECONDS_PER_WORKER)))
+
+
+def _inspect_adaptively(
+    targets: Sequence[tuple[str, bool]], context: _Context, cores: int
+) -> list[_Outcome]:
+    """Read in-process; once the rate so far says the rest is worth a pool, hand it over.
+
+    The work cannot be told from the file count: a PE file read by pefile costs ten
+    times an ELF file, and most files of a directory walk are not binaries at all.
+    """
+    if not targets:
+        return []
+    # The first file pays for lazy imports and the loader's configuration: not a sample.
+    outcomes = [_inspect_target(targets[0], context)]
+    # CPU time, not wall time: on a busy machine the wall clock would make the work look
+    # larger than it is, and a pool would only add processes competing for the same cores.
+    start = time.process_time()
+    for index in range(1, len(targets)):
+        outcomes.append(_inspect_target(targets[index], context))
+        elapsed = time.process_time() - start
+        if elapsed >= _SAMPLE_SECONDS:
+            rest = targets[index + 1 :]
+            workers = pool_workers(elapsed / index * len(rest), cores)
+            if workers > 1:
+                return outcomes + _inspect_in_pool(rest, context, workers)
+    return outcomes
+
+
+def _inspect_in_pool(
+    targets: Sequence[tuple[str, bool]], context: _Context, workers: int
+) -> list[_Outcome]:
+    if workers <= 1:
+        return [_inspect_target(target, context) for target in targets]
+    # Imported here: the process pool costs ~15 ms of start-up a small run never needs.
+    from concurrent.futures import ProcessPoolExecutor
+
+    # Small chunks: files of one directory cost alike (a wine tree of PE files next to
+    # plain ELF libraries), and a large chunk of costly files leaves the other workers idle.
+    chunk = max(1, min(_MAX_CHUNK, len(targets) // (workers * 8)))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(_inspect_target, targets, [context] * len(targets), chunksize=chunk))
+
+
+def _available_cores() -> int:
+    # The CPUs this process may run on (taskset, cgroup cpusets), not all the machine has.
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1

@@ -22,13 +22,25 @@ from packager.fsutil import atomic_write_text
 
 # PyO3 0.29's floor for CPython (pyo3-build-config MINIMUM_SUPPORTED_VERSION).
 MIN_EMBED_VERSION = (3, 8)
+# The newest PyO3 release that still supported an older minor version, for the message
+# that says so: 0.16 dropped 3.6, 0.29 dropped 3.7.
+_LAST_PYO3_FOR = {(3, 6): "0.15", (3, 7): "0.28"}
 
 _MARKER = "@@packager-probe@@"
 
-# Runs under -I -S: isolated from PYTHON* variables and user site, and sysconfig needs no
-# site. Must stay valid Python 3.6+ so old interpreters fail with a clean version message.
+# Runs under -E -s -S: no PYTHON* variables, no user site, no site (sysconfig needs none).
+# Not -I, which Python 2 and 3.0-3.3 refuse before running anything; dropping the ''
+# entry does what -I adds, so a json.py in the working directory is never imported.
+# Must stay valid Python 2.7 syntax: an interpreter too old for the full probe (no
+# sys.implementation before 3.3) reports only its version, which says why it is refused.
 _PROBE_SCRIPT = f"""
-import json, struct, sys, sysconfig
+import sys
+sys.path = [entry for entry in sys.path if entry]
+if sys.version_info[:2] < (3, 3):
+    sys.stdout.write("{_MARKER}" + '{{"version": "%d.%d.%d", "major": %d, "minor": %d}}\\n'
+                     % (tuple(sys.version_info[:3]) + tuple(sys.version_info[:2])))
+    sys.exit(0)
+import json, struct, sysconfig
 v = sysconfig.get_config_var
 paths = sysconfig.get_paths()
 keys = ("Py_ENABLE_SHARED", "LIBDIR", "LDLIBRARY", "LIBRARY", "LIBPL", "INSTSONAME",
@@ -115,9 +127,23 @@ class Interpreter:
             return f"{name} cannot be embedded in a Rust program (only CPython can)"
         if self.implementation != "cpython":
             return f"implementation '{self.implementation}' is not supported for embedding"
-        if (self.major, self.minor) < MIN_EMBED_VERSION:
-            return f"Python {self.version} is older than PyO3 0.29's minimum 3.8"
+        return version_problem(self.major, self.minor, self.version)
+
+
+def version_problem(major: int, minor: int, version: str) -> str | None:
+    """Why PyO3 cannot embed this Python version, in plain words, or None when it can."""
+    if major < 3:
+        return (
+            f"Python 2 cannot be embedded by PyO3 (this is Python {version}; PyO3 0.29 needs 3.8+)"
+        )
+    if (major, minor) >= MIN_EMBED_VERSION:
         return None
+    last = _LAST_PYO3_FOR.get((major, minor))
+    older = f"; PyO3 {last} was the last release to support {major}.{minor}" if last else ""
+    return f"Python {version} is older than PyO3 0.29's minimum 3.8{older}"
+
+
+_EMBEDDABLE_FIX = "choose a CPython 3.8+ interpreter with --python or PYO3_PYTHON"
 
 
 def require_embeddable(interpreter: Interpreter) -> None:
@@ -127,20 +153,22 @@ def require_embeddable(interpreter: Interpreter) -> None:
         raise InterpreterError(
             problem,
             path=interpreter.path,
-            fix="choose a CPython 3.8+ interpreter with --python or PYO3_PYTHON",
+            fix=_EMBEDDABLE_FIX,
         )
 
 
-_probe_cache: dict[tuple[str, int], Interpreter] = {}
+_probe_cache: dict[str, Interpreter] = {}
 
 
 def probe(
     executable: str, environ: Mapping[str, str], *, cache_dir: Path | None = None
 ) -> Interpreter:
-    """Run `executable` to read its sysconfig; cached per (real path, mtime) in-process.
+    """Run `executable` to read its sysconfig; cached in-process, and on disk with `cache_dir`.
 
-    With `cache_dir`, the facts are also kept on disk, keyed by the file and the variables
-    that steer shims (pyenv, venvs), so a no-op build does not pay for a subprocess.
+    Both caches are keyed by the path given, the file it leads to and the variables that
+    steer shims (pyenv, venvs): a symlink's or a venv's python reports its own
+    sys.executable and prefix, so the real file alone does not say what a probe returns.
+    A cached result saves a no-op build the subprocess.
     """
     real = os.path.realpath(executable)
     try:
@@ -151,19 +179,18 @@ def probe(
             path=executable,
             fix="pass the path of an existing python3.X with --python",
         ) from exc
-    key = (real, stat.st_mtime_ns)
+    key = _cache_key(executable, real, stat, environ)
     cached = _probe_cache.get(key)
     if cached is not None:
         return dataclasses.replace(cached, path=executable)
-    disk_key = _disk_cache_key(real, stat, environ)
-    facts = _read_cached_facts(cache_dir, disk_key)
+    facts = _read_cached_facts(cache_dir, key)
     if facts is not None:
         interpreter = interpreter_from_facts(executable, facts)
         _probe_cache[key] = interpreter
         return interpreter
     try:
         result = runner.run(
-            [executable, "-I", "-S", "-c", _PROBE_SCRIPT],
+            [executable, "-E", "-s", "-S", "-c", _PROBE_SCRIPT],
             environ=environ,
             check=False,
             timeout=60,
@@ -182,9 +209,18 @@ def probe(
             path=executable,
             fix="pass the path of a CPython 3.8+ executable with --python",
         )
+    if "vars" not in facts:  # too old for the full probe: only its version came back
+        raise InterpreterError(
+            version_problem(
+                int(str(facts["major"])), int(str(facts["minor"])), str(facts["version"])
+            )
+            or f"Python {facts['version']} cannot be probed",
+            path=executable,
+            fix=_EMBEDDABLE_FIX,
+        )
     interpreter = interpreter_from_facts(executable, facts)
     _probe_cache[key] = interpreter
-    _write_cached_facts(cache_dir, disk_key, facts)
+    _write_cached_facts(cache_dir, key, facts)
     return interpreter
 
 
@@ -192,8 +228,8 @@ def probe(
 _SHIM_VARIABLES = ("PATH", "PYENV_VERSION", "PYENV_ROOT", "VIRTUAL_ENV", "CONDA_PREFIX")
 
 
-def _disk_cache_key(real: str, stat: os.stat_result, environ: Mapping[str, str]) -> str:
-    parts = [real, str(stat.st_mtime_ns), str(stat.st_size)]
+def _cache_key(executable: str, real: str, stat: os.stat_result, environ: Mapping[str, str]) -> str:
+    parts = [os.path.abspath(executable), real, str(stat.st_mtime_ns), str(stat.st_size)]
     parts.extend(f"{name}={environ.get(name, '')}" for name in _SHIM_VARIABLES)
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 

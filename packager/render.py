@@ -142,7 +142,7 @@ def _binary_text(report: BinaryReport, *, symbols: bool) -> str:
         out.append(f"  {label:<10} {value_lines[0]}")
         out.extend(f"  {'':<10} {extra}" for extra in value_lines[1:])
     findings = _findings_text(report)
-    out.append("  findings   " + ("none" if not findings else ""))
+    out.append(f"  findings   {len(report.findings) or 'none'}")
     if findings:
         out.extend("    " + line for line in findings.split("\n"))
     return "\n".join(out)

@@ -70,7 +70,7 @@ def installed_pythons() -> tuple[Interpreter, ...]:
     search = [environ.get("PATH", ""), *_pyenv_bin_dirs(environ)]
     environ["PATH"] = os.pathsep.join(search)
     found: dict[str, Interpreter] = {}
-    for result in discover(environ, explicit=_running_installation()):
+    for result in discover(environ, explicit=_running_installation()).found:
         if result.interpreter is not None:
             found.setdefault(os.path.realpath(result.interpreter.executable), result.interpreter)
     for name in ("pypy3", "pypy"):

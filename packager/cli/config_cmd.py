@@ -10,7 +10,7 @@ from dataclasses import asdict
 import click
 
 from packager.cli.options import json_option, mode_option
-from packager.discovery import Discovered, discover, select_interpreter
+from packager.discovery import Discovery, discover, select_interpreter
 from packager.interpreters import Interpreter
 from packager.pyo3_config import Mode, PyO3Config, config_for, render
 
@@ -23,13 +23,18 @@ SCHEMA_VERSION = 1
     "python",
     metavar="PATH",
     help="Interpreter to use (a path, or a name looked up on PATH). Default: PYO3_PYTHON, "
-    "an active virtualenv, then python3 / python3.X on PATH.",
+    "an active virtualenv, then python3 / python3.X on PATH (--list adds pyenv's versions).",
 )
 @mode_option(
     "auto: what PyO3 itself picks; dynamic: link libpython3.X.so; "
     "static: link libpython3.X.a (whole-archive, with its system libraries)."
 )
-@click.option("--list", "list_all", is_flag=True, help="List the interpreters found instead.")
+@click.option(
+    "--list",
+    "list_all",
+    is_flag=True,
+    help="List the interpreters found instead (with pyenv's installed versions).",
+)
 @json_option
 def command(python: str | None, mode: str, list_all: bool, as_json: bool) -> None:
     """Print the PyO3 config a build would use, in PYO3_PRINT_CONFIG's key=value shape.
@@ -86,10 +91,10 @@ def _interpreter_summary(interpreter: Interpreter) -> dict[str, object]:
     }
 
 
-def _list_entries(found: list[Discovered]) -> list[dict[str, object]]:
+def _list_entries(found: Discovery) -> list[dict[str, object]]:
     """One record per candidate: the single source of both the text and the JSON listing."""
     entries: list[dict[str, object]] = []
-    for item in found:
+    for item in found.found:
         entry: dict[str, object] = {"path": item.candidate.path, "source": item.candidate.source}
         if item.interpreter is None:
             entry.update(usable=False, problem=item.error)
@@ -101,13 +106,21 @@ def _list_entries(found: list[Discovered]) -> list[dict[str, object]]:
     return entries
 
 
-def _list_json(found: list[Discovered]) -> str:
-    return json.dumps({"schema_version": SCHEMA_VERSION, "interpreters": _list_entries(found)})
+def _list_json(found: Discovery) -> str:
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "interpreters": _list_entries(found),
+        "notes": list(found.notes),
+    }
+    return json.dumps(document)
 
 
-def _list_text(found: list[Discovered]) -> str:
-    if not found:
-        return "no Python interpreters found (give one with --python or PYO3_PYTHON)"
+def _list_text(found: Discovery) -> str:
+    notes = [f"note: {note}" for note in found.notes]
+    if not found.found:
+        return "\n".join(
+            ["no Python interpreters found (give one with --python or PYO3_PYTHON)", *notes]
+        )
     blocks = []
     for entry in _list_entries(found):
         head = f"{entry['path']}  [{entry['source']}]"
@@ -124,4 +137,4 @@ def _list_text(found: list[Discovered]) -> str:
         if entry["problem"]:
             lines.append(f"  unusable: {entry['problem']}")
         blocks.append("\n".join(lines))
-    return "\n".join(blocks)
+    return "\n".join([*blocks, *notes])

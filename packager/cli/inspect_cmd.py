@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from packager.checks import check_result
 from packager.cli.options import echo_errors, jobs_option, json_option, run_inspect
 from packager.errors import EXIT_CLEAN, EXIT_USAGE
 from packager.render import result_to_json, result_to_text
@@ -25,7 +26,8 @@ def command(
     PATHS are ELF, Mach-O or PE files, or directories to walk (files that are not
     binaries are skipped and counted). For each binary: format, architecture, kind,
     link mode (dynamic, static or none), Python version, rpaths, needed libraries and
-    where they resolve on this host, and its Python symbols.
+    where they resolve on this host, its Python symbols, and the findings `packager
+    check` reports for it (inspect's exit code does not depend on them).
 
     \b
     Exit codes: 0 all read, 2 a file could not be read (the rest are still reported).
@@ -36,7 +38,7 @@ def command(
       packager inspect --json --symbols target/release/myapp
       packager inspect --jobs 4 /usr/lib/x86_64-linux-gnu
     """
-    result = run_inspect(ctx, paths, jobs)
+    result = check_result(run_inspect(ctx, paths, jobs))
     if as_json:
         click.echo(result_to_json(result, symbols=symbols))
     else:

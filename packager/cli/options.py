@@ -22,7 +22,8 @@ jobs_option = click.option(
     "-j",
     type=click.IntRange(min=1),
     default=None,
-    help="Files to read in parallel (default: one per CPU for large walks).",
+    help="Processes reading files in parallel (default: read in this process, and add "
+    "one per CPU only when the work measured so far says they pay for their start-up).",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print versioned JSON.")
 

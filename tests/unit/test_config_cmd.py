@@ -13,6 +13,7 @@ import pytest
 
 from packager.interpreters import Interpreter
 from packager.pyo3_config import parse
+from tests import fake_pyenv
 from tests.helpers import run_packager
 from tests.pythons import sysconfig_of
 
@@ -125,3 +126,41 @@ def test_list_shows_usable_and_unusable_interpreters(
     assert by_path[pypy.path]["usable"] is False
     assert "PyPy" in by_path[pypy.path]["problem"]
     assert "unusable: PyPy cannot be embedded" in text.stdout
+
+
+def test_list_finds_pyenv_versions_and_notes_unselected_shims(tmp_path: Path) -> None:
+    older, newer = fake_pyenv.embeddable_pair()
+    python2 = fake_pyenv.python2_executable()
+    root = fake_pyenv.make_root(
+        tmp_path / ".pyenv",
+        {older.version: older.executable, newer.version: newer.executable, "2.7": python2},
+    )
+    environ = {
+        "PATH": f"{root / 'shims'}{os.pathsep}{fake_pyenv.SYSTEM_PATH}",
+        "HOME": str(tmp_path),  # the root is found as ~/.pyenv
+        "PYENV_VERSION": older.version,
+    }
+    text = _packager("--list", environ=environ)
+    assert text.returncode == 0, text.stderr
+    newer_path = root / "versions" / newer.version / "bin" / f"python{newer.short_version}"
+    assert f"{newer_path}  [pyenv]\n  cpython {newer.version}" in text.stdout
+    assert f"{root / 'shims'}/python{older.short_version}  [PATH]" in text.stdout
+    assert "command not found" not in text.stdout
+    assert "unusable: Python 2 cannot be embedded by PyO3" in text.stdout
+    assert "Unknown option" not in text.stdout
+    (note,) = [line for line in text.stdout.splitlines() if line.startswith("note: ")]
+    assert f"python{newer.short_version}" in note
+
+    listed = json.loads(_packager("--list", "--json", environ=environ).stdout)
+    jsonschema.validate(listed, SCHEMA)
+    assert [note.removeprefix("note: ")] == listed["notes"]
+    by_path = {entry["path"]: entry for entry in listed["interpreters"]}
+    assert by_path[str(newer_path)]["source"] == "pyenv"
+    assert by_path[str(newer_path)]["usable"] is True
+
+
+def test_python2_is_refused_in_plain_words() -> None:
+    result = _packager("--python", fake_pyenv.python2_executable())
+    assert result.returncode == 2
+    assert "Python 2 cannot be embedded by PyO3" in result.stderr
+    assert "Unknown option" not in result.stderr and "Traceback" not in result.stderr

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from packager.discovery import discover, find_interpreters, select_interpreter
+from packager.discovery import (
+    discover,
+    find_interpreters,
+    is_pyenv_shim,
+    pyenv_installations,
+    select_interpreter,
+)
 from packager.errors import InterpreterError
 from packager.interpreters import Interpreter, link_libraries, probe, require_embeddable
+from tests import fake_pyenv
+from tests.helpers import REPO
 from tests.pythons import sysconfig_of
 
 DEBIAN_PYTHON = "/usr/bin/python3.11"
@@ -176,7 +186,7 @@ def test_discover_reports_failures_and_lists_each_interpreter_once(tmp_path: Pat
     broken = bin_dir / "python3.10"
     broken.write_text("#!/bin/sh\necho 'pyenv: python3.10: command not found' >&2\nexit 127\n")
     broken.chmod(0o755)
-    results = discover({"PATH": str(bin_dir)})
+    results = discover({"PATH": str(bin_dir)}).found
     assert [r.candidate.path for r in results] == [str(bin_dir / "python3"), str(broken)]
     assert results[0].interpreter is not None
     assert results[1].interpreter is None
@@ -196,3 +206,131 @@ def test_probe_cache_follows_the_file_modification_time(
     stat = wrapper.stat()
     os.utime(wrapper, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     assert probe(str(wrapper), dict(os.environ)).version == second_python.version
+
+
+# ------------------------------------------------------------------ pyenv and old Pythons
+
+
+def _pyenv_environ(root: Path, selected: str) -> dict[str, str]:
+    # PYENV_VERSION decides alone: no .python-version file of the working directory counts.
+    return {
+        "PATH": f"{root / 'shims'}{os.pathsep}{fake_pyenv.SYSTEM_PATH}",
+        "PYENV_ROOT": str(root),
+        "PYENV_VERSION": selected,
+        "HOME": str(root.parent),
+    }
+
+
+def test_discover_resolves_the_selected_shim_and_leaves_out_the_others(tmp_path: Path) -> None:
+    older, newer = fake_pyenv.embeddable_pair()
+    root = fake_pyenv.make_root(
+        tmp_path / ".pyenv", {older.version: older.executable, newer.version: newer.executable}
+    )
+    environ = _pyenv_environ(root, older.version)
+    older_shim = root / "shims" / f"python{older.short_version}"
+    newer_shim = root / "shims" / f"python{newer.short_version}"
+    assert is_pyenv_shim(str(older_shim)) and is_pyenv_shim(str(newer_shim))
+
+    discovery = discover(environ)
+
+    listed = [(r.candidate.source, r.candidate.path, r.interpreter) for r in discovery.found]
+    assert all(interpreter is not None for _, _, interpreter in listed), discovery.found
+    by_version = {i.version: (source, path) for source, path, i in listed if i is not None}
+    # The selected version through its shim (resolved), the other by its installation path.
+    assert by_version[older.version][0] == "PATH"
+    assert by_version[older.version][1].startswith(str(root / "shims"))
+    assert by_version[newer.version] == (
+        "pyenv",
+        str(root / "versions" / newer.version / "bin" / os.path.basename(newer_shim)),
+    )
+    assert len(listed) == len(by_version)  # each interpreter once
+    assert all("command not found" not in (r.error or "") for r in discovery.found)
+    (note,) = discovery.notes
+    assert newer_shim.name in note and "not selected" in note
+
+
+def test_pyenv_root_defaults_to_home_from_the_environment(tmp_path: Path) -> None:
+    older, _ = fake_pyenv.embeddable_pair()
+    root = fake_pyenv.make_root(tmp_path / ".pyenv", {"custom-name": older.executable})
+    expected = [str(root / "versions" / "custom-name" / "bin" / f"python{older.short_version}")]
+    assert pyenv_installations({"HOME": str(tmp_path)}) == expected
+    assert pyenv_installations({"PYENV_ROOT": str(root), "HOME": "/nonexistent"}) == expected
+    assert pyenv_installations({}) == []
+
+
+def test_select_interpreter_skips_unselected_shims_quietly(tmp_path: Path) -> None:
+    _, newer = fake_pyenv.embeddable_pair()
+    root = fake_pyenv.make_root(tmp_path / ".pyenv", {newer.version: newer.executable})
+    environ = _pyenv_environ(root, "system")
+    no_python = fake_pyenv.path_without_python(tmp_path / "bin")
+    environ["PATH"] = f"{root / 'shims'}{os.pathsep}{no_python}"
+    with pytest.raises(InterpreterError) as caught:
+        select_interpreter(environ)
+    assert "pyenv shim(s) for versions pyenv has not selected" in caught.value.message
+    assert "command not found" not in caught.value.message
+
+
+def test_python2_is_refused_in_plain_words(tmp_path: Path) -> None:
+    python2 = fake_pyenv.python2_executable()
+    with pytest.raises(InterpreterError) as caught:
+        probe(python2, dict(os.environ))
+    assert caught.value.message.startswith("Python 2 cannot be embedded by PyO3")
+    assert "Unknown option" not in str(caught.value)
+    assert caught.value.fix is not None and "3.8+" in caught.value.fix
+    root = fake_pyenv.make_root(tmp_path / ".pyenv", {"2.7": python2})
+    (listed,) = discover({"PYENV_ROOT": str(root)}).found
+    assert listed.candidate.source == "pyenv"
+    assert listed.error is not None and "Python 2 cannot be embedded by PyO3" in listed.error
+
+
+def test_too_old_python3_names_the_pyo3_floor() -> None:
+    old = [i for i in fake_pyenv.machine_interpreters() if (i.major, i.minor) < (3, 8)]
+    if not old:
+        pytest.fail("needs a CPython 3.6 or 3.7 interpreter: `pyenv install 3.7`")
+    for interpreter in old:
+        assert interpreter.embedding_problem is not None
+        assert "older than PyO3 0.29's minimum 3.8" in interpreter.embedding_problem
+        assert f"was the last release to support {interpreter.short_version}" in (
+            interpreter.embedding_problem
+        )
+
+
+def test_probe_ignores_modules_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    debian = _require(DEBIAN_PYTHON)
+    wrapper = tmp_path / "python3"  # a new file: the in-process probe cache cannot answer
+    wrapper.write_text(f'#!/bin/sh\nexec {debian} "$@"\n')
+    wrapper.chmod(0o755)
+    for name in ("json", "struct", "sysconfig"):
+        (tmp_path / f"{name}.py").write_text("raise SystemExit('imported from the cwd')\n")
+    monkeypatch.chdir(tmp_path)
+    assert probe(str(wrapper), dict(os.environ)).version.startswith("3.11.")
+
+
+def test_each_path_to_one_interpreter_reports_its_own_executable(tmp_path: Path) -> None:
+    debian = _require(DEBIAN_PYTHON)
+    links = [tmp_path / "a" / "python3", tmp_path / "b" / "python3.11", tmp_path / "c" / "python3"]
+    for link in links:
+        link.parent.mkdir()
+        link.symlink_to(debian)
+    cache = tmp_path / "cache"
+    # The disk cache, filled by another process for the first path only.
+    subprocess.run(
+        [sys.executable, "-c", _PROBE_INTO_CACHE, str(links[0]), str(cache)],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=True,
+    )
+    assert list(cache.iterdir())
+    assert probe(str(links[1]), {}, cache_dir=cache).executable == str(links[1])
+    # The in-process cache.
+    assert probe(str(links[2]), {}).executable == str(links[2])
+    assert probe(str(links[0]), {}).executable == str(links[0])
+
+
+_PROBE_INTO_CACHE = """
+import sys
+from pathlib import Path
+from packager.interpreters import probe
+probe(sys.argv[1], {}, cache_dir=Path(sys.argv[2]))
+"""
