@@ -24,11 +24,11 @@ LIBDIR = "/usr/lib/x86_64-linux-gnu"
 _SCRIPT = """
 import json, sys
 from packager.inspect import inspect_paths
-from packager.render import result_document
+from packager.reporting.inspect import to_document
 jobs = None if sys.argv[1] == "auto" else int(sys.argv[1])
 result = inspect_paths(sys.argv[2:], environ={}, jobs=jobs)
 pool = "concurrent.futures.process" in sys.modules
-print(json.dumps({"pool": pool, "result": result_document(result)}))
+print(json.dumps({"pool": pool, "result": to_document(result)}))
 """
 
 

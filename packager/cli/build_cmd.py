@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
 import click
 
-from packager.build import BuildFailed, BuildOutcome, build_crate
+from packager.build import BuildFailed, build_crate
 from packager.checks import worst_severity
 from packager.cli.main import is_verbose
 from packager.cli.options import json_option, mode_option
 from packager.errors import EXIT_CLEAN, EXIT_FINDINGS
 from packager.model import Severity
-from packager.render import SCHEMA_VERSION, result_document, result_to_text
+from packager.reporting.build import to_json, to_text
 
 
 @click.command("build")
@@ -84,43 +83,7 @@ def command(
                 f"packager: cause: {diagnosis.cause}\n  seen: {diagnosis.evidence}", err=True
             )
         raise
-    if as_json:
-        click.echo(json.dumps(outcome_document(outcome), indent=2))
-    else:
-        click.echo(outcome_text(outcome))
+    click.echo(to_json(outcome) if as_json else to_text(outcome))
     worst = worst_severity(outcome.check)
     failed = worst is not None and worst.rank >= Severity.ERROR.rank
     sys.exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
-
-
-def outcome_document(outcome: BuildOutcome) -> dict[str, object]:
-    """The JSON document for a build (the `check` part follows inspect-v1)."""
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "crate": outcome.crate_dir,
-        "mode": outcome.mode.value,
-        "python_version": outcome.python_version,
-        "interpreter": outcome.interpreter,
-        "config_file": outcome.config_file,
-        "modules": list(outcome.modules),
-        "inittab_generated": outcome.inittab_generated,
-        "binaries": [{"path": path, "size": size} for path, size in outcome.sizes.items()],
-        "notes": list(outcome.notes),
-        "check": result_document(outcome.check),
-    }
-
-
-def outcome_text(outcome: BuildOutcome) -> str:
-    """The one summary a build prints."""
-    lines = []
-    for path, size in outcome.sizes.items():
-        lines.append(f"built {path}")
-        lines.append(f"  link mode  {outcome.mode.value} (Python {outcome.python_version})")
-        lines.append(f"  size       {size / 1e6:.1f} MB")
-    lines.append(f"  modules    {', '.join(outcome.modules) or '-'}")
-    lines.append(f"  config     {outcome.config_file}")
-    findings = result_to_text(outcome.check, findings_only=True)
-    lines.append("  findings   " + ("none" if not findings else ""))
-    if findings:
-        lines.extend("    " + line for line in findings.splitlines())
-    return "\n".join(lines)

@@ -10,7 +10,7 @@ from packager.checks import check_result, worst_severity
 from packager.cli.options import echo_errors, jobs_option, json_option, run_inspect
 from packager.errors import EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE
 from packager.model import Severity
-from packager.render import result_to_json, result_to_text
+from packager.reporting.inspect import to_json, to_text
 
 
 @click.command("check")
@@ -62,10 +62,10 @@ def command(
     """
     result = check_result(run_inspect(ctx, paths, jobs), expect_modules=expect_modules)
     if as_json:
-        click.echo(result_to_json(result))
+        click.echo(to_json(result))
     else:
         findings = sum(len(report.findings) for report in result.binaries)
-        text = result_to_text(result, findings_only=True)
+        text = to_text(result, findings_only=True)
         if text:
             click.echo(text)
         count = len(result.binaries)

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
-from dataclasses import asdict
 
 import click
 
 from packager.cli.options import json_option, mode_option
-from packager.discovery import Discovery, discover, select_interpreter
-from packager.interpreters import Interpreter
-from packager.pyo3_config import Mode, PyO3Config, config_for, render
-
-SCHEMA_VERSION = 1
+from packager.discovery import discover, select_interpreter
+from packager.pyo3_config import Mode, config_for
+from packager.reporting.config import list_to_json, list_to_text, to_json, to_text
 
 
 @click.command("config")
@@ -55,86 +51,11 @@ def command(python: str | None, mode: str, list_all: bool, as_json: bool) -> Non
     environ: Mapping[str, str] = os.environ
     if list_all:
         found = discover(environ, python)
-        click.echo(_list_json(found) if as_json else _list_text(found), nl=not as_json)
+        click.echo(list_to_json(found) if as_json else list_to_text(found))
         return
     interpreter = select_interpreter(environ, python)
     config = config_for(interpreter, Mode(mode))
     if as_json:
-        click.echo(_config_json(interpreter, Mode(mode), config))
+        click.echo(to_json(interpreter, Mode(mode), config))
     else:
-        click.echo(render(config), nl=False)
-
-
-def _config_json(interpreter: Interpreter, mode: Mode, config: PyO3Config) -> str:
-    document = {
-        "schema_version": SCHEMA_VERSION,
-        "interpreter": _interpreter_summary(interpreter),
-        "requested_mode": mode.value,
-        "mode": config.mode.value,
-        "config": {**asdict(config), "text": render(config)},
-    }
-    return json.dumps(document, indent=2)
-
-
-def _interpreter_summary(interpreter: Interpreter) -> dict[str, object]:
-    return {
-        "path": interpreter.path,
-        "executable": interpreter.executable,
-        "version": interpreter.version,
-        "implementation": interpreter.implementation,
-        "enable_shared": interpreter.enable_shared,
-        "shared_library": interpreter.shared_library,
-        "static_archives": list(interpreter.static_archives),
-        "link_libraries": list(interpreter.link_libraries),
-        "free_threaded": interpreter.free_threaded,
-        "embedding_problem": interpreter.embedding_problem,
-    }
-
-
-def _list_entries(found: Discovery) -> list[dict[str, object]]:
-    """One record per candidate: the single source of both the text and the JSON listing."""
-    entries: list[dict[str, object]] = []
-    for item in found.found:
-        entry: dict[str, object] = {"path": item.candidate.path, "source": item.candidate.source}
-        if item.interpreter is None:
-            entry.update(usable=False, problem=item.error)
-        else:
-            problem = item.interpreter.embedding_problem
-            entry.update(_interpreter_summary(item.interpreter))
-            entry.update(usable=problem is None, problem=problem)
-        entries.append(entry)
-    return entries
-
-
-def _list_json(found: Discovery) -> str:
-    document = {
-        "schema_version": SCHEMA_VERSION,
-        "interpreters": _list_entries(found),
-        "notes": list(found.notes),
-    }
-    return json.dumps(document)
-
-
-def _list_text(found: Discovery) -> str:
-    notes = [f"note: {note}" for note in found.notes]
-    if not found.found:
-        return "\n".join(
-            ["no Python interpreters found (give one with --python or PYO3_PYTHON)", *notes]
-        )
-    blocks = []
-    for entry in _list_entries(found):
-        head = f"{entry['path']}  [{entry['source']}]"
-        if "version" not in entry:
-            blocks.append(f"{head}\n  unusable: {entry['problem']}")
-            continue
-        archives = entry["static_archives"]
-        static = ", ".join(map(str, archives)) if isinstance(archives, list) else ""
-        lines = [
-            f"{head}\n  {entry['implementation']} {entry['version']}",
-            f"  shared: {entry['shared_library'] or 'none'}",
-            f"  static: {static or 'none'}",
-        ]
-        if entry["problem"]:
-            lines.append(f"  unusable: {entry['problem']}")
-        blocks.append("\n".join(lines))
-    return "\n".join([*blocks, *notes])
+        click.echo(to_text(config), nl=False)

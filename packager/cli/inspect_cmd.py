@@ -9,7 +9,7 @@ import click
 from packager.checks import check_result
 from packager.cli.options import echo_errors, jobs_option, json_option, run_inspect
 from packager.errors import EXIT_CLEAN, EXIT_USAGE
-from packager.render import result_to_json, result_to_text
+from packager.reporting.inspect import to_json, to_text
 
 
 @click.command("inspect")
@@ -40,9 +40,9 @@ def command(
     """
     result = check_result(run_inspect(ctx, paths, jobs))
     if as_json:
-        click.echo(result_to_json(result, symbols=symbols))
+        click.echo(to_json(result, symbols=symbols))
     else:
-        text = result_to_text(result, symbols=symbols)
+        text = to_text(result, symbols=symbols)
         if text:
             click.echo(text)
     echo_errors(result)

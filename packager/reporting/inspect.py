@@ -1,21 +1,22 @@
-"""Renderers: one turns results into text for people, the other into versioned JSON."""
+"""Reports of `packager inspect` and `check`: one document per result, as text or JSON.
+
+Schema: packager/schema/inspect-v1.json.
+"""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from packager.model import BinaryFormat, BinaryReport, Finding, InspectResult, OnefilePayload
+from packager.reporting import SCHEMA_VERSION, dumps
 
-SCHEMA_VERSION = 1
 
-
-def result_to_json(result: InspectResult, *, symbols: bool = False) -> str:
+def to_json(result: InspectResult, *, symbols: bool = False) -> str:
     """The JSON text for `result` (schema: packager/schema/inspect-v1.json)."""
-    return json.dumps(result_document(result, symbols=symbols), indent=2)
+    return dumps(to_document(result, symbols=symbols))
 
 
-def result_document(result: InspectResult, *, symbols: bool = False) -> dict[str, Any]:
+def to_document(result: InspectResult, *, symbols: bool = False) -> dict[str, Any]:
     """The JSON document for `result`, as plain data."""
     return {
         "schema_version": SCHEMA_VERSION,
@@ -100,9 +101,7 @@ def _rpath_type(report: BinaryReport) -> str | None:
     return "RUNPATH" if report.runpath else "RPATH"
 
 
-def result_to_text(
-    result: InspectResult, *, symbols: bool = False, findings_only: bool = False
-) -> str:
+def to_text(result: InspectResult, *, symbols: bool = False, findings_only: bool = False) -> str:
     """A readable summary per binary; with `findings_only`, just the findings (for check)."""
     blocks = [
         _findings_text(report) if findings_only else _binary_text(report, symbols=symbols)
