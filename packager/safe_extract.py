@@ -20,6 +20,7 @@ import shutil
 import stat
 import tarfile
 import zipfile
+import zlib
 from typing import IO
 
 from packager.errors import UnreadableInputError
@@ -47,7 +48,7 @@ def extract_tar(archive: str, destination: str) -> None:
             tree.check_links()
     except _Refused as exc:
         raise UnreadableInputError(f"refusing to extract: {exc}", path=archive, fix=_FIX) from None
-    except (tarfile.TarError, OSError) as exc:
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:  # EOFError: cut-off gzip
         raise UnreadableInputError(f"cannot extract: {exc}", path=archive) from exc
 
 
@@ -63,7 +64,7 @@ def extract_zip(archive: str, destination: str) -> None:
                 _add_zip_member(tree, handle, info)
     except _Refused as exc:
         raise UnreadableInputError(f"refusing to extract: {exc}", path=archive, fix=_FIX) from None
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
         raise UnreadableInputError(f"cannot extract: {exc}", path=archive) from exc
 
 

@@ -202,6 +202,27 @@ HOSTILE_ZIP: dict[str, Callable[[Path], None]] = {
 }
 
 
+def truncated_tar(work: Path) -> None:
+    """A cut-off tar.gz is reported as unreadable, not as an internal error."""
+    area = Area(work)
+    whole = _tar(work / "whole.tar.gz", [_file("big", os.urandom(200_000))])
+    cut = work / "cut.tar.gz"
+    cut.write_bytes(whole.read_bytes()[:50_000])
+    assert "cannot extract" in area.assert_refused(extract_tar, cut)
+
+
+def corrupt_zip(work: Path) -> None:
+    """A zip whose compressed data is damaged is reported as unreadable."""
+    area = Area(work)
+    archive = work / "corrupt.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as handle:
+        handle.writestr("big", os.urandom(100_000))
+    data = bytearray(archive.read_bytes())
+    data[1000:2000] = bytes(byte ^ 0xFF for byte in data[1000:2000])
+    archive.write_bytes(data)
+    assert "cannot extract" in area.assert_refused(extract_zip, archive)
+
+
 def _mode(path: Path) -> int:
     return stat.S_IMODE(os.lstat(path).st_mode)
 
@@ -259,6 +280,8 @@ def well_formed_zip(work: Path) -> None:
 CASES: dict[str, Callable[[Path], None]] = {
     **{f"tar: {name}": case for name, case in HOSTILE_TAR.items()},
     **{f"zip: {name}": case for name, case in HOSTILE_ZIP.items()},
+    "tar: truncated": truncated_tar,
+    "zip: corrupt": corrupt_zip,
     "tar: well formed": well_formed_tar,
     "zip: well formed": well_formed_zip,
 }
