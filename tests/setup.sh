@@ -26,11 +26,11 @@ install_debian_packages() {
 # It is reinstalled only when pyproject.toml, this file, the extras or the checkout change.
 packager_venv() {
   local repo="$1" extra="${2:-}" python="${PACKAGER_PYTHON:-python3}" identity version
-  identity="$("$python" -c 'import sys; print(sys.executable, *sys.version_info[:3])')" || {
+  version="$("$python" -c 'import platform; print(platform.python_version())')" || {
     echo "no usable '$python': install python3 (Debian: apt-get install python3)" >&2
     return 1
   }
-  version="$(echo "$identity" | awk '{print $2 "." $3 "." $4}')"
+  identity="$("$python" -c 'import sys; print(sys.executable)') $version"
   "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
     echo "packager needs Python 3.11 or newer, '$python' is $version:" \
       "set PACKAGER_PYTHON=/path/to/python3.11" >&2
