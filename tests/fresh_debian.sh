@@ -43,7 +43,8 @@ fi
 run="$(mktemp -d /tmp/packager-fresh-debian.XXXXXX)"
 cleanup() {
   umount "$run/root" 2>/dev/null || true
-  rm -rf "$run"
+  # Never delete through a root still mounted (the cached root is its lower layer).
+  mountpoint -q "$run/root" || rm -rf "$run"
 }
 trap cleanup EXIT
 mkdir "$run/upper" "$run/work" "$run/root"
