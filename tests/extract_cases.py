@@ -27,6 +27,8 @@ from packager.errors import UnreadableInputError
 from packager.safe_extract import extract_tar, extract_zip
 
 SECRET = b"the host's file"
+TarMembers = list[tuple[tarfile.TarInfo, bytes]]
+ZipMembers = list[tuple[str, bytes, int]]
 
 
 # --- tar members ----------------------------------------------------------------------------
@@ -61,14 +63,14 @@ def _special(name: str, kind: bytes) -> tuple[tarfile.TarInfo, bytes]:
     return info, b""
 
 
-def _tar(path: Path, members: list[tuple[tarfile.TarInfo, bytes]]) -> Path:
+def _tar(path: Path, members: TarMembers) -> Path:
     with tarfile.open(path, "w:gz") as archive:
         for info, data in members:
             archive.addfile(info, io.BytesIO(data) if info.isreg() else None)
     return path
 
 
-def _zip(path: Path, members: list[tuple[str, bytes, int]]) -> Path:
+def _zip(path: Path, members: ZipMembers) -> Path:
     """`members` are (name, data, the Unix st_mode to store, or 0 for a zip made on Windows)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # duplicate names are one of the cases
@@ -113,23 +115,22 @@ class Area:
         return message
 
 
-def _refused_tar(
-    members: Callable[[Area], list[tuple[tarfile.TarInfo, bytes]]], expected: str
-) -> Callable[[Path], None]:
+def _refused_tar(members: Callable[[Area], TarMembers], expected: str) -> Callable[[Path], None]:
+    return _refused(lambda area: _tar(area.work / "hostile.tar.gz", members(area)), expected)
+
+
+def _refused_zip(members: Callable[[Area], ZipMembers], expected: str) -> Callable[[Path], None]:
+    return _refused(lambda area: _zip(area.work / "hostile.zip", members(area)), expected)
+
+
+def _refused(write: Callable[[Area], Path], expected: str) -> Callable[[Path], None]:
+    """A case: the archive `write` makes is refused with `expected` in the message."""
+
     def case(work: Path) -> None:
         area = Area(work)
-        message = area.assert_refused(extract_tar, _tar(work / "hostile.tar.gz", members(area)))
-        assert expected in message, message
-
-    return case
-
-
-def _refused_zip(
-    members: Callable[[Area], list[tuple[str, bytes, int]]], expected: str
-) -> Callable[[Path], None]:
-    def case(work: Path) -> None:
-        area = Area(work)
-        message = area.assert_refused(extract_zip, _zip(work / "hostile.zip", members(area)))
+        archive = write(area)
+        extract = extract_zip if archive.suffix == ".zip" else extract_tar
+        message = area.assert_refused(extract, archive)
         assert expected in message, message
 
     return case
