@@ -69,7 +69,7 @@ def extract_zip(archive: str, destination: str) -> None:
 
 
 def _add_tar_member(tree: _Tree, tar: tarfile.TarFile, member: tarfile.TarInfo) -> None:
-    parts = member_parts(member.name)
+    parts = _member_parts(member.name)
     if not parts:
         if member.isdir():
             return  # "./": the destination itself
@@ -81,7 +81,7 @@ def _add_tar_member(tree: _Tree, tar: tarfile.TarFile, member: tarfile.TarInfo) 
         if source is None:
             raise _Refused(f"member {member.name!r} has no data")
         with source:
-            tree.file(parts, source, file_mode(member.mode), member.mtime)
+            tree.file(parts, source, _file_mode(member.mode), member.mtime)
     elif member.issym():
         tree.symlink(parts, member.linkname)
     elif member.islnk():
@@ -91,7 +91,7 @@ def _add_tar_member(tree: _Tree, tar: tarfile.TarFile, member: tarfile.TarInfo) 
 
 
 def _add_zip_member(tree: _Tree, handle: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
-    parts = member_parts(info.filename)
+    parts = _member_parts(info.filename)
     if not parts:
         raise _Refused(f"member {info.filename!r} has no name")
     unix_mode = info.external_attr >> 16
@@ -103,12 +103,12 @@ def _add_zip_member(tree: _Tree, handle: zipfile.ZipFile, info: zipfile.ZipInfo)
         raise _Refused(f"member {info.filename!r} is {what}")
     else:
         # A zip written on Windows carries no Unix mode: an ordinary file.
-        mode = file_mode(unix_mode & 0o7777 or 0o644)
+        mode = _file_mode(unix_mode & 0o7777 or 0o644)
         with handle.open(info) as source:
             tree.file(parts, source, mode, None)
 
 
-def member_parts(name: str) -> tuple[str, ...]:
+def _member_parts(name: str) -> tuple[str, ...]:
     """The components of a member name, without `.` and empty ones; refuses unsafe names."""
     if "\0" in name:
         raise _Refused(f"member name {name!r} holds a NUL byte")
@@ -120,7 +120,7 @@ def member_parts(name: str) -> tuple[str, ...]:
     return parts
 
 
-def file_mode(mode: int) -> int:
+def _file_mode(mode: int) -> int:
     """A regular file's mode as tarfile's "data" filter sets it.
 
     No setuid/setgid/sticky or group/other write; executable only if the owner may
@@ -186,7 +186,7 @@ class _Tree:
 
     def hardlink(self, parts: tuple[str, ...], target: str) -> None:
         """Create a hard link `parts` to the regular file `target` extracted before it."""
-        target_parts = member_parts(target)
+        target_parts = _member_parts(target)
         if target_parts not in self.files:
             name = "/".join(parts)
             raise _Refused(f"hard link {name!r} points to {target!r}, not a file extracted before")
