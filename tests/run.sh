@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Set up a fresh Debian 12 machine for the test suite, then run it: lint, types, tests.
 #   bash tests/run.sh [pytest args...]
+# packager and its test dependencies go into a virtual environment (tests/setup.sh), never
+# into the system's Python; PACKAGER_PYTHON chooses the interpreter it is made from.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+repo="$(pwd)"
+source tests/setup.sh
 
 # Debian packages the tests use as real subjects and tools.
 apt_packages=(
@@ -10,25 +14,17 @@ apt_packages=(
   gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64        # real PE fixtures
   wine wine64                                            # runs the Windows bundle's launcher
   clang lld llvm                                         # real Mach-O fixtures (ld64.lld, llvm-lipo)
-  patchelf pax-utils bubblewrap pypy3 dpkg-dev fakeroot zstd python3-pip  # pip: --requirements with a Debian stdlib
+  patchelf pax-utils bubblewrap pypy3 dpkg-dev fakeroot zstd
+  python3-pip                                            # --requirements with a Debian stdlib
+  python3-venv                                           # the environment the tests run in
 )
-missing=()
-for package in "${apt_packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
-    || missing+=("$package")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "tests/run.sh: installing Debian packages: ${missing[*]}"
-  if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
-  "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}"
-fi
+install_debian_packages "${apt_packages[@]}"
 command -v cargo >/dev/null || { echo "tests/run.sh: cargo is required (https://rustup.rs)" >&2; exit 1; }
 
-python3 -m pip install --quiet --disable-pip-version-check ".[test]"
-
-echo "== ruff"; python3 -m ruff check packager tests bench
-python3 -m ruff format --check packager tests bench
-echo "== mypy"; python3 -m mypy
-echo "== pytest"; python3 -m pytest "$@"
+packager_venv "$repo" test
+python="$PACKAGER_VENV/bin/python"
+echo "== ruff"; "$python" -m ruff check packager tests bench
+"$python" -m ruff format --check packager tests bench
+echo "== mypy"; "$python" -m mypy
+echo "== pytest ($("$python" -c 'import platform; print(platform.python_version())'))"
+"$python" -m pytest "$@"

@@ -12,15 +12,13 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import stat
-import tarfile
 import tempfile
-import zipfile
 from collections.abc import Mapping, Sequence
 
 from packager import runner
 from packager.bundle.model import VerifyResult
 from packager.errors import UnreadableInputError, UsageError
+from packager.safe_extract import extract_tar, extract_zip
 
 SANDBOX_AREA = "/tmp/packager verify"
 SANDBOX_HOME = "/tmp/home"
@@ -129,14 +127,14 @@ def _prepare(
         script = 'sh "$1" >&2 && shift && exec "$HOME/.local/bin/$0" "$@"'
         return ["sh", "-c", script, name, f"{SANDBOX_AREA}/{base}"]
     if base.endswith((".tar.gz", ".tgz")):
-        _extract_tar(subject, area)
+        extract_tar(subject, area)
     elif base.endswith(".tar.zst"):
         zstd = runner.require("zstd", environ, fix="install zstd (Debian: apt-get install zstd)")
         plain = os.path.join(os.path.dirname(area), "payload.tar")
         runner.run([zstd, "-q", "-d", "-f", "-o", plain, subject], environ=environ, echo=echo)
-        _extract_tar(plain, area)
+        extract_tar(plain, area)
     elif base.endswith(".zip"):
-        _extract_zip(subject, area)
+        extract_zip(subject, area)
     elif base.endswith(".deb"):
         dpkg_deb = runner.require("dpkg-deb", environ, fix="install dpkg (apt-get install dpkg)")
         root = os.path.join(area, "root")
@@ -183,33 +181,3 @@ def _launcher_in(area: str, tree: str, name: str, subject: str) -> str:
             fix="pass a folder or archive written by `packager bundle`",
         )
     return os.path.join(SANDBOX_AREA, os.path.relpath(launcher, area))
-
-
-def _extract_tar(path: str, area: str) -> None:
-    try:
-        with tarfile.open(path) as archive:
-            archive.extractall(area, filter="data")
-    except (tarfile.TarError, OSError) as exc:
-        raise UnreadableInputError(f"cannot extract: {exc}", path=path) from exc
-
-
-def _extract_zip(path: str, area: str) -> None:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            for info in archive.infolist():
-                name = info.filename
-                if name.startswith("/") or ".." in name.split("/"):
-                    raise UnreadableInputError(f"unsafe member name {name!r}", path=path)
-                target = os.path.join(area, name)
-                mode = (info.external_attr >> 16) & 0o7777
-                if info.is_dir():
-                    os.makedirs(target, exist_ok=True)
-                    continue
-                os.makedirs(os.path.dirname(target), exist_ok=True)
-                if stat.S_ISLNK(info.external_attr >> 16):
-                    raise UnreadableInputError(f"symlink member {name!r}", path=path)
-                with archive.open(info) as source, open(target, "wb") as handle:
-                    shutil.copyfileobj(source, handle)
-                os.chmod(target, (mode or 0o644) & 0o755)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise UnreadableInputError(f"cannot extract: {exc}", path=path) from exc

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# The README's commands on a fresh Debian 12 whose only Python is Debian's own.
+#   bash tests/fresh_debian.sh [--tests [PYTEST ARGS...]]
+#
+# A `debootstrap --variant=minbase bookworm` root with only python3, python3-pip and
+# python3-venv added (what a new user installs), this host's Rust toolchain mounted
+# read-only (rustup's servers may be out of reach), and a copy of this checkout's files.
+# Inside it runs `bash samples/demo.sh`, then with --tests `bash tests/run.sh ARGS...`
+# (default ARGS: -q -x). Needs root, debootstrap (installed if missing) and overlayfs.
+#
+# The root is made once and cached under ${XDG_CACHE_HOME:-~/.cache}/packager/; every run
+# starts from a fresh overlay of it, so what the scripts install they install again.
+# Downloads (.deb files, pip wheels, crates) are cached beside it.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+run_tests=false
+if [ "${1:-}" = "--tests" ]; then
+  run_tests=true
+  shift
+  [ "$#" -gt 0 ] || set -- -q -x
+fi
+[ "$(id -u)" -eq 0 ] || { echo "tests/fresh_debian.sh: run as root (debootstrap, mount)" >&2; exit 1; }
+command -v cargo >/dev/null || { echo "tests/fresh_debian.sh: cargo is required" >&2; exit 1; }
+source "$repo/tests/setup.sh"
+install_debian_packages debootstrap bubblewrap
+
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/packager/fresh-debian"
+base="$cache/bookworm-python3"
+mkdir -p "$cache/apt" "$cache/pip" "$cache/cargo"
+
+if [ ! -e "$base/.complete" ]; then
+  echo "== making the Debian 12 root $base"
+  rm -rf "$base"
+  debootstrap --variant=minbase bookworm "$base" http://deb.debian.org/debian
+  cp /etc/resolv.conf "$base/etc/resolv.conf"
+  chroot "$base" /usr/bin/env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq python3 python3-pip python3-venv
+  chroot "$base" apt-get clean
+  rm -rf "$base/var/lib/apt/lists/"*
+  touch "$base/.complete"
+fi
+
+run="$(mktemp -d /tmp/packager-fresh-debian.XXXXXX)"
+cleanup() {
+  umount "$run/root" 2>/dev/null || true
+  # Never delete through a root still mounted (the cached root is its lower layer).
+  mountpoint -q "$run/root" || rm -rf "$run"
+}
+trap cleanup EXIT
+mkdir "$run/upper" "$run/work" "$run/root"
+mount -t overlay overlay \
+  -o "lowerdir=$base,upperdir=$run/upper,workdir=$run/work" "$run/root"
+
+# The checkout's files as a fresh clone has them (tracked and new, nothing ignored).
+checkout="$run/root/home/user/packager"
+mkdir -p "$checkout"
+git -C "$repo" ls-files -z --cached --others --exclude-standard \
+  | tar -C "$repo" --null --ignore-failed-read -T - -cf - \
+  | tar -C "$checkout" -xf -
+
+toolchain="$(rustc --print sysroot)"
+mkdir -p "$run/root/opt/rust" "$run/root/root/.cache/pip" "$run/root/root/.cargo" \
+  "$run/root/var/cache/apt/archives"
+script='set -e
+echo "== inside: $(. /etc/os-release; echo "$PRETTY_NAME"), python3: $(command -v python3)" \
+  "$(python3 --version), cargo: $(cargo --version)"
+echo "== Python executables: $(ls /usr/bin/python* /usr/local/bin 2>/dev/null | tr "\n" " ")"
+cd /home/user/packager
+start=$SECONDS
+bash samples/demo.sh
+echo "== samples/demo.sh: ok in $((SECONDS - start)) s"
+if [ "$1" = true ]; then
+  shift
+  start=$SECONDS
+  bash tests/run.sh "$@"
+  echo "== tests/run.sh $*: ok in $((SECONDS - start)) s"
+fi'
+# The host's CA bundle: a host whose TLS goes through an inspecting proxy reaches PyPI
+# and crates.io from the root the way it does itself.
+ca_bundle=/etc/ssl/certs/ca-certificates.crt
+# bwrap, not chroot: inside a chroot the kernel refuses the user namespace that the
+# demo's own sandbox (packager verify) makes. The host's /proc, not a new one: bwrap
+# covers parts of a /proc it mounts, and the kernel then refuses the nested sandbox a
+# /proc of its own. As root, bwrap needs --cap-add ALL so that apt and dpkg keep their
+# privileges.
+bwrap \
+  --bind "$run/root" / \
+  --dev /dev --bind /proc /proc --tmpfs /run \
+  --ro-bind /etc/resolv.conf /etc/resolv.conf --ro-bind "$ca_bundle" "$ca_bundle" \
+  --ro-bind "$toolchain" /opt/rust \
+  --bind "$cache/apt" /var/cache/apt/archives \
+  --bind "$cache/pip" /root/.cache/pip \
+  --bind "$cache/cargo" /root/.cargo \
+  --unshare-ipc --unshare-uts --die-with-parent --cap-add ALL \
+  --clearenv \
+  --setenv PATH /opt/rust/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  --setenv HOME /root --setenv LANG C.UTF-8 --setenv TERM "${TERM:-dumb}" \
+  --chdir /home/user/packager \
+  /bin/bash -c "$script" fresh-debian "$run_tests" "$@"
