@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.extract_cases import CASES
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 # Debian 12's own interpreter (3.11.2): older than tarfile's extraction filters (3.11.4).
 DEBIAN_PYTHON = "/usr/bin/python3.11"
 
