@@ -14,13 +14,14 @@ import click
 import pefile
 import pytest
 
+from tests.helpers import REPO
+
 DEBIAN_PYTHON = "/usr/bin/python3.11"
 
 _IMPORT_ALL = """
 import importlib, pkgutil, sys
 sys.path[:0] = sys.argv[1:]
 import packager
-from tests.helpers import REPO
 walk = pkgutil.walk_packages(packager.__path__, "packager.")
 names = [m.name for m in walk if not m.name.endswith(".__main__")]  # that one runs the CLI
 for name in names:
