@@ -53,11 +53,16 @@ class Writer:
     write: WriteOutput
 
 
-def _write_tar_gz(
-    tree: StagedTree, target: str, scratch: Callable[[str], str], ctx: Context
-) -> Written:
-    archives.write_tar_gz(_entries(tree), target, archives.source_mtime(ctx.environ))
-    return Written()
+def _plain_archive(write: Callable[[list[archives.Entry], str, int], None]) -> WriteOutput:
+    """A writer for an archive made from the tree's entries alone (tar.gz, zip)."""
+
+    def write_output(
+        tree: StagedTree, target: str, scratch: Callable[[str], str], ctx: Context
+    ) -> Written:
+        write(_entries(tree), target, archives.source_mtime(ctx.environ))
+        return Written()
+
+    return write_output
 
 
 def _write_tar_zst(
@@ -72,13 +77,6 @@ def _write_tar_zst(
         cache_dir=ctx.cache_dir,
         echo=ctx.echo,
     )
-    return Written()
-
-
-def _write_zip(
-    tree: StagedTree, target: str, scratch: Callable[[str], str], ctx: Context
-) -> Written:
-    archives.write_zip(_entries(tree), target, archives.source_mtime(ctx.environ))
     return Written()
 
 
@@ -117,9 +115,11 @@ def _entries(tree: StagedTree) -> list[archives.Entry]:
 
 
 WRITERS: dict[BundleFormat, Writer] = {
-    BundleFormat.TAR_GZ: Writer(lambda t: f"{t.name}.tar.gz", _write_tar_gz),
+    BundleFormat.TAR_GZ: Writer(
+        lambda t: f"{t.name}.tar.gz", _plain_archive(archives.write_tar_gz)
+    ),
     BundleFormat.TAR_ZST: Writer(lambda t: f"{t.name}.tar.zst", _write_tar_zst),
-    BundleFormat.ZIP: Writer(lambda t: f"{t.name}.zip", _write_zip),
+    BundleFormat.ZIP: Writer(lambda t: f"{t.name}.zip", _plain_archive(archives.write_zip)),
     BundleFormat.INSTALLER: Writer(lambda t: f"{t.name}-installer.sh", _write_installer),
     BundleFormat.DEB: Writer(
         lambda t: f"{deb.package_name(t.name)}_{t.version}_{deb.deb_architecture(t.arch)}.deb",
