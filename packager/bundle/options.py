@@ -28,6 +28,7 @@ class ObtainOptions:
 
     mode: str | None = None  # link mode for a crate (auto, dynamic, static); None: not given
     python: str | None = None  # the interpreter to build against and take the runtime from
+    target: str | None = None  # cargo's target triple for a cross build; None: this host
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ OPTION_GIVEN: dict[str, Callable[[BundleRequest], bool]] = {
     "--stdlib-sources": lambda r: r.content.stdlib_sources,
     "--no-strip": lambda r: not r.content.strip,
     "--python-home": lambda r: r.content.python_home is not None,
+    "--target": lambda r: r.obtain.target is not None,
     "--export-env": lambda r: r.export_env,
     "--version": lambda r: r.version is not None,
     "--only-needed": lambda r: r.onefile_options.only_needed,
