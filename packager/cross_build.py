@@ -8,7 +8,8 @@ from the crate's #[pymodule]s as for a native build.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from packager import runner
@@ -23,11 +24,16 @@ from packager.build import (
 from packager.checks import check_result
 from packager.crate_runtime import RUNTIME_FILE, write_runtime
 from packager.cross import (
+    LINUX_ROOT_FIX,
+    WINDOWS_HOME_FIX,
     CrossTarget,
     TargetSystem,
     cross_environ,
     cross_target,
+    find_linux_python,
     find_windows_python,
+    linux_config,
+    linux_link_args,
     windows_config,
 )
 from packager.errors import UsageError
@@ -42,10 +48,29 @@ from packager.runner import Echo
 DLL_NOT_BESIDE = "PKG108"
 
 
+@dataclass(frozen=True)
+class TargetPython:
+    """What a cross build takes from the target's Python."""
+
+    config: PyO3Config
+    source: str  # the Windows home or the Linux root it came from
+    rustflags: tuple[str, ...] = ()  # linker arguments the target needs besides
+
+
 def target_config(
     target: CrossTarget, *, python_home: str | None, mode: Mode | str = Mode.AUTO
-) -> tuple[PyO3Config, str]:
+) -> TargetPython:
     """The PyO3 config for `target` and where its Python is; refuse what cannot be built."""
+    if python_home is None:
+        fix = "pass --python-home DIR: " + (
+            WINDOWS_HOME_FIX if target.system is TargetSystem.WINDOWS else LINUX_ROOT_FIX
+        )
+        raise UsageError(f"building for {target.triple} needs the target's Python", fix=fix)
+    if target.system is TargetSystem.LINUX:
+        linux = find_linux_python(python_home, target)
+        config = linux_config(linux, mode)
+        flags = linux_link_args(linux, target, config.mode)
+        return TargetPython(config, linux.sysroot, tuple(flags))
     if target.system is TargetSystem.WINDOWS:
         if Mode(mode) is Mode.STATIC:
             raise UsageError(
@@ -53,17 +78,9 @@ def target_config(
                 "builds have no static library",
                 fix="drop --mode static (Windows builds are dynamic)",
             )
-        if python_home is None:
-            raise UsageError(
-                f"building for {target.triple} needs the Windows CPython to link against",
-                fix="pass --python-home DIR (the embeddable package, unpacked)",
-            )
-        python = find_windows_python(python_home)
-        return windows_config(python), python.home
-    raise UsageError(
-        f"building for {target.triple} is not supported yet",
-        fix="build on an aarch64 host, or target x86_64-pc-windows-gnu",
-    )
+        windows = find_windows_python(python_home)
+        return TargetPython(windows_config(windows), windows.home)
+    raise UsageError(f"building for {target.triple} is not supported yet")
 
 
 def build_for_target(
@@ -85,7 +102,8 @@ def build_for_target(
         chosen.linker, environ, fix=f"install the linker (Debian: apt-get install "
         f"{chosen.linker_package}) and `rustup target add {chosen.triple}`"
     )  # fmt: skip
-    config, python_source = target_config(chosen, python_home=python_home, mode=mode)
+    python = target_config(chosen, python_home=python_home, mode=mode)
+    config = python.config
     target_dir = _target_dir(crate_dir, environ)
     config_file = target_dir / "packager" / chosen.triple / f"pyo3-config-{config.mode.value}.txt"
     write_text_if_changed(config_file, render(config))
@@ -102,7 +120,7 @@ def build_for_target(
         argv.append("--release")
     result = runner.run(
         argv,
-        environ=_cargo_environ(environ, chosen, config_file, linker),
+        environ=_cargo_environ(environ, chosen, config_file, linker, python.rustflags),
         check=False,
         echo=echo,
         on_line=on_line or (lambda _: None),
@@ -121,14 +139,17 @@ def build_for_target(
             fix="packager build builds binary crates: add src/main.rs or a [[bin]] target",
         )
     python_names = tuple(module.python_name for module in modules)
-    checked = check_result(inspect_paths(binaries, environ={}, jobs=1), expect_modules=python_names)
+    # A Linux target's libraries resolve in its root, as they would on the target.
+    root = python.source if chosen.system is TargetSystem.LINUX else "/"
+    inspected = inspect_paths(binaries, environ={}, jobs=1, root=root)
+    checked = check_result(inspected, expect_modules=python_names)
     checked, notes = _bundled_later(checked, chosen)
     return BuildOutcome(
         crate_dir=str(crate_dir),
         binaries=tuple(binaries),
         mode=config.mode,
         python_version=config.version,
-        interpreter=python_source,
+        interpreter=python.source,
         config_file=str(config_file),
         modules=python_names,
         inittab_generated=generated,
@@ -156,7 +177,11 @@ def _bundled_later(
 
 
 def _cargo_environ(
-    environ: Mapping[str, str], target: CrossTarget, config_file: Path, linker: str
+    environ: Mapping[str, str],
+    target: CrossTarget,
+    config_file: Path,
+    linker: str,
+    ours: Sequence[str],
 ) -> dict[str, str]:
     cargo_environ = cross_environ(target, dict(environ), linker)
     for name in ("PYO3_PRINT_CONFIG", "PYO3_PYTHON", "RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS"):
@@ -164,7 +189,7 @@ def _cargo_environ(
     if not cargo_environ.get("CARGO_TARGET_DIR"):
         cargo_environ.pop("CARGO_TARGET_DIR", None)  # cargo rejects an empty one
     cargo_environ["PYO3_CONFIG_FILE"] = str(config_file)
-    flags = user_rustflags(environ)
+    flags = [*user_rustflags(environ), *ours]
     if flags:
         cargo_environ["CARGO_ENCODED_RUSTFLAGS"] = "\x1f".join(flags)
     return cargo_environ

@@ -91,4 +91,4 @@ def _target_config(
             "--target shows the config as PYO3_PRINT_CONFIG prints it, from --python-home",
             fix="drop --python and --json",
         )
-    return target_config(cross_target(target), python_home=python_home, mode=mode)[0]
+    return target_config(cross_target(target), python_home=python_home, mode=mode).config
