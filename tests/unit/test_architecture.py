@@ -17,7 +17,7 @@ PACKAGE = REPO / "packager"
 # Lowest first. A module may import from its own layer's other parts and from lower
 # layers; a part is a top-level module or sub-package (packager.bundle, packager.inspect).
 LAYERS: list[set[str]] = [
-    {"packager", "errors", "model", "fsutil", "resources", "runner", "context"},
+    {"packager", "errors", "model", "fsutil", "resources", "runner", "context", "safe_extract"},
     {"binary", "libpython"},
     {"inspect", "checks"},
     {
