@@ -33,7 +33,8 @@ _AREA_DIR = "packager verify"  # under drive_c
 # Files wine never rewrites once the prefix exists: safe to share by hard link.
 _SHARED_SUFFIXES = (".dll", ".exe", ".drv", ".sys", ".ocx", ".cpl", ".acm", ".ax", ".tlb")
 _WINE_ENV = {
-    "WINEDEBUG": "-all",
+    # Loader errors only: a DLL that is missing is named, nothing else is printed.
+    "WINEDEBUG": "-all,err+module",
     # No Mono or Gecko: their installers would ask for a download on first start.
     "WINEDLLOVERRIDES": "mscoree,mshtml=",
 }

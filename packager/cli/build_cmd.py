@@ -33,7 +33,8 @@ from packager.runner import Echo
 @click.option(
     "--python-home",
     metavar="DIR",
-    help="With --target: the target's CPython (for Windows, the embeddable package unpacked).",
+    help="With --target: the target's CPython: for Windows the embeddable package "
+    "unpacked, for aarch64 a root holding Debian's arm64 libpython3.X-dev.",
 )
 @click.option("--release", is_flag=True, help="Build with the release profile.")
 @click.option("--quiet", "-q", is_flag=True, help="Do not stream cargo's output.")

@@ -36,7 +36,8 @@ from packager.reporting.config import list_to_json, list_to_text, to_json, to_te
 @click.option(
     "--python-home",
     metavar="DIR",
-    help="With --target: the target's CPython (for Windows, the embeddable package unpacked).",
+    help="With --target: the target's CPython: for Windows the embeddable package "
+    "unpacked, for aarch64 a root holding Debian's arm64 libpython3.X-dev.",
 )
 @json_option
 def command(
