@@ -97,13 +97,13 @@ def build_for_target(
     """Build `crate` for `target` with cargo; raise BuildFailed when cargo fails."""
     chosen = cross_target(target)
     crate_dir = _crate_dir(crate)
+    python = target_config(chosen, python_home=python_home, mode=mode)
+    config = python.config
     cargo = runner.require("cargo", environ, fix="install Rust with rustup (https://rustup.rs)")
     linker = runner.require(
         chosen.linker, environ, fix=f"install the linker (Debian: apt-get install "
         f"{chosen.linker_package}) and `rustup target add {chosen.triple}`"
     )  # fmt: skip
-    python = target_config(chosen, python_home=python_home, mode=mode)
-    config = python.config
     target_dir = _target_dir(crate_dir, environ)
     config_file = target_dir / "packager" / chosen.triple / f"pyo3-config-{config.mode.value}.txt"
     write_text_if_changed(config_file, render(config))

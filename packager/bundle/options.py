@@ -87,8 +87,8 @@ OPTION_GIVEN: dict[str, Callable[[BundleRequest], bool]] = {
     "--requirements": lambda r: r.content.requirements is not None,
     "--stdlib-sources": lambda r: r.content.stdlib_sources,
     "--no-strip": lambda r: not r.content.strip,
+    "--target": lambda r: r.obtain.target is not None,  # before --python-home, which it uses
     "--python-home": lambda r: r.content.python_home is not None,
-    "--target": lambda r: r.obtain.target is not None,
     "--export-env": lambda r: r.export_env,
     "--version": lambda r: r.version is not None,
     "--only-needed": lambda r: r.onefile_options.only_needed,

@@ -164,6 +164,8 @@ def _why(option: str, layout: Layout) -> str:
         return ": it applies to --onefile only"
     if option == "--python-home":
         return ": it names the Windows CPython of a Windows program"
+    if option == "--target":
+        return ": bundling a program built for another Linux architecture is not supported yet"
     if layout is PE:
         return ": a Windows bundle ships the Python of --python-home as it is"
     return ""
