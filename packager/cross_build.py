@@ -8,6 +8,7 @@ from the crate's #[pymodule]s as for a native build.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +39,13 @@ from packager.cross import (
 )
 from packager.errors import UsageError
 from packager.fsutil import write_text_if_changed
-from packager.inittab import INITTAB_FILE, find_modules, write_inittab
+from packager.inittab import (
+    INITTAB_FILE,
+    check_names,
+    find_modules,
+    reserved_names,
+    write_inittab,
+)
 from packager.inspect import inspect_paths
 from packager.model import InspectResult
 from packager.pyo3_config import Mode, PyO3Config, render
@@ -110,6 +117,9 @@ def build_for_target(
     modules = find_modules(crate_dir)
     generated = (crate_dir / "src" / INITTAB_FILE).exists()
     if generated:
+        # The target's interpreter cannot be asked; the stdlib of the Python running
+        # packager (3.11 or later) names what a #[pymodule] must not shadow.
+        check_names(modules, reserved_names((), sorted(sys.stdlib_module_names)))
         write_inittab(crate_dir, modules)
     if (crate_dir / "src" / RUNTIME_FILE).exists():
         write_runtime(crate_dir)
