@@ -15,6 +15,7 @@ the copy's system32. They are only ever added to the prefix, never to a bundle.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import zipfile
@@ -128,7 +129,7 @@ def _clean_prefix(
     """The clean prefix of this wine version, made on first use."""
     version = runner.run([wine, "--version"], environ=environ, echo=echo).stdout.strip()
     base = os.path.join(cache or tempfile.gettempdir(), "wine")
-    clean = os.path.join(base, f"prefix-{version.replace('/', '_') or 'unknown'}")
+    clean = os.path.join(base, "prefix-" + (re.sub(r"[^A-Za-z0-9.+-]+", "_", version) or "x"))
     if os.path.isfile(os.path.join(clean, "system.reg")):
         return clean
     os.makedirs(base, exist_ok=True)
