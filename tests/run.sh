@@ -17,9 +17,18 @@ apt_packages=(
   patchelf pax-utils bubblewrap pypy3 dpkg-dev fakeroot zstd
   python3-pip                                            # --requirements with a Debian stdlib
   python3-venv                                           # the environment the tests run in
+  gcc-aarch64-linux-gnu qemu-user-static                 # aarch64 cross builds, run by qemu
 )
 install_debian_packages "${apt_packages[@]}"
+# The aarch64 tests fetch Debian's arm64 CPython with `apt-get download` into a root of
+# their own (tests/integration/test_cross_aarch64.py); nothing of arm64 is installed.
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  sudo=(); [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" dpkg --add-architecture arm64 && "${sudo[@]}" apt-get update -qq
+fi
 command -v cargo >/dev/null || { echo "tests/run.sh: cargo is required (https://rustup.rs)" >&2; exit 1; }
+# The cross targets' standard libraries (build --target); a no-op once installed.
+rustup target add x86_64-pc-windows-gnu aarch64-unknown-linux-gnu >/dev/null
 
 packager_venv "$repo" test
 python="$PACKAGER_VENV/bin/python"

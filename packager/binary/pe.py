@@ -1,7 +1,9 @@
 """PE (Windows .exe/.dll/.pyd) reader, through pefile, into ParsedBinary values.
 
 Only the import, delay-import and export directories are parsed: that is all a
-linkage report needs, and it keeps large executables fast to read.
+linkage report needs, and it keeps large executables fast to read. The COFF symbol table
+that MinGW leaves in unstripped files adds the Py* and PyInit_* names defined but not
+exported (a program's own #[pymodule]s).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ _MACHINES = {
     0x01C4: "arm",  # IMAGE_FILE_MACHINE_ARMNT (Thumb-2)
 }
 _IMAGE_FILE_DLL = 0x2000
+_COFF_SYMBOL_SIZE = 18
 _DIRECTORIES = {0: "export", 1: "import", 13: "delay-import"}  # data directory indexes
 # python311.dll, python3.dll (stable ABI), python313t.dll (free-threaded), python311_d.dll
 # (debug), and MinGW/MSYS2's libpython3.11.dll.
@@ -88,10 +91,12 @@ def _parsed(image: Any, data: bytes | mmap.mmap) -> ParsedBinary:
     machine = image.FILE_HEADER.Machine
     needed, python_imports = _imports(image)
     exported, soname, version_rva = _exports(image)
+    local = {name for name in _coff_defined(image, data) if _is_python_symbol(name)} - exported
     symbols = PythonSymbolTable(
         exported=tuple(sorted(name for name in exported if _is_python_symbol(name))),
         needed=tuple(sorted(python_imports - exported)),
-        pyinit=tuple(sorted(name for name in exported if name.startswith("PyInit_"))),
+        local=tuple(sorted(local)),
+        pyinit=tuple(sorted(n for n in exported | local if n.startswith("PyInit_"))),
     )
     kind = BinaryKind.SHARED_LIBRARY if characteristics & _IMAGE_FILE_DLL else BinaryKind.EXECUTABLE
     return ParsedBinary(
@@ -144,6 +149,35 @@ def _exports(image: Any) -> tuple[set[str], str | None, int | None]:
             version_rva = symbol.address
     soname = _text(directory.name) if directory.name else None
     return exported, soname, version_rva
+
+
+def _coff_defined(image: Any, data: bytes | mmap.mmap) -> set[str]:
+    """Names the COFF symbol table defines (section number > 0); none when the file has
+    no table or its table runs past the end of the file (strip removes it)."""
+    header = image.FILE_HEADER
+    start, count = header.PointerToSymbolTable, header.NumberOfSymbols
+    strings = start + count * _COFF_SYMBOL_SIZE  # the string table follows the symbols
+    if not start or strings + 4 > len(data):
+        return set()
+    strings_end = min(len(data), strings + int.from_bytes(data[strings : strings + 4], "little"))
+    names: set[str] = set()
+    index = 0
+    while index < count:
+        at = start + index * _COFF_SYMBOL_SIZE
+        entry = bytes(data[at : at + _COFF_SYMBOL_SIZE])
+        section = int.from_bytes(entry[12:14], "little", signed=True)
+        index += 1 + entry[17]  # auxiliary records follow their symbol
+        if section <= 0:
+            continue
+        if entry[:4] == b"\0\0\0\0":
+            offset = strings + int.from_bytes(entry[4:8], "little")
+            end = data.find(b"\0", offset, strings_end) if offset < strings_end else -1
+            raw = bytes(data[offset:end]) if end >= 0 else b""
+        else:
+            raw = entry[:8].rstrip(b"\0")
+        if raw:
+            names.add(_text(raw))
+    return names
 
 
 def _embedded_version(

@@ -28,6 +28,7 @@ class ObtainOptions:
 
     mode: str | None = None  # link mode for a crate (auto, dynamic, static); None: not given
     python: str | None = None  # the interpreter to build against and take the runtime from
+    target: str | None = None  # cargo's target triple for a cross build; None: this host
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ OPTION_GIVEN: dict[str, Callable[[BundleRequest], bool]] = {
     "--requirements": lambda r: r.content.requirements is not None,
     "--stdlib-sources": lambda r: r.content.stdlib_sources,
     "--no-strip": lambda r: not r.content.strip,
+    "--target": lambda r: r.obtain.target is not None,  # before --python-home, which it uses
     "--python-home": lambda r: r.content.python_home is not None,
     "--export-env": lambda r: r.export_env,
     "--version": lambda r: r.version is not None,

@@ -85,7 +85,7 @@ def choose_layout(request: BundleRequest, *, crate: bool) -> Layout:
     if request.onefile:
         return ONEFILE
     if crate:
-        return ELF  # crates are built for this host
+        return _crate_layout(request.obtain.target)
     try:
         with open(request.source, "rb") as handle:
             head = handle.read(64)
@@ -103,6 +103,15 @@ def choose_layout(request: BundleRequest, *, crate: bool) -> Layout:
             fix="bundle a Linux (ELF) or Windows (PE) build of the program",
         )
     return ELF  # an ELF file, or something `read` will refuse with the reader's error
+
+
+def _crate_layout(target: str | None) -> Layout:
+    """A crate is built for this host (ELF), or for --target's system."""
+    if target is None:
+        return ELF
+    from packager.cross import TargetSystem, cross_target
+
+    return PE if cross_target(target).system is TargetSystem.WINDOWS else ELF
 
 
 def check_request(request: BundleRequest, layout: Layout, *, crate: bool) -> None:
@@ -155,6 +164,8 @@ def _why(option: str, layout: Layout) -> str:
         return ": it applies to --onefile only"
     if option == "--python-home":
         return ": it names the Windows CPython of a Windows program"
+    if option == "--target":
+        return ": bundling a program built for another Linux architecture is not supported yet"
     if layout is PE:
         return ": a Windows bundle ships the Python of --python-home as it is"
     return ""
@@ -183,7 +194,14 @@ def prepare_out_dir(out_dir: str) -> None:
 def obtain(request: BundleRequest, layout: Layout, ctx: Context, *, crate: bool) -> Obtained:
     """Build the crate in release mode, or take the binary."""
     if not crate:
+        if request.obtain.target is not None:
+            raise UsageError(
+                f"--target chooses what a crate is built for; {request.source} is a built "
+                "binary (drop --target: its format is read from the file)"
+            )
         return Obtained(request.source, request.obtain.python)
+    if request.obtain.target is not None:
+        return _obtain_for_target(request, request.obtain.target, ctx)
     from packager.build import build_crate
 
     mode = "static" if layout is ONEFILE else (request.obtain.mode or "auto")
@@ -201,6 +219,25 @@ def obtain(request: BundleRequest, layout: Layout, ctx: Context, *, crate: bool)
     )
     binary = outcome.binaries[0]
     ctx.progress(f"built {binary} ({outcome.mode.value}, Python {outcome.python_version})")
+    return Obtained(binary, outcome.interpreter)
+
+
+def _obtain_for_target(request: BundleRequest, target: str, ctx: Context) -> Obtained:
+    """Build the crate in release mode for `target`, against the target's Python."""
+    from packager.cross_build import build_for_target
+
+    outcome = build_for_target(
+        request.source,
+        target=target,
+        environ=ctx.environ,
+        python_home=request.content.python_home,
+        mode=request.obtain.mode or "auto",
+        release=True,
+        echo=ctx.echo,
+        on_line=ctx.on_line,
+    )
+    binary = outcome.binaries[0]
+    ctx.progress(f"built {binary} for {target} (Python {outcome.python_version})")
     return Obtained(binary, outcome.interpreter)
 
 

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 
 from packager import runner
 from packager.bundle.model import VerifyResult
+from packager.bundle.verify_wine import verify_windows, windows_bundle_name
 from packager.errors import UnreadableInputError, UsageError
 from packager.safe_extract import extract_tar, extract_zip
 
@@ -86,8 +87,15 @@ def verify_bundle(
 ) -> VerifyResult:
     """Copy, extract or install `subject` into the sandbox and run it with `args`.
 
-    The program sees only PATH, HOME, TMPDIR, LANG and `extra_env`.
+    The program sees only PATH, HOME, TMPDIR, LANG and `extra_env`. A Windows bundle
+    runs under wine instead (packager.bundle.verify_wine).
     """
+    windows_name = windows_bundle_name(subject) if os.path.exists(subject) else None
+    if windows_name is not None:
+        return verify_windows(
+            subject, windows_name, args, environ=environ, extra_env=extra_env,
+            timeout=timeout, echo=echo,
+        )  # fmt: skip
     bwrap = runner.require("bwrap", environ, fix=_BWRAP_FIX)
     if not os.path.exists(subject):
         raise UnreadableInputError("no such file or directory", path=subject)

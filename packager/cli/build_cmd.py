@@ -7,13 +7,14 @@ import sys
 
 import click
 
-from packager.build import BuildFailed, build_crate
+from packager.build import BuildFailed, BuildOutcome, build_crate
 from packager.checks import worst_severity
 from packager.cli.main import is_verbose
-from packager.cli.options import json_option, mode_option
-from packager.errors import EXIT_CLEAN, EXIT_FINDINGS
+from packager.cli.options import json_option, mode_option, target_option
+from packager.errors import EXIT_CLEAN, EXIT_FINDINGS, UsageError
 from packager.model import Severity
 from packager.reporting.build import to_json, to_text
+from packager.runner import Echo
 
 
 @click.command("build")
@@ -28,6 +29,13 @@ from packager.reporting.build import to_json, to_text
     metavar="ARCHIVE",
     help="A libpython3.X.a to link instead of the interpreter's own (--mode static).",
 )
+@target_option
+@click.option(
+    "--python-home",
+    metavar="DIR",
+    help="With --target: the target's CPython: for Windows the embeddable package "
+    "unpacked, for aarch64 a root holding Debian's arm64 libpython3.X-dev.",
+)
 @click.option("--release", is_flag=True, help="Build with the release profile.")
 @click.option("--quiet", "-q", is_flag=True, help="Do not stream cargo's output.")
 @json_option
@@ -38,6 +46,8 @@ def command(
     mode: str,
     python: str | None,
     static_library: str | None,
+    target: str | None,
+    python_home: str | None,
     release: bool,
     quiet: bool,
     as_json: bool,
@@ -58,23 +68,32 @@ def command(
       packager build myapp
       packager build myapp --mode static --release
       packager build --python /usr/bin/python3.11 --mode static samples/extmods
+      packager build --target x86_64-pc-windows-gnu --python-home python-3.11-embed-amd64
     """
 
     def to_stderr(line: str) -> None:
         click.echo(line, err=True)
 
+    streams: dict[str, Echo | None] = {
+        "echo": to_stderr if is_verbose(ctx) else None,
+        "on_line": None if quiet else to_stderr,
+    }
     try:
-        outcome = build_crate(
-            crate,
-            environ=os.environ,
-            mode=mode,
-            python=python,
-            static_library=static_library,
-            release=release,
-            echo=to_stderr if is_verbose(ctx) else None,
-            on_line=None if quiet else to_stderr,
-            note=lambda text: click.echo(f"packager: note: {text}", err=True),
-        )
+        if target is not None:
+            outcome = _build_for_target(
+                crate, target, python_home, mode, python, static_library, release, streams
+            )
+        else:
+            outcome = build_crate(
+                crate,
+                environ=os.environ,
+                mode=mode,
+                python=python,
+                static_library=static_library,
+                release=release,
+                note=lambda text: click.echo(f"packager: note: {text}", err=True),
+                **streams,
+            )
     except BuildFailed as exc:
         if quiet and exc.shown_lines:
             click.echo("\n".join(exc.shown_lines), err=True)
@@ -87,3 +106,32 @@ def command(
     worst = worst_severity(outcome.check)
     failed = worst is not None and worst.rank >= Severity.ERROR.rank
     sys.exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
+
+
+def _build_for_target(
+    crate: str,
+    target: str,
+    python_home: str | None,
+    mode: str,
+    python: str | None,
+    static_library: str | None,
+    release: bool,
+    streams: dict[str, Echo | None],
+) -> BuildOutcome:
+    """A cross build: the target's Python comes from --python-home, never --python."""
+    from packager.cross_build import build_for_target
+
+    if python is not None or static_library is not None:
+        raise UsageError(
+            "--python and --static-library choose a Python of this host",
+            fix="drop them: with --target, --python-home names the target's Python",
+        )
+    return build_for_target(
+        crate,
+        target=target,
+        environ=os.environ,
+        python_home=python_home,
+        mode=mode,
+        release=release,
+        **streams,
+    )

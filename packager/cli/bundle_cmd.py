@@ -69,6 +69,7 @@ class BundleParams(TypedDict):
     force: bool
     run_verify: bool
     python_home: str | None
+    cross_target: str | None
     onefile: bool
     only_needed: bool
     scripts: tuple[str, ...]
@@ -129,8 +130,16 @@ def _interrupt_on_sigterm() -> None:
 @click.option(
     "--python-home",
     type=click.Path(file_okay=False),
-    help="For a Windows BINARY: the Windows CPython (e.g. the embeddable package, unpacked) "
-    "to take python3XY.dll and the stdlib from.",
+    help="For a Windows BINARY or --target: the Windows CPython (e.g. the embeddable "
+    "package, unpacked) to take python3XY.dll and the stdlib from.",
+)
+@click.option(
+    "--target",
+    "cross_target",
+    metavar="TRIPLE",
+    default=None,
+    help="Build the CRATE for another system, named as cargo names it "
+    "(x86_64-pc-windows-gnu, with --python-home).",
 )
 @click.option(
     "--onefile",
@@ -194,7 +203,9 @@ def _request(params: BundleParams) -> BundleRequest:
         out_dir=params["out_dir"],
         name=params["name"],
         formats=None if formats is None else parse_formats(formats),
-        obtain=ObtainOptions(mode=params["mode"], python=params["python"]),
+        obtain=ObtainOptions(
+            mode=params["mode"], python=params["python"], target=params["cross_target"]
+        ),
         content=ContentOptions(
             keep=params["keep"],
             app_dir=params["app_dir"],

@@ -7,9 +7,10 @@ from collections.abc import Mapping
 
 import click
 
-from packager.cli.options import json_option, mode_option
+from packager.cli.options import json_option, mode_option, target_option
 from packager.discovery import discover, select_interpreter
-from packager.pyo3_config import Mode, config_for
+from packager.errors import UsageError
+from packager.pyo3_config import Mode, PyO3Config, config_for
 from packager.reporting.config import list_to_json, list_to_text, to_json, to_text
 
 
@@ -31,8 +32,22 @@ from packager.reporting.config import list_to_json, list_to_text, to_json, to_te
     is_flag=True,
     help="List the interpreters found instead (with pyenv's installed versions).",
 )
+@target_option
+@click.option(
+    "--python-home",
+    metavar="DIR",
+    help="With --target: the target's CPython: for Windows the embeddable package "
+    "unpacked, for aarch64 a root holding Debian's arm64 libpython3.X-dev.",
+)
 @json_option
-def command(python: str | None, mode: str, list_all: bool, as_json: bool) -> None:
+def command(
+    python: str | None,
+    mode: str,
+    list_all: bool,
+    target: str | None,
+    python_home: str | None,
+    as_json: bool,
+) -> None:
     """Print the PyO3 config a build would use, in PYO3_PRINT_CONFIG's key=value shape.
 
     The output is a valid PYO3_CONFIG_FILE. A static config suppresses PyO3's own link
@@ -47,11 +62,15 @@ def command(python: str | None, mode: str, list_all: bool, as_json: bool) -> Non
       PYO3_CONFIG_FILE=$PWD/pyo3.cfg cargo build
       packager config --list
       packager config --json --mode dynamic
+      packager config --target x86_64-pc-windows-gnu --python-home python-3.11-embed-amd64
     """
     environ: Mapping[str, str] = os.environ
     if list_all:
         found = discover(environ, python)
         click.echo(list_to_json(found) if as_json else list_to_text(found))
+        return
+    if target is not None:
+        click.echo(to_text(_target_config(target, python_home, mode, python, as_json)), nl=False)
         return
     interpreter = select_interpreter(environ, python)
     config = config_for(interpreter, Mode(mode))
@@ -59,3 +78,18 @@ def command(python: str | None, mode: str, list_all: bool, as_json: bool) -> Non
         click.echo(to_json(interpreter, Mode(mode), config))
     else:
         click.echo(to_text(config), nl=False)
+
+
+def _target_config(
+    target: str, python_home: str | None, mode: str, python: str | None, as_json: bool
+) -> PyO3Config:
+    """The config `build --target` writes; PyO3 derives the same from PYO3_CROSS_LIB_DIR."""
+    from packager.cross import cross_target
+    from packager.cross_build import target_config
+
+    if python is not None or as_json:
+        raise UsageError(
+            "--target shows the config as PYO3_PRINT_CONFIG prints it, from --python-home",
+            fix="drop --python and --json",
+        )
+    return target_config(cross_target(target), python_home=python_home, mode=mode).config

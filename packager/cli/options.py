@@ -25,6 +25,12 @@ jobs_option = click.option(
     help="Processes reading files in parallel (default: read in this process, and add "
     "one per CPU only when the work measured so far says they pay for their start-up).",
 )
+target_option = click.option(
+    "--target",
+    metavar="TRIPLE",
+    help="Build for another system, named as cargo names it: x86_64-pc-windows-gnu "
+    "(with --python-home) or aarch64-unknown-linux-gnu.",
+)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print versioned JSON.")
 
 

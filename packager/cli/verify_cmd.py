@@ -43,6 +43,11 @@ def command(
     /usr/bin/python3*, the system libpython, /usr/local, /opt and $HOME hidden; the bundle
     is placed under "/tmp/packager verify/" first, so the run also proves it relocates.
 
+    A Windows bundle (folder or zip) runs under wine instead, through its .cmd launcher,
+    in a copy of a clean prefix (cached) with no Python installed and no Z: drive. wine 8
+    lacks bcryptprimitives.dll, which Rust programs import: PACKAGER_WINE_SYSTEM_DLLS
+    names stand-in DLLs (separated by ':') to put into the prefix, never into the bundle.
+
     \b
     Exit codes: 0 the program exited 0, 1 it did not, 2 usage error, 3 bwrap failed.
 

@@ -86,7 +86,7 @@ PE = Layout(
     "pe",
     "a Windows (PE) program",
     (BundleFormat.DIR, *ARCHIVE_FORMATS),
-    _COMMON | {"--python-home", "--app-dir", "--export-env"},
+    _COMMON | {"--python-home", "--app-dir", "--export-env", "--target"},
     "packager.bundle.layouts.pe",
 )
 ONEFILE = Layout(

@@ -15,6 +15,11 @@ NAME/LICENSE.txt         CPython's licence, when the home has one
 Everything comes from a Windows CPython home: a full installation's folder or the
 official "embeddable package" zip, unpacked. Its python3XY._pth is left out: that file
 makes CPython ignore PYTHONHOME, and sys.path would then never include Lib\\site-packages.
+It is not needed either: NAME.exe also starts without the launcher, because CPython on
+Windows takes the folder of the program as its prefix when python3XY.zip (or Lib\\os.py)
+is there, and puts the zip, DLLs\\, Lib\\ and Lib\\site-packages on sys.path from it.
+The launcher adds what a bare start lacks: it overrides a PYTHONHOME or PYTHONPATH of the
+user's environment and turns the user's site-packages off.
 Nothing is precompiled: the host's Python is not the Windows one, and the embeddable
 package's zip already holds .pyc files.
 """
@@ -63,8 +68,9 @@ def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
         root, name, job.binary, report, home, job.request.content.app_dir, job.request.export_env
     )
     notes = [
-        f"{name}.exe finds {report.libpython.name} beside it, but needs PYTHONHOME to find "
-        f"the stdlib: run it through {name}.cmd"
+        f"{name}.exe finds {report.libpython.name} and the stdlib beside it, so it starts "
+        f"without {name}.cmd; the launcher also shields it from a PYTHONHOME or PYTHONPATH "
+        "set for another Python"
     ]
     if home.pth_file is not None:
         notes.append(

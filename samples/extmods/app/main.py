@@ -11,6 +11,7 @@ import importlib
 import os
 import site
 import sys
+from decimal import Decimal
 
 import extmods_native
 
@@ -22,6 +23,7 @@ if site_dir:
     sys.path[:] = [site_dir, *(entry for entry in sys.path if entry not in installed)]
 
 print(f"python {sys.version.split()[0]} ({extmods_native.pointer_width()}-bit)")
+print(f"decimal {Decimal('1.10') + Decimal('2.20')}")  # exact: the _decimal module at work
 failures = []
 for name in MODULES:
     try:

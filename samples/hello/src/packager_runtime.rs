@@ -13,7 +13,7 @@
 
 use std::ffi::{CStr, CString};
 use std::fs::File;
-use std::os::unix::ffi::OsStrExt;
+#[cfg(unix)]
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process;
@@ -337,9 +337,7 @@ fn member_hashes(checked: &CheckedRegion, table_start: u64) -> Result<Vec<Member
 /// against its hash.
 fn member_bytes(payload: &Payload, member: &MemberHash) -> Result<Vec<u8>, &'static str> {
     let mut bytes = vec![0; member.length as usize];
-    payload
-        .file
-        .read_exact_at(&mut bytes, payload.zip_offset + member.offset)
+    read_exact_at(&payload.file, &mut bytes, payload.zip_offset + member.offset)
         .map_err(|_| "cannot be read")?;
     if blake2b::<16>(&bytes) != member.digest {
         return Err("does not match the hash written when it was built");
@@ -448,8 +446,29 @@ fn relative_path(value: &str) -> bool {
 }
 
 fn read_at(file: &File, buffer: &mut [u8], offset: u64) -> Result<(), String> {
-    file.read_exact_at(buffer, offset)
+    read_exact_at(file, buffer, offset)
         .map_err(|err| format!("cannot read the module archive: {err}"))
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &File, buffer: &mut [u8], offset: u64) -> std::io::Result<()> {
+    file.read_exact_at(buffer, offset)
+}
+
+/// Windows has no pread: `seek_read` moves the file position, which nothing else relies on.
+#[cfg(windows)]
+fn read_exact_at(file: &File, mut buffer: &mut [u8], mut offset: u64) -> std::io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buffer.is_empty() {
+        match file.seek_read(buffer, offset)? {
+            0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            read => {
+                buffer = &mut buffer[read..];
+                offset += read as u64;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn u16_at(bytes: &[u8], at: usize) -> u16 {
@@ -658,7 +677,7 @@ fn blake2b_compress(state: &mut [u64; 8], block: &[u8], counter: u128, last: boo
 }
 
 fn c_path(path: &Path) -> Result<CString, String> {
-    CString::new(path.as_os_str().as_bytes())
+    CString::new(path.as_os_str().as_encoded_bytes())
         .map_err(|_| format!("{} has a NUL byte", path.display()))
 }
 

@@ -1,0 +1,205 @@
+"""`build --target`: cargo build for another system, against that system's Python.
+
+No interpreter of the target runs here. The PyO3 config comes from the target's Python
+files (`packager.cross`), cargo gets the target's linker, and the inittab is generated
+from the crate's #[pymodule]s as for a native build.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from packager import runner
+from packager.build import (
+    BuildFailed,
+    BuildOutcome,
+    _built_binaries,
+    _crate_dir,
+    _target_dir,
+    user_rustflags,
+)
+from packager.checks import check_result
+from packager.crate_runtime import RUNTIME_FILE, write_runtime
+from packager.cross import (
+    LINUX_ROOT_FIX,
+    WINDOWS_HOME_FIX,
+    CrossTarget,
+    TargetSystem,
+    cross_environ,
+    cross_target,
+    find_linux_python,
+    find_windows_python,
+    linux_config,
+    linux_link_args,
+    windows_config,
+)
+from packager.errors import UsageError
+from packager.fsutil import write_text_if_changed
+from packager.inittab import (
+    INITTAB_FILE,
+    check_names,
+    find_modules,
+    reserved_names,
+    write_inittab,
+)
+from packager.inspect import inspect_paths
+from packager.model import InspectResult
+from packager.pyo3_config import Mode, PyO3Config, render
+from packager.runner import Echo
+
+# checks.py's code for "imports a python DLL that is not beside it".
+DLL_NOT_BESIDE = "PKG108"
+
+
+@dataclass(frozen=True)
+class TargetPython:
+    """What a cross build takes from the target's Python."""
+
+    config: PyO3Config
+    source: str  # the Windows home or the Linux root it came from
+    rustflags: tuple[str, ...] = ()  # linker arguments the target needs besides
+
+
+def target_config(
+    target: CrossTarget, *, python_home: str | None, mode: Mode | str = Mode.AUTO
+) -> TargetPython:
+    """The PyO3 config for `target` and where its Python is; refuse what cannot be built."""
+    if python_home is None:
+        fix = "pass --python-home DIR: " + (
+            WINDOWS_HOME_FIX if target.system is TargetSystem.WINDOWS else LINUX_ROOT_FIX
+        )
+        raise UsageError(f"building for {target.triple} needs the target's Python", fix=fix)
+    if target.system is TargetSystem.LINUX:
+        linux = find_linux_python(python_home, target)
+        config = linux_config(linux, mode)
+        flags = linux_link_args(linux, target, config.mode)
+        return TargetPython(config, linux.sysroot, tuple(flags))
+    if target.system is TargetSystem.WINDOWS:
+        if Mode(mode) is Mode.STATIC:
+            raise UsageError(
+                "a Windows program embeds CPython through python3XY.dll; the official "
+                "builds have no static library",
+                fix="drop --mode static (Windows builds are dynamic)",
+            )
+        windows = find_windows_python(python_home)
+        return TargetPython(windows_config(windows), windows.home)
+    raise UsageError(f"building for {target.triple} is not supported yet")
+
+
+def build_for_target(
+    crate: str | os.PathLike[str],
+    *,
+    target: str,
+    environ: Mapping[str, str],
+    python_home: str | None = None,
+    mode: Mode | str = Mode.AUTO,
+    release: bool = False,
+    echo: Echo | None = None,
+    on_line: Echo | None = None,
+) -> BuildOutcome:
+    """Build `crate` for `target` with cargo; raise BuildFailed when cargo fails."""
+    chosen = cross_target(target)
+    crate_dir = _crate_dir(crate)
+    python = target_config(chosen, python_home=python_home, mode=mode)
+    config = python.config
+    cargo = runner.require("cargo", environ, fix="install Rust with rustup (https://rustup.rs)")
+    linker = runner.require(
+        chosen.linker, environ, fix=f"install the linker (Debian: apt-get install "
+        f"{chosen.linker_package}) and `rustup target add {chosen.triple}`"
+    )  # fmt: skip
+    target_dir = _target_dir(crate_dir, environ)
+    config_file = target_dir / "packager" / chosen.triple / f"pyo3-config-{config.mode.value}.txt"
+    write_text_if_changed(config_file, render(config))
+    modules = find_modules(crate_dir)
+    generated = (crate_dir / "src" / INITTAB_FILE).exists()
+    if generated:
+        # The target's interpreter cannot be asked; the stdlib of the Python running
+        # packager (3.11 or later) names what a #[pymodule] must not shadow.
+        check_names(modules, reserved_names((), sorted(sys.stdlib_module_names)))
+        write_inittab(crate_dir, modules)
+    if (crate_dir / "src" / RUNTIME_FILE).exists():
+        write_runtime(crate_dir)
+
+    argv = [cargo, "build", "--manifest-path", str(crate_dir / "Cargo.toml")]
+    argv += ["--target", chosen.triple, "--message-format=json-render-diagnostics"]
+    if release:
+        argv.append("--release")
+    result = runner.run(
+        argv,
+        environ=_cargo_environ(environ, chosen, config_file, linker, python.rustflags),
+        check=False,
+        echo=echo,
+        on_line=on_line or (lambda _: None),
+    )
+    if result.returncode != 0:
+        raise BuildFailed(
+            f"cargo build --target {chosen.triple} failed with exit code {result.returncode}",
+            output=result.stderr + result.stdout,
+            returncode=result.returncode,
+        )
+    binaries = _built_binaries(result.stdout)
+    if not binaries:
+        raise UsageError(
+            "cargo built no executable",
+            path=str(crate_dir),
+            fix="packager build builds binary crates: add src/main.rs or a [[bin]] target",
+        )
+    python_names = tuple(module.python_name for module in modules)
+    # A Linux target's libraries resolve in its root, as they would on the target.
+    root = python.source if chosen.system is TargetSystem.LINUX else "/"
+    inspected = inspect_paths(binaries, environ={}, jobs=1, root=root)
+    checked = check_result(inspected, expect_modules=python_names)
+    checked, notes = _bundled_later(checked, chosen)
+    return BuildOutcome(
+        crate_dir=str(crate_dir),
+        binaries=tuple(binaries),
+        mode=config.mode,
+        python_version=config.version,
+        interpreter=python.source,
+        config_file=str(config_file),
+        modules=python_names,
+        inittab_generated=generated,
+        notes=notes,
+        check=checked,
+    )
+
+
+def _bundled_later(
+    result: InspectResult, target: CrossTarget
+) -> tuple[InspectResult, tuple[str, ...]]:
+    """Drop the finding that python3XY.dll is not beside a Windows program: no build puts
+    it there, `packager bundle` does; say so in a note instead."""
+    if target.system is not TargetSystem.WINDOWS:
+        return result, ()
+    binaries = tuple(
+        report._replace(findings=tuple(f for f in report.findings if f.code != DLL_NOT_BESIDE))
+        for report in result.binaries
+    )
+    note = (
+        "the program imports its python3XY.dll from its own folder: "
+        f"`packager bundle --target {target.triple}` puts it there"
+    )
+    return result._replace(binaries=binaries), (note,)
+
+
+def _cargo_environ(
+    environ: Mapping[str, str],
+    target: CrossTarget,
+    config_file: Path,
+    linker: str,
+    ours: Sequence[str],
+) -> dict[str, str]:
+    cargo_environ = cross_environ(target, dict(environ), linker)
+    for name in ("PYO3_PRINT_CONFIG", "PYO3_PYTHON", "RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS"):
+        cargo_environ.pop(name, None)
+    if not cargo_environ.get("CARGO_TARGET_DIR"):
+        cargo_environ.pop("CARGO_TARGET_DIR", None)  # cargo rejects an empty one
+    cargo_environ["PYO3_CONFIG_FILE"] = str(config_file)
+    flags = [*user_rustflags(environ), *ours]
+    if flags:
+        cargo_environ["CARGO_ENCODED_RUSTFLAGS"] = "\x1f".join(flags)
+    return cargo_environ

@@ -1,0 +1,60 @@
+"""`build`, `config` and `bundle` with --target refuse what they cannot do, before any tool runs."""
+
+from __future__ import annotations
+
+import subprocess
+
+from tests.helpers import SAMPLES, run_packager
+
+WINDOWS = "x86_64-pc-windows-gnu"
+AARCH64 = "aarch64-unknown-linux-gnu"
+
+
+def _packager(*args: str) -> subprocess.CompletedProcess[str]:
+    return run_packager(*args, timeout=120)
+
+
+def test_build_for_windows_needs_the_windows_python() -> None:
+    completed = _packager("build", str(SAMPLES / "hello"), "--target", WINDOWS)
+    assert completed.returncode == 2, completed.stderr
+    assert f"building for {WINDOWS} needs the target's Python" in completed.stderr
+    assert "--python-home DIR" in completed.stderr
+
+
+def test_build_for_a_target_refuses_a_host_python() -> None:
+    completed = _packager(
+        "build", str(SAMPLES / "hello"), "--target", WINDOWS, "--python", "/usr/bin/python3"
+    )
+    assert completed.returncode == 2
+    assert "--python and --static-library choose a Python of this host" in completed.stderr
+
+
+def test_unknown_target_is_refused_with_the_known_ones() -> None:
+    completed = _packager("config", "--target", "mips-unknown-linux-gnu", "--python-home", "/")
+    assert completed.returncode == 2
+    assert f"use one of {AARCH64}, {WINDOWS}" in completed.stderr
+
+
+def test_windows_build_is_never_static(tmp_path: object) -> None:
+    completed = _packager(
+        "config", "--target", WINDOWS, "--python-home", "/nonexistent", "--mode", "static"
+    )
+    assert completed.returncode == 2
+    assert "drop --mode static" in completed.stderr
+
+
+def test_bundling_an_aarch64_build_is_refused_in_one_line() -> None:
+    completed = _packager(
+        "bundle", str(SAMPLES / "hello"), "--target", AARCH64, "--python-home", "/"
+    )
+    assert completed.returncode == 2
+    assert (
+        "--target cannot be used with a Linux (ELF) program: bundling a program built for "
+        "another Linux architecture is not supported yet"
+    ) in completed.stderr
+
+
+def test_target_is_for_crates_not_built_binaries(tmp_path: object) -> None:
+    completed = _packager("bundle", "/bin/true", "--target", WINDOWS, "--python-home", "/")
+    assert completed.returncode == 2
+    assert "--target cannot be used with a Linux (ELF) program" in completed.stderr
