@@ -226,19 +226,6 @@ def test_users_own_crate_keeps_its_rustflags_in_both_modes(tmp_path: Path) -> No
         assert done.stdout.splitlines() == ["user flag seen", "answer 42"]
 
 
-def test_auto_initialize_with_static_is_explained(tmp_path: Path) -> None:
-    crate = copy_crate("hello", tmp_path)
-    manifest = crate / "Cargo.toml"
-    manifest.write_text(
-        manifest.read_text().replace(
-            'version = "0.29" }', 'version = "0.29", features = ["auto-initialize"] }'
-        )
-    )
-    done = packager("build", str(crate), "--mode", "static", "--python", DEBIAN_PYTHON)
-    assert done.returncode == 2
-    assert "auto-initialize" in done.stderr and "Python::initialize()" in done.stderr
-
-
 def test_pypy_is_refused(tmp_path: Path) -> None:
     pypy = shutil.which("pypy3")
     assert pypy is not None, "pypy3 is a test subject: apt-get install pypy3"

@@ -582,24 +582,25 @@ def test_a_static_program_without_the_start_up_code_is_refused(tmp_path: Path) -
     if not os.path.exists(DEBIAN_PIC_ARCHIVE):
         pytest.fail("Debian's static libpython3.11-pic.a is not installed")
     program = static_embed(tmp_path / "embed", export_dynamic=True)
-    with pytest.raises(UsageError, match=r"packager_runtime::initialize\(\)") as raised:
+    with pytest.raises(UsageError, match=r"not built by `packager build`") as raised:
         build_onefile(
             str(program), environ=cargo_env(), out=str(tmp_path / "out"), python=DEBIAN_PYTHON
         )
-    assert raised.value.fix is not None and "mod packager_runtime;" in raised.value.fix
+    assert raised.value.fix is not None and "packager build --mode static" in raised.value.fix
     assert raised.value.path == str(program)
     assert not (tmp_path / "out").exists()
 
 
 def test_start_up_code_and_packager_agree_on_the_format() -> None:
-    source = (Path(__file__).parent.parent / "templates/runtime/packager_runtime.rs").read_text()
-    assert f'magic: *b"{SLOT_MAGIC.decode()}"' in source
-    assert f'const COMMENT_MAGIC: &str = "{COMMENT_MAGIC}";' in source
-    assert f"const FORMAT: u64 = {FORMAT_VERSION};" in source
-    assert f'const TABLE_MEMBER: &str = "{TABLE_MEMBER}";' in source
-    assert f"const EARLY: u32 = {EARLY};" in source
-    slot = source[source.index("struct PayloadSlot {") : source.index("static PAYLOAD_SLOT")]
-    fields = re.findall(r"^    (\w+): u64,", slot, flags=re.MULTILINE)
+    source = (Path(__file__).parent.parent / "templates/runtime/packager_start.c").read_text()
+    assert f'"{SLOT_MAGIC.decode()}", 0, 0, 0, 0, 0}};' in source
+    assert f'#define COMMENT_MAGIC "{COMMENT_MAGIC}"' in source
+    assert f"#define FORMAT {FORMAT_VERSION} " in source
+    assert f'#define TABLE_MEMBER "{TABLE_MEMBER}"' in source
+    assert f"#define EARLY {EARLY} " in source
+    slot = source[source.index("struct payload_slot {") : source.index("__attribute__((used))")]
+    assert re.search(rf"char magic\[{len(SLOT_MAGIC)}\];", slot)
+    fields = re.findall(r"^    uint64_t (\w+);", slot, flags=re.MULTILINE)
     assert fields == [field.name for field in dataclasses.fields(SlotFields)]
     # The hashes themselves are cross-checked by every build above: a program whose
     # BLAKE2b differed from hashlib's would refuse its own payload.
