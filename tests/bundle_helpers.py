@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from packager.build import build_crate
 from packager.bundle import (
     BundleFormat,
     BundleManifest,
@@ -17,7 +18,7 @@ from packager.bundle import (
     bundle,
 )
 from packager.context import Context, Progress, silent
-from tests.helpers import SAMPLES, cargo_build, cargo_env, shared_python
+from tests.helpers import SAMPLES, cargo_env, shared_python
 
 # A name no real Debian package has, so the .deb test can install and remove it.
 BUNDLE_NAME = "pkgtest-hello"
@@ -60,9 +61,13 @@ def bundle_tree(
 
 @pytest.fixture(scope="session")
 def hello_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The hello sample linked against a shared libpython, copied out of the target dir."""
+    """The hello sample built by `packager build` against a shared libpython, copied out
+    of the target dir."""
     interpreter, _ = shared_python()
-    built = cargo_build(SAMPLES / "hello", cargo_env(PYO3_PYTHON=interpreter), "hello")
+    outcome = build_crate(
+        SAMPLES / "hello", environ=cargo_env(), mode="dynamic", python=interpreter
+    )
+    built = outcome.binaries[0]
     # Other tests build the same crate in other modes into the shared target directory.
     copy = tmp_path_factory.mktemp("hello-bin") / BUNDLE_NAME
     shutil.copy2(built, copy)
