@@ -83,9 +83,14 @@ def debian_python() -> Interpreter:
 
 
 def link(out: Path, *start_up: str) -> Path:
-    """PROGRAM with the whole static libpython, and the start-up arguments if given."""
+    """PROGRAM with the whole static libpython, and the start-up arguments if given.
+
+    Linked as rustc links, with GNU ld: no default libraries, libc named before the
+    arguments (from -C link-arg), which come last.
+    """
     flags = ["-I", DEBIAN_INCLUDE, "-Wl,--whole-archive", DEBIAN_PIC_ARCHIVE]
     flags += ["-Wl,--no-whole-archive", *DEBIAN_LIBS, "-lpthread", "-Wl,--export-dynamic"]
+    flags += ["-fuse-ld=bfd", "-nodefaultlibs", "-lc", "-lgcc_s", "-lgcc"]
     return gcc(out, {"program.c": PROGRAM}, *flags, *start_up)
 
 

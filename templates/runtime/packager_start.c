@@ -55,6 +55,9 @@
 
 void __real_Py_InitializeEx(int install_signal_handlers);
 void __wrap_Py_InitializeEx(int install_signal_handlers);
+/* What atexit() calls. atexit itself lives in glibc's libc_nonshared.a, which GNU ld has
+ * passed by when it reaches this archive (linker arguments come last); this is in libc. */
+int __cxa_atexit(void (*function)(void *), void *argument, void *dso_handle);
 
 /* Where the payload sits in this file. `packager bundle --onefile` finds the magic and
  * overwrites the fields; in a plain build they stay zero. Volatile: the compiler must
@@ -794,7 +797,8 @@ static void *flush_in_thread(void *unused) {
  * (std::process::exit inside Python::attach): it flushes them itself. Otherwise a helper
  * thread takes the GIL, and the exit waits for it a bounded time, so a thread that keeps
  * the GIL forever cannot hang the exit. */
-static void flush_at_exit(void) {
+static void flush_at_exit(void *unused) {
+    (void)unused;
 #if PY_VERSION_HEX >= 0x030D0000
     int finalizing = Py_IsFinalizing();
 #else
@@ -856,6 +860,6 @@ void __wrap_Py_InitializeEx(int install_signal_handlers) {
     }
     if (!exit_flush_registered && Py_IsInitialized()) {
         exit_flush_registered = 1;
-        atexit(flush_at_exit);
+        __cxa_atexit(flush_at_exit, NULL, NULL);
     }
 }
