@@ -18,13 +18,14 @@ from packager.bundle import (
     bundle,
 )
 from packager.context import Context, Progress, silent
-from tests.helpers import SAMPLES, cargo_env, shared_python
+from tests.helpers import SAMPLES, cargo_env
 
 # A name no real Debian package has, so the .deb test can install and remove it.
 BUNDLE_NAME = "pkgtest-hello"
 SOURCE_DATE_EPOCH = "1700000000"
 ALL_FORMATS = tuple(BundleFormat)
 EXPECTED_LINES = ("hello, packager, from Rust", "2 + 3 = 5")
+DEBIAN_PYTHON = "/usr/bin/python3.11"
 
 
 def bundle_environ() -> dict[str, str]:
@@ -61,11 +62,10 @@ def bundle_tree(
 
 @pytest.fixture(scope="session")
 def hello_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The hello sample built by `packager build` against a shared libpython, copied out
-    of the target dir."""
-    interpreter, _ = shared_python()
+    """The hello sample built by `packager build` against Debian's shared libpython3.11
+    (what a plain cargo build's binary resolved to), copied out of the target dir."""
     outcome = build_crate(
-        SAMPLES / "hello", environ=cargo_env(), mode="dynamic", python=interpreter
+        SAMPLES / "hello", environ=cargo_env(), mode="dynamic", python=DEBIAN_PYTHON
     )
     built = outcome.binaries[0]
     # Other tests build the same crate in other modes into the shared target directory.

@@ -95,8 +95,9 @@ def _run_without_launcher(tree: Path, name: str) -> list[str]:
 
 
 def test_guide_style_program_runs_from_a_folder_and_on_its_own(tmp_path: Path) -> None:
-    python, _ = shared_python()
-    run = _bundle("guideapp", tmp_path, obtain=ObtainOptions(mode="dynamic", python=python))
+    dynamic = ObtainOptions(mode="dynamic", python=DEBIAN_PYTHON)
+    run = _bundle("guideapp", tmp_path, obtain=dynamic)
+    assert run.manifest is not None and run.manifest.link_mode.value == "dynamic"
     tree = _folder(run)
     assert _verified(tree) == [*GUIDE_LINES, f"prefix {SANDBOX_AREA}/guideapp"]
     # Without the launcher, the program finds the bundle around it by itself.
@@ -158,10 +159,9 @@ def app_dir(tmp_path: Path) -> Path:
 def test_program_reading_its_working_directory_starts_in_the_app_folder(
     tmp_path: Path, app_dir: Path
 ) -> None:
-    python, _ = shared_python()
     out = tmp_path / "dist"
     done = run_packager(
-        "bundle", str(CRATES / "cwdscript"), "--mode", "dynamic", "--python", python,
+        "bundle", str(CRATES / "cwdscript"), "--mode", "dynamic", "--python", DEBIAN_PYTHON,
         "--app-dir", str(app_dir), "--workdir", "app", "--out", str(out), "--verify",
         environ=cargo_env(),
     )  # fmt: skip
