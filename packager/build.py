@@ -190,10 +190,21 @@ def _target_dir(crate_dir: Path, environ: Mapping[str, str]) -> Path:
 
 
 def _uses_auto_initialize(manifest: Mapping[str, object]) -> bool:
-    dependencies = manifest.get("dependencies")
-    pyo3 = dependencies.get("pyo3") if isinstance(dependencies, dict) else None
-    features = pyo3.get("features", []) if isinstance(pyo3, dict) else []
-    return isinstance(features, list) and "auto-initialize" in features
+    """Whether the crate turns on pyo3's `auto-initialize`: in its pyo3 dependency (for
+    every target or one) or through one of its own features."""
+    tables = [manifest.get("dependencies")]
+    targets = manifest.get("target")
+    if isinstance(targets, dict):
+        tables += [t.get("dependencies") for t in targets.values() if isinstance(t, dict)]
+    for table in tables:
+        pyo3 = table.get("pyo3") if isinstance(table, dict) else None
+        features = pyo3.get("features", []) if isinstance(pyo3, dict) else []
+        if isinstance(features, list) and "auto-initialize" in features:
+            return True
+    own_features = manifest.get("features")
+    enabled = own_features.values() if isinstance(own_features, dict) else []
+    wanted = {"pyo3/auto-initialize", "pyo3?/auto-initialize"}
+    return any(isinstance(items, list) and wanted & set(items) for items in enabled)
 
 
 def _auto_initialize_note(config: PyO3Config, crate_dir: Path) -> str:
