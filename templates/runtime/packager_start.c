@@ -10,8 +10,10 @@
  *     is the bundle, so it finds the bundle's standard library without a launcher;
  *   - elsewhere, the interpreter as Py_InitializeEx itself starts it.
  *
- * Then Python's sys.stdout and sys.stderr are flushed when the process exits: PyO3 never
- * finalizes the interpreter, so their buffers would be lost to a pipe or a file.
+ * In the first two, PACKAGER_APP_DIR names the app's files (the bundle's app/ folder, or
+ * app/ inside the file) when there are any. Then Python's sys.stdout and sys.stderr are
+ * flushed when the process exits: PyO3 never finalizes the interpreter, so their buffers
+ * would be lost to a pipe or a file.
  *
  * The payload (format 2) is a zip appended to this file: the modules, then the member
  * `packager-hashes` (a BLAKE2b-128 hash of each member's bytes, local header included),
@@ -206,7 +208,8 @@ static void blake2b(const unsigned char *data, size_t size, unsigned char *diges
         blake2b_compress(state, data + at, (uint64_t)at + 128, 0);
     memcpy(last, data + last_start, size - last_start);
     blake2b_compress(state, last, (uint64_t)size, 1);
-    for (size_t i = 0; i < digest_size; i++) digest[i] = (unsigned char)(state[i / 8] >> (8 * (i % 8)));
+    for (size_t i = 0; i < digest_size; i++)
+        digest[i] = (unsigned char)(state[i / 8] >> (8 * (i % 8)));
 }
 
 /* -- the payload ----------------------------------------------------------------------- */
@@ -498,7 +501,8 @@ static void open_payload(const struct payload_slot *slot) {
     struct checked_region checked = {0};
     const char *problem = check_region(slot, size, &checked);
     payload.zip_offset = slot->payload_offset;
-    if (problem == NULL) problem = read_member_hashes(&checked, slot->table_offset - slot->payload_offset);
+    if (problem == NULL)
+        problem = read_member_hashes(&checked, slot->table_offset - slot->payload_offset);
     if (problem != NULL) fail(DAMAGED "%s: %s; " FIX, shown, problem);
     size_t comment_size = checked.size - checked.end_at - EOCD_SIZE;
     const unsigned char *comment_bytes = checked.bytes + checked.end_at + EOCD_SIZE;
@@ -655,7 +659,8 @@ static void start_from_payload(int install_signal_handlers) {
     /* UTF-8 whatever the locale (PEP 540): the file has no locale-dependent paths. */
     preconfig.utf8_mode = 1;
     PyStatus status = Py_PreInitialize(&preconfig);
-    if (PyStatus_Exception(status)) fail("cannot start Python: %s", status_text(status, why, sizeof why));
+    if (PyStatus_Exception(status))
+        fail("cannot start Python: %s", status_text(status, why, sizeof why));
 
     PyConfig config;
     PyConfig_InitIsolatedConfig(&config);
