@@ -5,8 +5,11 @@
 Targets (issue #5): the onefile hello starts in <= 1.0x the time of
 `python3 -I -S hello.py` (the same script, run by the same Debian python3.11), and the
 file is <= 60% of PyInstaller --onefile's 16.5 MB for the same app (9.9 MB). Also checks
-that a run writes nothing to an empty TMPDIR. With --pyinstaller, PyInstaller is
-installed from PyPI into a throw-away venv and measured too (skipped if that fails).
+that a run writes nothing to an empty TMPDIR. The folder bundle of the same static build
+is timed against the same script too, through its launcher (<= 1.2x, bench_bundle.py's
+target) and as bin/hello alone, which finds the bundle by itself. With --pyinstaller,
+PyInstaller is installed from PyPI into a throw-away venv and measured too (skipped if
+that fails).
 """
 
 from __future__ import annotations
@@ -123,6 +126,32 @@ def main() -> int:
             f"{result.size / PYINSTALLER_SIZE:.0%} of PyInstaller's 16.5 MB "
             f"(target <= 60%) {'ok' if size_ok else 'OVER TARGET'}"
         )
+        folder = bundle(
+            BundleRequest(
+                str(REPO / "samples" / "hello"),
+                out_dir=str(work / "folder"),
+                obtain=ObtainOptions(python=STATIC_PYTHON),
+            ),
+            Context(environ=environ),
+        ).manifest
+        assert folder is not None
+        tree = work / "folder" / folder.name
+        folder_within = compare(
+            "start-up (hello, folder bundle, launcher)",
+            [str(tree / folder.launcher)],
+            [STATIC_PYTHON, "-I", "-S", str(script)],
+            "python3 -I -S hello.py",
+            runs=options.runs,
+            target=1.2,
+        )
+        compare(
+            "start-up (hello, folder bundle, bin/hello alone)",
+            [str(tree / folder.binary)],
+            [STATIC_PYTHON, "-I", "-S", str(script)],
+            "python3 -I -S hello.py",
+            runs=options.runs,
+            target=1.2,
+        )
         clean = nothing_extracted(program, work)
         print(f"TMPDIR after a run: {'untouched' if clean else 'WRITTEN TO'}")
         if options.pyinstaller:
@@ -140,7 +169,7 @@ def main() -> int:
                 )
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return 0 if within and size_ok and clean else 1
+    return 0 if within and folder_within and size_ok and clean else 1
 
 
 if __name__ == "__main__":

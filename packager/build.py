@@ -18,7 +18,12 @@ from pathlib import Path
 
 from packager import runner
 from packager.checks import check_result
-from packager.crate_runtime import RUNTIME_FILE, write_runtime
+from packager.crate_runtime import (
+    RUNTIME_FILE,
+    start_up_link_args,
+    start_up_supported,
+    write_runtime,
+)
 from packager.discovery import select_interpreter
 from packager.errors import ToolError, UsageError
 from packager.inittab import INITTAB_FILE, check_names, find_modules, reserved_names, write_inittab
@@ -30,6 +35,8 @@ from packager.pyo3_config import (
     Mode,
     PyO3Config,
     config_for,
+    for_auto_initialize,
+    locked_pyo3_version,
     write_config_file,
 )
 from packager.runner import Echo
@@ -95,18 +102,24 @@ def build_crate(
     config = config_for(interpreter, mode, static_archive=static_library)
     notes: list[str] = []
     non_pie = False
-    if not config.shared:
-        _refuse_auto_initialize(manifest, crate_dir)
+    if config.mode is Mode.STATIC:
         non_pie = _check_archive(config, notes)
+        if _uses_auto_initialize(manifest):
+            config = for_auto_initialize(config)
+            notes.append(_auto_initialize_note(config, crate_dir))
     modules, generated = _prepare_inittab(crate_dir, interpreter)
     if (crate_dir / "src" / RUNTIME_FILE).exists():
-        write_runtime(crate_dir)  # the start-up code that reads a onefile payload
+        write_runtime(crate_dir)  # the crate calls packager_runtime::initialize()
     config_file = write_config_file(config, target_dir)
+    start_up: tuple[str, ...] = ()
+    if start_up_supported():
+        start_up = start_up_link_args(interpreter, target_dir, environ, echo=echo)
     for line in notes:
         if note is not None:
             note(line)
 
     rustflags = _our_rustflags(config, interpreter, non_pie=non_pie)
+    rustflags += [f"-Clink-arg={arg}" for arg in start_up]
     argv = [cargo, "build", "--manifest-path", str(crate_dir / "Cargo.toml")]
     argv += ["--message-format=json-render-diagnostics"]
     if release:
@@ -176,20 +189,32 @@ def _target_dir(crate_dir: Path, environ: Mapping[str, str]) -> Path:
     return crate_dir / "target"
 
 
-def _refuse_auto_initialize(manifest: Mapping[str, object], crate_dir: Path) -> None:
-    dependencies = manifest.get("dependencies")
-    pyo3 = dependencies.get("pyo3") if isinstance(dependencies, dict) else None
-    features = pyo3.get("features", []) if isinstance(pyo3, dict) else []
-    if "auto-initialize" in features:
-        raise UsageError(
-            "pyo3's `auto-initialize` feature is enabled, but a static libpython cannot be "
-            "used with it (PyO3 stops the build with 'The `auto-initialize` feature is "
-            "enabled, but your python installation only supports embedding the Python "
-            "interpreter statically')",
-            path=str(crate_dir / "Cargo.toml"),
-            fix="remove `auto-initialize` from pyo3's features and call "
-            "Python::initialize() in main (as `packager new` crates do), or use --mode dynamic",
-        )
+def _uses_auto_initialize(manifest: Mapping[str, object]) -> bool:
+    """Whether the crate turns on pyo3's `auto-initialize`: in its pyo3 dependency (for
+    every target or one) or through one of its own features."""
+    tables = [manifest.get("dependencies")]
+    targets = manifest.get("target")
+    if isinstance(targets, dict):
+        tables += [t.get("dependencies") for t in targets.values() if isinstance(t, dict)]
+    for table in tables:
+        pyo3 = table.get("pyo3") if isinstance(table, dict) else None
+        features = pyo3.get("features", []) if isinstance(pyo3, dict) else []
+        if isinstance(features, list) and "auto-initialize" in features:
+            return True
+    own_features = manifest.get("features")
+    enabled = own_features.values() if isinstance(own_features, dict) else []
+    wanted = {"pyo3/auto-initialize", "pyo3?/auto-initialize"}
+    return any(isinstance(items, list) and wanted & set(items) for items in enabled)
+
+
+def _auto_initialize_note(config: PyO3Config, crate_dir: Path) -> str:
+    locked = locked_pyo3_version(crate_dir)
+    pyo3 = "PyO3 " + ".".join(map(str, locked)) if locked else "PyO3"
+    return (
+        f"{pyo3}'s `auto-initialize` feature accepts only a config with shared=true, so the "
+        f"config file says so; libpython is still linked statically from {config.lib_dir}/"
+        f"lib{config.lib_name}.a, by packager's link lines (PyO3's own are suppressed)"
+    )
 
 
 def _check_archive(config: PyO3Config, notes: list[str]) -> bool:
@@ -225,7 +250,7 @@ def _prepare_inittab(crate_dir: Path, interpreter: Interpreter) -> tuple[tuple[s
 
 
 def _our_rustflags(config: PyO3Config, interpreter: Interpreter, *, non_pie: bool) -> list[str]:
-    if not config.shared:
+    if config.mode is Mode.STATIC:
         flags = [f"-Clink-arg={arg}" for arg in STATIC_BINARY_LINK_ARGS]
         if non_pie:
             flags.append("-Crelocation-model=static")

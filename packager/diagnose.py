@@ -79,9 +79,11 @@ _PATTERNS = (
         "auto-initialize-static",
         r"The `?auto-initialize`? feature is enabled, but your python installation only "
         r"supports embedding the Python interpreter statically",
-        "PyO3's auto-initialize feature cannot be used when libpython is linked statically",
-        "remove `auto-initialize` from the pyo3 features in Cargo.toml and call "
-        "Python::initialize() yourself (the packager template does)",
+        "PyO3's auto-initialize feature refuses a config that links libpython statically",
+        "build with `packager build --mode static`, which writes a config the feature "
+        "accepts; or remove `auto-initialize` from the pyo3 features in Cargo.toml and start "
+        "Python in main: Python::initialize() (PyO3 0.26+) or "
+        "pyo3::prepare_freethreaded_python() (older)",
     ),
     _pattern(
         "old-pyo3-api",

@@ -55,6 +55,7 @@ print("{_MARKER}" + json.dumps({{
     "vars": {{k: v(k) for k in keys}},
     "stdlib": paths.get("stdlib"),
     "platstdlib": paths.get("platstdlib"),
+    "include": paths.get("include"),
     "prefix": sys.prefix,
     "base_prefix": getattr(sys, "base_prefix", sys.prefix),
     "executable": sys.executable,
@@ -108,6 +109,7 @@ class Interpreter:
     shared_library: str | None  # real path of libpythonX.Y.so.1.0, if present
     static_archives: tuple[str, ...]  # real paths of libpythonX.Y*.a, PIC-named first
     link_libraries: tuple[str, ...]  # names for -l that a static libpython needs
+    include_dir: str | None = None  # where Python.h is (sysconfig's "include" path)
 
     @property
     def short_version(self) -> str:
@@ -229,7 +231,9 @@ _SHIM_VARIABLES = ("PATH", "PYENV_VERSION", "PYENV_ROOT", "VIRTUAL_ENV", "CONDA_
 
 
 def _cache_key(executable: str, real: str, stat: os.stat_result, environ: Mapping[str, str]) -> str:
-    parts = [os.path.abspath(executable), real, str(stat.st_mtime_ns), str(stat.st_size)]
+    # The probe script is part of the key: facts cached by an older probe lack newer keys.
+    parts = [_PROBE_SCRIPT, os.path.abspath(executable), real]
+    parts += [str(stat.st_mtime_ns), str(stat.st_size)]
     parts.extend(f"{name}={environ.get(name, '')}" for name in _SHIM_VARIABLES)
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
@@ -335,6 +339,7 @@ def interpreter_from_facts(path: str, facts: Mapping[str, object]) -> Interprete
         shared_library=_find_shared_library(libdir, libpl, (text("INSTSONAME"), text("LDLIBRARY"))),
         static_archives=_find_static_archives(libdir, libpl, library),
         link_libraries=link_libraries(libs, syslibs, modlibs),
+        include_dir=_optional_str(facts.get("include")),
     )
 
 

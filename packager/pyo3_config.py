@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import tomllib
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -56,8 +57,16 @@ class PyO3Config:
 
     @property
     def mode(self) -> Mode:
-        """Dynamic or static, as the config links libpython."""
+        """Dynamic or static, as the config links libpython: by its own link lines when
+        PyO3's are suppressed, else as `shared` says."""
+        if self.suppress_build_script_link_lines and any(
+            line.startswith(_STATIC_LINK_LINE) for line in self.extra_build_script_lines
+        ):
+            return Mode.STATIC
         return Mode.DYNAMIC if self.shared else Mode.STATIC
+
+
+_STATIC_LINK_LINE = "cargo:rustc-link-lib=static"
 
 
 def config_for(
@@ -149,7 +158,7 @@ def _static_config(interpreter: Interpreter, archive: str | None) -> PyO3Config:
     # script, where link-lib and link-search lines do propagate to the final link.
     lines = [
         f"cargo:rustc-link-search=native={lib_dir}",
-        f"cargo:rustc-link-lib=static:+whole-archive={lib_name}",
+        f"{_STATIC_LINK_LINE}:+whole-archive={lib_name}",
         *(f"cargo:rustc-link-lib={name}" for name in interpreter.link_libraries),
     ]
     return dataclasses.replace(
@@ -160,6 +169,43 @@ def _static_config(interpreter: Interpreter, archive: str | None) -> PyO3Config:
         suppress_build_script_link_lines=True,
         extra_build_script_lines=tuple(lines),
     )
+
+
+def for_auto_initialize(config: PyO3Config) -> PyO3Config:
+    """`config`, made to pass the check of PyO3's `auto-initialize` feature.
+
+    The feature's build script (PyO3 0.20 to 0.30 alike) refuses `shared=false`, and
+    `shared` decides nothing else there but PyO3's own link line. A static config
+    suppresses that line and links the archive itself, so saying `shared=true` changes
+    only the check: the archive is still what is linked.
+    """
+    if config.mode is not Mode.STATIC or not config.suppress_build_script_link_lines:
+        return config
+    return dataclasses.replace(config, shared=True)
+
+
+def locked_pyo3_version(crate_dir: str | os.PathLike[str]) -> tuple[int, int, int] | None:
+    """The PyO3 version the crate's Cargo.lock (or its workspace's) pins, if one does."""
+    directory = Path(crate_dir).absolute()
+    for folder in (directory, *directory.parents):
+        lock = folder / "Cargo.lock"
+        if lock.is_file():
+            return _pyo3_in_lock(lock)
+    return None
+
+
+def _pyo3_in_lock(lock: Path) -> tuple[int, int, int] | None:
+    try:
+        packages = tomllib.loads(lock.read_text(encoding="utf-8")).get("package", [])
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None  # cargo reports a broken lock file better than we can
+    found: list[tuple[int, int, int]] = []
+    for package in packages if isinstance(packages, list) else []:
+        if isinstance(package, dict) and package.get("name") == "pyo3":
+            numbers = str(package.get("version", "")).split("-")[0].split(".")
+            if len(numbers) == 3 and all(n.isascii() and n.isdigit() for n in numbers):
+                found.append((int(numbers[0]), int(numbers[1]), int(numbers[2])))
+    return max(found, default=None)
 
 
 def _ordered_flags(flags: tuple[str, ...] | list[str]) -> tuple[str, ...]:
@@ -292,7 +338,10 @@ def _parse_bool(value: str, key: str) -> bool:
 
 def config_file_path(config: PyO3Config, target_dir: str | os.PathLike[str]) -> Path:
     """Where write_config_file puts `config`: one file per mode under the cargo target dir."""
-    return Path(target_dir).absolute() / "packager" / f"pyo3-config-{config.mode.value}.txt"
+    name = config.mode.value
+    if config.mode is Mode.STATIC and config.shared:
+        name += "-auto-initialize"  # see for_auto_initialize
+    return Path(target_dir).absolute() / "packager" / f"pyo3-config-{name}.txt"
 
 
 def write_config_file(config: PyO3Config, target_dir: str | os.PathLike[str]) -> Path:

@@ -11,7 +11,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from packager.crate_runtime import write_runtime
 from packager.errors import OutputExistsError, UsageError
 from packager.inittab import check_names, find_modules, reserved_names, write_inittab
 from packager.resources import templates_dir
@@ -86,7 +85,6 @@ def new_crate(
         found = find_modules(staging)
         check_names(found, reserved)
         write_inittab(staging, found)
-        write_runtime(staging)
         # rename() onto a missing path is atomic; if `dest` appeared meanwhile it fails.
         staging.rename(dest)
     except BaseException:
@@ -103,8 +101,8 @@ def _check_crate_name(name: str) -> None:
         )
 
 
-# Files the template writes into src/ and crates main.rs names: a module of the same name
-# would overwrite or shadow them.
+# Files the template writes into src/ (and `packager build` refreshes) and crates main.rs
+# names: a module of the same name would overwrite or shadow them.
 _TAKEN_BY_THE_CRATE = frozenset(
     {"main", "packager_inittab", "packager_runtime", "pyo3", "std", "core", "alloc"}
 )

@@ -16,7 +16,8 @@ _TAIL = 0xFFFF + 22
 
 
 def has_slot(path: str) -> bool:
-    """Whether the program starts Python through packager's runtime (it carries the slot)."""
+    """Whether the program carries packager's start-up code (the slot): `packager build`
+    links it into every program it builds."""
     with open(path, "rb") as handle:
         if os.fstat(handle.fileno()).st_size == 0:
             return False

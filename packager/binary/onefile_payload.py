@@ -10,7 +10,7 @@ A onefile executable is the program itself followed by a zip (the module archive
 
 The slot records the format, where the payload starts, its size, where the hash table
 starts, and a BLAKE2b-64 checksum of everything from the table to the end of the file.
-The start-up code (templates/runtime/packager_runtime.rs) checks the slot against the
+The start-up code (templates/runtime/packager_start.c) checks the slot against the
 end record, then the checksum and the members Python reads first, before Python starts;
 the boot module has every other member checked as it is read. `read_payload` checks all
 of it, reporting what the program would refuse.

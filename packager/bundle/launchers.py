@@ -57,8 +57,16 @@ def render(template: str, values: Mapping[str, str]) -> str:
     return text
 
 
-def posix_launcher(name: str, binary: str, *, set_library_path: bool, export_env: bool) -> str:
-    """The sh launcher for the binary at `binary` (relative to the bundle root)."""
+def posix_launcher(
+    name: str,
+    binary: str,
+    *,
+    set_library_path: bool,
+    export_env: bool,
+    workdir: str | None = None,
+) -> str:
+    """The sh launcher for the binary at `binary`; `workdir` is the folder it starts the
+    program in (both relative to the bundle root), None for the caller's."""
     return render(
         read_template("launchers/launcher.sh"),
         {
@@ -66,6 +74,7 @@ def posix_launcher(name: str, binary: str, *, set_library_path: bool, export_env
             "BINARY": shlex.quote(binary),
             "SET_LIBRARY_PATH": "1" if set_library_path else "0",
             "EXPORT_ENV": "1" if export_env else "0",
+            "WORKDIR": shlex.quote(workdir or ""),
         },
     )
 

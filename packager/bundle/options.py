@@ -67,6 +67,7 @@ class BundleRequest:
     onefile: bool = False  # write one executable instead of a tree
     onefile_options: OnefileOptions = field(default_factory=OnefileOptions)
     export_env: bool = False  # launchers let child processes inherit their environment
+    workdir: str | None = None  # a folder of the bundle the launcher starts the program in
     version: str | None = None  # the package version installers carry
     force: bool = False
     verify: bool = False  # run every output in a sandbox afterwards
@@ -90,6 +91,7 @@ OPTION_GIVEN: dict[str, Callable[[BundleRequest], bool]] = {
     "--target": lambda r: r.obtain.target is not None,  # before --python-home, which it uses
     "--python-home": lambda r: r.content.python_home is not None,
     "--export-env": lambda r: r.export_env,
+    "--workdir": lambda r: r.workdir is not None,
     "--version": lambda r: r.version is not None,
     "--only-needed": lambda r: r.onefile_options.only_needed,
     "--script": lambda r: bool(r.onefile_options.scripts),
@@ -110,6 +112,21 @@ def check_version(version: str) -> None:
         raise UsageError(
             f"--version {version!r} is not a package version",
             fix="use digits, letters and . + ~, starting with a digit (e.g. 1.2.0 or 1.2.0-1)",
+        )
+
+
+def check_workdir(workdir: str, app_dir: str | None) -> None:
+    """Refuse a --workdir that cannot name a folder inside the bundle (e.g. app)."""
+    parts = workdir.split("/")
+    if workdir.startswith("/") or any(part in ("", ".", "..") for part in parts):
+        raise UsageError(
+            f"--workdir {workdir!r} must be a folder inside the bundle, as a relative path",
+            fix="e.g. --workdir app (the --app-dir files)",
+        )
+    if parts[0] == "app" and app_dir is None:
+        raise UsageError(
+            f"--workdir {workdir} is a folder of the app, but no --app-dir is shipped",
+            fix="add --app-dir DIR (its files become the bundle's app/ folder)",
         )
 
 

@@ -23,7 +23,13 @@ from packager.bundle.launchers import check_search_path_safe
 from packager.bundle.layouts import ELF, ONEFILE, PE, Layout, TreeJob
 from packager.bundle.model import BundleFormat, BundleManifest, VerifyResult
 from packager.bundle.onefile.builder import OnefileJob, OnefileResult, build_onefile
-from packager.bundle.options import BundleRequest, check_bundle_name, check_version, given_options
+from packager.bundle.options import (
+    BundleRequest,
+    check_bundle_name,
+    check_version,
+    check_workdir,
+    given_options,
+)
 from packager.bundle.outputs import all_names, output_names, write_outputs
 from packager.bundle.verify import verify_bundle
 from packager.context import Context
@@ -146,6 +152,8 @@ def check_request(request: BundleRequest, layout: Layout, *, crate: bool) -> Non
         check_app_dir(request.content.app_dir)
     for site_dir in request.onefile_options.site_dirs:
         check_app_dir(site_dir, option="--site")
+    if request.workdir is not None:
+        check_workdir(request.workdir, request.content.app_dir)
 
 
 def _why(option: str, layout: Layout) -> str:
@@ -155,6 +163,8 @@ def _why(option: str, layout: Layout) -> str:
             "--format": "a onefile program is one executable (drop --format)",
             "--mode": "a onefile program is always linked statically (drop --mode)",
             "--export-env": "a onefile program has no launcher (drop --export-env)",
+            "--workdir": "a onefile program has no launcher to start it in a folder, and "
+            "its app files are inside the file (drop --workdir)",
             "--stdlib-sources": "a onefile program carries compiled modules only",
             "--python-home": "a onefile program is a Linux program",
             "--version": "a onefile program is not a package",
@@ -166,6 +176,8 @@ def _why(option: str, layout: Layout) -> str:
         return ": it names the Windows CPython of a Windows program"
     if option == "--target":
         return ": bundling a program built for another Linux architecture is not supported yet"
+    if option == "--workdir" and layout is PE:
+        return ": the Windows launcher starts the program in the caller's folder"
     if layout is PE:
         return ": a Windows bundle ships the Python of --python-home as it is"
     return ""

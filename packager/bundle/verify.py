@@ -53,9 +53,19 @@ def hidden_paths(environ: Mapping[str, str]) -> tuple[list[str], list[str]]:
 
 
 def sandbox_argv(
-    bwrap: str, area: str, environ: Mapping[str, str], extra_env: Mapping[str, str] | None = None
+    bwrap: str,
+    area: str,
+    environ: Mapping[str, str],
+    extra_env: Mapping[str, str] | None = None,
+    *,
+    cwd: str = SANDBOX_HOME,
+    binds: Sequence[str] = (),
 ) -> tuple[list[str], list[str]]:
-    """(bwrap arguments up to the command, hidden paths) with `area` at SANDBOX_AREA."""
+    """(bwrap arguments up to the command, hidden paths) with `area` at SANDBOX_AREA.
+
+    The command starts in `cwd`; each of `binds` (host directories) is visible at its own
+    path, writable.
+    """
     directories, files = hidden_paths(environ)
     argv = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
     for directory in directories:
@@ -63,6 +73,8 @@ def sandbox_argv(
     for path in files:
         argv += ["--ro-bind", "/dev/null", path]
     argv += ["--bind", area, SANDBOX_AREA, "--dir", SANDBOX_HOME]
+    for directory in binds:
+        argv += ["--bind", directory, directory]
     argv += ["--unshare-all", "--die-with-parent", "--new-session", "--clearenv"]
     for key, value in (
         ("PATH", "/usr/bin:/bin"),
@@ -72,7 +84,7 @@ def sandbox_argv(
         *(extra_env or {}).items(),
     ):
         argv += ["--setenv", key, value]
-    argv += ["--chdir", SANDBOX_HOME]
+    argv += ["--chdir", cwd]
     return argv, directories + files
 
 
@@ -84,11 +96,15 @@ def verify_bundle(
     extra_env: Mapping[str, str] | None = None,
     timeout: float = 300,
     echo: runner.Echo | None = None,
+    cwd: str | None = None,
 ) -> VerifyResult:
     """Copy, extract or install `subject` into the sandbox and run it with `args`.
 
-    The program sees only PATH, HOME, TMPDIR, LANG and `extra_env`. A Windows bundle
-    runs under wine instead (packager.bundle.verify_wine).
+    The program sees only PATH, HOME, TMPDIR, LANG and `extra_env`. It starts in `cwd`: a
+    relative path names a folder of the bundle (for a onefile program, beside it), an
+    absolute one a directory of this machine, made visible in the sandbox at that path;
+    None: a fresh, empty HOME. A Windows bundle runs under wine instead
+    (packager.bundle.verify_wine).
     """
     windows_name = windows_bundle_name(subject) if os.path.exists(subject) else None
     if windows_name is not None:
@@ -99,12 +115,21 @@ def verify_bundle(
     bwrap = runner.require("bwrap", environ, fix=_BWRAP_FIX)
     if not os.path.exists(subject):
         raise UnreadableInputError("no such file or directory", path=subject)
+    if cwd is not None:
+        _check_cwd(cwd)
     work = tempfile.mkdtemp(prefix="packager-verify-")
     try:
         area = os.path.join(work, "area")
         os.mkdir(area)
-        command = _prepare(os.path.abspath(subject), area, environ, echo)
-        argv, hidden = sandbox_argv(bwrap, area, environ, extra_env)
+        command, top = _prepare(os.path.abspath(subject), area, environ, echo)
+        start, binds = SANDBOX_HOME, []
+        if cwd is not None and os.path.isabs(cwd):
+            start, binds = cwd, [cwd]
+        elif cwd is not None and top is None:
+            command = _installed_in(command, cwd)  # the folder exists once it has run
+        elif cwd is not None and top is not None:
+            start = _folder_of_bundle(top, cwd, area, subject)
+        argv, hidden = sandbox_argv(bwrap, area, environ, extra_env, cwd=start, binds=binds)
         result = runner.run(
             [*argv, *command, *args], environ=environ, check=False, timeout=timeout, echo=echo
         )
@@ -121,19 +146,51 @@ def verify_bundle(
     )
 
 
+def _check_cwd(cwd: str) -> None:
+    if os.path.isabs(cwd):
+        if not os.path.isdir(cwd):
+            raise UsageError("--cwd names no directory", path=cwd, fix="pass an existing folder")
+        return
+    if any(part in ("", ".", "..") for part in cwd.split("/")):
+        raise UsageError(
+            f"--cwd {cwd!r} must name a folder inside the bundle, or an absolute directory",
+            fix="e.g. --cwd app, or --cwd /path/to/data",
+        )
+
+
+def _folder_of_bundle(top: str, cwd: str, area: str, subject: str) -> str:
+    """The sandbox path of the bundle's folder `cwd`; `top` is the bundle's, in the sandbox."""
+    inside = os.path.join(top, cwd)
+    if not os.path.isdir(os.path.join(area, os.path.relpath(inside, SANDBOX_AREA))):
+        raise UsageError(
+            f"--cwd {cwd} is not a folder of the bundle",
+            path=subject,
+            fix="name a folder inside it (e.g. app), or an absolute directory",
+        )
+    return inside
+
+
+def _installed_in(command: list[str], cwd: str) -> list[str]:
+    """The installer's command, changed to start the program in the installed `cwd`."""
+    sh, flag, _, name, installer = command
+    script = 'sh "$1" >&2 && cd -- "$2" && shift 2 && exec "$HOME/.local/bin/$0" "$@"'
+    return [sh, flag, script, name, installer, f"{SANDBOX_HOME}/.local/opt/{name}/{cwd}"]
+
+
 def _prepare(
     subject: str, area: str, environ: Mapping[str, str], echo: runner.Echo | None
-) -> list[str]:
-    """Put the bundle under `area`; the command that runs it inside the sandbox."""
+) -> tuple[list[str], str | None]:
+    """Put the bundle under `area`: (the command that runs it inside the sandbox, the
+    sandbox path of the folder the bundle is, or None when an installer puts it there)."""
     base = os.path.basename(subject.rstrip("/"))
     if os.path.isdir(subject):
         shutil.copytree(subject, os.path.join(area, base), symlinks=True)
-        return [_launcher_in(area, os.path.join(area, base), base, subject)]
+        return _launched(area, os.path.join(area, base), base, subject)
     if base.endswith("-installer.sh"):
         name = base[: -len("-installer.sh")]
         shutil.copy2(subject, os.path.join(area, base))
         script = 'sh "$1" >&2 && shift && exec "$HOME/.local/bin/$0" "$@"'
-        return ["sh", "-c", script, name, f"{SANDBOX_AREA}/{base}"]
+        return ["sh", "-c", script, name, f"{SANDBOX_AREA}/{base}"], None
     if base.endswith((".tar.gz", ".tgz")):
         extract_tar(subject, area)
     elif base.endswith(".tar.zst"):
@@ -155,11 +212,11 @@ def _prepare(
                 path=subject,
                 fix="pass a .deb written by `packager bundle`",
             )
-        return [_launcher_in(area, os.path.join(root, "opt", names[0]), names[0], subject)]
+        return _launched(area, os.path.join(root, "opt", names[0]), names[0], subject)
     elif _carries_payload(subject):
         # A onefile program: it needs nothing beside it, so it runs from the area itself.
         shutil.copy2(subject, os.path.join(area, base))
-        return [f"{SANDBOX_AREA}/{base}"]
+        return [f"{SANDBOX_AREA}/{base}"], SANDBOX_AREA
     else:
         raise UsageError(
             "not a bundle directory, archive (.tar.gz, .tar.zst, .zip), .deb, installer "
@@ -170,7 +227,12 @@ def _prepare(
     tops = sorted(os.listdir(area))
     if len(tops) != 1 or not os.path.isdir(os.path.join(area, tops[0])):
         raise UnreadableInputError("the archive must hold exactly one top folder", path=subject)
-    return [_launcher_in(area, os.path.join(area, tops[0]), tops[0], subject)]
+    return _launched(area, os.path.join(area, tops[0]), tops[0], subject)
+
+
+def _launched(area: str, tree: str, name: str, subject: str) -> tuple[list[str], str]:
+    launcher = _launcher_in(area, tree, name, subject)
+    return [launcher], os.path.dirname(launcher)
 
 
 def _carries_payload(path: str) -> bool:

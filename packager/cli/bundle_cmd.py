@@ -34,6 +34,9 @@ With --onefile, writes OUT/NAME: one static executable that carries the stdlib
 and packages in a module archive inside the file and loads compiled modules from
 memory, so nothing is written to disk when it starts.
 
+The launcher sets PACKAGER_APP_DIR to the bundle's app/ folder (the --app-dir files);
+--workdir app starts the program in it.
+
 An option the chosen layout cannot honour (say --format with --onefile) is refused.
 
 \b
@@ -65,6 +68,7 @@ class BundleParams(TypedDict):
     stdlib_sources: bool
     no_strip: bool
     export_env: bool
+    workdir: str | None
     app_version: str | None
     force: bool
     run_verify: bool
@@ -124,6 +128,12 @@ def _interrupt_on_sigterm() -> None:
 )
 @click.option("--no-strip", is_flag=True, help="Keep symbols and debug info in ELF files.")
 @click.option("--export-env", is_flag=True, help="Let child processes inherit the launcher env.")
+@click.option(
+    "--workdir",
+    default=None,
+    help="A folder of the bundle (e.g. app) the launcher starts the program in, for apps "
+    "that open their files relative to the working directory.",
+)
 @click.option("--version", "app_version", default=None, help=".deb version.  [default: 0.0.0]")
 @click.option("--force", is_flag=True, help="Replace outputs that already exist.")
 @click.option("--verify", "run_verify", is_flag=True, help="Run each output in a sandbox.")
@@ -223,6 +233,7 @@ def _request(params: BundleParams) -> BundleRequest:
             compress=not params["no_compress"],
         ),
         export_env=params["export_env"],
+        workdir=params["workdir"],
         version=params["app_version"],
         force=params["force"],
         verify=params["run_verify"],

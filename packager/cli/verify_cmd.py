@@ -27,6 +27,13 @@ def _parse_env(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 @click.option("--env", "env_pairs", multiple=True, help="KEY=VALUE to set inside the sandbox.")
 @click.option("--timeout", default=300.0, show_default=True, help="Seconds before giving up.")
+@click.option(
+    "--cwd",
+    default=None,
+    help="Run the program in this folder: a relative path is a folder of the bundle (e.g. "
+    "app; beside a onefile program), an absolute one a directory of this machine, made "
+    "visible in the sandbox.  [default: an empty HOME]",
+)
 @json_option
 @click.pass_context
 def command(
@@ -35,6 +42,7 @@ def command(
     args: tuple[str, ...],
     env_pairs: tuple[str, ...],
     timeout: float,
+    cwd: str | None,
     as_json: bool,
 ) -> None:
     """Run SUBJECT (a bundle folder, archive, .deb or installer) with ARGS in a sandbox.
@@ -55,6 +63,7 @@ def command(
     Examples:
       packager verify dist/myapp.tar.zst -- --help
       packager verify --json dist/myapp-installer.sh
+      packager verify dist/myapp --cwd app
     """
     from packager.bundle import verify_bundle
     from packager.reporting.bundle import verify_to_json, verify_to_text
@@ -67,6 +76,7 @@ def command(
         extra_env=_parse_env(env_pairs),
         timeout=timeout,
         echo=(lambda line: click.echo(line, err=True)) if verbose else None,
+        cwd=cwd,
     )
     click.echo(verify_to_json(result) if as_json else verify_to_text(result))
     sys.exit(0 if result.ok else 1)

@@ -14,6 +14,10 @@
 #                    to the current directory (a library-hijack hole).
 #   PYTHONPATH       unset, and PYTHONNOUSERSITE=1: the app sees only its own stdlib and
 #                    site-packages, not a user's.
+#   PACKAGER_APP_DIR the bundle's app/ folder (the --app-dir files), so the app finds its
+#                    files from any working directory; unset when the bundle has none.
+#                    Child processes inherit it.
+# With `packager bundle --workdir DIR`, the program starts in the bundle's DIR folder.
 #
 # Children of the app get the user's environment back: the original values are saved in
 # PACKAGER_ORIG_<VAR> (absent when the variable was unset) and the names are listed in
@@ -26,6 +30,7 @@
 binary=@@BINARY@@
 set_library_path=@@SET_LIBRARY_PATH@@
 export_env=@@EXPORT_ENV@@
+workdir=@@WORKDIR@@
 
 # Find this file's real directory without readlink -f (not in POSIX): follow each
 # symlink with plain readlink, then let cd -P and pwd -P resolve the directory.
@@ -100,5 +105,17 @@ export PYTHONHOME
 unset PYTHONPATH
 PYTHONNOUSERSITE=1
 export PYTHONNOUSERSITE
+if [ -d "$here/app" ]; then
+  PACKAGER_APP_DIR=$here/app
+  export PACKAGER_APP_DIR
+else
+  unset PACKAGER_APP_DIR
+fi
 
+if [ -n "$workdir" ]; then
+  cd -- "$here/$workdir" || {
+    printf '%s\n' "@@NAME@@: cannot change to the folder '$here/$workdir'" >&2
+    exit 127
+  }
+fi
 exec "$here/$binary" "$@"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from packager.build import build_crate
 from packager.bundle import (
     BundleFormat,
     BundleManifest,
@@ -18,7 +19,7 @@ from packager.bundle import (
 )
 from packager.context import Context, Progress, silent
 from packager.interpreters import Interpreter
-from tests.helpers import SAMPLES, cargo_build, cargo_env
+from tests.helpers import SAMPLES, cargo_env
 
 # A name no real Debian package has, so the .deb test can install and remove it.
 BUNDLE_NAME = "pkgtest-hello"
@@ -61,9 +62,12 @@ def bundle_tree(
 
 @pytest.fixture(scope="session")
 def hello_binary(tmp_path_factory: pytest.TempPathFactory, shared_cpython: Interpreter) -> Path:
-    """The hello sample linked against a shared libpython, copied out of the target dir."""
-    environ = cargo_env(PYO3_PYTHON=shared_cpython.path)
-    built = cargo_build(SAMPLES / "hello", environ, "hello")
+    """The hello sample built by `packager build` against a shared libpython, copied out of
+    the target dir."""
+    outcome = build_crate(
+        SAMPLES / "hello", environ=cargo_env(), mode="dynamic", python=shared_cpython.path
+    )
+    built = outcome.binaries[0]
     # Other tests build the same crate in other modes into the shared target directory.
     copy = tmp_path_factory.mktemp("hello-bin") / BUNDLE_NAME
     shutil.copy2(built, copy)

@@ -222,21 +222,6 @@ def test_users_own_crate_keeps_its_rustflags_in_both_modes(
         assert done.stdout.splitlines() == ["user flag seen", "answer 42"]
 
 
-def test_auto_initialize_with_static_is_explained(
-    tmp_path: Path, static_cpython: Interpreter
-) -> None:
-    crate = copy_crate("hello", tmp_path)
-    manifest = crate / "Cargo.toml"
-    manifest.write_text(
-        manifest.read_text().replace(
-            'version = "0.29" }', 'version = "0.29", features = ["auto-initialize"] }'
-        )
-    )
-    done = packager("build", str(crate), "--mode", "static", "--python", static_cpython.path)
-    assert done.returncode == 2
-    assert "auto-initialize" in done.stderr and "Python::initialize()" in done.stderr
-
-
 def test_pypy_is_refused(tmp_path: Path, pypy: Interpreter) -> None:
     done = packager("build", str(copy_crate("hello", tmp_path)), "--python", pypy.path)
     assert done.returncode == 2

@@ -266,7 +266,7 @@ def test_the_bundled_binary_runs_without_its_launcher(
     hello_bundle: BundleManifest, tmp_path: Path
 ) -> None:
     # No launcher and no PYTHONHOME: the binary finds lib/libpython through its rpath and
-    # the bundle's stdlib from its own location (src/packager_runtime.rs).
+    # the bundle's stdlib from its own location (the start-up code packager links in).
     area = tmp_path / "area"
     shutil.copytree(output_path(hello_bundle, BundleFormat.DIR), area / "moved bundle")
     bwrap = shutil.which("bwrap")

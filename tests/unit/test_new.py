@@ -27,7 +27,6 @@ def test_new_lays_out_the_crate(tmp_path: Path) -> None:
         "src/fastmath.rs",
         "src/main.rs",
         f"src/{INITTAB_FILE}",
-        "src/packager_runtime.rs",
         "src/textutil.rs",
     ]
     assert 'name = "demo-app"' in (crate / "Cargo.toml").read_text()

@@ -109,12 +109,13 @@ def test_report_text_and_json_come_from_one_document() -> None:
 
 
 def test_start_up_code_and_packager_agree_on_the_format() -> None:
-    source = (REPO / "templates/runtime/packager_runtime.rs").read_text()
-    assert f'magic: *b"{SLOT_MAGIC.decode()}"' in source
-    assert f'const COMMENT_MAGIC: &str = "{COMMENT_MAGIC}";' in source
-    assert f"const FORMAT: u64 = {FORMAT_VERSION};" in source
-    assert f'const TABLE_MEMBER: &str = "{TABLE_MEMBER}";' in source
-    assert f"const EARLY: u32 = {EARLY};" in source
-    slot = source[source.index("struct PayloadSlot {") : source.index("static PAYLOAD_SLOT")]
-    fields = re.findall(r"^    (\w+): u64,", slot, flags=re.MULTILINE)
+    source = (REPO / "templates/runtime/packager_start.c").read_text()
+    assert f'"{SLOT_MAGIC.decode()}", 0, 0, 0, 0, 0}};' in source
+    assert f'#define COMMENT_MAGIC "{COMMENT_MAGIC}"' in source
+    assert f"#define FORMAT {FORMAT_VERSION} " in source
+    assert f'#define TABLE_MEMBER "{TABLE_MEMBER}"' in source
+    assert f"#define EARLY {EARLY} " in source
+    slot = source[source.index("struct payload_slot {") : source.index("__attribute__((used))")]
+    assert re.search(rf"char magic\[{len(SLOT_MAGIC)}\];", slot)
+    fields = re.findall(r"^    uint64_t (\w+);", slot, flags=re.MULTILINE)
     assert fields == [field.name for field in dataclasses.fields(SlotFields)]

@@ -78,6 +78,7 @@ ELF = Layout(
         "--stdlib-sources",
         "--no-strip",
         "--export-env",
+        "--workdir",
         "--version",
     },
     "packager.bundle.layouts.elf",

@@ -46,14 +46,15 @@ def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
         content.requirements,
         request.export_env,
         content.strip,
+        request.workdir,
     )
     tree = build_tree(root, spec, ctx)
     notes: list[str] = []
     if not has_slot(job.binary):
         notes.append(
-            "bin/ binary does not start Python through packager's runtime "
-            "(src/packager_runtime.rs), so it needs PYTHONHOME to find the bundle's stdlib: "
-            "run it through the launcher"
+            "bin/ binary was not built by `packager build` (it lacks packager's start-up "
+            "code), so it needs PYTHONHOME to find the bundle's stdlib: run it through the "
+            "launcher"
         )
     version = runtime.interpreter.version
     manifest = BundleManifest(

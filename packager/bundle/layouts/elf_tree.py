@@ -51,6 +51,7 @@ class TreeSpec:
     requirements: str | None = None
     export_env: bool = False
     strip: bool = True
+    workdir: str | None = None  # the folder the launcher starts the program in
 
 
 @dataclass(frozen=True)
@@ -97,12 +98,21 @@ def build_tree(
             strip_files(shared_objects, ctx)
     if spec.app_dir:
         _copy_app(spec.app_dir, os.path.join(root, "app"))
+    if spec.workdir is not None and not os.path.isdir(os.path.join(root, spec.workdir)):
+        raise UsageError(
+            f"--workdir {spec.workdir} is not a folder of the bundle",
+            path=spec.app_dir,
+            fix="name a folder the bundle has, e.g. --workdir app, or app/SUBDIR of --app-dir",
+        )
     launcher = spec.name
-    stdlib.write_text(
-        os.path.join(root, launcher),
-        posix_launcher(spec.name, binary, set_library_path=dynamic, export_env=spec.export_env),
-        mode=0o755,
+    text = posix_launcher(
+        spec.name,
+        binary,
+        set_library_path=dynamic,
+        export_env=spec.export_env,
+        workdir=spec.workdir,
     )
+    stdlib.write_text(os.path.join(root, launcher), text, mode=0o755)
     sizes = measure(root, spec.name, runtime)
     return Tree(launcher, binary, dynamic, installed, sizes, shipped)
 

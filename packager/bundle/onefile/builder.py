@@ -2,9 +2,10 @@
 
 The static program (built here from a crate, or given) is copied and stripped, its
 payload slot is patched with the layout of the module archive, and the archive is
-appended. At run time the program's `packager_runtime::initialize()` starts Python with
-the file itself as its only module search path, and zipimport reads modules straight
-from it.
+appended. At run time the start-up code `packager build` links into every program
+(templates/runtime/packager_start.c) starts Python, whatever the crate calls to start it,
+with the file itself as its only module search path, and zipimport reads modules
+straight from it.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ class OnefileResult:
 class OnefileJob:
     """One onefile program to write: the static binary, where, and what it carries."""
 
-    binary: str  # a static program that starts Python through packager's runtime
+    binary: str  # a static program built by `packager build` (it carries the start-up code)
     interpreter: str | None  # the interpreter it was built with, for its stdlib
     out: str  # the file to write
     crate_dir: str | None  # the crate it was built from (its app/main.py is a default script)
@@ -103,6 +104,7 @@ def build_onefile(job: OnefileJob, ctx: Context) -> OnefileResult:
         program = os.path.join(staging, "program")
         shutil.copyfile(binary, program)
         report = _checked_static(program, shown=binary, environ=environ)
+        _check_slot(program, shown=binary)
         if strip:
             _strip(program, environ=environ, echo=echo)
         progress("finding the standard library of the interpreter the binary was built with")
@@ -287,30 +289,39 @@ def _strip(program: str, *, environ: Mapping[str, str], echo: runner.Echo | None
     runner.run([strip_tool, program], environ=environ, echo=echo)
 
 
+def _check_slot(program: str, *, shown: str) -> None:
+    """Refuse a program that could not start from a payload, before any work is done."""
+    with open(program, "rb") as handle:
+        data = handle.read()
+    slot = find_slot(data)
+    if slot is None:
+        raise UsageError(
+            "the program was not built by `packager build`: it lacks packager's start-up "
+            "code, so it would not find the modules appended to it",
+            path=shown,
+            fix="build it with `packager build --mode static` (the crate needs no change), "
+            "or pass the crate directory",
+        )
+    if data.find(SLOT_MAGIC, slot + 1) >= 0:
+        raise UsageError("the program holds more than one payload slot", path=shown)
+    if read_slot(data, slot).format != 0:
+        raise UsageError(
+            "the binary is already a onefile program",
+            path=shown,
+            fix="pass the static binary that `packager build` wrote",
+        )
+
+
 def _append_payload(program: str, zipped: bytes, *, shown: str) -> int:
     """Patch the program's slot for `zipped` and append it; the program's size.
 
     `shown` is the file errors name: the binary the user gave, not the working copy.
     """
     with open(program, "r+b") as handle:
-        data = bytearray(handle.read())
+        data = handle.read()
         slot = find_slot(data)
         if slot is None:
-            raise UsageError(
-                "the program does not start Python through packager_runtime::initialize(), "
-                "so it could not find the modules appended to it",
-                path=shown,
-                fix="add `mod packager_runtime;` to main.rs, call packager_runtime::initialize() "
-                "instead of Python::initialize(), and build with `packager build`",
-            )
-        if data.find(SLOT_MAGIC, slot + 1) >= 0:
-            raise UsageError("the program holds more than one payload slot", path=shown)
-        if read_slot(data, slot).format != 0:
-            raise UsageError(
-                "the binary is already a onefile program",
-                path=shown,
-                fix="pass the static binary that `packager build` wrote",
-            )
+            raise UsageError("the program lost its payload slot when it was stripped", path=shown)
         executable_size = len(data)
         handle.seek(slot)
         handle.write(seal(zipped, executable_size).pack())

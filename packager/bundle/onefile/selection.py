@@ -17,7 +17,7 @@ from packager import runner
 from packager.errors import ToolError, UsageError
 
 # Imported by the interpreter itself before any script runs (UTF-8 mode: see
-# templates/runtime/packager_runtime.rs), or by the boot module.
+# templates/runtime/packager_start.c), or by the boot module.
 START_UP_MODULES = (
     "encodings",
     "encodings.aliases",

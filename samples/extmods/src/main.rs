@@ -17,7 +17,7 @@ const APP_SOURCE: &str = include_str!("../app/main.py");
 fn main() -> ExitCode {
     // Modules must be in the inittab before the interpreter starts.
     packager_inittab::register();
-    // Starts Python from the payload inside the file in a onefile build, else as usual.
+    // The optional start-up call of earlier samples: the same as Python::initialize().
     packager_runtime::initialize();
     Python::attach(|py| {
         let status = match run_app(py) {
@@ -30,7 +30,8 @@ fn main() -> ExitCode {
 }
 
 /// Flushes Python's buffered `sys.stdout` and `sys.stderr`: the interpreter is never
-/// finalized, so output written to a pipe or a file would otherwise be lost at exit.
+/// finalized, so output written to a pipe or a file would otherwise be lost at exit when
+/// the crate is built with plain cargo (`packager build` links in a flush at exit too).
 fn flush_std_streams(py: Python<'_>) {
     if let Ok(sys) = py.import("sys") {
         for name in ["stdout", "stderr"] {

@@ -2,7 +2,6 @@
 
 mod hello_native;
 mod packager_inittab;
-mod packager_runtime;
 
 use std::ffi::CString;
 use std::process::ExitCode;
@@ -17,8 +16,9 @@ const APP_SOURCE: &str = include_str!("../app/main.py");
 fn main() -> ExitCode {
     // Modules must be in the inittab before the interpreter starts.
     packager_inittab::register();
-    // Starts Python from the payload inside the file in a onefile build, else as usual.
-    packager_runtime::initialize();
+    // `packager build` links in start-up code that this reaches: in a onefile program or a
+    // bundle, Python starts from what the program carries, and output is flushed at exit.
+    Python::initialize();
     Python::attach(|py| {
         let status = match run_app(py) {
             Ok(()) => ExitCode::SUCCESS,
@@ -30,7 +30,8 @@ fn main() -> ExitCode {
 }
 
 /// Flushes Python's buffered `sys.stdout` and `sys.stderr`: the interpreter is never
-/// finalized, so output written to a pipe or a file would otherwise be lost at exit.
+/// finalized, so output written to a pipe or a file would otherwise be lost at exit when
+/// the crate is built with plain cargo (`packager build` links in a flush at exit too).
 fn flush_std_streams(py: Python<'_>) {
     if let Ok(sys) = py.import("sys") {
         for name in ["stdout", "stderr"] {
