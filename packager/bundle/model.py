@@ -72,6 +72,8 @@ class BundleManifest:
     sizes: SizeBreakdown
     outputs: tuple[BundleOutput, ...]
     notes: tuple[str, ...] = ()
+    glibc_floor: str | None = None  # the oldest glibc every shipped ELF file runs on
+    glibc_floor_file: str | None = None  # a file that sets it, relative to the tree's root
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,7 @@ class BundleRequest:
     version: str | None = None  # the package version installers carry
     force: bool = False
     verify: bool = False  # run every output in a sandbox afterwards
+    glibc: str | None = None  # the floor every ELF file must meet; None: measure, not enforce
 
     @property
     def package_version(self) -> str:
@@ -94,6 +95,7 @@ OPTION_GIVEN: dict[str, Callable[[BundleRequest], bool]] = {
     "--include": lambda r: bool(r.onefile_options.include),
     "--site": lambda r: bool(r.onefile_options.site_dirs),
     "--no-compress": lambda r: not r.onefile_options.compress,
+    "--glibc": lambda r: r.glibc is not None,
 }
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from packager.binary import ResolveContext, detect_format
 from packager.bundle.appdir import check_app_dir
 from packager.bundle.atomic import OutputDirError, Staging, check_targets
+from packager.bundle.glibc import enforce_floor
 from packager.bundle.launchers import check_search_path_safe
 from packager.bundle.layouts import ELF, ONEFILE, PE, Layout, TreeJob
 from packager.bundle.model import BundleFormat, BundleManifest, VerifyResult
@@ -66,6 +67,8 @@ def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
         check_bundle_name(name, request.source)
         check_targets(request.out_dir, [name], force=request.force)
         obtained = obtain(request, layout, ctx, crate=crate)
+        binary = os.path.abspath(obtained.binary)
+        enforce_floor([binary], os.path.dirname(binary), request.glibc, ctx)
         result = build_onefile(_onefile_job(request, obtained, name, crate=crate), ctx)
         return BundleRun(layout.key, None, result, _verify(request, [result.path], ctx))
     obtained = obtain(request, layout, ctx, crate=crate)
@@ -155,6 +158,8 @@ def _why(option: str, layout: Layout) -> str:
         return ": it applies to --onefile only"
     if option == "--python-home":
         return ": it names the Windows CPython of a Windows program"
+    if option == "--glibc":
+        return ": a Windows program does not use glibc"
     if layout is PE:
         return ": a Windows bundle ships the Python of --python-home as it is"
     return ""
@@ -234,12 +239,19 @@ def _bundle_tree(
     with Staging(request.out_dir) as staging:
         job = TreeJob(request, name, obtained.binary, report, obtained.interpreter, staging)
         laid_out = layout.lay_out(job, ctx)
-        written = write_outputs(staging, laid_out.tree, formats, ctx, force=request.force)
+        root = laid_out.tree.root
+        floor = enforce_floor([root], root, request.glibc, ctx) if layout is ELF else None
+        tree = laid_out.tree
+        if floor is not None:
+            tree = dataclasses.replace(tree, glibc_floor=floor.glibc)
+        written = write_outputs(staging, tree, formats, ctx, force=request.force)
     return dataclasses.replace(
         laid_out.manifest,
         outputs=written.outputs,
         deb_depends=written.depends,
         notes=(*written.notes, *laid_out.manifest.notes),
+        glibc_floor=floor.glibc if floor else None,
+        glibc_floor_file=floor.file if floor else None,
     )
 
 

@@ -34,11 +34,16 @@ With --onefile, writes OUT/NAME: one static executable that carries the stdlib
 and packages in a module archive inside the file and loads compiled modules from
 memory, so nothing is written to disk when it starts.
 
+Every ELF file written is read for its glibc floor; the summary states the floor of the
+whole output. With --glibc X.Y, a file that needs a newer glibc, or a library outside
+the manylinux allowlist that the bundle does not ship, fails the bundle before anything
+is written; installers refuse systems below the floor.
+
 An option the chosen layout cannot honour (say --format with --onefile) is refused.
 
 \b
-Exit codes: 0 done (and verified), 1 --verify ran and an output failed,
-2 usage error or unreadable input, 3 an external tool failed.
+Exit codes: 0 done (and verified), 1 --verify ran and an output failed, or --glibc
+was not met, 2 usage error or unreadable input, 3 an external tool failed.
 
 \b
 Examples:
@@ -75,6 +80,7 @@ class BundleParams(TypedDict):
     include: tuple[str, ...]
     site_dirs: tuple[str, ...]
     no_compress: bool
+    glibc: str | None
     as_json: bool
 
 
@@ -149,6 +155,13 @@ def _interrupt_on_sigterm() -> None:
     "--site", "site_dirs", multiple=True, help="--onefile: a pip --target directory to carry."
 )
 @click.option("--no-compress", is_flag=True, help="--onefile: store modules uncompressed.")
+@click.option(
+    "--glibc",
+    default=None,
+    metavar="X.Y",
+    help="The oldest glibc the output must run on; refuse to write it otherwise.  "
+    "[default: measured, the highest floor of the files shipped]",
+)
 @json_option
 @click.pass_context
 def command(ctx: click.Context, **params: Unpack[BundleParams]) -> None:
@@ -187,6 +200,7 @@ def _request(params: BundleParams) -> BundleRequest:
         OnefileOptions,
         parse_formats,
     )
+    from packager.floor import parse_floor
 
     formats = params["formats"]
     return BundleRequest(
@@ -215,4 +229,5 @@ def _request(params: BundleParams) -> BundleRequest:
         version=params["app_version"],
         force=params["force"],
         verify=params["run_verify"],
+        glibc=None if params["glibc"] is None else parse_floor(params["glibc"]),
     )

@@ -56,6 +56,8 @@ def manifest_document(manifest: BundleManifest) -> dict[str, Any]:
             for out in manifest.outputs
         ],
         "notes": list(manifest.notes),
+        "glibc_floor": manifest.glibc_floor,
+        "glibc_floor_file": manifest.glibc_floor_file,
     }
 
 
@@ -169,6 +171,8 @@ def _manifest_lines(data: dict[str, Any]) -> list[str]:
         lines.append("trimmed: " + ", ".join(data["trimmed"]) + " (put back with --keep)")
     if data["requirements"]:
         lines.append("site-packages: " + ", ".join(data["requirements"]))
+    if data["glibc_floor"]:
+        lines.append(f"glibc floor: {data['glibc_floor']} (set by {data['glibc_floor_file']})")
     if data["deb_depends"]:
         lines.append("deb Depends: " + ", ".join(data["deb_depends"]))
     lines.append("wrote:")

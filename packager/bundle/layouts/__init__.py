@@ -79,6 +79,7 @@ ELF = Layout(
         "--no-strip",
         "--export-env",
         "--version",
+        "--glibc",
     },
     "packager.bundle.layouts.elf",
 )
@@ -105,6 +106,7 @@ ONEFILE = Layout(
             "--include",
             "--site",
             "--no-compress",
+            "--glibc",
         }
     ),
     None,  # the pipeline hands it to packager.bundle.onefile.builder

@@ -31,6 +31,7 @@ class StagedTree:
     python_version: str
     version: str  # the package version
     shipped: Mapping[str, str] = field(default_factory=dict)  # runtime files: {path: SHA-256}
+    glibc_floor: str | None = None  # the oldest glibc the tree runs on; None: no ELF needs one
 
 
 @dataclass(frozen=True)
