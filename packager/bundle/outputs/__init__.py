@@ -88,7 +88,9 @@ def _write_installer(
 ) -> Written:
     payload = scratch(".installer-payload.tar.gz")
     archives.write_tar_gz(_entries(tree), payload, archives.source_mtime(ctx.environ))
-    installer_sh.write_installer(tree.name, payload, target)
+    installer_sh.write_installer(
+        tree.name, payload, target, arch=tree.arch, glibc_floor=tree.glibc_floor
+    )
     return Written()
 
 
