@@ -87,6 +87,7 @@ class VerifyResult:
     returncode: int
     stdout: str
     stderr: str
+    root: str = "/"  # the system the sandbox showed: this host's, or a Debian root
 
     @property
     def ok(self) -> bool:

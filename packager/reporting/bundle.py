@@ -100,6 +100,7 @@ def verify_document(result: VerifyResult) -> dict[str, Any]:
         "command": list(result.command),
         "sandbox_path": result.sandbox_path,
         "hidden": list(result.hidden),
+        "root": result.root,
         "stdout": result.stdout,
         "stderr": result.stderr,
     }
@@ -212,7 +213,8 @@ def _verify_lines(data: dict[str, Any]) -> list[str]:
     status = "ok" if data["ok"] else f"FAILED (exit code {data['returncode']})"
     lines = [
         f"verify {data['subject']}: {status}",
-        f"  ran {' '.join(data['command'])} with no Python visible",
+        f"  ran {' '.join(data['command'])} with no Python visible"
+        + ("" if data["root"] == "/" else f", over the system at {data['root']}"),
     ]
     for name in ("stdout", "stderr"):
         if data[name].strip():
