@@ -70,6 +70,7 @@ class BundleRequest:
     force: bool = False
     verify: bool = False  # run every output in a sandbox afterwards
     glibc: str | None = None  # the floor every ELF file must meet; None: measure, not enforce
+    verify_on: tuple[str, ...] = ()  # Debian releases whose minbase roots run every output
 
     @property
     def package_version(self) -> str:
@@ -96,6 +97,7 @@ OPTION_GIVEN: dict[str, Callable[[BundleRequest], bool]] = {
     "--site": lambda r: bool(r.onefile_options.site_dirs),
     "--no-compress": lambda r: not r.onefile_options.compress,
     "--glibc": lambda r: r.glibc is not None,
+    "--verify-on": lambda r: bool(r.verify_on),
 }
 
 

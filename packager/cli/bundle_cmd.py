@@ -48,6 +48,7 @@ was not met, 2 usage error or unreadable input, 3 an external tool failed.
 \b
 Examples:
   packager bundle samples/hello --format dir,tar.zst --out dist --verify
+  packager bundle samples/hello --format dir,installer --verify-on bookworm,trixie
   packager bundle samples/hello --onefile --python /usr/bin/python3.11 --out dist
   packager bundle target/release/myapp --format dir,tar.zst --out dist
   packager bundle myapp --requirements requirements.txt --format installer,deb --verify
@@ -81,6 +82,7 @@ class BundleParams(TypedDict):
     site_dirs: tuple[str, ...]
     no_compress: bool
     glibc: str | None
+    verify_on: str | None
     as_json: bool
 
 
@@ -162,6 +164,14 @@ def _interrupt_on_sigterm() -> None:
     help="The oldest glibc the output must run on; refuse to write it otherwise.  "
     "[default: measured, the highest floor of the files shipped]",
 )
+@click.option(
+    "--verify-on",
+    default=None,
+    metavar="NAMES",
+    help="Run each output over minimal Debian roots too (bullseye,bookworm,trixie; made "
+    "once with debootstrap and cached); a root whose glibc is below the floor is refused "
+    "before anything is written.",
+)
 @json_option
 @click.pass_context
 def command(ctx: click.Context, **params: Unpack[BundleParams]) -> None:
@@ -200,6 +210,7 @@ def _request(params: BundleParams) -> BundleRequest:
         OnefileOptions,
         parse_formats,
     )
+    from packager.bundle.roots import parse_distros
     from packager.floor import parse_floor
 
     formats = params["formats"]
@@ -230,4 +241,5 @@ def _request(params: BundleParams) -> BundleRequest:
         force=params["force"],
         verify=params["run_verify"],
         glibc=None if params["glibc"] is None else parse_floor(params["glibc"]),
+        verify_on=() if params["verify_on"] is None else parse_distros(params["verify_on"]),
     )

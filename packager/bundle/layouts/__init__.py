@@ -80,6 +80,7 @@ ELF = Layout(
         "--export-env",
         "--version",
         "--glibc",
+        "--verify-on",
     },
     "packager.bundle.layouts.elf",
 )
@@ -107,6 +108,7 @@ ONEFILE = Layout(
             "--site",
             "--no-compress",
             "--glibc",
+            "--verify-on",
         }
     ),
     None,  # the pipeline hands it to packager.bundle.onefile.builder
