@@ -145,7 +145,13 @@ def _build(
         os.chmod(os.path.join(root, LIBPYTHON), 0o755)
         stripped.append(os.path.join(root, LIBPYTHON))
     ctx.progress(f"preparing the standard library from {runtime.stdlib_dir} (once per interpreter)")
-    stdlib.copy_stdlib(runtime.stdlib_dir, runtime.dynload_dir, version_dir, options.rules)
+    stdlib.copy_stdlib(
+        runtime.stdlib_dir,
+        runtime.dynload_dir,
+        version_dir,
+        options.rules,
+        runtime.interpreter.ext_suffix,
+    )
     prefix = f"lib/{runtime.version_dir}"
     if not options.stdlib_sources:
         # Without sources a traceback cannot show the line, so nothing uses the columns.

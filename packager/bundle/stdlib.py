@@ -104,9 +104,17 @@ def _rule_for(module: str) -> TrimRule | None:
 
 
 def copy_stdlib(
-    stdlib_dir: str, dynload_dir: str, destination: str, rules: Iterable[TrimRule]
+    stdlib_dir: str,
+    dynload_dir: str,
+    destination: str,
+    rules: Iterable[TrimRule],
+    ext_suffix: str | None = None,
 ) -> None:
-    """Copy the stdlib (and lib-dynload beneath it) to `destination`, minus the trimmed parts."""
+    """Copy the stdlib (and lib-dynload beneath it) to `destination`, minus the trimmed parts.
+
+    With `ext_suffix`, extension modules tagged for another interpreter or machine are left
+    out: Debian's multiarch packages put every architecture's modules in one lib-dynload.
+    """
     rules = tuple(rules)
     top_patterns = [pattern for rule in rules for pattern in rule.top_level]
     nested = {name for rule in rules for name in rule.nested_dirs}
@@ -131,6 +139,8 @@ def copy_stdlib(
     for name in sorted(os.listdir(dynload_dir)):
         module = name.split(".")[0]
         if any(fnmatch.fnmatchcase(module, pattern) for pattern in extension_patterns):
+            continue
+        if ext_suffix and ".cpython-" in name and not name.endswith(ext_suffix):
             continue
         copy_file(os.path.join(dynload_dir, name), os.path.join(dynload_target, name))
 
