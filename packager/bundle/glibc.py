@@ -61,6 +61,7 @@ def tree_floor(reports: Sequence[BinaryReport], root: str) -> TreeFloor:
 
 
 def _floor_error(findings: Sequence[Finding], root: str, required: str) -> FloorError:
+    findings = sorted(findings, key=lambda finding: (finding.code, finding.path))
     lines = [
         f"  {os.path.relpath(finding.path, root)}: {finding.code} {finding.message}"
         for finding in findings[:_SHOWN]

@@ -74,6 +74,7 @@ class BundleManifest:
     notes: tuple[str, ...] = ()
     glibc_floor: str | None = None  # the oldest glibc every shipped ELF file runs on
     glibc_floor_file: str | None = None  # a file that sets it, relative to the tree's root
+    vendored: tuple[str, ...] = ()  # system libraries shipped in lib/ (sonames)
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,7 @@ def manifest_document(manifest: BundleManifest) -> dict[str, Any]:
         "notes": list(manifest.notes),
         "glibc_floor": manifest.glibc_floor,
         "glibc_floor_file": manifest.glibc_floor_file,
+        "vendored": list(manifest.vendored),
     }
 
 
@@ -172,6 +173,8 @@ def _manifest_lines(data: dict[str, Any]) -> list[str]:
         lines.append("trimmed: " + ", ".join(data["trimmed"]) + " (put back with --keep)")
     if data["requirements"]:
         lines.append("site-packages: " + ", ".join(data["requirements"]))
+    if data["vendored"]:
+        lines.append("shipped from the system: " + ", ".join(data["vendored"]))
     if data["glibc_floor"]:
         lines.append(f"glibc floor: {data['glibc_floor']} (set by {data['glibc_floor_file']})")
     if data["deb_depends"]:

@@ -76,6 +76,7 @@ def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
         sizes=tree.sizes,
         outputs=(),
         notes=tuple(notes),
+        vendored=tree.vendored,
     )
     staged = StagedTree(
         root=root,

@@ -29,6 +29,7 @@ from packager.bundle.rpaths import scrub_rpaths
 from packager.bundle.runtime import PythonRuntime
 from packager.bundle.site_packages import pip_install
 from packager.bundle.strip import elf_files_under, strip_files
+from packager.bundle.vendor import unchanged, vendor_libraries
 from packager.context import Context
 from packager.errors import UsageError
 from packager.fsutil import tree_size
@@ -63,6 +64,7 @@ class Tree:
     installed: tuple[str, ...]  # "name==version" of each distribution in site-packages
     sizes: SizeBreakdown
     shipped: Mapping[str, str]  # SHA-256 of each file copied from the prepared runtime
+    vendored: tuple[str, ...]  # system libraries copied into lib/ (sonames)
 
 
 def build_tree(
@@ -103,8 +105,17 @@ def build_tree(
         posix_launcher(spec.name, binary, set_library_path=dynamic, export_env=spec.export_env),
         mode=0o755,
     )
+    vendored = vendor_libraries(root, ctx)
     sizes = measure(root, spec.name, runtime)
-    return Tree(launcher, binary, dynamic, installed, sizes, shipped)
+    return Tree(
+        launcher,
+        binary,
+        dynamic,
+        installed,
+        sizes,
+        unchanged(shipped, set(vendored.changed)),
+        vendored.sonames,
+    )
 
 
 def _symbols_to_keep(report: BinaryReport) -> tuple[str, ...]:
