@@ -14,6 +14,7 @@
 | PKG110 | error    | onefile executable whose module archive is damaged |
 | PKG111 | error    | with a glibc floor: a symbol version above it |
 | PKG112 | error    | with a glibc floor: a library outside the allowlist, not in its tree |
+| PKG113 | error    | ELF PT_LOAD segment whose offset and address disagree modulo p_align |
 """
 
 from __future__ import annotations
@@ -229,6 +230,20 @@ def _damaged_payload(report: BinaryReport) -> Iterable[Finding]:
         )
 
 
+def _misaligned_segments(report: BinaryReport) -> Iterable[Finding]:
+    if report.misaligned_loads:
+        yield _finding(
+            report,
+            "PKG113",
+            Severity.ERROR,
+            f"{report.misaligned_loads} PT_LOAD segment(s) whose file offset and address "
+            "differ modulo their alignment: the loader fails with 'ELF load command address/"
+            "offset not properly aligned' (often strip or patchelf run on a file it broke)",
+            "ship the file as it was built: leave it unstripped (`--no-strip PATTERN`), "
+            "or rebuild it",
+        )
+
+
 def _expect_modules_rule(modules: Sequence[str]) -> Rule:
     def rule(report: BinaryReport) -> Iterable[Finding]:
         for module in modules:
@@ -252,4 +267,5 @@ _RULES: tuple[Rule, ...] = (
     _unsafe_rpaths,
     _extension_links_libpython,
     _damaged_payload,
+    _misaligned_segments,
 )

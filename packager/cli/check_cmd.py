@@ -63,6 +63,7 @@ def command(
       PKG108 PE python DLL not beside it      PKG109 expected module not registered
       PKG110 onefile executable with a damaged module archive
       PKG111 symbol version above --glibc     PKG112 library outside the allowlist
+      PKG113 PT_LOAD segment misaligned (offset and address disagree modulo p_align)
 
     \b
     Exit codes: 0 nothing reached --fail-on, 1 something did, 2 unreadable input.
