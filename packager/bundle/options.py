@@ -39,6 +39,7 @@ class ContentOptions:
     requirements: str | None = None  # a pip requirements file installed into site-packages
     stdlib_sources: bool = False  # ship .py sources instead of a .pyc zip
     strip: bool = True  # strip ELF files
+    unstripped: tuple[str, ...] = ()  # shell patterns of ELF files to leave unstripped
     python_home: str | None = None  # a Windows CPython home, for a PE program
 
 
@@ -88,6 +89,7 @@ OPTION_GIVEN: dict[str, Callable[[BundleRequest], bool]] = {
     "--requirements": lambda r: r.content.requirements is not None,
     "--stdlib-sources": lambda r: r.content.stdlib_sources,
     "--no-strip": lambda r: not r.content.strip,
+    "--no-strip-file": lambda r: bool(r.content.unstripped),
     "--python-home": lambda r: r.content.python_home is not None,
     "--export-env": lambda r: r.export_env,
     "--version": lambda r: r.version is not None,

@@ -70,6 +70,7 @@ class BundleParams(TypedDict):
     app_dir: str | None
     stdlib_sources: bool
     no_strip: bool
+    no_strip_files: tuple[str, ...]
     export_env: bool
     app_version: str | None
     force: bool
@@ -130,6 +131,14 @@ def _interrupt_on_sigterm() -> None:
     "(tracebacks then show stdlib source lines).",
 )
 @click.option("--no-strip", is_flag=True, help="Keep symbols and debug info in ELF files.")
+@click.option(
+    "--no-strip-file",
+    "no_strip_files",
+    multiple=True,
+    metavar="PATTERN",
+    help="Leave ELF files matching this shell pattern (path in the bundle, or name) "
+    "unstripped; libraries auditwheel repaired (*.libs/, hashed names) always are. Repeatable.",
+)
 @click.option("--export-env", is_flag=True, help="Let child processes inherit the launcher env.")
 @click.option("--version", "app_version", default=None, help=".deb version.  [default: 0.0.0]")
 @click.option("--force", is_flag=True, help="Replace outputs that already exist.")
@@ -226,6 +235,7 @@ def _request(params: BundleParams) -> BundleRequest:
             requirements=params["requirements"],
             stdlib_sources=params["stdlib_sources"],
             strip=not params["no_strip"],
+            unstripped=params["no_strip_files"],
             python_home=params["python_home"],
         ),
         onefile=params["onefile"],

@@ -77,6 +77,7 @@ ELF = Layout(
         "--requirements",
         "--stdlib-sources",
         "--no-strip",
+        "--no-strip-file",
         "--export-env",
         "--version",
         "--glibc",

@@ -46,6 +46,7 @@ def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
         content.requirements,
         request.export_env,
         content.strip,
+        content.unstripped,
     )
     tree = build_tree(root, spec, ctx)
     notes: list[str] = []

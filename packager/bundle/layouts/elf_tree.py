@@ -28,7 +28,7 @@ from packager.bundle.prepared import LIBPYTHON, PreparedRuntime, zip_name
 from packager.bundle.rpaths import scrub_rpaths
 from packager.bundle.runtime import PythonRuntime
 from packager.bundle.site_packages import pip_install
-from packager.bundle.strip import elf_files_under, strip_files
+from packager.bundle.strip import elf_files_under, strip_files, to_strip
 from packager.bundle.vendor import unchanged, vendor_libraries
 from packager.context import Context
 from packager.errors import UsageError
@@ -52,6 +52,7 @@ class TreeSpec:
     requirements: str | None = None
     export_env: bool = False
     strip: bool = True
+    unstripped: tuple[str, ...] = ()  # shell patterns of files left unstripped
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def build_tree(
     binary = f"bin/{spec.name}"
     stdlib.copy_file(spec.binary, os.path.join(root, binary))
     os.chmod(os.path.join(root, binary), 0o755)
-    if spec.strip:
+    if spec.strip and to_strip([os.path.join(root, binary)], root, spec.unstripped):
         strip_files([os.path.join(root, binary)], ctx, keep_symbols=_symbols_to_keep(spec.report))
     if dynamic:
         _patch_rpath(os.path.join(root, binary), ctx)
@@ -96,7 +97,7 @@ def build_tree(
         shared_objects = elf_files_under(site_packages)
         scrub_rpaths(shared_objects, ctx)
         if spec.strip:
-            strip_files(shared_objects, ctx)
+            strip_files(to_strip(shared_objects, root, spec.unstripped), ctx)
     if spec.app_dir:
         _copy_app(spec.app_dir, os.path.join(root, "app"))
     launcher = spec.name
