@@ -15,10 +15,17 @@ from typing import Any
 
 import pytest
 
-from packager.bundle import BundleFormat, BundleManifest, BundleRequest, bundle, verify_bundle
+from packager.bundle import (
+    BundleFormat,
+    BundleManifest,
+    BundleRequest,
+    ContentOptions,
+    bundle,
+    verify_bundle,
+)
 from packager.bundle.roots import DEBIAN_RELEASES, debian_root
 from packager.context import Context
-from packager.errors import FloorError
+from packager.errors import FloorError, ToolError
 from packager.floor import highest, version_key
 from packager.inspect import inspect_paths
 from packager.model import BinaryFormat, BinaryReport
@@ -225,3 +232,41 @@ def test_modules_needing_system_libraries_import_over_a_minimal_bookworm(
     result = verify_bundle(str(tree), environ=bundle_environ(), root=bookworm_root)
     assert result.ok, result.stderr
     assert "probe: OpenSSL" in result.stdout, result.stdout + result.stderr
+
+
+def _wheel_tags(tree: Path) -> list[str]:
+    return [
+        line.removeprefix("Tag: ")
+        for wheel in tree.rglob("*.dist-info/WHEEL")
+        for line in wheel.read_text(encoding="utf-8").splitlines()
+        if line.startswith("Tag: ")
+    ]
+
+
+def test_requirements_take_wheels_for_the_floor_and_never_an_sdist(
+    hello_binary: Path, hello_bundle: BundleManifest, tmp_path: Path
+) -> None:
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("markupsafe\n", encoding="utf-8")
+    floor = _floor(hello_bundle)
+    manifest = bundle_tree(
+        str(hello_binary),
+        str(tmp_path / "ok"),
+        environ=bundle_environ(),
+        content=ContentOptions(requirements=str(requirements)),
+        glibc=floor,
+    )
+    assert manifest.glibc_floor is not None
+    assert any(entry.lower().startswith("markupsafe==") for entry in manifest.requirements)
+    tags = _wheel_tags(output_path(manifest, BundleFormat.DIR))
+    assert tags and all("manylinux" in tag for tag in tags), tags
+    # MarkupSafe 0.23 is an sdist only: pip must not fall back to building it.
+    requirements.write_text("markupsafe==0.23\n", encoding="utf-8")
+    with pytest.raises(ToolError, match=rf"no wheel of markupsafe==0\.23 runs on glibc {floor} "):
+        bundle_tree(
+            str(hello_binary),
+            str(tmp_path / "none"),
+            environ=bundle_environ(),
+            content=ContentOptions(requirements=str(requirements)),
+            glibc=floor,
+        )

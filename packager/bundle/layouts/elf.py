@@ -47,6 +47,7 @@ def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
         request.export_env,
         content.strip,
         content.unstripped,
+        request.glibc,
     )
     tree = build_tree(root, spec, ctx)
     notes: list[str] = []

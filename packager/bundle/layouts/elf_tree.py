@@ -27,7 +27,7 @@ from packager.bundle.model import SizeBreakdown
 from packager.bundle.prepared import LIBPYTHON, PreparedRuntime, zip_name
 from packager.bundle.rpaths import scrub_rpaths
 from packager.bundle.runtime import PythonRuntime
-from packager.bundle.site_packages import pip_install
+from packager.bundle.site_packages import WheelTarget, pip_install
 from packager.bundle.strip import elf_files_under, strip_files, to_strip
 from packager.bundle.vendor import unchanged, vendor_libraries
 from packager.context import Context
@@ -53,6 +53,7 @@ class TreeSpec:
     export_env: bool = False
     strip: bool = True
     unstripped: tuple[str, ...] = ()  # shell patterns of files left unstripped
+    glibc: str | None = None  # with requirements: take only wheels for this glibc
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def build_tree(
     if spec.requirements:
         ctx.progress(f"installing {spec.requirements} into site-packages")
         python = runtime.interpreter.executable
-        installed = pip_install(python, spec.requirements, site_packages, ctx)
+        installed = pip_install(python, spec.requirements, site_packages, ctx, _wheels_for(spec))
         prefix = os.path.relpath(site_packages, root)
         stdlib.compile_tree(python, site_packages, ctx, source_prefix=prefix)
         shared_objects = elf_files_under(site_packages)
@@ -117,6 +118,15 @@ def build_tree(
         unchanged(shipped, set(vendored.changed)),
         vendored.sonames,
     )
+
+
+def _wheels_for(spec: TreeSpec) -> WheelTarget | None:
+    """The wheels --requirements may take for a --glibc floor; None: pip's own choice."""
+    if spec.glibc is None:
+        return None
+    major, minor = spec.runtime.interpreter.version.split(".")[:2]
+    arch = "i686" if spec.report.arch == "i386" else spec.report.arch
+    return WheelTarget(spec.glibc, arch, f"{major}.{minor}", f"cp{major}{minor}")
 
 
 def _symbols_to_keep(report: BinaryReport) -> tuple[str, ...]:
