@@ -2,80 +2,66 @@
 
     python3 bench/bench_verify_on.py BINARY [--runs N] [--distros bullseye,bookworm]
 
-BINARY is a built program that embeds Python (e.g. samples/hello's release build). Each
-run bundles it as dir,tar.zst,installer into a fresh directory: once without verifying,
-once with --verify (the sandbox over this host), and once with --verify-on NAME for each
-root (made by an untimed first run, so the cold debootstrap, a few minutes, is not
-timed). Printed: median seconds of each, the time a root adds to the
-bundle, and its ratio to what --verify adds. Target: a root costs <= 1.5x the host's
-sandbox (same outputs, same sandbox, another userland underneath). A root whose glibc is
-below the bundle's floor is refused before anything is written; its row says so.
+BINARY is a built program that embeds Python (e.g. samples/hello's release build). It is
+bundled once as dir,tar.zst,installer. `bundle --verify-on NAME` then costs, per root,
+one `verify --distro NAME` of each output, so that is what is timed: for each root and
+output, `packager verify --distro NAME OUTPUT` against `packager verify OUTPUT` (the same
+sandbox over this host), median of interleaved runs after a warm-up. The warm-up also
+makes a missing root (a cold debootstrap, a few minutes, not timed).
+Target: a root costs <= 1.5x the host's sandbox (another userland underneath, nothing
+else). A root whose glibc is below the bundle's floor is skipped: `bundle` refuses it
+before writing anything.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
+import json
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-from common import compare_values, packager_command
+from common import compare, packager_command
 
 FORMATS = "dir,tar.zst,installer"
+# The glibc of each Debian release packager makes roots of (packager.bundle.roots).
+RELEASE_GLIBC = {"bullseye": (2, 31), "bookworm": (2, 36), "trixie": (2, 41)}
 
 
-def bundle_seconds(binary: str, work: Path, extra: list[str]) -> float | None:
-    """Seconds of one `packager bundle` run; None when it refused a root's glibc."""
-    out = Path(tempfile.mkdtemp(dir=work))
+def bundle_once(binary: str, out: Path) -> tuple[list[str], tuple[int, ...]]:
+    """Bundle `binary` into `out`; (the outputs written, the bundle's glibc floor)."""
     argv = [*packager_command(), "bundle", binary, "--out", str(out), "--format", FORMATS]
-    start = time.perf_counter()
-    done = subprocess.run([*argv, *extra], capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - start
+    done = subprocess.run([*argv, "--json"], capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        if "needs glibc" in done.stderr:
-            return None
-        raise SystemExit(f"packager bundle {' '.join(extra)} failed:\n{done.stderr[-3000:]}")
-    return elapsed
-
-
-def median_seconds(binary: str, work: Path, extra: list[str], runs: int) -> float | None:
-    times = [bundle_seconds(binary, work, extra) for _ in range(runs)]
-    present = [t for t in times if t is not None]
-    return statistics.median(present) if present else None
+        raise SystemExit(f"packager bundle failed:\n{done.stderr[-3000:]}")
+    manifest = json.loads(done.stdout)["bundle"]
+    outputs = [item["path"] for item in manifest["outputs"] if item["format"]]
+    return outputs, tuple(int(part) for part in manifest["glibc_floor"].split("."))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("binary")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--distros", default="bullseye,bookworm")
     options = parser.parse_args()
-    distros = [name for name in options.distros.split(",") if name]
+    ok = True
     with tempfile.TemporaryDirectory(prefix="bench-verify-on-") as scratch:
-        work = Path(scratch)
-        bundle_seconds(options.binary, work, [])  # warm the prepared-runtime cache
-        for name in distros:  # make (or find) each root before anything is timed
-            bundle_seconds(options.binary, work, ["--verify-on", name])
-        plain = median_seconds(options.binary, work, [], options.runs)
-        host = median_seconds(options.binary, work, ["--verify"], options.runs)
-        assert plain is not None and host is not None
-        print(f"bundle ({FORMATS}): {plain:.2f} s; with --verify: {host:.2f} s")
-        ok = True
-        for name in distros:
-            seconds = median_seconds(options.binary, work, ["--verify-on", name], options.runs)
-            if seconds is None:
-                print(f"--verify-on {name}: refused before writing (its glibc is below the floor)")
+        outputs, floor = bundle_once(options.binary, Path(scratch) / "out")
+        for name in (item for item in options.distros.split(",") if item):
+            if RELEASE_GLIBC[name] < floor:
+                print(f"{name}: below the bundle's floor, refused by bundle --verify-on")
                 continue
-            ok &= compare_values(
-                f"--verify-on {name} adds",
-                seconds - plain,
-                host - plain,
-                "--verify adds",
-                unit="s",
-                target=1.5,
-            )
+            for output in outputs:
+                verify = [*packager_command(), "verify"]
+                ok &= compare(
+                    f"verify --distro {name} {Path(output).name}",
+                    [*verify, "--distro", name, output],
+                    [*verify, output],
+                    "verify on this host",
+                    runs=options.runs,
+                    target=1.5,
+                )
     return 0 if ok else 1
 
 
