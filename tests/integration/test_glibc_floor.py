@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from packager.bundle import (
     bundle,
     verify_bundle,
 )
+from packager.bundle.outputs.installer_sh import write_installer
 from packager.bundle.roots import DEBIAN_RELEASES, debian_root
 from packager.context import Context
 from packager.errors import FloorError, ToolError
@@ -270,3 +272,59 @@ def test_requirements_take_wheels_for_the_floor_and_never_an_sdist(
             content=ContentOptions(requirements=str(requirements)),
             glibc=floor,
         )
+
+
+def _tools_without(hidden: set[str], into: Path) -> Path:
+    """A PATH directory with every command of /usr/bin and /bin except `hidden`."""
+    into.mkdir()
+    for directory in ("/usr/bin", "/bin"):
+        for tool in Path(directory).iterdir():
+            link = into / tool.name
+            if tool.name not in hidden and not link.exists():
+                link.symlink_to(tool)
+    return into
+
+
+@pytest.mark.parametrize(
+    "hidden", [set(), {"getconf"}, {"getconf", "ldd"}], ids=["getconf", "ldd", "libc.so.6"]
+)
+def test_the_installer_finds_the_glibc_version_each_way(hidden: set[str], tmp_path: Path) -> None:
+    payload = tmp_path / "payload.tar.gz"
+    with tarfile.open(payload, "w:gz") as archive:
+        top = tarfile.TarInfo("app")
+        top.type = tarfile.DIRTYPE
+        archive.addfile(top)
+    installer = tmp_path / "app-installer.sh"
+    write_installer("app", str(payload), str(installer), arch=os.uname().machine, glibc_floor="9.0")
+    path = _tools_without(hidden, tmp_path / "bin")
+    done = subprocess.run(
+        ["/bin/sh", str(installer), "--prefix", str(tmp_path / "prefix")],
+        env={"PATH": str(path), "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    host = os.confstr("CS_GNU_LIBC_VERSION")
+    assert host is not None and host.startswith("glibc ")
+    expected = f"app needs glibc >= 9.0, this system has {host.removeprefix('glibc ')};"
+    assert done.returncode == 1 and expected in done.stderr, done.stderr
+    assert not (tmp_path / "prefix").exists()
+
+
+def test_the_installer_refuses_another_machine(tmp_path: Path) -> None:
+    payload = tmp_path / "payload.tar.gz"
+    with tarfile.open(payload, "w:gz") as archive:
+        top = tarfile.TarInfo("app")
+        top.type = tarfile.DIRTYPE
+        archive.addfile(top)
+    installer = tmp_path / "app-installer.sh"
+    other = "s390x" if os.uname().machine != "s390x" else "x86_64"
+    write_installer("app", str(payload), str(installer), arch=other, glibc_floor=None)
+    done = subprocess.run(
+        ["/bin/sh", str(installer), "--prefix", str(tmp_path / "prefix")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert f"app is built for {other}; this system is {os.uname().machine}" in done.stderr
