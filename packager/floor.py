@@ -112,8 +112,9 @@ def floor_findings(report: BinaryReport, floor: str, tree: str) -> Iterator[Find
             message=f"needs {library.name}, which is not one of the system libraries every "
             f"Linux has (manylinux allowlist) and {where}: systems without it fail with "
             f"'{library.name}: cannot open shared object file'",
-            fix=f"ship {library.name} inside the tree with a $ORIGIN rpath "
-            "(`auditwheel repair` does this for wheels), or leave out what needs it",
+            fix=f"ship {library.name} inside the tree with a $ORIGIN rpath (`packager "
+            "bundle` does for what it lays out, `auditwheel repair` for wheels), or leave "
+            "out what needs it",
         )
 
 

@@ -274,6 +274,18 @@ def test_requirements_take_wheels_for_the_floor_and_never_an_sdist(
         )
 
 
+def _installer(tmp_path: Path, arch: str, glibc_floor: str | None) -> Path:
+    """An installer of an empty program "app" built for `arch` and `glibc_floor`."""
+    payload = tmp_path / "payload.tar.gz"
+    with tarfile.open(payload, "w:gz") as archive:
+        top = tarfile.TarInfo("app")
+        top.type = tarfile.DIRTYPE
+        archive.addfile(top)
+    installer = tmp_path / "app-installer.sh"
+    write_installer("app", str(payload), str(installer), arch=arch, glibc_floor=glibc_floor)
+    return installer
+
+
 def _tools_without(hidden: set[str], into: Path) -> Path:
     """A PATH directory with every command of /usr/bin and /bin except `hidden`."""
     into.mkdir()
@@ -289,13 +301,7 @@ def _tools_without(hidden: set[str], into: Path) -> Path:
     "hidden", [set(), {"getconf"}, {"getconf", "ldd"}], ids=["getconf", "ldd", "libc.so.6"]
 )
 def test_the_installer_finds_the_glibc_version_each_way(hidden: set[str], tmp_path: Path) -> None:
-    payload = tmp_path / "payload.tar.gz"
-    with tarfile.open(payload, "w:gz") as archive:
-        top = tarfile.TarInfo("app")
-        top.type = tarfile.DIRTYPE
-        archive.addfile(top)
-    installer = tmp_path / "app-installer.sh"
-    write_installer("app", str(payload), str(installer), arch=os.uname().machine, glibc_floor="9.0")
+    installer = _installer(tmp_path, os.uname().machine, "9.0")
     path = _tools_without(hidden, tmp_path / "bin")
     done = subprocess.run(
         ["/bin/sh", str(installer), "--prefix", str(tmp_path / "prefix")],
@@ -312,14 +318,8 @@ def test_the_installer_finds_the_glibc_version_each_way(hidden: set[str], tmp_pa
 
 
 def test_the_installer_refuses_another_machine(tmp_path: Path) -> None:
-    payload = tmp_path / "payload.tar.gz"
-    with tarfile.open(payload, "w:gz") as archive:
-        top = tarfile.TarInfo("app")
-        top.type = tarfile.DIRTYPE
-        archive.addfile(top)
-    installer = tmp_path / "app-installer.sh"
     other = "s390x" if os.uname().machine != "s390x" else "x86_64"
-    write_installer("app", str(payload), str(installer), arch=other, glibc_floor=None)
+    installer = _installer(tmp_path, other, None)
     done = subprocess.run(
         ["/bin/sh", str(installer), "--prefix", str(tmp_path / "prefix")],
         capture_output=True,
