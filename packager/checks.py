@@ -12,14 +12,17 @@
 | PKG108 | error    | PE imports a python DLL that is not beside it |
 | PKG109 | error    | expected module has no PyInit_<name> |
 | PKG110 | error    | onefile executable whose module archive is damaged |
+| PKG111 | error    | with a glibc floor: a symbol version above it |
+| PKG112 | error    | with a glibc floor: a library outside the allowlist, not in its tree |
+| PKG113 | error    | ELF PT_LOAD segment whose offset and address disagree modulo p_align |
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 
+from packager.floor import floor_findings, inside, own_tree
 from packager.model import (
     BinaryFormat,
     BinaryKind,
@@ -41,9 +44,21 @@ Rule = Callable[[BinaryReport], Iterable[Finding]]
 _ORIGIN = re.compile(r"\$ORIGIN(?![A-Za-z0-9_])|\$\{ORIGIN\}")
 
 
-def check_result(result: InspectResult, *, expect_modules: Sequence[str] = ()) -> InspectResult:
-    """Run every rule on every report of `result` and attach the findings."""
+def check_result(
+    result: InspectResult,
+    *,
+    expect_modules: Sequence[str] = (),
+    glibc: str | None = None,
+    roots: Sequence[str] = (),
+) -> InspectResult:
+    """Run every rule on every report of `result` and attach the findings.
+
+    With `glibc`, each ELF file must also run on that glibc with nothing but the manylinux
+    allowlist from the system; a file's tree is the first of `roots` holding it.
+    """
     rules: list[Rule] = [*_RULES, _expect_modules_rule(expect_modules)]
+    if glibc is not None:
+        rules.append(lambda report: floor_findings(report, glibc, own_tree(report.path, roots)))
     checked = tuple(
         report._replace(findings=tuple(f for rule in rules for f in rule(report)))
         for report in result.binaries
@@ -157,7 +172,7 @@ def _unsafe_rpaths(report: BinaryReport) -> Iterable[Finding]:
                 "use absolute entries or ones based on $ORIGIN (@loader_path on macOS), "
                 "and no empty entries or ';' (`patchelf --set-rpath '$ORIGIN/../lib'`)",
             )
-        elif entry.startswith("/") and not _inside(entry, _own_tree(report.path)):
+        elif entry.startswith("/") and not inside(entry, own_tree(report.path)):
             yield _finding(
                 report,
                 "PKG105",
@@ -215,6 +230,20 @@ def _damaged_payload(report: BinaryReport) -> Iterable[Finding]:
         )
 
 
+def _misaligned_segments(report: BinaryReport) -> Iterable[Finding]:
+    if report.misaligned_loads:
+        yield _finding(
+            report,
+            "PKG113",
+            Severity.ERROR,
+            f"{report.misaligned_loads} PT_LOAD segment(s) whose file offset and address "
+            "differ modulo their alignment: the loader fails with 'ELF load command address/"
+            "offset not properly aligned' (often strip or patchelf run on a file it broke)",
+            "ship the file as it was built: leave it unstripped (`--no-strip PATTERN`), "
+            "or rebuild it",
+        )
+
+
 def _expect_modules_rule(modules: Sequence[str]) -> Rule:
     def rule(report: BinaryReport) -> Iterable[Finding]:
         for module in modules:
@@ -232,20 +261,11 @@ def _expect_modules_rule(modules: Sequence[str]) -> Rule:
     return rule
 
 
-def _own_tree(path: str) -> str:
-    # A binary in PREFIX/bin ships with PREFIX/lib: its own tree is the parent of its directory.
-    return os.path.dirname(os.path.dirname(os.path.abspath(path)))
-
-
-def _inside(entry: str, tree: str) -> bool:
-    entry = os.path.normpath(entry)
-    return tree != "/" and (entry == tree or entry.startswith(tree.rstrip("/") + "/"))
-
-
 _RULES: tuple[Rule, ...] = (
     _unexported_static_embed,
     _unresolved_libraries,
     _unsafe_rpaths,
     _extension_links_libpython,
     _damaged_payload,
+    _misaligned_segments,
 )

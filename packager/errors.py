@@ -79,3 +79,9 @@ class OutputWriteError(PackagerError):
 
 class OutputDirError(PackagerError):
     """The output directory is missing, not a directory, or not writable."""
+
+
+class FloorError(PackagerError):
+    """A file of a bundle would not run on the glibc floor asked for; nothing was written."""
+
+    exit_code = EXIT_FINDINGS

@@ -150,6 +150,7 @@ def analyze(parsed: ParsedBinary, path: str, needed: Sequence[NeededLibrary]) ->
         needed=tuple(needed),
         symbols=symbols,
         glibc_floor=parsed.glibc_floor,
+        misaligned_loads=parsed.misaligned_loads,
         interpreter=parsed.interpreter,
         slice_index=parsed.slice_index,
         universal=parsed.universal,

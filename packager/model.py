@@ -73,6 +73,7 @@ class ParsedBinary(NamedTuple):
     glibc_floor: str | None = None  # highest GLIBC_x.y version needed (ELF)
     slice_index: int | None = None  # index inside a universal (fat) Mach-O
     universal: bool = False
+    misaligned_loads: int = 0  # ELF PT_LOAD segments with offset % align != vaddr % align
 
 
 class NeededLibrary(NamedTuple):
@@ -133,6 +134,7 @@ class BinaryReport(NamedTuple):
     universal: bool = False
     findings: tuple[Finding, ...] = ()
     payload: OnefilePayload | None = None  # a onefile executable's module archive
+    misaligned_loads: int = 0  # ELF PT_LOAD segments the loader cannot map
 
 
 class FileError(NamedTuple):

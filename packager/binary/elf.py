@@ -189,7 +189,7 @@ class _Elf:
 
     def vaddr_span(self, vaddr: int, size: int) -> tuple[int, int] | None:
         """File region of a virtual address range, through the PT_LOAD segments."""
-        for p_type, p_offset, p_vaddr, p_filesz in self.segments:
+        for p_type, p_offset, p_vaddr, p_filesz, _ in self.segments:
             if p_type == PT_LOAD and p_vaddr <= vaddr and vaddr + size <= p_vaddr + p_filesz:
                 return self.span(p_offset + vaddr - p_vaddr, size, "dynamic table")
         return None
@@ -201,10 +201,11 @@ class _Elf:
 
 
 def _normalize_phdr(fields: tuple[int, ...], is64: bool) -> tuple[int, ...]:
-    """(p_type, p_offset, p_vaddr, p_filesz): the two classes order the fields differently."""
+    """(p_type, p_offset, p_vaddr, p_filesz, p_align): the two classes order the fields
+    differently."""
     if is64:
-        return fields[0], fields[2], fields[3], fields[5]
-    return fields[0], fields[1], fields[2], fields[4]
+        return fields[0], fields[2], fields[3], fields[5], fields[7]
+    return fields[0], fields[1], fields[2], fields[4], fields[7]
 
 
 def parse(path: str, data: Buffer) -> list[ParsedBinary]:
@@ -252,6 +253,7 @@ def _parse(elf: _Elf) -> ParsedBinary:
         interpreter=interpreter,
         soname=dynamic_string(tags.get(DT_SONAME)),
         glibc_floor=_glibc_floor(elf),
+        misaligned_loads=_misaligned_loads(elf),
     )
 
 
@@ -269,7 +271,7 @@ def _kind(elf_type: int, has_interp: bool, tags: dict[int, int]) -> BinaryKind:
 
 
 def _interpreter(elf: _Elf) -> str | None:
-    for p_type, p_offset, _, p_filesz in elf.segments:
+    for p_type, p_offset, _, p_filesz, _ in elf.segments:
         if p_type == PT_INTERP:
             start, end = elf.span(p_offset, p_filesz, "PT_INTERP")
             return elf.cstring(start, end, "PT_INTERP")
@@ -278,7 +280,9 @@ def _interpreter(elf: _Elf) -> str | None:
 
 def _dynamic(elf: _Elf) -> _Dynamic:
     """DT_* entries up to DT_NULL, from PT_DYNAMIC (what ld.so reads) or the section."""
-    region = next(((off, size) for kind, off, _, size in elf.segments if kind == PT_DYNAMIC), None)
+    region = next(
+        ((off, size) for kind, off, _, size, _ in elf.segments if kind == PT_DYNAMIC), None
+    )
     if region is None:
         region = next(((s.offset, s.size) for s in elf.sections if s.type == SHT_DYNAMIC), None)
     result = _Dynamic([], {})
@@ -379,6 +383,16 @@ def _classify(
         symbols.pyinit.add(name)
     if dynamic and info >> 4 in _EXPORTED_BINDINGS and other & 3 in _EXPORTED_VISIBILITIES:
         symbols.exported.add(name)
+
+
+def _misaligned_loads(elf: _Elf) -> int:
+    """PT_LOAD segments whose file offset and address disagree modulo their alignment:
+    the loader cannot map them (a tool that rewrote the file broke it)."""
+    return sum(
+        1
+        for p_type, p_offset, p_vaddr, _, p_align in elf.segments
+        if p_type == PT_LOAD and p_align > 1 and p_offset % p_align != p_vaddr % p_align
+    )
 
 
 def _glibc_floor(elf: _Elf) -> str | None:

@@ -72,6 +72,9 @@ class BundleManifest:
     sizes: SizeBreakdown
     outputs: tuple[BundleOutput, ...]
     notes: tuple[str, ...] = ()
+    glibc_floor: str | None = None  # the oldest glibc every shipped ELF file runs on
+    glibc_floor_file: str | None = None  # a file that sets it, relative to the tree's root
+    vendored: tuple[str, ...] = ()  # system libraries shipped in lib/ (sonames)
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ class VerifyResult:
     returncode: int
     stdout: str
     stderr: str
+    root: str = "/"  # the system the sandbox showed: this host's, or a Debian root
 
     @property
     def ok(self) -> bool:

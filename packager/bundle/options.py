@@ -40,6 +40,7 @@ class ContentOptions:
     requirements: str | None = None  # a pip requirements file installed into site-packages
     stdlib_sources: bool = False  # ship .py sources instead of a .pyc zip
     strip: bool = True  # strip ELF files
+    unstripped: tuple[str, ...] = ()  # shell patterns of ELF files to leave unstripped
     python_home: str | None = None  # a Windows CPython home, for a PE program
 
 
@@ -71,6 +72,8 @@ class BundleRequest:
     version: str | None = None  # the package version installers carry
     force: bool = False
     verify: bool = False  # run every output in a sandbox afterwards
+    glibc: str | None = None  # the floor every ELF file must meet; None: measure, not enforce
+    verify_on: tuple[str, ...] = ()  # Debian releases whose minbase roots run every output
 
     @property
     def package_version(self) -> str:
@@ -89,6 +92,7 @@ OPTION_GIVEN: dict[str, Callable[[BundleRequest], bool]] = {
     "--stdlib-sources": lambda r: r.content.stdlib_sources,
     "--no-strip": lambda r: not r.content.strip,
     "--target": lambda r: r.obtain.target is not None,  # before --python-home, which it uses
+    "--no-strip-file": lambda r: bool(r.content.unstripped),
     "--python-home": lambda r: r.content.python_home is not None,
     "--export-env": lambda r: r.export_env,
     "--workdir": lambda r: r.workdir is not None,
@@ -98,6 +102,8 @@ OPTION_GIVEN: dict[str, Callable[[BundleRequest], bool]] = {
     "--include": lambda r: bool(r.onefile_options.include),
     "--site": lambda r: bool(r.onefile_options.site_dirs),
     "--no-compress": lambda r: not r.onefile_options.compress,
+    "--glibc": lambda r: r.glibc is not None,
+    "--verify-on": lambda r: bool(r.verify_on),
 }
 
 

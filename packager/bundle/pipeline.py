@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from packager.binary import ResolveContext, detect_format
 from packager.bundle.appdir import check_app_dir
 from packager.bundle.atomic import OutputDirError, Staging, check_targets
+from packager.bundle.glibc import TreeFloor, enforce_floor
 from packager.bundle.launchers import check_search_path_safe
 from packager.bundle.layouts import ELF, ONEFILE, PE, Layout, TreeJob
 from packager.bundle.model import BundleFormat, BundleManifest, VerifyResult
@@ -31,9 +32,11 @@ from packager.bundle.options import (
     given_options,
 )
 from packager.bundle.outputs import all_names, output_names, write_outputs
+from packager.bundle.roots import DEBIAN_RELEASES, debian_root, lowest_glibc
 from packager.bundle.verify import verify_bundle
 from packager.context import Context
-from packager.errors import UnreadableInputError, UsageError
+from packager.errors import FloorError, UnreadableInputError, UsageError
+from packager.floor import version_key
 from packager.model import BinaryFormat, BinaryReport, LinkMode
 
 
@@ -72,6 +75,8 @@ def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
         check_bundle_name(name, request.source)
         check_targets(request.out_dir, [name], force=request.force)
         obtained = obtain(request, layout, ctx, crate=crate)
+        binary = os.path.abspath(obtained.binary)
+        _check_roots(request, enforce_floor([binary], os.path.dirname(binary), request.glibc, ctx))
         result = build_onefile(_onefile_job(request, obtained, name, crate=crate), ctx)
         return BundleRun(layout.key, None, result, _verify(request, [result.path], ctx))
     obtained = obtain(request, layout, ctx, crate=crate)
@@ -178,6 +183,8 @@ def _why(option: str, layout: Layout) -> str:
         return ": bundling a program built for another Linux architecture is not supported yet"
     if option == "--workdir" and layout is PE:
         return ": the Windows launcher starts the program in the caller's folder"
+    if option in ("--glibc", "--verify-on"):
+        return ": a Windows program does not use glibc"
     if layout is PE:
         return ": a Windows bundle ships the Python of --python-home as it is"
     return ""
@@ -283,12 +290,20 @@ def _bundle_tree(
     with Staging(request.out_dir) as staging:
         job = TreeJob(request, name, obtained.binary, report, obtained.interpreter, staging)
         laid_out = layout.lay_out(job, ctx)
-        written = write_outputs(staging, laid_out.tree, formats, ctx, force=request.force)
+        root = laid_out.tree.root
+        floor = enforce_floor([root], root, request.glibc, ctx) if layout is ELF else None
+        tree = laid_out.tree
+        if floor is not None:
+            _check_roots(request, floor)
+            tree = dataclasses.replace(tree, glibc_floor=floor.glibc)
+        written = write_outputs(staging, tree, formats, ctx, force=request.force)
     return dataclasses.replace(
         laid_out.manifest,
         outputs=written.outputs,
         deb_depends=written.depends,
         notes=(*written.notes, *laid_out.manifest.notes),
+        glibc_floor=floor.glibc if floor else None,
+        glibc_floor_file=floor.file if floor else None,
     )
 
 
@@ -313,12 +328,32 @@ def _onefile_job(
     )
 
 
+def _check_roots(request: BundleRequest, floor: TreeFloor) -> None:
+    """Refuse, before anything is written, outputs that --verify-on roots cannot run."""
+    below = [
+        name
+        for name in request.verify_on
+        if floor.glibc and version_key(DEBIAN_RELEASES[name]) < version_key(floor.glibc)
+    ]
+    if below:
+        raise FloorError(
+            f"{floor.file} needs glibc {floor.glibc}, and Debian {', '.join(below)} "
+            f"has glibc {lowest_glibc(below)}: the output cannot run there; nothing was written",
+            fix=f"build for that glibc (--glibc {lowest_glibc(below)} names every file to "
+            "rebuild), or drop it from --verify-on",
+        )
+
+
 def _verify(request: BundleRequest, subjects: list[str], ctx: Context) -> tuple[VerifyResult, ...]:
-    """Run each written output in the sandbox, when the request asks for it."""
-    if not request.verify:
-        return ()
+    """Run each written output in the sandbox: over this host with --verify, and over the
+    minimal Debian root of each --verify-on release."""
+    roots = [debian_root(name, ctx) for name in request.verify_on]
+    if request.verify:
+        roots.insert(0, "/")
     results: list[VerifyResult] = []
-    for subject in subjects:
-        ctx.progress(f"verifying {subject} in a sandbox")
-        results.append(verify_bundle(subject, environ=ctx.environ, echo=ctx.echo))
+    for root in roots:
+        where = "" if root == "/" else f" over {os.path.basename(root)}"
+        for subject in subjects:
+            ctx.progress(f"verifying {subject} in a sandbox{where}")
+            results.append(verify_bundle(subject, environ=ctx.environ, echo=ctx.echo, root=root))
     return tuple(results)

@@ -3,11 +3,62 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+from dataclasses import dataclass
 
 from packager import runner
 from packager.context import Context
 from packager.errors import ToolError, UsageError
+
+# The legacy manylinux names and the glibc each stands for (PEP 600).
+_LEGACY_MANYLINUX = {(2, 17): "manylinux2014", (2, 12): "manylinux2010", (2, 5): "manylinux1"}
+_NO_MATCH = re.compile(r"(?:satisfies the requirement|distribution found for) ([^\s(]+)")
+
+
+@dataclass(frozen=True)
+class WheelTarget:
+    """The system the installed wheels must run on: wheels only, none newer than this."""
+
+    glibc: str  # MAJOR.MINOR
+    arch: str  # as manylinux tags spell it: x86_64, aarch64, i686, ...
+    python_version: str  # MAJOR.MINOR
+    abi: str  # cp311
+
+
+def platform_tags(glibc: str, arch: str) -> list[str]:
+    """Every manylinux tag a system with `glibc` accepts, newest first (PEP 600)."""
+    major, minor = (int(part) for part in glibc.split(".")[:2])
+    tags: list[str] = []
+    for older in range(minor, 4, -1):
+        tags.append(f"manylinux_{major}_{older}_{arch}")
+        legacy = _LEGACY_MANYLINUX.get((major, older))
+        if legacy:
+            tags.append(f"{legacy}_{arch}")
+    return tags
+
+
+def target_options(target: WheelTarget) -> list[str]:
+    """pip options that pick only wheels `target` can load, and never build an sdist."""
+    tags = platform_tags(target.glibc, target.arch)
+    if not tags:
+        raise UsageError(
+            f"no manylinux wheel targets glibc {target.glibc}: the oldest is manylinux1 (2.5)",
+            fix="give --glibc 2.5 or newer",
+        )
+    options = ["--only-binary=:all:"]
+    for tag in tags:
+        options += ["--platform", tag]
+    options += ["--python-version", target.python_version, "--implementation", "cp"]
+    for abi in (target.abi, "abi3", "none"):
+        options += ["--abi", abi]
+    return options
+
+
+def unmatched_requirement(pip_output: str) -> str | None:
+    """The requirement pip found no fitting distribution for, from its error output."""
+    found = _NO_MATCH.search(pip_output)
+    return found.group(1) if found else None
 
 
 def pip_install(
@@ -15,8 +66,12 @@ def pip_install(
     requirements: str,
     site_packages: str,
     ctx: Context,
+    target: WheelTarget | None = None,
 ) -> tuple[str, ...]:
-    """Install `requirements` with `python -m pip` into `site_packages`; the names installed."""
+    """Install `requirements` with `python -m pip` into `site_packages`; the names installed.
+
+    With `target`, only wheels for that glibc, machine and CPython are taken.
+    """
     if not os.path.isfile(requirements):
         raise UsageError("requirements file not found", path=requirements)
     argv = [
@@ -32,11 +87,23 @@ def pip_install(
         site_packages,
         "--requirement",
         requirements,
+        *(target_options(target) if target else []),
     ]
     pip_environ = {k: v for k, v in ctx.environ.items() if not k.startswith("PYTHON")}
     try:
         runner.run(argv, environ=pip_environ, echo=ctx.echo)
     except ToolError as exc:
+        unmatched = unmatched_requirement(exc.output) if target else None
+        if target and unmatched:
+            raise ToolError(
+                f"no wheel of {unmatched} runs on glibc {target.glibc} ({target.arch}, "
+                f"CPython {target.python_version}); packager never builds an sdist for a floor",
+                path=requirements,
+                fix=f"pin a version of {unmatched} with a manylinux wheel for glibc "
+                f"{target.glibc} or older, or raise --glibc",
+                output=exc.output,
+                returncode=exc.returncode,
+            ) from exc
         raise ToolError(
             f"pip could not install the requirements: {exc.output.strip()[-2000:]}",
             path=requirements,

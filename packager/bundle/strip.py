@@ -9,7 +9,9 @@ is what debuggers and profilers read: backtraces show addresses instead of funct
 
 from __future__ import annotations
 
+import fnmatch
 import os
+import re
 from collections.abc import Iterable, Sequence
 
 from packager import runner
@@ -17,6 +19,10 @@ from packager.context import Context
 
 _STRIP_FIX = "install binutils (Debian: apt-get install binutils), or pass --no-strip"
 _ELF_MAGIC = b"\x7fELF"
+# auditwheel repair copies a wheel's libraries into PACKAGE.libs/ (delocate: .dylibs) and
+# renames them with a hash (libgfortran-040039e1.so.5.0.0); patchelf has rewritten their
+# headers, and strip run over such a file can leave segments the loader refuses.
+_HASHED_NAME = re.compile(r".+-[0-9a-f]{8}\.so(\.[0-9]+)*")
 
 
 def is_elf(path: str) -> bool:
@@ -38,6 +44,30 @@ def elf_files_under(root: str) -> list[str]:
             if is_elf(path)
         )
     return found
+
+
+def repaired_by_a_wheel_tool(path: str) -> bool:
+    """Whether `path` is a library auditwheel (or a tool like it) grafted into a wheel."""
+    parts = path.replace(os.sep, "/").split("/")
+    return any(part.endswith(".libs") for part in parts[:-1]) or bool(
+        _HASHED_NAME.fullmatch(parts[-1])
+    )
+
+
+def to_strip(paths: Iterable[str], root: str, keep: Iterable[str] = ()) -> list[str]:
+    """`paths` minus the files left as they are: those a wheel tool repaired, and those
+    whose path under `root` (or name) matches one of the `keep` shell patterns."""
+    patterns = tuple(keep)
+    chosen: list[str] = []
+    for path in paths:
+        relative = os.path.relpath(path, root).replace(os.sep, "/")
+        if repaired_by_a_wheel_tool(relative):
+            continue
+        name = os.path.basename(path)
+        if any(fnmatch.fnmatchcase(relative, p) or fnmatch.fnmatchcase(name, p) for p in patterns):
+            continue
+        chosen.append(path)
+    return chosen
 
 
 def strip_files(paths: Sequence[str], ctx: Context, *, keep_symbols: Iterable[str] = ()) -> None:

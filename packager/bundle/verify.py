@@ -34,20 +34,27 @@ _HIDDEN_FILE_GLOBS = (
 )
 
 
-def hidden_paths(environ: Mapping[str, str]) -> tuple[list[str], list[str]]:
-    """(directories covered by tmpfs, regular files covered by /dev/null) on this host."""
-    directories = [path for path in _HIDDEN_DIRS if os.path.isdir(path)]
+def hidden_paths(environ: Mapping[str, str], root: str = "/") -> tuple[list[str], list[str]]:
+    """(directories covered by tmpfs, regular files covered by /dev/null) in `root`, as
+    paths inside it; the user's HOME only when `root` is this host's own."""
+
+    root = root.rstrip("/")  # "" for this host: root + path is then the path itself
+
+    def inside(pattern: str) -> list[str]:
+        return [path[len(root) :] for path in sorted(glob.glob(root + pattern))]
+
+    directories = [path for path in _HIDDEN_DIRS if os.path.isdir(root + path)]
     home = environ.get("HOME")
-    if home and os.path.isdir(home) and os.path.realpath(home) not in ("/", "/tmp"):
+    if not root and home and os.path.isdir(home) and os.path.realpath(home) not in ("/", "/tmp"):
         directories.append(os.path.realpath(home))
     for pattern in _HIDDEN_DIR_GLOBS:
-        directories.extend(path for path in sorted(glob.glob(pattern)) if os.path.isdir(path))
+        directories.extend(path for path in inside(pattern) if os.path.isdir(root + path))
     files: list[str] = []
     for pattern in _HIDDEN_FILE_GLOBS:
         files.extend(
             path
-            for path in sorted(glob.glob(pattern))
-            if os.path.isfile(path) and not os.path.islink(path)
+            for path in inside(pattern)
+            if os.path.isfile(root + path) and not os.path.islink(root + path)
         )
     return list(dict.fromkeys(directories)), files
 
@@ -60,14 +67,16 @@ def sandbox_argv(
     *,
     cwd: str = SANDBOX_HOME,
     binds: Sequence[str] = (),
+    root: str = "/",
 ) -> tuple[list[str], list[str]]:
-    """(bwrap arguments up to the command, hidden paths) with `area` at SANDBOX_AREA.
+    """(bwrap arguments up to the command, hidden paths) with `area` at SANDBOX_AREA and
+    `root` (this host's, or another userland's directory) as the read-only system.
 
     The command starts in `cwd`; each of `binds` (host directories) is visible at its own
     path, writable.
     """
-    directories, files = hidden_paths(environ)
-    argv = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    directories, files = hidden_paths(environ, root)
+    argv = [bwrap, "--ro-bind", root, "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
     for directory in directories:
         argv += ["--tmpfs", directory]
     for path in files:
@@ -97,14 +106,16 @@ def verify_bundle(
     timeout: float = 300,
     echo: runner.Echo | None = None,
     cwd: str | None = None,
+    root: str = "/",
 ) -> VerifyResult:
     """Copy, extract or install `subject` into the sandbox and run it with `args`.
 
-    The program sees only PATH, HOME, TMPDIR, LANG and `extra_env`. It starts in `cwd`: a
-    relative path names a folder of the bundle (for a onefile program, beside it), an
-    absolute one a directory of this machine, made visible in the sandbox at that path;
-    None: a fresh, empty HOME. A Windows bundle runs under wine instead
-    (packager.bundle.verify_wine).
+    The program sees only PATH, HOME, TMPDIR, LANG and `extra_env`, over the system at
+    `root`: this host's by default, or another userland's (a debootstrap root) as it is.
+    It starts in `cwd`: a relative path names a folder of the bundle (for a onefile
+    program, beside it), an absolute one a directory of this machine, made visible in the
+    sandbox at that path; None: a fresh, empty HOME. A Windows bundle runs under wine
+    instead (packager.bundle.verify_wine).
     """
     windows_name = windows_bundle_name(subject) if os.path.exists(subject) else None
     if windows_name is not None:
@@ -117,6 +128,12 @@ def verify_bundle(
         raise UnreadableInputError("no such file or directory", path=subject)
     if cwd is not None:
         _check_cwd(cwd)
+    if not os.path.isfile(os.path.join(root, "bin", "sh")):
+        raise UsageError(
+            "not the root of a Linux system (no bin/sh in it)",
+            path=root,
+            fix="pass a directory made by debootstrap, or --distro NAME",
+        )
     work = tempfile.mkdtemp(prefix="packager-verify-")
     try:
         area = os.path.join(work, "area")
@@ -129,13 +146,22 @@ def verify_bundle(
             command = _installed_in(command, cwd)  # the folder exists once it has run
         elif cwd is not None and top is not None:
             start = _folder_of_bundle(top, cwd, area, subject)
-        argv, hidden = sandbox_argv(bwrap, area, environ, extra_env, cwd=start, binds=binds)
+        argv, hidden = sandbox_argv(
+            bwrap,
+            area,
+            environ,
+            extra_env,
+            cwd=start,
+            binds=binds,
+            root=os.path.abspath(root),
+        )
         result = runner.run(
             [*argv, *command, *args], environ=environ, check=False, timeout=timeout, echo=echo
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return VerifyResult(
+        root=os.path.abspath(root),
         subject=subject,
         command=(*command, *args),
         sandbox_path=SANDBOX_AREA,

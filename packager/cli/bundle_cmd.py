@@ -36,16 +36,21 @@ memory, so nothing is written to disk when it starts.
 
 The launcher sets PACKAGER_APP_DIR to the bundle's app/ folder (the --app-dir files);
 --workdir app starts the program in it.
+Every ELF file written is read for its glibc floor; the summary states the floor of the
+whole output. With --glibc X.Y, a file that needs a newer glibc, or a library outside
+the manylinux allowlist that the bundle does not ship, fails the bundle before anything
+is written; installers refuse systems below the floor.
 
 An option the chosen layout cannot honour (say --format with --onefile) is refused.
 
 \b
-Exit codes: 0 done (and verified), 1 --verify ran and an output failed,
-2 usage error or unreadable input, 3 an external tool failed.
+Exit codes: 0 done (and verified), 1 --verify ran and an output failed, or --glibc
+was not met, 2 usage error or unreadable input, 3 an external tool failed.
 
 \b
 Examples:
   packager bundle samples/hello --format dir,tar.zst --out dist --verify
+  packager bundle samples/hello --format dir,installer --verify-on bookworm,trixie
   packager bundle samples/hello --onefile --python /usr/bin/python3.11 --out dist
   packager bundle target/release/myapp --format dir,tar.zst --out dist
   packager bundle myapp --requirements requirements.txt --format installer,deb --verify
@@ -67,6 +72,7 @@ class BundleParams(TypedDict):
     app_dir: str | None
     stdlib_sources: bool
     no_strip: bool
+    no_strip_files: tuple[str, ...]
     export_env: bool
     workdir: str | None
     app_version: str | None
@@ -80,6 +86,8 @@ class BundleParams(TypedDict):
     include: tuple[str, ...]
     site_dirs: tuple[str, ...]
     no_compress: bool
+    glibc: str | None
+    verify_on: str | None
     as_json: bool
 
 
@@ -127,6 +135,14 @@ def _interrupt_on_sigterm() -> None:
     "(tracebacks then show stdlib source lines).",
 )
 @click.option("--no-strip", is_flag=True, help="Keep symbols and debug info in ELF files.")
+@click.option(
+    "--no-strip-file",
+    "no_strip_files",
+    multiple=True,
+    metavar="PATTERN",
+    help="Leave ELF files matching this shell pattern (path in the bundle, or name) "
+    "unstripped; libraries auditwheel repaired (*.libs/, hashed names) always are. Repeatable.",
+)
 @click.option("--export-env", is_flag=True, help="Let child processes inherit the launcher env.")
 @click.option(
     "--workdir",
@@ -168,6 +184,21 @@ def _interrupt_on_sigterm() -> None:
     "--site", "site_dirs", multiple=True, help="--onefile: a pip --target directory to carry."
 )
 @click.option("--no-compress", is_flag=True, help="--onefile: store modules uncompressed.")
+@click.option(
+    "--glibc",
+    default=None,
+    metavar="X.Y",
+    help="The oldest glibc the output must run on; refuse to write it otherwise.  "
+    "[default: measured, the highest floor of the files shipped]",
+)
+@click.option(
+    "--verify-on",
+    default=None,
+    metavar="NAMES",
+    help="Run each output over minimal Debian roots too (bullseye,bookworm,trixie; made "
+    "once with debootstrap and cached); a root whose glibc is below the floor is refused "
+    "before anything is written.",
+)
 @json_option
 @click.pass_context
 def command(ctx: click.Context, **params: Unpack[BundleParams]) -> None:
@@ -206,6 +237,8 @@ def _request(params: BundleParams) -> BundleRequest:
         OnefileOptions,
         parse_formats,
     )
+    from packager.bundle.roots import parse_distros
+    from packager.floor import parse_floor
 
     formats = params["formats"]
     return BundleRequest(
@@ -222,6 +255,7 @@ def _request(params: BundleParams) -> BundleRequest:
             requirements=params["requirements"],
             stdlib_sources=params["stdlib_sources"],
             strip=not params["no_strip"],
+            unstripped=params["no_strip_files"],
             python_home=params["python_home"],
         ),
         onefile=params["onefile"],
@@ -237,4 +271,6 @@ def _request(params: BundleParams) -> BundleRequest:
         version=params["app_version"],
         force=params["force"],
         verify=params["run_verify"],
+        glibc=None if params["glibc"] is None else parse_floor(params["glibc"]),
+        verify_on=() if params["verify_on"] is None else parse_distros(params["verify_on"]),
     )

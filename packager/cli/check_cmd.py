@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -9,6 +10,7 @@ import click
 from packager.checks import check_result, worst_severity
 from packager.cli.options import echo_errors, jobs_option, json_option, run_inspect
 from packager.errors import EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE
+from packager.floor import parse_floor
 from packager.model import Severity
 from packager.reporting.inspect import to_json, to_text
 
@@ -29,6 +31,14 @@ from packager.reporting.inspect import to_json, to_text
     metavar="NAME",
     help="A module the binary must register (PyInit_NAME). Repeatable.",
 )
+@click.option(
+    "--glibc",
+    "glibc",
+    default=None,
+    metavar="X.Y",
+    help="The oldest glibc the files must run on: report symbol versions above it and "
+    "libraries outside the manylinux allowlist that do not ship in the file's tree.",
+)
 @json_option
 @jobs_option
 @click.pass_context
@@ -37,6 +47,7 @@ def command(
     paths: tuple[str, ...],
     fail_on: str,
     expect_modules: tuple[str, ...],
+    glibc: str | None,
     as_json: bool,
     jobs: int | None,
 ) -> None:
@@ -51,6 +62,8 @@ def command(
       PKG107 Mach-O @rpath Python without LC_RPATH
       PKG108 PE python DLL not beside it      PKG109 expected module not registered
       PKG110 onefile executable with a damaged module archive
+      PKG111 symbol version above --glibc     PKG112 library outside the allowlist
+      PKG113 PT_LOAD segment misaligned (offset and address disagree modulo p_align)
 
     \b
     Exit codes: 0 nothing reached --fail-on, 1 something did, 2 unreadable input.
@@ -59,8 +72,15 @@ def command(
     Examples:
       packager check target/release/myapp --expect-module myapp_native
       packager check --fail-on warning --json dist/
+      packager check --glibc 2.17 dist/myapp
     """
-    result = check_result(run_inspect(ctx, paths, jobs), expect_modules=expect_modules)
+    floor = parse_floor(glibc) if glibc is not None else None
+    result = check_result(
+        run_inspect(ctx, paths, jobs),
+        expect_modules=expect_modules,
+        glibc=floor,
+        roots=[path for path in paths if os.path.isdir(path)],
+    )
     if as_json:
         click.echo(to_json(result))
     else:

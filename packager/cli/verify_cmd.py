@@ -10,6 +10,7 @@ import click
 from packager.cli.main import is_verbose
 from packager.cli.options import json_option
 from packager.errors import UsageError
+from packager.runner import Echo
 
 
 def _parse_env(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -20,6 +21,23 @@ def _parse_env(pairs: tuple[str, ...]) -> dict[str, str]:
             raise UsageError(f"--env {pair!r} is not KEY=VALUE", fix="e.g. --env LANG=C.UTF-8")
         parsed[key] = value
     return parsed
+
+
+def _system_root(root: str | None, distro: str | None, *, echo: Echo | None, quiet: bool) -> str:
+    """The root directory the sandbox shows: --root, the cached --distro root, or "/"."""
+    from packager.bundle.roots import debian_root, parse_distros
+    from packager.context import Context, silent
+
+    if root is not None and distro is not None:
+        raise UsageError("--root and --distro both name the system to run on: give one")
+    if distro is None:
+        return root or "/"
+
+    def progress(line: str) -> None:
+        click.echo(f"packager: {line}", err=True)
+
+    context = Context(environ=dict(os.environ), progress=silent if quiet else progress, echo=echo)
+    return debian_root(parse_distros(distro)[0], context)
 
 
 @click.command("verify")
@@ -34,6 +52,19 @@ def _parse_env(pairs: tuple[str, ...]) -> dict[str, str]:
     "app; beside a onefile program), an absolute one a directory of this machine, made "
     "visible in the sandbox.  [default: an empty HOME]",
 )
+@click.option(
+    "--root",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="Run over this system root (e.g. made by debootstrap) instead of this host's.",
+)
+@click.option(
+    "--distro",
+    default=None,
+    metavar="NAME",
+    help="Run over a minimal Debian root (bullseye, bookworm, trixie), made once with "
+    "debootstrap --variant=minbase and kept in the cache.",
+)
 @json_option
 @click.pass_context
 def command(
@@ -43,6 +74,8 @@ def command(
     env_pairs: tuple[str, ...],
     timeout: float,
     cwd: str | None,
+    root: str | None,
+    distro: str | None,
     as_json: bool,
 ) -> None:
     """Run SUBJECT (a bundle folder, archive, .deb or installer) with ARGS in a sandbox.
@@ -50,6 +83,7 @@ def command(
     The sandbox (bubblewrap) sees the system read-only with /usr/lib/python3*,
     /usr/bin/python3*, the system libpython, /usr/local, /opt and $HOME hidden; the bundle
     is placed under "/tmp/packager verify/" first, so the run also proves it relocates.
+    With --root or --distro the system is another userland, with nothing added to it.
 
     A Windows bundle (folder or zip) runs under wine instead, through its .cmd launcher,
     in a copy of a clean prefix (cached) with no Python installed and no Z: drive. wine 8
@@ -64,19 +98,23 @@ def command(
       packager verify dist/myapp.tar.zst -- --help
       packager verify --json dist/myapp-installer.sh
       packager verify dist/myapp --cwd app
+      packager verify --distro bullseye dist/myapp.tar.zst
     """
     from packager.bundle import verify_bundle
     from packager.reporting.bundle import verify_to_json, verify_to_text
 
     verbose = is_verbose(ctx)
+    echo: Echo | None = (lambda line: click.echo(line, err=True)) if verbose else None
+    system_root = _system_root(root, distro, echo=echo, quiet=as_json)
     result = verify_bundle(
         subject,
         args,
         environ=dict(os.environ),
         extra_env=_parse_env(env_pairs),
         timeout=timeout,
-        echo=(lambda line: click.echo(line, err=True)) if verbose else None,
+        echo=echo,
         cwd=cwd,
+        root=system_root,
     )
     click.echo(verify_to_json(result) if as_json else verify_to_text(result))
     sys.exit(0 if result.ok else 1)

@@ -56,6 +56,9 @@ def manifest_document(manifest: BundleManifest) -> dict[str, Any]:
             for out in manifest.outputs
         ],
         "notes": list(manifest.notes),
+        "glibc_floor": manifest.glibc_floor,
+        "glibc_floor_file": manifest.glibc_floor_file,
+        "vendored": list(manifest.vendored),
     }
 
 
@@ -98,6 +101,7 @@ def verify_document(result: VerifyResult) -> dict[str, Any]:
         "command": list(result.command),
         "sandbox_path": result.sandbox_path,
         "hidden": list(result.hidden),
+        "root": result.root,
         "stdout": result.stdout,
         "stderr": result.stderr,
     }
@@ -169,6 +173,10 @@ def _manifest_lines(data: dict[str, Any]) -> list[str]:
         lines.append("trimmed: " + ", ".join(data["trimmed"]) + " (put back with --keep)")
     if data["requirements"]:
         lines.append("site-packages: " + ", ".join(data["requirements"]))
+    if data["vendored"]:
+        lines.append("shipped from the system: " + ", ".join(data["vendored"]))
+    if data["glibc_floor"]:
+        lines.append(f"glibc floor: {data['glibc_floor']} (set by {data['glibc_floor_file']})")
     if data["deb_depends"]:
         lines.append("deb Depends: " + ", ".join(data["deb_depends"]))
     lines.append("wrote:")
@@ -208,7 +216,8 @@ def _verify_lines(data: dict[str, Any]) -> list[str]:
     status = "ok" if data["ok"] else f"FAILED (exit code {data['returncode']})"
     lines = [
         f"verify {data['subject']}: {status}",
-        f"  ran {' '.join(data['command'])} with no Python visible",
+        f"  ran {' '.join(data['command'])} with no Python visible"
+        + ("" if data["root"] == "/" else f", over the system at {data['root']}"),
     ]
     for name in ("stdout", "stderr"):
         if data[name].strip():

@@ -5,6 +5,9 @@
   # Installs the program into PREFIX/opt/@@NAME@@ (PREFIX defaults to ~/.local), puts the
   # command @@NAME@@ into BIN_DIR (default PREFIX/bin) as a symlink to the launcher, and
   # writes PREFIX/opt/@@NAME@@/uninstall.
+  # It first checks that this system can run the program: its machine, and a glibc at least
+  # as new as the program's floor (the newest GLIBC_x.y any file needs); it refuses with a
+  # non-zero exit otherwise, instead of installing something that cannot start.
   # Before anything is written it checks the payload's SHA-256 and refuses any archive
   # member that is not a plain file or directory under @@NAME@@/ (no "..", absolute paths,
   # links or devices) or that is setuid, setgid or world-writable. It extracts into a
@@ -20,6 +23,8 @@
   name=@@NAME@@
   payload_size=@@PAYLOAD_SIZE@@
   payload_sha256=@@PAYLOAD_SHA256@@
+  arch=@@ARCH@@
+  glibc_floor=@@GLIBC_FLOOR@@
 
   say() { printf '%s\n' "$*"; }
   fail() {
@@ -49,6 +54,43 @@
     prefix=$HOME/.local
   fi
   [ -n "$bin_dir" ] || bin_dir=$prefix/bin
+
+  machine=$(uname -m 2>/dev/null) || machine=unknown
+  case $arch:$machine in
+    x86_64:x86_64 | x86_64:amd64 | aarch64:aarch64 | aarch64:arm64 | i386:i?86 | arm:arm*) ;;
+    "$machine:$machine") ;;
+    *) fail "$name is built for $arch; this system is $machine" ;;
+  esac
+
+  # "2.36" from getconf (glibc's own answer), else from ldd's first line, else from
+  # running libc.so.6 itself (it prints its version); empty when none of them says.
+  glibc_version() {
+    found=$(getconf GNU_LIBC_VERSION 2>/dev/null) || found=
+    case $found in "glibc "*) printf '%s\n' "${found#glibc }"; return 0 ;; esac
+    found=$({ ldd --version 2>&1 || true; } | sed -n '1s/.* \([0-9][0-9]*\.[0-9][0-9]*\)$/\1/p')
+    [ -z "$found" ] || { printf '%s\n' "$found"; return 0; }
+    for libc in /lib/*/libc.so.6 /lib64/libc.so.6 /lib/libc.so.6 /usr/lib/*/libc.so.6 /usr/lib64/libc.so.6; do
+      [ -x "$libc" ] || continue
+      found=$("$libc" 2>/dev/null | sed -n '1s/.* version \([0-9][0-9]*\.[0-9][0-9]*\).*/\1/p')
+      [ -z "$found" ] || { printf '%s\n' "$found"; return 0; }
+    done
+  }
+  # Whether version $1 is at least $2 (both MAJOR.MINOR).
+  at_least() {
+    have_major=${1%%.*} have_minor=${1#*.} need_major=${2%%.*} need_minor=${2#*.}
+    have_minor=${have_minor%%.*} need_minor=${need_minor%%.*}
+    [ "$have_major" -gt "$need_major" ] ||
+      { [ "$have_major" -eq "$need_major" ] && [ "$have_minor" -ge "$need_minor" ]; }
+  }
+  if [ -n "$glibc_floor" ]; then
+    have=$(glibc_version)
+    case $have in
+      [0-9]*.[0-9]*) ;;
+      *) fail "$name needs glibc >= $glibc_floor, and this system's glibc version cannot be found (getconf GNU_LIBC_VERSION, ldd --version): it may use another C library, such as musl" ;;
+    esac
+    at_least "$have" "$glibc_floor" ||
+      fail "$name needs glibc >= $glibc_floor, this system has $have; nothing was installed"
+  fi
   # Absolute from here on: the uninstaller runs from / and must remove exactly these paths.
   case $prefix in /*) ;; *) prefix=$(pwd -P)/$prefix ;; esac
   case $bin_dir in /*) ;; *) bin_dir=$(pwd -P)/$bin_dir ;; esac

@@ -160,3 +160,31 @@ def test_pe_and_macho_rules_on_real_cross_built_files(macho_pe_fixtures: Path) -
     # Its @loader_path/../lib/libhelper.dylib is not laid out beside it either.
     assert by_path["macho/norpath/app"] == ["PKG107", "PKG103"]
     assert by_path["macho/withrpath/Contents/MacOS/app"] == []
+
+
+def _with_load_alignment(source: Path, target: Path, align: int) -> int:
+    """Copy the 64-bit ELF `source` to `target`, giving its last PT_LOAD alignment `align`;
+    how many PT_LOAD segments then disagree with it (offset % align != vaddr % align)."""
+    import struct
+
+    data = bytearray(source.read_bytes())
+    assert data[4] == 2, "a 64-bit ELF"
+    phoff, phentsize, phnum = (
+        struct.unpack_from("<Q", data, 0x20)[0],
+        *struct.unpack_from("<HH", data, 0x36),
+    )
+    loads = [phoff + i * phentsize for i in range(phnum) if data[phoff + i * phentsize] == 1]
+    struct.pack_into("<Q", data, loads[-1] + 0x30, align)
+    offset, vaddr = struct.unpack_from("<QQ", data, loads[-1] + 0x08)
+    target.write_bytes(bytes(data))
+    return int(offset % align != vaddr % align)
+
+
+def test_a_load_segment_misaligned_with_its_address_is_flagged(tmp_path: Path) -> None:
+    source = Path("/usr/bin/true")
+    broken = tmp_path / "true-64k"
+    # A data segment placed for 4 KiB pages, declared as aligned to 64 KiB: what a file
+    # rewritten by a tool unaware of the page size looks like.
+    assert _with_load_alignment(source, broken, 0x10000) == 1
+    assert "PKG113" in codes(checked(broken))
+    assert "PKG113" not in codes(checked(source))

@@ -97,7 +97,9 @@ def refused_install(member: tarfile.TarInfo, tmp_path: Path) -> subprocess.Compl
     payload = tmp_path / "payload.tar.gz"
     hostile_payload(payload, "evilapp", member)
     installer = tmp_path / "evilapp-installer.sh"
-    write_installer("evilapp", str(payload), str(installer))
+    write_installer(
+        "evilapp", str(payload), str(installer), arch=os.uname().machine, glibc_floor=None
+    )
     home = tmp_path / "home"
     home.mkdir()
     result = run_installer(installer, home)
@@ -187,7 +189,9 @@ def test_installed_files_belong_to_the_installing_user_with_no_group_write(
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data) if data else None)
     installer = tmp_path / "ownedapp-installer.sh"
-    write_installer("ownedapp", str(payload), str(installer))
+    write_installer(
+        "ownedapp", str(payload), str(installer), arch=os.uname().machine, glibc_floor=None
+    )
     home = tmp_path / "home"
     home.mkdir()
     result = run_installer(installer, home)

@@ -19,7 +19,7 @@ PACKAGE = REPO / "packager"
 LAYERS: list[set[str]] = [
     {"packager", "errors", "model", "fsutil", "resources", "runner", "context", "safe_extract"},
     {"binary", "libpython"},
-    {"inspect", "checks"},
+    {"inspect", "checks", "floor"},
     {
         "interpreters",
         "discovery",

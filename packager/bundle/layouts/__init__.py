@@ -77,9 +77,12 @@ ELF = Layout(
         "--requirements",
         "--stdlib-sources",
         "--no-strip",
+        "--no-strip-file",
         "--export-env",
         "--workdir",
         "--version",
+        "--glibc",
+        "--verify-on",
     },
     "packager.bundle.layouts.elf",
 )
@@ -106,6 +109,8 @@ ONEFILE = Layout(
             "--include",
             "--site",
             "--no-compress",
+            "--glibc",
+            "--verify-on",
         }
     ),
     None,  # the pipeline hands it to packager.bundle.onefile.builder

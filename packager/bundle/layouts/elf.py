@@ -47,6 +47,8 @@ def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
         request.export_env,
         content.strip,
         request.workdir,
+        content.unstripped,
+        request.glibc,
     )
     tree = build_tree(root, spec, ctx)
     notes: list[str] = []
@@ -77,6 +79,7 @@ def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
         sizes=tree.sizes,
         outputs=(),
         notes=tuple(notes),
+        vendored=tree.vendored,
     )
     staged = StagedTree(
         root=root,

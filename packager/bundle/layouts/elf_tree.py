@@ -27,8 +27,9 @@ from packager.bundle.model import SizeBreakdown
 from packager.bundle.prepared import LIBPYTHON, PreparedRuntime, zip_name
 from packager.bundle.rpaths import scrub_rpaths
 from packager.bundle.runtime import PythonRuntime
-from packager.bundle.site_packages import pip_install
-from packager.bundle.strip import elf_files_under, strip_files
+from packager.bundle.site_packages import WheelTarget, pip_install
+from packager.bundle.strip import elf_files_under, strip_files, to_strip
+from packager.bundle.vendor import unchanged, vendor_libraries
 from packager.context import Context
 from packager.errors import UsageError
 from packager.fsutil import tree_size
@@ -52,6 +53,8 @@ class TreeSpec:
     export_env: bool = False
     strip: bool = True
     workdir: str | None = None  # the folder the launcher starts the program in
+    unstripped: tuple[str, ...] = ()  # shell patterns of files left unstripped
+    glibc: str | None = None  # with requirements: take only wheels for this glibc
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class Tree:
     installed: tuple[str, ...]  # "name==version" of each distribution in site-packages
     sizes: SizeBreakdown
     shipped: Mapping[str, str]  # SHA-256 of each file copied from the prepared runtime
+    vendored: tuple[str, ...]  # system libraries copied into lib/ (sonames)
 
 
 def build_tree(
@@ -79,7 +83,7 @@ def build_tree(
     binary = f"bin/{spec.name}"
     stdlib.copy_file(spec.binary, os.path.join(root, binary))
     os.chmod(os.path.join(root, binary), 0o755)
-    if spec.strip:
+    if spec.strip and to_strip([os.path.join(root, binary)], root, spec.unstripped):
         strip_files([os.path.join(root, binary)], ctx, keep_symbols=_symbols_to_keep(spec.report))
     if dynamic:
         _patch_rpath(os.path.join(root, binary), ctx)
@@ -89,13 +93,13 @@ def build_tree(
     if spec.requirements:
         ctx.progress(f"installing {spec.requirements} into site-packages")
         python = runtime.interpreter.executable
-        installed = pip_install(python, spec.requirements, site_packages, ctx)
+        installed = pip_install(python, spec.requirements, site_packages, ctx, _wheels_for(spec))
         prefix = os.path.relpath(site_packages, root)
         stdlib.compile_tree(python, site_packages, ctx, source_prefix=prefix)
         shared_objects = elf_files_under(site_packages)
         scrub_rpaths(shared_objects, ctx)
         if spec.strip:
-            strip_files(shared_objects, ctx)
+            strip_files(to_strip(shared_objects, root, spec.unstripped), ctx)
     if spec.app_dir:
         _copy_app(spec.app_dir, os.path.join(root, "app"))
     if spec.workdir is not None and not os.path.isdir(os.path.join(root, spec.workdir)):
@@ -113,8 +117,26 @@ def build_tree(
         workdir=spec.workdir,
     )
     stdlib.write_text(os.path.join(root, launcher), text, mode=0o755)
+    vendored = vendor_libraries(root, ctx)
     sizes = measure(root, spec.name, runtime)
-    return Tree(launcher, binary, dynamic, installed, sizes, shipped)
+    return Tree(
+        launcher,
+        binary,
+        dynamic,
+        installed,
+        sizes,
+        unchanged(shipped, set(vendored.changed)),
+        vendored.sonames,
+    )
+
+
+def _wheels_for(spec: TreeSpec) -> WheelTarget | None:
+    """The wheels --requirements may take for a --glibc floor; None: pip's own choice."""
+    if spec.glibc is None:
+        return None
+    major, minor = spec.runtime.interpreter.version.split(".")[:2]
+    arch = "i686" if spec.report.arch == "i386" else spec.report.arch
+    return WheelTarget(spec.glibc, arch, f"{major}.{minor}", f"cp{major}{minor}")
 
 
 def _symbols_to_keep(report: BinaryReport) -> tuple[str, ...]:

@@ -31,6 +31,7 @@ class StagedTree:
     python_version: str
     version: str  # the package version
     shipped: Mapping[str, str] = field(default_factory=dict)  # runtime files: {path: SHA-256}
+    glibc_floor: str | None = None  # the oldest glibc the tree runs on; None: no ELF needs one
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,9 @@ def _write_installer(
 ) -> Written:
     payload = scratch(".installer-payload.tar.gz")
     archives.write_tar_gz(_entries(tree), payload, archives.source_mtime(ctx.environ))
-    installer_sh.write_installer(tree.name, payload, target)
+    installer_sh.write_installer(
+        tree.name, payload, target, arch=tree.arch, glibc_floor=tree.glibc_floor
+    )
     return Written()
 
 

@@ -18,12 +18,19 @@ def uninstaller(name: str) -> str:
     return render(read_template("installer/uninstall.sh"), {"NAME": name}).rstrip("\n")
 
 
-def write_installer(name: str, payload: str, path: str) -> None:
-    """Write `path`: the installer header for `name`, then the tar.gz at `payload`."""
+def write_installer(
+    name: str, payload: str, path: str, *, arch: str, glibc_floor: str | None
+) -> None:
+    """Write `path`: the installer header for `name`, then the tar.gz at `payload`.
+
+    The header refuses a machine other than `arch` and a glibc older than `glibc_floor`.
+    """
     header = render(
         read_template("installer/header.sh"),
         {
             "NAME": name,
+            "ARCH": arch,
+            "GLIBC_FLOOR": glibc_floor or "",
             "PAYLOAD_SIZE": str(os.path.getsize(payload)),
             "PAYLOAD_SHA256": sha256_file(payload),
             "UNINSTALLER": uninstaller(name),
