@@ -77,8 +77,9 @@ def runtime_key(runtime: PythonRuntime, options: RuntimeOptions) -> str:
             "format": _FORMAT,
             "interpreter": cache.file_identity(runtime.interpreter.executable),
             "libpython": cache.file_identity(runtime.libpython) if runtime.libpython else None,
-            "stdlib": runtime.stdlib_dir,
-            "dynload": runtime.dynload_dir,
+            # A directory's mtime changes when a package adds or removes a module in it.
+            "stdlib": cache.file_identity(runtime.stdlib_dir),
+            "dynload": cache.file_identity(runtime.dynload_dir),
             "site_packages": runtime.site_packages,
             "rules": [rule.name for rule in options.rules],
             "strip": options.strip,

@@ -16,8 +16,27 @@ from packager.model import Severity
 from packager.reporting.build import to_json, to_text
 from packager.runner import Echo
 
+HELP = """Build CRATE (default: the current directory) so that it embeds Python.
 
-@click.command("build")
+Works on crates made by `packager new` and on any crate that embeds Python with
+PyO3: the linker flags go through CARGO_ENCODED_RUSTFLAGS after your own RUSTFLAGS.
+A crate with src/packager_inittab.rs gets it regenerated from its #[pymodule]s.
+The result is checked (`packager check`) with those modules expected.
+
+\b
+Exit codes: 0 built and clean, 1 built with error findings, 2 usage error,
+3 cargo or the linker failed (the cause and a fix are shown when known).
+
+\b
+Examples:
+  packager build myapp
+  packager build myapp --mode static --release
+  packager build --python /usr/bin/python3.11 --mode static samples/extmods
+  packager build --target x86_64-pc-windows-gnu --python-home python-3.11-embed-amd64
+"""
+
+
+@click.command("build", help=HELP)
 @click.argument("crate", default=".", type=click.Path(file_okay=True, dir_okay=True))
 @mode_option(
     "dynamic links libpython3.X.so; static links libpython3.X.a into the binary; "
@@ -52,24 +71,6 @@ def command(
     quiet: bool,
     as_json: bool,
 ) -> None:
-    """Build CRATE (default: the current directory) so that it embeds Python.
-
-    Works on crates made by `packager new` and on any crate that embeds Python with
-    PyO3: the linker flags go through CARGO_ENCODED_RUSTFLAGS after your own RUSTFLAGS.
-    A crate with src/packager_inittab.rs gets it regenerated from its #[pymodule]s.
-    The result is checked (`packager check`) with those modules expected.
-
-    \b
-    Exit codes: 0 built and clean, 1 built with error findings, 2 usage error,
-    3 cargo or the linker failed (the cause and a fix are shown when known).
-
-    \b
-    Examples:
-      packager build myapp
-      packager build myapp --mode static --release
-      packager build --python /usr/bin/python3.11 --mode static samples/extmods
-      packager build --target x86_64-pc-windows-gnu --python-home python-3.11-embed-amd64
-    """
 
     def to_stderr(line: str) -> None:
         click.echo(line, err=True)

@@ -161,3 +161,16 @@ def test_the_checker_sees_a_cycle_and_an_upward_import() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert _layer("packager.cli.bundle_cmd") > _layer("packager.bundle.pipeline")
     assert _layer("packager.binary.onefile_payload") < _layer("packager.inspect")
+
+
+def test_command_functions_stay_short() -> None:
+    """The CLI parses, calls one library function and renders: no function grows long."""
+    long_functions = [
+        f"{path.relative_to(REPO)}:{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for path in sorted((PACKAGE / "cli").glob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.FunctionDef)
+        and node.end_lineno is not None
+        and node.end_lineno - node.lineno + 1 >= 60
+    ]
+    assert long_functions == []
