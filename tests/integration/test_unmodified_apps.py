@@ -29,7 +29,8 @@ from packager.bundle import (
 )
 from packager.bundle.verify import SANDBOX_AREA, sandbox_argv
 from packager.context import Context
-from tests.helpers import REPO, cargo_build, cargo_env, run_packager, shared_python
+from packager.interpreters import Interpreter
+from tests.helpers import REPO, cargo_build, cargo_env, run_packager
 
 pytestmark = pytest.mark.integration
 
@@ -112,9 +113,11 @@ def test_guide_style_program_runs_as_one_file(tmp_path: Path) -> None:
     assert _verified(_onefile(run)) == [*GUIDE_LINES, f"prefix {SANDBOX_AREA}"]
 
 
-def test_the_same_program_built_with_plain_cargo_loses_its_output(tmp_path: Path) -> None:
+def test_the_same_program_built_with_plain_cargo_loses_its_output(
+    tmp_path: Path, shared_cpython: Interpreter
+) -> None:
     # What the start-up code fixes: PyO3 never finalizes Python, so a pipe gets nothing.
-    python, libdir = shared_python()
+    python, libdir = shared_cpython.path, shared_cpython.libdir
     binary = cargo_build(CRATES / "guideapp", cargo_env(PYO3_PYTHON=python), "guideapp")
     environ = {
         k: v for k, v in cargo_env(LD_LIBRARY_PATH=libdir).items() if k != "PYTHONUNBUFFERED"
