@@ -67,3 +67,7 @@ class ToolError(PackagerError):
 
 class OutputExistsError(PackagerError):
     """An output would overwrite something that is already there."""
+
+
+class RuntimeBuildError(ToolError):
+    """A step of building a portable CPython runtime failed; its log is kept."""

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "packager"
 # Lowest first. A module may import from its own layer's other parts and from lower
 # layers; a part is a top-level module or sub-package (packager.bundle, packager.inspect).
 LAYERS: list[set[str]] = [
-    {"packager", "errors", "model", "fsutil", "resources", "runner", "context"},
+    {"packager", "errors", "model", "fsutil", "resources", "runner", "context", "cache"},
     {"binary", "libpython"},
     {"inspect", "checks"},
     {
@@ -28,6 +28,7 @@ LAYERS: list[set[str]] = [
         "diagnose",
         "crate_runtime",
         "scaffold",
+        "portable",
     },
     {"build"},
     {"bundle"},

@@ -1,60 +1,9 @@
-"""The per-user cache of work a bundle repeats: `$XDG_CACHE_HOME/packager` (~/.cache/packager).
+"""The cache helpers, where bundle's modules have always imported them from.
 
-Entries are keyed by everything their content depends on, published whole by one rename
-(a reader sees a complete entry or none), and never modified afterwards, so concurrent
-runs may share the cache: the loser of a race discards its copy. Deleting the directory
-is always safe; the next run rebuilds what it needs.
+They live in packager.cache, at the bottom layer, so the portable runtime builder (below
+bundle) shares them.
 """
 
-from __future__ import annotations
+from packager.cache import cache_key, file_identity, new_entry_dir, publish, publish_file
 
-import hashlib
-import json
-import os
-import shutil
-import tempfile
-from collections.abc import Mapping
-
-_BUILDING_PREFIX = ".building-"
-
-
-def cache_key(facts: Mapping[str, object]) -> str:
-    """A short stable digest of `facts` (JSON-serialisable), for an entry's name."""
-    text = json.dumps(facts, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-def file_identity(path: str) -> dict[str, object]:
-    """What identifies a file's version without reading it: real path, size, mtime."""
-    real = os.path.realpath(path)
-    info = os.stat(real)
-    return {"path": real, "size": info.st_size, "mtime_ns": info.st_mtime_ns}
-
-
-def new_entry_dir(parent: str) -> str | None:
-    """A fresh private directory inside `parent` to build an entry in; None if unwritable."""
-    try:
-        os.makedirs(parent, exist_ok=True)
-        return tempfile.mkdtemp(prefix=_BUILDING_PREFIX, dir=parent)
-    except OSError:
-        return None
-
-
-def publish(building: str, final: str) -> str:
-    """Rename the finished `building` directory to `final`; the entry to use from now on.
-
-    When another run published `final` first, its entry is kept and ours is removed.
-    """
-    try:
-        os.rename(building, final)
-    except OSError:
-        if not os.path.isdir(final):
-            raise
-        shutil.rmtree(building, ignore_errors=True)
-    return final
-
-
-def publish_file(building: str, final: str) -> None:
-    """Move a finished file into place; an existing file with the same key is as good."""
-    os.makedirs(os.path.dirname(final), exist_ok=True)
-    os.replace(building, final)
+__all__ = ["cache_key", "file_identity", "new_entry_dir", "publish", "publish_file"]
