@@ -10,8 +10,10 @@ from dataclasses import asdict
 import click
 
 from packager.cli.options import json_option, mode_option
-from packager.discovery import Discovered, discover, select_interpreter
-from packager.interpreters import Interpreter
+from packager.context import cache_root
+from packager.discovery import Candidate, Discovered, discover, select_interpreter
+from packager.errors import InterpreterError
+from packager.interpreters import Interpreter, probe
 from packager.pyo3_config import Mode, PyO3Config, config_for, render
 
 SCHEMA_VERSION = 1
@@ -22,8 +24,9 @@ SCHEMA_VERSION = 1
     "--python",
     "python",
     metavar="PATH",
-    help="Interpreter to use (a path, or a name looked up on PATH). Default: PYO3_PYTHON, "
-    "an active virtualenv, then python3 / python3.X on PATH.",
+    help="Interpreter to use (a path, a name looked up on PATH, or runtime:3.X for a built "
+    "portable runtime). Default: PYO3_PYTHON, an active virtualenv, then python3 / python3.X "
+    "on PATH.",
 )
 @mode_option(
     "auto: what PyO3 itself picks; dynamic: link libpython3.X.so; "
@@ -49,7 +52,7 @@ def command(python: str | None, mode: str, list_all: bool, as_json: bool) -> Non
     """
     environ: Mapping[str, str] = os.environ
     if list_all:
-        found = discover(environ, python)
+        found = discover(environ, python) + _built_runtimes(environ)
         click.echo(_list_json(found) if as_json else _list_text(found), nl=not as_json)
         return
     interpreter = select_interpreter(environ, python)
@@ -58,6 +61,20 @@ def command(python: str | None, mode: str, list_all: bool, as_json: bool) -> Non
         click.echo(_config_json(interpreter, Mode(mode), config))
     else:
         click.echo(render(config), nl=False)
+
+
+def _built_runtimes(environ: Mapping[str, str]) -> list[Discovered]:
+    """The portable runtimes `packager runtime build` made, probed like any interpreter."""
+    from packager.portable import list_runtimes
+
+    found: list[Discovered] = []
+    for runtime in list_runtimes(cache_root(environ)):
+        candidate = Candidate(runtime.executable, runtime.selector)
+        try:
+            found.append(Discovered(candidate, probe(runtime.executable, environ), None))
+        except InterpreterError as exc:
+            found.append(Discovered(candidate, None, exc.message))
+    return found
 
 
 def _config_json(interpreter: Interpreter, mode: Mode, config: PyO3Config) -> str:

@@ -8,7 +8,7 @@ import os
 import click
 
 from packager.cli.main import is_verbose
-from packager.cli.options import json_option
+from packager.cli.options import interrupt_on_sigterm, json_option
 from packager.context import Context
 
 SCHEMA_VERSION = 1
@@ -65,6 +65,7 @@ def build(
         progress=lambda line: click.echo(line, err=True),
         echo=(lambda line: click.echo(line, err=True)) if is_verbose(ctx) else None,
     )
+    interrupt_on_sigterm()
     result = build_runtime(options, run)
     runtime = result.runtime
     if as_json:

@@ -100,8 +100,18 @@ def xz(deps: str, jobs: int, spec: RuntimeSpec) -> list[Step]:
 
 
 def libffi(deps: str, jobs: int, spec: RuntimeSpec) -> list[Step]:
-    """libffi: into lib/, not lib64/ (multi-os-directory)."""
-    return _autotools(deps, jobs, "--disable-docs", "--disable-multi-os-directory")
+    """libffi: into lib/, not lib64/ (multi-os-directory).
+
+    Its static trampolines do not compile with clang 16+ in 3.4.4 (an undeclared
+    function); the classic closures they replace are what CPython has always used.
+    """
+    return _autotools(
+        deps,
+        jobs,
+        "--disable-docs",
+        "--disable-multi-os-directory",
+        "--disable-exec-static-tramp",
+    )
 
 
 def sqlite(deps: str, jobs: int, spec: RuntimeSpec) -> list[Step]:
@@ -178,18 +188,20 @@ def ncurses(deps: str, jobs: int, spec: RuntimeSpec) -> list[Step]:
             ),
         ),
         Step("make", ("make", f"-j{jobs}")),
-        Step("install", ("make", "install")),
+        # libedit's configure looks for -lncurses only; the wide build is a superset.
+        Step(
+            "install", ("sh", "-c", f"make install && ln -sf libncursesw.a {deps}/lib/libncurses.a")
+        ),
     ]
 
 
 def libedit(deps: str, jobs: int, spec: RuntimeSpec) -> list[Step]:
-    """libedit over ncursesw (its tgetent)."""
+    """libedit over ncursesw (for tgetent)."""
     return _autotools(
         deps,
         jobs,
         "--disable-examples",
         f"CPPFLAGS=-I{deps}/include/ncursesw",
-        "LIBS=-lncursesw",
     )
 
 

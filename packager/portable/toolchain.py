@@ -1,6 +1,6 @@
 """zig as the C compiler, archiver and linker of a runtime, pinned to a glibc floor.
 
-Every build step sees `cc`, `c++`, `ar` and `ranlib` first on PATH: small scripts that
+Every build step sees `cc`, `ar` and `ranlib` first on PATH: small scripts that
 call zig with the target (`x86_64-linux-gnu.2.17`), so zig links against that glibc's
 symbol set and never sees the host's headers or libraries. Flags that only matter while
 building (the dependencies' prefix, the file-prefix map) live in the scripts too, so they
@@ -48,7 +48,7 @@ def find_zig(environ: Mapping[str, str]) -> Zig:
 
 
 def write_wrappers(zig: Zig, spec: RuntimeSpec, bin_dir: str, work: str, deps: str) -> None:
-    """Write cc, c++, ar, ranlib (and a refusing dpkg-architecture) into `bin_dir`."""
+    """Write cc, ar, ranlib (and a refusing dpkg-architecture) into `bin_dir`."""
     os.makedirs(bin_dir, exist_ok=True)
     common = [
         "-target",
@@ -65,7 +65,6 @@ def write_wrappers(zig: Zig, spec: RuntimeSpec, bin_dir: str, work: str, deps: s
     ]
     scripts = {
         "cc": _compiler(zig.path, "cc", common, trailing),
-        "c++": _compiler(zig.path, "c++", common, trailing),
         "ar": f'#!/bin/sh\nexec {shlex.quote(zig.path)} ar "$@"\n',
         "ranlib": f'#!/bin/sh\nexec {shlex.quote(zig.path)} ranlib "$@"\n',
         # CPython 3.11's setup.py adds the host's multiarch include directory, whose glibc
@@ -100,7 +99,9 @@ def build_environment(
     env.update(
         PATH=os.pathsep.join([bin_dir, environ.get("PATH", "/usr/bin:/bin")]),
         CC="cc",
-        CXX="c++",
+        # Nothing here is C++: "no" keeps configure scripts from probing a C++ compiler
+        # (zig would build its libc++ just for the probe).
+        CXX="no",
         AR="ar",
         RANLIB="ranlib",
         LC_ALL="C",
