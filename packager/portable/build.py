@@ -5,7 +5,10 @@ the request, zig's version, the recipe's version, SOURCE_DATE_EPOCH), and CPytho
 configured with that entry's final path as its prefix, so sysconfig tells the truth.
 One build per key runs at a time (a lock file); it works in `work/KEY/`, installs into a
 staging directory and publishes the prefix by one rename, so an interrupted build leaves
-no entry behind. Every step's output is kept in `logs/ENTRY/`.
+no entry behind. The libraries are built once into `deps/KEY/` (their install prefix, so
+it cannot be renamed into place: a marker file written last says it is complete) and
+shared by runtimes of other CPython releases. Every step's output is kept in
+`logs/ENTRY/`.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from packager import runner
 from packager.cache import cache_key, new_entry_dir, publish
@@ -41,6 +45,8 @@ RECIPE_VERSION = 1
 # 1980-01-01, the earliest time a zip archive can hold, when SOURCE_DATE_EPOCH is unset.
 DEFAULT_EPOCH = 315532800
 LOG_TAIL_LINES = 25
+# Written last into a libraries prefix: without it, the prefix is from a build cut short.
+DEPS_COMPLETE = ".complete"
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,7 @@ class _Plan:
     zig: Zig
     epoch: int
     key: str
+    deps_key: str  # the libraries' own key: runtimes of other CPython releases share them
     final: str  # the entry's path, and CPython's --prefix
     root: str
 
@@ -100,9 +107,12 @@ def build_runtime(options: BuildOptions, ctx: Context) -> BuildResult:
     sources = gather_sources(options, ctx, root)
     zig = find_zig(ctx.environ)
     epoch = int(ctx.environ.get("SOURCE_DATE_EPOCH", "") or DEFAULT_EPOCH)
-    key = cache_key(_facts(options.spec, sources, zig, epoch))
+    facts = _facts(options.spec, sources, zig, epoch)
+    key = cache_key(facts)
+    deps_key = cache_key({**facts, "sources": {**facts["sources"], "python": None}})
     name = entry_name(sources.python.version, options.spec.arch, options.spec.glibc_text, key)
-    plan = _Plan(options, sources, zig, epoch, key, os.path.join(root, name), root)
+    final = os.path.join(root, name)
+    plan = _Plan(options, sources, zig, epoch, key, deps_key, final, root)
     built = False
     runtime = read_runtime(plan.final)
     if runtime is None:
@@ -118,14 +128,11 @@ def build_runtime(options: BuildOptions, ctx: Context) -> BuildResult:
 
 
 def gather_sources(options: BuildOptions, ctx: Context, root: str) -> SourceSet:
-    """CPython's and the dependencies' sources, as given or fetched from Debian."""
-    fetched: str | None = None
-    if options.source is None or options.deps_source is None:
-        fetched = debian.fetch_sources(options.spec, ctx, root)
+    """CPython's and the libraries' sources, as given or fetched from Debian."""
     if options.source is not None:
         python = python_source(options.source, options.spec)
     else:
-        assert fetched is not None
+        fetched = debian.fetch_python(options.spec, ctx, root)
         found = python_in(fetched, options.spec)
         if found is None:
             raise UsageError(
@@ -134,13 +141,11 @@ def gather_sources(options: BuildOptions, ctx: Context, root: str) -> SourceSet:
                 fix="give --source Python-3.X.Y.tgz",
             )
         python = found
-    deps_dir = options.deps_source or fetched
-    assert deps_dir is not None
-    origin = "given" if options.source and options.deps_source else f"debian:{fetched}"
-    return SourceSet(python, find_dependencies(deps_dir), origin)
+    deps_dir = options.deps_source or debian.fetch_libraries(ctx, root)
+    return SourceSet(python, find_dependencies(deps_dir))
 
 
-def _facts(spec: RuntimeSpec, sources: SourceSet, zig: Zig, epoch: int) -> dict[str, object]:
+def _facts(spec: RuntimeSpec, sources: SourceSet, zig: Zig, epoch: int) -> dict[str, Any]:
     archives = (sources.python, *sources.dependencies)
     return {
         "recipe": RECIPE_VERSION,
@@ -169,29 +174,41 @@ def _locked(path: str, ctx: Context) -> Iterator[None]:
 
 
 def _build(plan: _Plan, ctx: Context) -> None:
-    """Build every dependency, then CPython; install, check and publish the prefix."""
+    """Build (or reuse) the libraries, then CPython; install, check and publish the prefix."""
     shutil.rmtree(plan.work, ignore_errors=True)  # left by a build that was killed
     shutil.rmtree(plan.logs, ignore_errors=True)
     os.makedirs(plan.logs)
-    deps = os.path.join(plan.work, "deps")
+    deps = os.path.join(plan.root, "deps", plan.deps_key)
     bin_dir = os.path.join(plan.work, "bin")
     try:
         write_wrappers(plan.zig, plan.options.spec, bin_dir, plan.work, deps)
         env = build_environment(
             ctx.environ, bin_dir=bin_dir, work=plan.work, deps=deps, epoch=plan.epoch
         )
+        with _locked(deps + ".lock", ctx):
+            complete = os.path.join(deps, DEPS_COMPLETE)
+            if not os.path.isfile(complete):
+                shutil.rmtree(deps, ignore_errors=True)  # a build of them that was cut short
+                _build_dependencies(plan, deps, env, ctx)
+                with open(complete, "w", encoding="utf-8"):
+                    pass
         total = len(plan.sources.dependencies) + 1
-        for index, archive in enumerate(plan.sources.dependencies, start=1):
-            ctx.progress(f"building {archive.component} {archive.version} ({index}/{total})…")
-            source = _unpack(archive, plan, env, ctx)
-            steps = RECIPES[archive.component](deps, plan.options.jobs, plan.options.spec)
-            _run_steps(steps, archive, source, env, plan, ctx)
         python = plan.sources.python
         ctx.progress(f"building CPython {python.version} ({total}/{total})…")
         _build_python(plan, deps, env, ctx)
         _publish(plan, env, ctx)
     finally:
         shutil.rmtree(plan.work, ignore_errors=True)
+
+
+def _build_dependencies(plan: _Plan, deps: str, env: dict[str, str], ctx: Context) -> None:
+    """Build every library into `deps`, in order (each may need the ones before it)."""
+    total = len(plan.sources.dependencies) + 1
+    for index, archive in enumerate(plan.sources.dependencies, start=1):
+        ctx.progress(f"building {archive.component} {archive.version} ({index}/{total})…")
+        source = _unpack(archive, plan, env, ctx)
+        steps = RECIPES[archive.component](deps, plan.options.jobs, plan.options.spec)
+        _run_steps(steps, archive, source, env, plan, ctx)
 
 
 def _build_python(plan: _Plan, deps: str, env: dict[str, str], ctx: Context) -> None:

@@ -21,15 +21,16 @@ LINKFORSHARED = "LINKFORSHARED=-Xlinker -export-dynamic -Wl,-rpath,'$$ORIGIN/../
 LEFT_OUT_MODULES = ("_crypt", "nis", "_dbm", "_gdbm", "_tkinter")
 
 # CPython 3.11 builds these four with setup.py, which looks for libraries in the host's
-# directories; described here, they are built by make against the runtime's own.
+# directories; described here, they are built by make against the runtime's own. (makesetup
+# reads a line with "=" as a variable assignment: the -D flags carry no values.)
 SETUP_LOCAL_311 = """\
 *shared*
 _ctypes _ctypes/_ctypes.c _ctypes/callbacks.c _ctypes/callproc.c _ctypes/stgdict.c \
-_ctypes/cfield.c -DHAVE_FFI_PREP_CIF_VAR=1 -DHAVE_FFI_PREP_CLOSURE_LOC=1 \
--DHAVE_FFI_CLOSURE_ALLOC=1 -lffi -ldl
+_ctypes/cfield.c -DHAVE_FFI_PREP_CIF_VAR -DHAVE_FFI_PREP_CLOSURE_LOC \
+-DHAVE_FFI_CLOSURE_ALLOC -lffi -ldl
 readline readline.c -ledit -lncursesw
-_curses _cursesmodule.c -DHAVE_NCURSESW=1 -lncursesw
-_curses_panel _curses_panel.c -DHAVE_NCURSESW=1 -lpanelw -lncursesw
+_curses _cursesmodule.c -DHAVE_NCURSESW -lncursesw
+_curses_panel _curses_panel.c -DHAVE_NCURSESW -lpanelw -lncursesw
 """
 
 # Modules a runtime must have: the build fails, naming them, if one does not import.
@@ -73,6 +74,8 @@ def steps(prefix: str, deps: str, jobs: int, spec: RuntimeSpec) -> list[Step]:
         f"OPT={OPT}",
         # Static libraries list what they need themselves: pkg-config's short form
         # (without Libs.private) is not enough for these two.
+        # OpenSSL's archives linked into _ssl and _hashlib, their symbols kept private.
+        "PY_UNSUPPORTED_OPENSSL_BUILD=static",
         "LIBEDIT_LIBS=-ledit -lncursesw",
         "PANEL_LIBS=-lpanelw -lncursesw",
         *left_out,

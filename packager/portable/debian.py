@@ -1,5 +1,8 @@
 """Fetch a runtime's sources as Debian source packages, once, into the cache.
 
+CPython comes from the release that ships that version (python3.11 from bookworm,
+python3.13 from trixie); the libraries always from LIBRARY_SUITE.
+
 apt-get runs with a private sources list, state and cache directory, so the host's apt
 configuration is neither read nor changed; it checks every file against the suite's
 signed indexes (Debian's archive keyring). The downloads are published whole into
@@ -21,6 +24,9 @@ from packager.portable.spec import RuntimeSpec
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 DEBIAN_SECURITY = "http://deb.debian.org/debian-security"
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
+# The libraries come from one release for every CPython: bookworm's OpenSSL 3.0 (an LTS
+# line Debian maintains), and one set of libraries built once for all runtimes.
+LIBRARY_SUITE = "bookworm"
 
 
 def suite_for(spec: RuntimeSpec) -> str:
@@ -35,25 +41,38 @@ def suite_for(spec: RuntimeSpec) -> str:
     return suite
 
 
-def packages_for(spec: RuntimeSpec) -> list[str]:
-    """The source packages to fetch: python3.X and every dependency's package."""
-    return [f"python{spec.short_version}", *(dep.debian_package for dep in DEPENDENCIES)]
+def library_packages() -> list[str]:
+    """The source packages of the libraries, fetched from LIBRARY_SUITE."""
+    return [dep.debian_package for dep in DEPENDENCIES]
 
 
 def sources_list(suite: str) -> str:
-    """The private sources.list: the suite and its security updates, sources only."""
+    """The private sources.list: the suite and its security updates, sources only.
+
+    (`-updates` is left out: it carries volatile data packages, none of which a runtime
+    needs, and its index may name files the mirror no longer has.)
+    """
     options = f"[signed-by={KEYRING}]"
     return (
         f"deb-src {options} {DEBIAN_MIRROR} {suite} main\n"
-        f"deb-src {options} {DEBIAN_MIRROR} {suite}-updates main\n"
         f"deb-src {options} {DEBIAN_SECURITY} {suite}-security main\n"
     )
 
 
-def fetch_sources(spec: RuntimeSpec, ctx: Context, root: str) -> str:
-    """The directory holding the suite's source packages, downloading them the first time."""
+def fetch_python(spec: RuntimeSpec, ctx: Context, root: str) -> str:
+    """The directory holding Debian's python3.X source package, fetched the first time."""
     suite = suite_for(spec)
-    final = os.path.join(root, "sources", f"debian-{suite}-python{spec.short_version}")
+    python = f"python{spec.short_version}"
+    return _fetch(suite, [python], python, ctx, root)
+
+
+def fetch_libraries(ctx: Context, root: str) -> str:
+    """The directory holding the libraries' source packages, fetched the first time."""
+    return _fetch(LIBRARY_SUITE, library_packages(), "libraries", ctx, root)
+
+
+def _fetch(suite: str, packages: list[str], label: str, ctx: Context, root: str) -> str:
+    final = os.path.join(root, "sources", f"debian-{suite}-{label}")
     if os.path.isdir(final):
         return final
     apt_get = runner.require(
@@ -73,10 +92,9 @@ def fetch_sources(spec: RuntimeSpec, ctx: Context, root: str) -> str:
         options = _apt_options(state, suite)
         ctx.progress(f"fetching Debian {suite}'s source packages (apt-get update)…")
         runner.run([apt_get, *options, "update"], environ=_apt_env(ctx), echo=ctx.echo)
-        ctx.progress(f"fetching Debian {suite}'s source packages (apt-get source)…")
-        wanted = [f"{package}/{suite}" for package in packages_for(spec)]
+        ctx.progress(f"fetching {', '.join(packages)} from Debian {suite} (apt-get source)…")
         runner.run(
-            [apt_get, *options, "source", "--download-only", *wanted],
+            [apt_get, *options, "source", "--download-only", *(f"{p}/{suite}" for p in packages)],
             environ=_apt_env(ctx),
             cwd=building,
             echo=ctx.echo,
@@ -95,6 +113,11 @@ def _apt_options(state: str, suite: str) -> list[str]:
     parts = os.path.join(state, "sources.list.d")
     for directory in (lists, archives, parts, os.path.join(state, "preferences.d")):
         os.makedirs(directory, exist_ok=True)
+    # An empty package status: apt would otherwise map a name to the version installed
+    # on the host (bzip2 1.0.8-5 from bookworm) and look for that in another suite.
+    status = os.path.join(state, "status")
+    with open(status, "w", encoding="utf-8"):
+        pass
     source_list = os.path.join(state, "sources.list")
     with open(source_list, "w", encoding="utf-8") as stream:
         stream.write(sources_list(suite))
@@ -104,6 +127,7 @@ def _apt_options(state: str, suite: str) -> list[str]:
         "Dir::Etc::Preferences": os.path.join(state, "preferences"),
         "Dir::Etc::PreferencesParts": os.path.join(state, "preferences.d"),
         "Dir::State": state,
+        "Dir::State::status": status,
         "Dir::Cache": os.path.join(state, "cache"),
         # The private directories belong to the caller; apt's unprivileged download
         # user could not write into them.

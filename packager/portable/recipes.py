@@ -119,7 +119,7 @@ def sqlite(deps: str, jobs: int, spec: RuntimeSpec) -> list[Step]:
     features = (
         "-DSQLITE_ENABLE_FTS3 -DSQLITE_ENABLE_FTS3_PARENTHESIS -DSQLITE_ENABLE_FTS4"
         " -DSQLITE_ENABLE_FTS5 -DSQLITE_ENABLE_RTREE -DSQLITE_ENABLE_DBSTAT_VTAB"
-        " -DSQLITE_ENABLE_MATH_FUNCTIONS -DSQLITE_OMIT_LOAD_EXTENSION=0"
+        " -DSQLITE_ENABLE_MATH_FUNCTIONS"
     )
     steps = _autotools(
         deps,
@@ -134,8 +134,15 @@ def sqlite(deps: str, jobs: int, spec: RuntimeSpec) -> list[Step]:
         f"CFLAGS={CFLAGS} {features}" if arg.startswith("CFLAGS=") else arg
         for arg in configure.argv
     )
+    # The amalgamation tarball is automake's; the full source's own Makefile would build
+    # the sqlite3 shell for `make install`, which a runtime does not ship.
+    full_source = (
+        f"make lib_install sqlite3.h sqlite3.pc && mkdir -p {deps}/include {deps}/lib/pkgconfig"
+        f" && cp sqlite3.h src/sqlite3ext.h {deps}/include/ && cp sqlite3.pc {deps}/lib/pkgconfig/"
+    )
     install = (
-        "make install-libLTLIBRARIES install-includeHEADERS install-pkgconfigDATA || make install"
+        "if [ -f src/sqlite3ext.h ]; then " + full_source + "; else "
+        "make install-libLTLIBRARIES install-includeHEADERS install-pkgconfigDATA; fi"
     )
     return [Step("configure", patched), steps[1], Step("install", ("sh", "-c", install))]
 

@@ -49,12 +49,15 @@ DEPENDENCIES: tuple[Component, ...] = (
 DEBIAN_SUITES: Mapping[int, str] = {11: "bookworm", 13: "trixie"}
 
 # SHA-256 of CPython release tarballs, by file name: a --source tarball of a pinned
-# release must match. (Debian's .orig of 3.11.2 is the upstream Python-3.11.2.tgz.)
+# release must match. Debian's .orig tarballs of CPython are the upstream release files
+# (3.13.5's comes with the release manager's signature), so each is pinned by both names.
+_PYTHON_3_11_2 = "2411c74bda5bbcfcddaf4531f66d1adc73f247f529aee981b029513aefdbf849"
+_PYTHON_3_13_5 = "93e583f243454e6e9e4588ca2c2662206ad961659863277afcdb96801647d640"
 PINNED_SHA256: Mapping[str, str] = {
-    "Python-3.11.2.tgz": "2411c74bda5bbcfcddaf4531f66d1adc73f247f529aee981b029513aefdbf849",
-    "python3.11_3.11.2.orig.tar.gz": (
-        "2411c74bda5bbcfcddaf4531f66d1adc73f247f529aee981b029513aefdbf849"
-    ),
+    "Python-3.11.2.tgz": _PYTHON_3_11_2,
+    "python3.11_3.11.2.orig.tar.gz": _PYTHON_3_11_2,
+    "Python-3.13.5.tar.xz": _PYTHON_3_13_5,
+    "python3.13_3.13.5.orig.tar.xz": _PYTHON_3_13_5,
 }
 
 _SUFFIX = r"(?:\.dfsg)?(?:\.orig)?\.(?:tgz|tar\.gz|tar\.xz|tar\.bz2)"
@@ -84,7 +87,6 @@ class SourceSet:
 
     python: SourceArchive
     dependencies: tuple[SourceArchive, ...]  # in DEPENDENCIES order
-    origin: str  # "debian:bookworm", or "given" for --source / --deps-source
 
 
 def file_sha256(path: str) -> str:

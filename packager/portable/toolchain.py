@@ -60,7 +60,11 @@ def write_wrappers(zig: Zig, spec: RuntimeSpec, bin_dir: str, work: str, deps: s
     # The dependencies come after the caller's flags, so a build's own -I and -L win.
     trailing = [
         f"-I{deps}/include",
+        f"-I{deps}/include/ncursesw",
         f"-L{deps}/lib",
+        # A library linked statically into an extension module stays private to it: an
+        # application that loads its own OpenSSL or SQLite does not get ours, nor we its.
+        "-Wl,--exclude-libs,ALL",
         "-Wno-unused-command-line-argument",
     ]
     scripts = {
