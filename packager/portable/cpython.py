@@ -74,8 +74,6 @@ def steps(prefix: str, deps: str, jobs: int, spec: RuntimeSpec) -> list[Step]:
         f"OPT={OPT}",
         # Static libraries list what they need themselves: pkg-config's short form
         # (without Libs.private) is not enough for these two.
-        # OpenSSL's archives linked into _ssl and _hashlib, their symbols kept private.
-        "PY_UNSUPPORTED_OPENSSL_BUILD=static",
         "LIBEDIT_LIBS=-ledit -lncursesw",
         "PANEL_LIBS=-lpanelw -lncursesw",
         *left_out,

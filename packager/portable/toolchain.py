@@ -62,9 +62,6 @@ def write_wrappers(zig: Zig, spec: RuntimeSpec, bin_dir: str, work: str, deps: s
         f"-I{deps}/include",
         f"-I{deps}/include/ncursesw",
         f"-L{deps}/lib",
-        # A library linked statically into an extension module stays private to it: an
-        # application that loads its own OpenSSL or SQLite does not get ours, nor we its.
-        "-Wl,--exclude-libs,ALL",
         "-Wno-unused-command-line-argument",
     ]
     scripts = {
