@@ -85,11 +85,19 @@ def write_wrappers(zig: Zig, spec: RuntimeSpec, bin_dir: str, work: str, deps: s
 def _compiler(zig: str, mode: str, common: list[str], trailing: list[str]) -> str:
     head = " ".join(shlex.quote(arg) for arg in [zig, mode, *common])
     tail = " ".join(shlex.quote(arg) for arg in trailing)
-    # -print-multiarch is how setup.py asks for the host's multiarch directory: answer
-    # with a failure (zig would print nothing and setup.py would ask dpkg-architecture).
+    # Two arguments are rewritten on the way: -print-multiarch, which setup.py asks for the
+    # host's multiarch directory, fails (zig would answer with nothing, and setup.py would
+    # ask dpkg-architecture); CPython's -Wl,-hSONAME becomes the -soname zig understands.
     return (
         "#!/bin/sh\n"
-        'for arg in "$@"; do [ "$arg" = -print-multiarch ] && exit 1; done\n'
+        'for arg in "$@"; do\n'
+        "  shift\n"
+        '  case "$arg" in\n'
+        "    -print-multiarch) exit 1 ;;\n"
+        '    -Wl,-h*) arg="-Wl,-soname,${arg#-Wl,-h}" ;;\n'
+        "  esac\n"
+        '  set -- "$@" "$arg"\n'
+        "done\n"
         f'exec {head} "$@" {tail}\n'
     )
 
