@@ -18,6 +18,11 @@ OPT = "-DNDEBUG -fwrapv -O2 -Wall"
 # Given to make only, so sysconfig's LINKFORSHARED (read by embedders) stays the default.
 LINKFORSHARED = "LINKFORSHARED=-Xlinker -export-dynamic -Wl,-rpath,'$$ORIGIN/../lib'"
 
+# Given to make (so sysconfig keeps configure's values): the rpath above, and no
+# libpython3.so, the stable-ABI forwarding library, which zig cannot link from a shared
+# library alone; nothing PyO3 or packager builds links it on Linux.
+MAKE_OVERRIDES = (LINKFORSHARED, "PY3LIBRARY=")
+
 LEFT_OUT_MODULES = ("_crypt", "nis", "_dbm", "_gdbm", "_tkinter")
 
 # CPython 3.11 builds these four with setup.py, which looks for libraries in the host's
@@ -80,10 +85,10 @@ def steps(prefix: str, deps: str, jobs: int, spec: RuntimeSpec) -> list[Step]:
     )
     return [
         Step("configure", configure),
-        Step("make", ("make", f"-j{jobs}", LINKFORSHARED)),
+        Step("make", ("make", f"-j{jobs}", *MAKE_OVERRIDES)),
     ]
 
 
 def install_step(destdir: str) -> Step:
     """make install into `destdir` (serial: CPython's install rules are; compileall is not)."""
-    return Step("install", ("make", "install", f"DESTDIR={destdir}", LINKFORSHARED))
+    return Step("install", ("make", "install", f"DESTDIR={destdir}", *MAKE_OVERRIDES))
