@@ -41,7 +41,7 @@ from packager.portable.store import Runtime, entry_name, read_runtime, runtimes_
 from packager.portable.toolchain import Zig, build_environment, find_zig, write_wrappers
 
 # Bump when a recipe changes what it produces: every runtime is then rebuilt.
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 # 1980-01-01, the earliest time a zip archive can hold, when SOURCE_DATE_EPOCH is unset.
 DEFAULT_EPOCH = 315532800
 LOG_TAIL_LINES = 25

@@ -63,6 +63,9 @@ def write_wrappers(zig: Zig, spec: RuntimeSpec, bin_dir: str, work: str, deps: s
         f"-I{deps}/include/ncursesw",
         f"-L{deps}/lib",
         "-Wno-unused-command-line-argument",
+        # zig emits DWARF even at -O2; a runtime ships none (it was most of its size).
+        "-g0",
+        "-Wl,--strip-debug",
         # zig makes __DATE__ an error; clang takes its value from SOURCE_DATE_EPOCH, which
         # every step has, so CPython's build date is reproducible.
         "-Wno-date-time",
