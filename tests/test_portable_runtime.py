@@ -1,7 +1,8 @@
-"""A portable CPython 3.11 runtime, built for glibc 2.17 with zig, and what it must hold.
+"""Portable CPython runtimes (3.11 and 3.13), built for glibc 2.17 with zig, and what they hold.
 
-The session fixture builds it once per cache (the user's ~/.cache/packager, which CI keeps
-between runs): the first run pays the cold build, later runs find it in the cache.
+The session fixture builds each once per cache (the user's ~/.cache/packager, which CI
+keeps between runs): the first run pays the cold build (the libraries are built once for
+both), later runs find them in the cache.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ ALLOWED_NEEDED = {
     "libutil.so.1",
     "libgcc_s.so.1",
     "ld-linux-x86-64.so.2",
-    "libpython3.11.so.1.0",  # the runtime's own, found through RUNPATH $ORIGIN/../lib
 }
 REQUIRED_MODULES = [
     *("ssl", "_hashlib", "sqlite3", "ctypes", "decimal", "lzma", "bz2", "zlib"),
@@ -50,16 +50,16 @@ def _env_without_unbuffered() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
 
 
-@pytest.fixture(scope="session")
-def runtime() -> Runtime:
-    """CPython 3.11 for glibc 2.17, built with the defaults (Debian's sources) or cached."""
+@pytest.fixture(scope="session", params=["3.11", "3.13"])
+def runtime(request: pytest.FixtureRequest) -> Runtime:
+    """CPython 3.X for glibc 2.17, built with the defaults (Debian's sources) or cached."""
     if shutil.which("tclsh") is None:
         pytest.fail("tclsh is needed to build SQLite from its full source: apt-get install tcl")
     try:
         import ziglang  # noqa: F401  (only its presence is checked)
     except ImportError:
         pytest.fail("zig is needed: python3 -m pip install ziglang (packager[runtime])")
-    result = build_runtime(BuildOptions(parse_spec("3.11", "2.17")), Context(os.environ))
+    result = build_runtime(BuildOptions(parse_spec(request.param, "2.17")), Context(os.environ))
     return result.runtime
 
 
@@ -117,7 +117,8 @@ def test_needed_libraries_are_within_the_manylinux_allowlist(runtime: Runtime) -
         if path.suffix in (".a", ".o"):
             continue
         needed = parse_elf(str(path), path.read_bytes())[0].needed
-        extra = sorted(set(needed) - ALLOWED_NEEDED)
+        own = f"libpython{runtime.short_version}.so.1.0"  # found through $ORIGIN/../lib
+        extra = sorted(set(needed) - ALLOWED_NEEDED - {own})
         if extra:
             outside[str(path)] = extra
     assert outside == {}
@@ -236,7 +237,8 @@ def test_it_runs_on_debian_11_with_glibc_2_31(
 
 def test_the_runtime_is_a_shared_and_static_libpython_installation(runtime: Runtime) -> None:
     lib = Path(runtime.prefix, "lib")
-    assert (lib / "libpython3.11.so.1.0").is_file()
+    short = runtime.short_version
+    assert (lib / f"libpython{short}.so.1.0").is_file()
     completed = subprocess.run(
         [
             runtime.executable,
@@ -249,15 +251,18 @@ def test_the_runtime_is_a_shared_and_static_libpython_installation(runtime: Runt
         check=True,
     )
     libpl = Path(completed.stdout.strip())
-    assert libpl.parent.parent == lib  # lib/python3.11/config-3.11-x86_64-linux-gnu
-    archive = diagnose_archive(libpl / "libpython3.11.a")
+    assert libpl.parent.parent == lib  # lib/python3.X/config-3.X-x86_64-linux-gnu
+    archive = diagnose_archive(libpl / f"libpython{short}.a")
     assert archive.pic is True and archive.lto is None
-    assert (Path(runtime.prefix) / "include" / "python3.11" / "Python.h").is_file()
+    assert (Path(runtime.prefix) / "include" / f"python{short}" / "Python.h").is_file()
 
 
 def test_config_selects_the_runtime(runtime: Runtime) -> None:
     completed = subprocess.run(
-        [sys.executable, "-m", "packager", "config", "--python", "runtime:3.11", "--json"],
+        [
+            *(sys.executable, "-m", "packager", "config", "--json"),
+            *("--python", f"runtime:{runtime.short_version}"),
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -266,7 +271,7 @@ def test_config_selects_the_runtime(runtime: Runtime) -> None:
     document = json.loads(completed.stdout)
     assert document["interpreter"]["executable"] == runtime.executable
     assert document["interpreter"]["shared_library"] == os.path.join(
-        runtime.prefix, "lib", "libpython3.11.so.1.0"
+        runtime.prefix, "lib", f"libpython{runtime.short_version}.so.1.0"
     )
     text = document["config"]["text"]
     assert f"lib_dir={runtime.prefix}/lib\n" in text
@@ -289,6 +294,7 @@ def test_config_selects_the_runtime(runtime: Runtime) -> None:
 
 
 def test_a_second_build_request_is_served_from_the_cache(runtime: Runtime) -> None:
-    result = build_runtime(BuildOptions(parse_spec("3.11", "2.17")), Context(os.environ))
+    spec = parse_spec(runtime.short_version, "2.17")
+    result = build_runtime(BuildOptions(spec), Context(os.environ))
     assert result.cached and result.runtime.prefix == runtime.prefix
     assert result.seconds < 1.0

@@ -54,22 +54,26 @@ def test_selectors() -> None:
     assert not strict.accepts("3.11.2", (2, 17), "aarch64")
 
 
-def _write_runtime(root: Path, version: str, glibc: str, arch: str = "x86_64") -> Path:
-    prefix = root / "packager" / "portable-runtimes" / f"cpython-{version}-{arch}-{glibc}-k"
+def _write_runtime(
+    root: Path, version: str, glibc: str, arch: str = "x86_64", recipe: int = 2
+) -> Path:
+    name = f"cpython-{version}-{arch}-{glibc}-{recipe}"
+    prefix = root / "packager" / "portable-runtimes" / name
     (prefix / "bin").mkdir(parents=True)
-    manifest = {"python": version, "glibc": glibc, "arch": arch, "key": "k" * 32}
+    manifest = {"python": version, "glibc": glibc, "arch": arch, "key": "k", "recipe": recipe}
     (prefix / MANIFEST).write_text(json.dumps(manifest))
     return prefix
 
 
 def test_the_lookup_prefers_the_newest_release_then_the_lowest_floor(tmp_path: Path) -> None:
     _write_runtime(tmp_path, "3.11.2", "2.28")
+    _write_runtime(tmp_path, "3.11.2", "2.17", recipe=1)  # built by an older packager
     lowest = _write_runtime(tmp_path, "3.11.2", "2.17")
     newest = _write_runtime(tmp_path, "3.13.5", "2.17")
     broken = tmp_path / "packager" / "portable-runtimes" / "cpython-3.12.0-x86_64-2.17-k"
     broken.mkdir()  # no manifest: an entry being written, or damaged
     cache = str(tmp_path / "packager")
-    assert [r.version for r in list_runtimes(cache)] == ["3.13.5", "3.11.2", "3.11.2"]
+    assert [r.version for r in list_runtimes(cache)] == ["3.13.5", *["3.11.2"] * 3]
     selector = parse_selector("runtime:3.11@2.30/x86_64")
     assert selector is not None
     assert find_runtime(selector, cache).prefix == str(lowest)

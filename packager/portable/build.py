@@ -236,7 +236,9 @@ def _publish(plan: _Plan, env: dict[str, str], ctx: Context) -> None:
             os.rename(os.path.join(installed, name), os.path.join(building, name))
         ctx.progress("checking the runtime's modules…")
         check_modules(building, plan.sources.python.version, env, plan.logs)
-        write_manifest(building, plan.options.spec, plan.sources, plan.zig.version, plan.key)
+        write_manifest(
+            building, plan.options.spec, plan.sources, plan.zig.version, plan.key, RECIPE_VERSION
+        )
         normalise_tree(building, plan.epoch)
         publish(building, plan.final)
     except BaseException:

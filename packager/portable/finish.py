@@ -44,7 +44,7 @@ def check_modules(prefix: str, version: str, env: dict[str, str], logs: str) -> 
 
 
 def write_manifest(
-    prefix: str, spec: RuntimeSpec, sources: SourceSet, zig_version: str, key: str
+    prefix: str, spec: RuntimeSpec, sources: SourceSet, zig_version: str, key: str, recipe: int
 ) -> None:
     """Write the runtime's manifest: what it is, and what it was built from and with."""
     licences = {dep.name: dep.licence for dep in DEPENDENCIES}
@@ -54,6 +54,7 @@ def write_manifest(
         "glibc": spec.glibc_text,
         "arch": spec.arch,
         "key": key,
+        "recipe": recipe,
         "zig": zig_version,
         "sources": {
             archive.component: {

@@ -82,7 +82,8 @@ def read_runtime(prefix: str) -> Runtime | None:
 
 
 def list_runtimes(cache_dir: str | None) -> list[Runtime]:
-    """Every complete runtime in the cache, newest CPython first, lowest floor first."""
+    """Every complete runtime in the cache: newest CPython first, then lowest floor, then the
+    newest recipe (an entry an older packager built stays usable, but is not preferred)."""
     root = runtimes_root(cache_dir)
     if root is None or not os.path.isdir(root):
         return []
@@ -92,7 +93,16 @@ def list_runtimes(cache_dir: str | None) -> list[Runtime]:
         if name.startswith("cpython-")
         and (runtime := read_runtime(os.path.join(root, name))) is not None
     ]
-    return sorted(found, key=lambda r: (_version_key(r.version), _neg(r.glibc)), reverse=True)
+    return sorted(
+        found,
+        key=lambda r: (_version_key(r.version), _neg(r.glibc), _recipe(r)),
+        reverse=True,
+    )
+
+
+def _recipe(runtime: Runtime) -> int:
+    recipe = runtime.manifest.get("recipe", 0)
+    return recipe if isinstance(recipe, int) else 0
 
 
 def _version_key(version: str) -> tuple[int, ...]:
