@@ -23,6 +23,7 @@ from packager.cache import new_entry_dir, publish
 from packager.context import Context, cache_root
 from packager.portable import BuildOptions, Runtime, build_runtime, parse_spec
 from packager.staticlib import diagnose_archive
+from tests.schemas import validate
 
 pytestmark = pytest.mark.integration
 
@@ -289,8 +290,9 @@ def test_config_selects_the_runtime(runtime: Runtime) -> None:
         text=True,
         check=True,
     )
-    prefixes = {entry["prefix"] for entry in json.loads(built.stdout)["runtimes"]}
-    assert runtime.prefix in prefixes
+    listing = json.loads(built.stdout)
+    validate(listing, "runtime-v1.json")
+    assert runtime.prefix in {entry["prefix"] for entry in listing["runtimes"]}
 
 
 def test_a_second_build_request_is_served_from_the_cache(runtime: Runtime) -> None:
@@ -298,3 +300,16 @@ def test_a_second_build_request_is_served_from_the_cache(runtime: Runtime) -> No
     result = build_runtime(BuildOptions(spec), Context(os.environ))
     assert result.cached and result.runtime.prefix == runtime.prefix
     assert result.seconds < 1.0
+    completed = subprocess.run(
+        [
+            *(sys.executable, "-m", "packager", "runtime", "build"),
+            *("--python", spec.short_version, "--json"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    document = json.loads(completed.stdout)
+    validate(document, "runtime-v1.json")
+    assert document["cached"] is True and document["prefix"] == runtime.prefix

@@ -278,8 +278,7 @@ def _run_steps(
         log = os.path.join(plan.logs, f"{archive.component}-{step.label}.log")
         # The shell sends everything to the log as it comes, so a long step can be followed.
         argv = ["sh", "-c", 'log=$1; shift; exec "$@" >"$log" 2>&1', "sh", log, *step.argv]
-        cwd = os.path.normpath(os.path.join(source, step.cwd))
-        result = runner.run(argv, environ=env, cwd=cwd, check=False, echo=ctx.echo)
+        result = runner.run(argv, environ=env, cwd=source, check=False, echo=ctx.echo)
         if result.returncode != 0:
             raise RuntimeBuildError(
                 f"building {archive.component} {archive.version} failed at '{step.label}' "

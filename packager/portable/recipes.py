@@ -20,11 +20,10 @@ CFLAGS = "-O2 -fPIC"
 
 @dataclass(frozen=True)
 class Step:
-    """One command of a recipe, run in `cwd` (relative to the unpacked source)."""
+    """One command of a recipe, run in the top directory of the unpacked source."""
 
     label: str  # "configure", "make", "install": names the log and the error
     argv: tuple[str, ...]
-    cwd: str = "."
 
 
 def _autotools(deps: str, jobs: int, *options: str, targets: tuple[str, ...] = ()) -> list[Step]:
