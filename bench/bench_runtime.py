@@ -5,7 +5,7 @@
 With no runtime in the cache, times the cold build (target: <= 15 minutes on 2 cores);
 with one, times the warm `packager runtime build` and `packager config --python
 runtime:3.X` (target: <= 1 s). Then the runtime's `python3.X -I -S -c pass` against
-Debian's /usr/bin/python3.X in the same run (target ratio <= 1.5: a shared libpython
+Debian's /usr/bin/python3.11 (--peer) in the same run (target ratio <= 1.5: a shared libpython
 costs relocations at start-up), and the size of the install tree.
 """
 
@@ -57,6 +57,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--python", default="3.11")
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--peer", default="/usr/bin/python3.11", help="Debian's interpreter.")
     args = parser.parse_args()
     ok = True
 
@@ -80,14 +81,14 @@ def main() -> int:
         ok &= elapsed <= COLD_TARGET_S
 
     ours = str(document["executable"])
-    peer = f"/usr/bin/python{args.python}"
+    peer = args.peer
     if not Path(peer).exists():
-        raise SystemExit(f"{peer} not found: apt-get install python{args.python}")
+        raise SystemExit(f"{peer} not found: apt-get install {Path(peer).name}")
     ok &= compare(
         f"start-up (-I -S -c pass, Python {args.python})",
         [ours, "-I", "-S", "-c", "pass"],
         [peer, "-I", "-S", "-c", "pass"],
-        "Debian",
+        f"Debian {Path(peer).name}",
         runs=args.runs,
         target=1.5,
     )
