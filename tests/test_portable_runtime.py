@@ -7,12 +7,15 @@ both), later runs find them in the cache.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,17 +54,22 @@ def _env_without_unbuffered() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
 
 
-@pytest.fixture(scope="session", params=["3.11", "3.13"])
-def runtime(request: pytest.FixtureRequest) -> Runtime:
-    """CPython 3.X for glibc 2.17, built with the defaults (Debian's sources) or cached."""
+@functools.cache
+def _built(version: str) -> Runtime:
+    """CPython `version` for glibc 2.17, built with the defaults (Debian's sources) or cached."""
     if shutil.which("tclsh") is None:
         pytest.fail("tclsh is needed to build SQLite from its full source: apt-get install tcl")
     try:
         import ziglang  # noqa: F401  (only its presence is checked)
     except ImportError:
         pytest.fail("zig is needed: python3 -m pip install ziglang (packager[runtime])")
-    result = build_runtime(BuildOptions(parse_spec(request.param, "2.17")), Context(os.environ))
-    return result.runtime
+    return build_runtime(BuildOptions(parse_spec(version, "2.17")), Context(os.environ)).runtime
+
+
+@pytest.fixture(scope="session", params=["3.11", "3.13"])
+def runtime(request: pytest.FixtureRequest) -> Runtime:
+    """Each runtime the tests cover, built once per cache."""
+    return _built(request.param)
 
 
 def _elf_files(prefix: str) -> Iterator[Path]:
@@ -313,3 +321,31 @@ def test_a_second_build_request_is_served_from_the_cache(runtime: Runtime) -> No
     document = json.loads(completed.stdout)
     validate(document, "runtime-v1.json")
     assert document["cached"] is True and document["prefix"] == runtime.prefix
+
+
+def test_an_interrupted_build_leaves_nothing_behind(tmp_path: Path) -> None:
+    """SIGTERM after the first library: no entry, no half libraries prefix, no work tree."""
+    sources = Path(_built("3.11").prefix).parent / "sources"
+    libraries = sources / "debian-bookworm-libraries"
+    python = next((sources / "debian-bookworm-python3.11").glob("python3.11_*.orig.tar.*"))
+    env = {**_env_without_unbuffered(), "XDG_CACHE_HOME": str(tmp_path)}
+    argv = [sys.executable, "-m", "packager", "runtime", "build", "--python", "3.11"]
+    argv += ["--source", str(python), "--deps-source", str(libraries)]
+    with subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, text=True) as process:
+        assert process.stderr is not None
+        seen = ""
+        while "building bzip2" not in seen:  # zlib is in the libraries' prefix by then
+            line = process.stderr.readline()
+            assert line, f"the build stopped before its second library:\n{seen}"
+            seen += line
+        time.sleep(1)
+        process.send_signal(signal.SIGTERM)
+        rest = process.stderr.read()
+        assert process.wait(timeout=60) == 130
+    assert "Traceback" not in rest
+    root = tmp_path / "packager" / "portable-runtimes"
+    left = sorted(path.name for path in root.iterdir())
+    assert not [name for name in left if name.startswith(("cpython-", ".building-"))]
+    assert [path.name for path in (root / "deps").iterdir() if path.is_dir()] == []
+    assert [path.name for path in (root / "work").iterdir() if path.is_dir()] == ["zig-cache"]
+    assert list((root / "logs").rglob("zlib-install.log")), "the steps' logs are kept"

@@ -188,8 +188,12 @@ def _build(plan: _Plan, ctx: Context) -> None:
         with _locked(deps + ".lock", ctx):
             complete = os.path.join(deps, DEPS_COMPLETE)
             if not os.path.isfile(complete):
-                shutil.rmtree(deps, ignore_errors=True)  # a build of them that was cut short
-                _build_dependencies(plan, deps, env, ctx)
+                shutil.rmtree(deps, ignore_errors=True)  # a build of them that was killed
+                try:
+                    _build_dependencies(plan, deps, env, ctx)
+                except BaseException:
+                    shutil.rmtree(deps, ignore_errors=True)
+                    raise
                 with open(complete, "w", encoding="utf-8"):
                     pass
         total = len(plan.sources.dependencies) + 1
