@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import tarfile
 from pathlib import Path
 
 import pytest
 
-from packager.errors import InterpreterError, UsageError
+from packager.context import Context
+from packager.errors import InterpreterError, RuntimeBuildError, UsageError
+from packager.portable import BuildOptions, build_runtime
 from packager.portable.debian import library_packages, sources_list, suite_for
 from packager.portable.sources import DEPENDENCIES, find_dependencies, python_source
 from packager.portable.spec import parse_selector, parse_spec
@@ -146,3 +150,37 @@ def test_debian_sources_come_from_a_suite_with_its_security_updates() -> None:
     assert "\ndeb " not in text  # sources only
     with pytest.raises(UsageError, match="--source"):
         suite_for(parse_spec("3.12", "2.17", "x86_64"))
+
+
+def _fake_tarball(path: Path, top: str, configure: str) -> None:
+    """A tarball whose top directory holds an executable `configure` script."""
+    with tarfile.open(path, "w:gz") as archive:
+        data = configure.encode()
+        info = tarfile.TarInfo(f"{top}/configure")
+        info.size, info.mode = len(data), 0o755
+        archive.addfile(info, io.BytesIO(data))
+
+
+def test_a_failing_step_is_named_with_the_end_of_its_log(tmp_path: Path) -> None:
+    deps = tmp_path / "deps"
+    deps.mkdir()
+    failing = '#!/bin/sh\necho "checking for a C compiler... no" >&2\nexit 1\n'
+    _fake_tarball(deps / "zlib-1.3.1.tar.gz", "zlib-1.3.1", failing)
+    for name in ("bzip2-1.0.8", "xz-5.6.2", "libffi-3.4.6", "sqlite-autoconf-3460100"):
+        _fake_tarball(deps / f"{name}.tar.gz", name, "#!/bin/sh\nexit 0\n")
+    for name in ("util-linux-2.40", "ncurses-6.5", "libedit-20240808-3.1", "openssl-3.0.15"):
+        _fake_tarball(deps / f"{name}.tar.gz", name, "#!/bin/sh\nexit 0\n")
+    python = tmp_path / "Python-3.11.9.tgz"
+    _fake_tarball(python, "Python-3.11.9", "#!/bin/sh\nexit 0\n")
+    environ = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    options = BuildOptions(parse_spec("3.11", "2.17"), str(python), str(deps), jobs=1)
+    with pytest.raises(RuntimeBuildError) as raised:
+        build_runtime(options, Context(environ))
+    error = raised.value
+    assert "building zlib 1.3.1 failed at 'configure' (exit code 1)" in error.message
+    assert "checking for a C compiler... no" in error.message
+    assert error.path is not None and error.path.endswith("zlib-configure.log")
+    assert Path(error.path).read_text() == "checking for a C compiler... no\n"
+    root = tmp_path / "cache" / "packager" / "portable-runtimes"
+    assert not [path for path in root.iterdir() if path.name.startswith("cpython-")]
+    assert [path.name for path in (root / "work").iterdir() if path.is_dir()] == []
