@@ -26,6 +26,7 @@ from packager.cache import new_entry_dir, publish
 from packager.context import Context, cache_root
 from packager.portable import BuildOptions, Runtime, build_runtime, parse_spec
 from packager.staticlib import diagnose_archive
+from tests.helpers import CARGO_TARGET_DIR, SAMPLES, cargo_env, require_cargo
 from tests.schemas import validate
 
 pytestmark = pytest.mark.integration
@@ -349,3 +350,26 @@ def test_an_interrupted_build_leaves_nothing_behind(tmp_path: Path) -> None:
     assert [path.name for path in (root / "deps").iterdir() if path.is_dir()] == []
     assert [path.name for path in (root / "work").iterdir() if path.is_dir()] == ["zig-cache"]
     assert list((root / "logs").rglob("zlib-install.log")), "the steps' logs are kept"
+
+
+def test_a_bundle_takes_libpython_and_the_stdlib_from_the_runtime(tmp_path: Path) -> None:
+    """`bundle --python runtime:3.11`: the app runs from the bundle with the runtime's parts."""
+    runtime = _built("3.11")
+    require_cargo()
+    # Its own target directory: another interpreter's config would rebuild the suite's PyO3.
+    environ = cargo_env(CARGO_TARGET_DIR=str(CARGO_TARGET_DIR.parent / "test-cargo-runtime"))
+    environ.pop("PYTHONUNBUFFERED", None)
+    out = tmp_path / "dist"
+    out.mkdir()
+    argv = [sys.executable, "-m", "packager", "bundle", str(SAMPLES / "hello")]
+    argv += ["--python", "runtime:3.11", "--mode", "dynamic", "--out", str(out)]
+    built = subprocess.run(argv, env=environ, capture_output=True, text=True, check=False)
+    assert built.returncode == 0, built.stderr[-3000:]
+    shipped = out / "hello" / "lib" / "libpython3.11.so.1.0"  # stripped: not the same bytes
+    assert Path(runtime.prefix, "lib", shipped.name).is_file()
+    assert _floor(parse_elf(str(shipped), shipped.read_bytes())[0].glibc_floor) <= FLOOR
+    ran = subprocess.run(
+        [str(out / "hello" / "hello")], env=environ, capture_output=True, text=True, check=False
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.startswith("3.11.2 (main, Jan  1 1980")  # the runtime's build date
