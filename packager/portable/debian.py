@@ -36,7 +36,7 @@ def suite_for(spec: RuntimeSpec) -> str:
         known = ", ".join(f"3.{minor}" for minor in sorted(DEBIAN_SUITES))
         raise UsageError(
             f"no Debian release ships CPython {spec.short_version} (it has {known})",
-            fix="give --source Python-3.X.Y.tgz and --deps-source DIR",
+            fix=f"give --source Python-{spec.short_version}.Y.tgz (a CPython release tarball)",
         )
     return suite
 
