@@ -21,6 +21,7 @@ from pathlib import Path
 from packager import runner
 from packager.errors import InterpreterError
 from packager.interpreters import Interpreter, probe, require_embeddable
+from packager.portable.store import find_runtime_interpreter
 
 _VERSIONED_PYTHON = re.compile(r"python3\.(\d+)")
 _ANY_VERSIONED_PYTHON = re.compile(r"python\d+\.\d+")
@@ -206,6 +207,9 @@ def _installation_executable(bin_dir: str) -> str | None:
 
 def _resolve_command(command: str, environ: Mapping[str, str]) -> str:
     """A bare name such as `python3.11` is looked up on PATH; a path is made absolute."""
+    runtime = find_runtime_interpreter(command, environ)  # runtime:3.11, a built runtime
+    if runtime is not None:
+        return runtime
     if os.sep in command:
         return os.path.abspath(command)
     return runner.which(command, environ) or command

@@ -85,3 +85,7 @@ class FloorError(PackagerError):
     """A file of a bundle would not run on the glibc floor asked for; nothing was written."""
 
     exit_code = EXIT_FINDINGS
+
+
+class RuntimeBuildError(ToolError):
+    """A step of building a portable CPython runtime failed; its log is kept."""

@@ -18,6 +18,8 @@ apt_packages=(
   python3-pip                                            # --requirements with a Debian stdlib
   python3-venv                                           # the environment the tests run in
   gcc-aarch64-linux-gnu qemu-user-static                 # aarch64 cross builds, run by qemu
+  debootstrap                                            # minimal Debian roots for verify --distro
+  tcl                                                    # SQLite's build, in the portable runtime
 )
 install_debian_packages "${apt_packages[@]}"
 # The aarch64 tests fetch Debian's arm64 CPython with `apt-get download` into a root of

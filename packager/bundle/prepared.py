@@ -25,7 +25,8 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from packager.bundle import cache, stdlib
+from packager import cache
+from packager.bundle import stdlib
 from packager.bundle.launchers import RESTORE_MODULE, RESTORE_PTH, restore_hook
 from packager.bundle.outputs.archives import sha256_file
 from packager.bundle.rpaths import scrub_rpaths

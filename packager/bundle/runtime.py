@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from packager import runner
-from packager.bundle.cache import cache_key, file_identity
+from packager.cache import cache_key, file_identity
 from packager.discovery import find_interpreters
 from packager.errors import InterpreterError, ToolError
 from packager.fsutil import atomic_write_text
 from packager.interpreters import Interpreter, probe
 from packager.model import BinaryReport, LinkMode
+from packager.portable.store import find_runtime_interpreter
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ def find_runtime(
     libpython = _resolved_libpython(report)
     probe_cache = Path(cache_dir, "probe") if cache_dir else None
     if explicit is not None:
+        explicit = find_runtime_interpreter(explicit, environ) or explicit  # runtime:3.11
         interpreter = probe(explicit, environ, cache_dir=probe_cache)
         _require_version(interpreter, wanted, report.path)
         return _runtime(interpreter, report, libpython, cache_dir)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
-from types import FrameType
 from typing import TYPE_CHECKING, TypedDict, Unpack
 
 import click
 
 from packager.cli.main import is_verbose
-from packager.cli.options import LINK_MODES, json_option
+from packager.cli.options import LINK_MODES, interrupt_on_sigterm, json_option
 
 if TYPE_CHECKING:
     from packager.bundle.options import BundleRequest
@@ -89,15 +87,6 @@ class BundleParams(TypedDict):
     glibc: str | None
     verify_on: str | None
     as_json: bool
-
-
-def _interrupt_on_sigterm() -> None:
-    """Turn SIGTERM into KeyboardInterrupt, so the staging directory is cleaned up."""
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, handler)
 
 
 @click.command("bundle", help=HELP)
@@ -222,7 +211,7 @@ def command(ctx: click.Context, **params: Unpack[BundleParams]) -> None:
         on_line=None if as_json else echo,
         note=lambda text: click.echo(f"packager: note: {text}", err=True),
     )
-    _interrupt_on_sigterm()
+    interrupt_on_sigterm()
     run = bundle(_request(params), context)
     click.echo(to_json(run) if as_json else to_text(run))
     sys.exit(0 if run.ok else 1)

@@ -8,8 +8,10 @@ from collections.abc import Mapping
 import click
 
 from packager.cli.options import json_option, mode_option, target_option
-from packager.discovery import discover, select_interpreter
-from packager.errors import UsageError
+from packager.context import cache_root
+from packager.discovery import Candidate, Discovered, Discovery, discover, select_interpreter
+from packager.errors import InterpreterError, UsageError
+from packager.interpreters import probe
 from packager.pyo3_config import Mode, PyO3Config, config_for
 from packager.reporting.config import list_to_json, list_to_text, to_json, to_text
 
@@ -19,8 +21,9 @@ from packager.reporting.config import list_to_json, list_to_text, to_json, to_te
     "--python",
     "python",
     metavar="PATH",
-    help="Interpreter to use (a path, or a name looked up on PATH). Default: PYO3_PYTHON, "
-    "an active virtualenv, then python3 / python3.X on PATH (--list adds pyenv's versions).",
+    help="Interpreter to use (a path, a name looked up on PATH, or runtime:3.X for a built "
+    "portable runtime). Default: PYO3_PYTHON, an active virtualenv, then python3 / python3.X "
+    "on PATH.",
 )
 @mode_option(
     "auto: what PyO3 itself picks; dynamic: link libpython3.X.so; "
@@ -67,6 +70,7 @@ def command(
     environ: Mapping[str, str] = os.environ
     if list_all:
         found = discover(environ, python)
+        found = Discovery((*found.found, *_built_runtimes(environ)), found.notes)
         click.echo(list_to_json(found) if as_json else list_to_text(found))
         return
     if target is not None:
@@ -78,6 +82,20 @@ def command(
         click.echo(to_json(interpreter, Mode(mode), config))
     else:
         click.echo(to_text(config), nl=False)
+
+
+def _built_runtimes(environ: Mapping[str, str]) -> list[Discovered]:
+    """The portable runtimes `packager runtime build` made, probed like any interpreter."""
+    from packager.portable import list_runtimes
+
+    found: list[Discovered] = []
+    for runtime in list_runtimes(cache_root(environ)):
+        candidate = Candidate(runtime.executable, runtime.selector)
+        try:
+            found.append(Discovered(candidate, probe(runtime.executable, environ), None))
+        except InterpreterError as exc:
+            found.append(Discovered(candidate, None, exc.message))
+    return found
 
 
 def _target_config(

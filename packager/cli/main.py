@@ -23,6 +23,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "new": ("packager.cli.new_cmd", "Create a cargo crate that embeds Python with PyO3."),
     "build": ("packager.cli.build_cmd", "Build a crate that embeds Python, dynamic or static."),
     "bundle": ("packager.cli.bundle_cmd", "Lay out a relocatable bundle, archives and installers."),
+    "runtime": ("packager.cli.runtime_cmd", "Build CPython for an old glibc, with its libraries."),
     "verify": ("packager.cli.verify_cmd", "Run a bundle in a sandbox where no Python is visible."),
 }
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -58,3 +60,12 @@ def echo_errors(result: InspectResult) -> None:
     """One line per unreadable file on stderr, naming the file."""
     for error in result.errors:
         click.echo(f"packager: error: {error.path}: {error.message}", err=True)
+
+
+def interrupt_on_sigterm() -> None:
+    """Turn SIGTERM into KeyboardInterrupt, so staging and work directories are cleaned up."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)

@@ -17,7 +17,17 @@ PACKAGE = REPO / "packager"
 # Lowest first. A module may import from its own layer's other parts and from lower
 # layers; a part is a top-level module or sub-package (packager.bundle, packager.inspect).
 LAYERS: list[set[str]] = [
-    {"packager", "errors", "model", "fsutil", "resources", "runner", "context", "safe_extract"},
+    {
+        "packager",
+        "errors",
+        "model",
+        "fsutil",
+        "resources",
+        "runner",
+        "context",
+        "safe_extract",
+        "cache",
+    },
     {"binary", "libpython"},
     {"inspect", "checks", "floor"},
     {
@@ -31,6 +41,7 @@ LAYERS: list[set[str]] = [
         "crate_runtime",
         "scaffold",
         "cross",
+        "portable",
     },
     {"build", "cross_build"},
     {"bundle"},

@@ -23,8 +23,7 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
-from packager import runner
-from packager.bundle import cache
+from packager import cache, runner
 from packager.bundle.outputs.archives import Entry, FileData, TarPart, copy_file_data, tar_parts
 
 STREAM_LEVEL = 12

@@ -1,4 +1,4 @@
-"""The per-user cache of work a bundle repeats: `$XDG_CACHE_HOME/packager` (~/.cache/packager).
+"""The per-user cache of work packager repeats: `$XDG_CACHE_HOME/packager` (~/.cache/packager).
 
 Entries are keyed by everything their content depends on, published whole by one rename
 (a reader sees a complete entry or none), and never modified afterwards, so concurrent
