@@ -115,7 +115,9 @@ def test_list_shows_usable_and_unusable_interpreters(
     assert text.returncode == 0, text.stderr
     assert f"{bin_dir}/python3  [PATH]\n  cpython {static_cpython.short_version}." in text.stdout
     assert Path(str(static_cpython.static_archive)).name in text.stdout
-    assert str(second_cpython.shared_library) in text.stdout
+    # Each installation is listed under its own path, with its own libpython.
+    second_entry = f"{second}  [PATH]\n  cpython {second_cpython.version}\n  shared: "
+    assert f"{second_entry}{second_cpython.shared_library}\n" in text.stdout
 
     listed = json.loads(_packager(*args, "--json", environ=environ).stdout)
     jsonschema.validate(listed, SCHEMA)
@@ -123,6 +125,7 @@ def test_list_shows_usable_and_unusable_interpreters(
     by_path = {entry["path"]: entry for entry in listed["interpreters"]}
     assert by_path[f"{bin_dir}/python3"]["usable"] is True
     assert by_path[str(second)]["version"] == second_cpython.version
+    assert by_path[str(second)]["shared_library"] == second_cpython.shared_library
     assert by_path[pypy.path]["usable"] is False
     assert "PyPy" in by_path[pypy.path]["problem"]
     assert "unusable: PyPy cannot be embedded" in text.stdout
