@@ -31,7 +31,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """`installed_libpython`: one test per CPython installation that has a shared libpython."""
+    """`installed_libpython`: one test per CPython installation that has a shared libpython.
+    `linked_cpython`: the machine's first python that links its libpython, and a built one."""
+    if "linked_cpython" in metafunc.fixturenames:
+        found = any(pythons.links_its_libpython(item) for item in pythons.installed_pythons())
+        metafunc.parametrize(
+            "linked_cpython", ["installed", "built"] if found else ["built"], indirect=True
+        )
     if "installed_libpython" in metafunc.fixturenames:
         found = pythons.shared_libpythons()
         metafunc.parametrize(
@@ -70,8 +76,29 @@ def static_cpython() -> Interpreter:
 
 
 @pytest.fixture(scope="session")
-def linked_cpython() -> Interpreter:
-    """A CPython whose python executable itself links its shared libpython (pyenv's does)."""
+def built_cpython(tmp_path_factory: pytest.TempPathFactory) -> Interpreter:
+    """A python executable compiled here against the machine's shared libpython, linking it
+    through an absolute RUNPATH (pyenv's shape), in a prefix of its own. Built against a
+    CPython that lacks that shape when there is one (Debian's), so both machines build the
+    same subject."""
+    base = pythons.pick(
+        "CPython 3.8+ with a shared libpython to build a python executable against",
+        pythons.INSTALL_SHARED,
+        pythons.is_shared,
+        prefer=lambda item: not pythons.links_its_libpython(item),
+    )
+    built = pythons.build_linked_cpython(base, tmp_path_factory.mktemp("built-cpython"))
+    assert pythons.links_its_libpython(built), f"{built.path} does not link {base.instsoname}"
+    return built
+
+
+@pytest.fixture
+def linked_cpython(request: pytest.FixtureRequest) -> Interpreter:
+    """A CPython whose python executable itself links its shared libpython through an
+    absolute RUNPATH: an installed one (pyenv's), and the one built here."""
+    if request.param == "built":
+        built: Interpreter = request.getfixturevalue("built_cpython")
+        return built
     return pythons.pick(
         "CPython whose python executable links its shared libpython",
         pythons.INSTALL_LINKED,
@@ -80,24 +107,26 @@ def linked_cpython() -> Interpreter:
 
 
 @pytest.fixture(scope="session")
-def second_cpython(static_cpython: Interpreter) -> Interpreter:
-    """Another CPython installation than `static_cpython`, of another version, with a shared
-    libpython: for tests that need two distinct installations."""
+def second_cpython(static_cpython: Interpreter, built_cpython: Interpreter) -> Interpreter:
+    """Another CPython installation than `static_cpython`, with a shared libpython: of
+    another version where the machine has one, else the python executable built here."""
     return pythons.pick(
         f"second CPython besides {static_cpython.path} ({static_cpython.version})",
         pythons.INSTALL_SECOND,
         lambda item: pythons.is_shared(item) and pythons.another_installation(item, static_cpython),
+        prefer=lambda item: pythons.another_version(item, static_cpython),
+        built=(built_cpython,),
     )
 
 
 @pytest.fixture(scope="session")
 def second_python(static_cpython: Interpreter) -> Interpreter:
     """Another installation than `static_cpython`, of another version: a CPython if there is
-    one, else PyPy. For tests that only need two Pythons to tell apart."""
+    one, else PyPy. For tests that tell two Pythons apart by the version they report."""
     return pythons.pick(
         f"second Python besides {static_cpython.path} ({static_cpython.version})",
         f"{pythons.INSTALL_PYPY}, or {pythons.INSTALL_SECOND}",
-        lambda item: pythons.another_installation(item, static_cpython),
+        lambda item: pythons.another_version(item, static_cpython),
         prefer=lambda item: item.implementation == "cpython",
     )
 

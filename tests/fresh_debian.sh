@@ -10,7 +10,9 @@
 #
 # The root is made once and cached under ${XDG_CACHE_HOME:-~/.cache}/packager/; every run
 # starts from a fresh overlay of it, so what the scripts install they install again.
-# Downloads (.deb files, pip wheels, crates) are cached beside it.
+# Downloads (.deb files, pip wheels, crates) are cached beside it, and so is the cargo
+# target directory of the test suite (target/test-cargo), as it is kept between runs of
+# tests/run.sh elsewhere: the demo still builds from nothing.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 run_tests=false
@@ -26,7 +28,7 @@ install_debian_packages debootstrap bubblewrap
 
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/packager/fresh-debian"
 base="$cache/bookworm-python3"
-mkdir -p "$cache/apt" "$cache/pip" "$cache/cargo"
+mkdir -p "$cache/apt" "$cache/pip" "$cache/cargo" "$cache/test-cargo"
 
 if [ ! -e "$base/.complete" ]; then
   echo "== making the Debian 12 root $base"
@@ -60,7 +62,7 @@ git -C "$repo" ls-files -z --cached --others --exclude-standard \
 
 toolchain="$(rustc --print sysroot)"
 mkdir -p "$run/root/opt/rust" "$run/root/root/.cache/pip" "$run/root/root/.cargo" \
-  "$run/root/var/cache/apt/archives"
+  "$run/root/var/cache/apt/archives" "$checkout/target/test-cargo"
 script='set -e
 echo "== inside: $(. /etc/os-release; echo "$PRETTY_NAME"), python3: $(command -v python3)" \
   "$(python3 --version), cargo: $(cargo --version)"
@@ -91,6 +93,7 @@ bwrap \
   --bind "$cache/apt" /var/cache/apt/archives \
   --bind "$cache/pip" /root/.cache/pip \
   --bind "$cache/cargo" /root/.cargo \
+  --bind "$cache/test-cargo" /home/user/packager/target/test-cargo \
   --unshare-ipc --unshare-uts --die-with-parent --cap-add ALL \
   --clearenv \
   --setenv PATH /opt/rust/bin:/usr/sbin:/usr/bin:/sbin:/bin \

@@ -5,6 +5,10 @@ They are found the way packager finds interpreters (`packager.discovery`, facts 
 running interpreter's own installation (the base one when the suite runs from a venv),
 python3 and python3.X on PATH, every version pyenv has installed (`$PYENV_ROOT/versions`,
 pyenv's own layout), then `pypy3` or `pypy` on PATH.
+
+A machine that lacks a shape of installation the tests read gets one built from what it
+has: `build_linked_cpython` compiles a python executable that links the machine's shared
+libpython through an absolute RUNPATH, as pyenv's --enable-shared builds do.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -46,6 +50,11 @@ INSTALL_SECOND = (
     "install a second CPython 3.8+ of another version with a shared libpython "
     "(pyenv: env PYTHON_CONFIGURE_OPTS=--enable-shared pyenv install 3.12)"
 )
+INSTALL_UNSTRIPPED = (
+    f"install libpython{_RUNNING}-dbg (Debian: its debug build of libpython keeps its "
+    "symbols), or a CPython built from source (pyenv install 3.11)"
+)
+INSTALL_TOOLCHAIN = f"install gcc and libpython{_RUNNING}-dev (Debian: apt-get install gcc)"
 
 
 def _running_installation() -> str:
@@ -100,10 +109,11 @@ def pick(
     accept: Callable[[Interpreter], bool],
     *,
     prefer: Callable[[Interpreter], bool] | None = None,
+    built: Sequence[Interpreter] = (),
 ) -> Interpreter:
-    """The first installation `accept` takes (those `prefer` likes first); else fail the test
-    saying what to install."""
-    candidates = [item for item in installed_pythons() if accept(item)]
+    """The first installation `accept` takes (those `prefer` likes first), the machine's before
+    the `built` ones; else fail the test saying what to install."""
+    candidates = [item for item in (*installed_pythons(), *built) if accept(item)]
     if prefer is not None:
         candidates.sort(key=lambda item: not prefer(item))
     if not candidates:
@@ -143,11 +153,14 @@ def real_executable(interpreter: Interpreter) -> str:
 
 
 def another_installation(interpreter: Interpreter, first: Interpreter) -> bool:
-    """A different installation than `first`, and of another version, so tests tell them apart."""
-    return (
-        real_executable(interpreter) != real_executable(first)
-        and interpreter.version != first.version
-    )
+    """A different installation than `first`: its executable is another file."""
+    return real_executable(interpreter) != real_executable(first)
+
+
+def another_version(interpreter: Interpreter, first: Interpreter) -> bool:
+    """A different installation than `first`, of another version, so tests tell them apart
+    by what they report."""
+    return another_installation(interpreter, first) and interpreter.version != first.version
 
 
 def _needed_by_executable(interpreter: Interpreter) -> tuple[str, ...]:
@@ -203,3 +216,35 @@ def sysconfig_of(interpreter: Interpreter) -> dict[str, str]:
     )
     answer: dict[str, str] = json.loads(completed.stdout)
     return answer
+
+
+# CPython's own Programs/python.c: the executable is this, linked with libpython.
+PYTHON_MAIN = """#include <Python.h>
+int main(int argc, char **argv) { return Py_BytesMain(argc, argv); }
+"""
+
+
+def build_linked_cpython(base: Interpreter, prefix: Path) -> Interpreter:
+    """A CPython executable `prefix/bin/pythonX.Y` compiled against `base`'s shared libpython,
+    which it links through an absolute RUNPATH to `base`'s LIBDIR: the shape of pyenv's
+    --enable-shared python. It runs `base`'s libpython, stdlib and sysconfig."""
+    own = sysconfig_of(base)
+    bin_dir = prefix / "bin"
+    bin_dir.mkdir(parents=True)
+    source = prefix / "python.c"
+    source.write_text(PYTHON_MAIN)
+    executable = bin_dir / f"python{base.short_version}"
+    command = [
+        "gcc", "-o", str(executable), str(source), "-I", own["include"],
+        "-L", own["LIBDIR"], f"-lpython{own['LDVERSION']}",
+        f"-Wl,-rpath,{own['LIBDIR']}", "-Wl,--enable-new-dtags",
+    ]  # fmt: skip
+    try:
+        built = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    except OSError as error:
+        pytest.fail(f"cannot run gcc ({error}): {INSTALL_TOOLCHAIN}")
+    if built.returncode != 0:
+        pytest.fail(
+            f"gcc cannot build {executable}: {built.stderr.strip()[-500:]}: {INSTALL_TOOLCHAIN}"
+        )
+    return probe(str(executable), dict(os.environ))

@@ -11,10 +11,12 @@ source tests/setup.sh
 # Debian packages the tests use as real subjects and tools.
 apt_packages=(
   gcc make binutils libpython3.11-dev python3.11 gdb    # static/shared libpython, real ELF subjects
+  libpython3.11-dbg                                      # a libpython that keeps its symbols
   gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64        # real PE fixtures
   wine wine64                                            # runs the Windows bundle's launcher
   clang lld llvm                                         # real Mach-O fixtures (ld64.lld, llvm-lipo)
   patchelf pax-utils bubblewrap pypy3 dpkg-dev fakeroot zstd
+  jython                                                 # a Python 2 (Debian 12 has no CPython 2)
   python3-pip                                            # --requirements with a Debian stdlib
   python3-venv                                           # the environment the tests run in
   gcc-aarch64-linux-gnu qemu-user-static                 # aarch64 cross builds, run by qemu

@@ -3,8 +3,8 @@
 Preparing is the slow part of a bundle: copying and trimming the stdlib, precompiling it
 (and zipping it), stripping libpython and lib-dynload. None of it depends on the binary
 being bundled, so the result is cached under the cache's `runtime/` directory, keyed by
-the interpreter and libpython files (path, size, mtime), the trim rules and the options;
-later bundles copy it. An entry holds:
+the interpreter and libpython files and every stdlib file (path, size, mtime), the trim
+rules and the options; later bundles copy it. An entry holds:
 
     libpython                         the shared libpython (dynamic embeds), stripped
     lib/python3X.zip                  the compiled pure-Python stdlib (unless sources)
@@ -78,9 +78,9 @@ def runtime_key(runtime: PythonRuntime, options: RuntimeOptions) -> str:
             "format": _FORMAT,
             "interpreter": cache.file_identity(runtime.interpreter.executable),
             "libpython": cache.file_identity(runtime.libpython) if runtime.libpython else None,
-            # A directory's mtime changes when a package adds or removes a module in it.
-            "stdlib": cache.file_identity(runtime.stdlib_dir),
-            "dynload": cache.file_identity(runtime.dynload_dir),
+            "stdlib": runtime.stdlib_dir,
+            "dynload": runtime.dynload_dir,
+            "stdlib_files": stdlib.source_identity(runtime.stdlib_dir, runtime.dynload_dir),
             "site_packages": runtime.site_packages,
             "rules": [rule.name for rule in options.rules],
             "strip": options.strip,

@@ -9,6 +9,7 @@ in hash order), so the same inputs give the same bytes.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import os
 import shutil
 import zipfile
@@ -157,6 +158,26 @@ def copy_file(source: str, target: str) -> None:
     shutil.copyfile(source, target)
     executable = os.stat(source).st_mode & 0o111
     os.chmod(target, 0o755 if executable else 0o644)
+
+
+def source_identity(stdlib_dir: str, dynload_dir: str) -> str:
+    """A digest of the path, size and mtime of every file `copy_stdlib` may copy from there.
+
+    It changes when a system package adds, removes or replaces one (Debian's
+    libpython3.X-dbg adds modules to lib-dynload), so a copy made before is not reused.
+    """
+    digest = hashlib.sha256()
+    for top in (stdlib_dir, dynload_dir):
+        for directory, subdirs, files in os.walk(top):
+            subdirs[:] = sorted(d for d in subdirs if d not in _ALWAYS_EXCLUDED)
+            for name in sorted(files):
+                path = os.path.join(directory, name)
+                try:
+                    info = os.stat(path)
+                except OSError:
+                    continue  # dangling: copy_file skips it too
+                digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
 
 
 def write_text(path: str, text: str, *, mode: int = 0o644) -> None:

@@ -18,7 +18,6 @@ from packager.bundle.strip import strip_files
 from packager.bundle.verify import SANDBOX_AREA, sandbox_argv
 from packager.context import Context
 from packager.inspect import inspect_file
-from packager.interpreters import Interpreter
 from packager.model import LinkMode
 from tests.helpers import REPO
 from tests.integration.bundle_helpers import (
@@ -28,6 +27,7 @@ from tests.integration.bundle_helpers import (
     bundle_tree,
     output_path,
 )
+from tests.pythons import INSTALL_UNSTRIPPED, shared_libpythons
 
 
 @pytest.mark.parametrize("fmt", ALL_FORMATS, ids=[fmt.value for fmt in ALL_FORMATS])
@@ -112,11 +112,27 @@ def test_shipped_elf_files_are_stripped_and_still_check_clean(
         assert "0 finding(s)" in checked.stdout
 
 
-def test_a_stripped_libpython_exports_the_same_c_api(
-    tmp_path: Path, shared_cpython: Interpreter
-) -> None:
+def libpython_with_symbols() -> Path:
+    """A shared libpython that still carries its symbol table and debug information: an
+    installed CPython's (a build from source keeps them), else the debug build Debian ships
+    beside its stripped libpython (libpython3.X-dbg: libpython3.Xd.so.1.0, same LIBDIR)."""
+    candidates = []
+    for interpreter in shared_libpythons():
+        candidates.append(Path(str(interpreter.shared_library)))
+        debug_build = f"libpython{interpreter.ldversion}d.so.1.0"
+        candidates.append(Path(str(interpreter.libdir)) / debug_build)
+    for path in candidates:
+        if path.is_file() and {".symtab", ".debug_info"} <= section_names(path):
+            return path
+    pytest.fail(
+        f"no shared libpython with its symbols among {[str(path) for path in candidates]}: "
+        f"{INSTALL_UNSTRIPPED}"
+    )
+
+
+def test_a_stripped_libpython_exports_the_same_c_api(tmp_path: Path) -> None:
     # The session's bundles ship Debian's libpython, stripped already; this one has symbols.
-    source = Path(str(shared_cpython.libdir)) / str(shared_cpython.instsoname)
+    source = libpython_with_symbols()
     assert ".symtab" in section_names(source), f"{source} must carry symbols to test stripping"
     copy = tmp_path / source.name
     shutil.copy2(source, copy)

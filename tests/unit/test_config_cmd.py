@@ -115,7 +115,9 @@ def test_list_shows_usable_and_unusable_interpreters(
     assert text.returncode == 0, text.stderr
     assert f"{bin_dir}/python3  [PATH]\n  cpython {static_cpython.short_version}." in text.stdout
     assert Path(str(static_cpython.static_archive)).name in text.stdout
-    assert str(second_cpython.shared_library) in text.stdout
+    # Each installation is listed under its own path, with its own libpython.
+    second_entry = f"{second}  [PATH]\n  cpython {second_cpython.version}\n  shared: "
+    assert f"{second_entry}{second_cpython.shared_library}\n" in text.stdout
 
     listed = json.loads(_packager(*args, "--json", environ=environ).stdout)
     jsonschema.validate(listed, SCHEMA)
@@ -123,44 +125,51 @@ def test_list_shows_usable_and_unusable_interpreters(
     by_path = {entry["path"]: entry for entry in listed["interpreters"]}
     assert by_path[f"{bin_dir}/python3"]["usable"] is True
     assert by_path[str(second)]["version"] == second_cpython.version
+    assert by_path[str(second)]["shared_library"] == second_cpython.shared_library
     assert by_path[pypy.path]["usable"] is False
     assert "PyPy" in by_path[pypy.path]["problem"]
     assert "unusable: PyPy cannot be embedded" in text.stdout
 
 
 def test_list_finds_pyenv_versions_and_notes_unselected_shims(tmp_path: Path) -> None:
-    older, newer = fake_pyenv.embeddable_pair()
-    python2 = fake_pyenv.python2_executable()
+    selected, unselected = fake_pyenv.pyenv_pair()
+    python2 = fake_pyenv.python2()
     root = fake_pyenv.make_root(
         tmp_path / ".pyenv",
-        {older.version: older.executable, newer.version: newer.executable, "2.7": python2},
+        {
+            fake_pyenv.version_name(selected): fake_pyenv.installed(selected),
+            unselected.version: fake_pyenv.installed(unselected),
+            "2.7": python2,
+        },
     )
-    environ = {
-        "PATH": f"{root / 'shims'}{os.pathsep}{fake_pyenv.SYSTEM_PATH}",
-        "HOME": str(tmp_path),  # the root is found as ~/.pyenv
-        "PYENV_VERSION": older.version,
-    }
+    environ = fake_pyenv.pyenv_environ(root, fake_pyenv.version_name(selected), tmp_path / "bin")
+    del environ["PYENV_ROOT"]  # found as ~/.pyenv: HOME is the root's parent
     text = _packager("--list", environ=environ)
     assert text.returncode == 0, text.stderr
-    newer_path = root / "versions" / newer.version / "bin" / f"python{newer.short_version}"
-    assert f"{newer_path}  [pyenv]\n  cpython {newer.version}" in text.stdout
-    assert f"{root / 'shims'}/python{older.short_version}  [PATH]" in text.stdout
+    unselected_path = (
+        root / "versions" / unselected.version / "bin" / f"python{unselected.short_version}"
+    )
+    assert f"{unselected_path}  [pyenv]\n  cpython {unselected.version}" in text.stdout
+    selected_shim = root / "shims" / f"python{selected.short_version}"
+    assert f"{selected_shim}  [PATH]\n  {selected.implementation} {selected.version}" in text.stdout
     assert "command not found" not in text.stdout
     assert "unusable: Python 2 cannot be embedded by PyO3" in text.stdout
     assert "Unknown option" not in text.stdout
     (note,) = [line for line in text.stdout.splitlines() if line.startswith("note: ")]
-    assert f"python{newer.short_version}" in note
+    assert f"python{unselected.short_version}" in note
 
     listed = json.loads(_packager("--list", "--json", environ=environ).stdout)
     jsonschema.validate(listed, SCHEMA)
     assert [note.removeprefix("note: ")] == listed["notes"]
     by_path = {entry["path"]: entry for entry in listed["interpreters"]}
-    assert by_path[str(newer_path)]["source"] == "pyenv"
-    assert by_path[str(newer_path)]["usable"] is True
+    assert by_path[str(unselected_path)]["source"] == "pyenv"
+    assert by_path[str(unselected_path)]["usable"] is True
+    python2_path = root / "versions" / "2.7" / "bin" / python2.command
+    assert by_path[str(python2_path)]["usable"] is False
 
 
 def test_python2_is_refused_in_plain_words() -> None:
-    result = _packager("--python", fake_pyenv.python2_executable())
+    result = _packager("--python", fake_pyenv.python2().executable)
     assert result.returncode == 2
     assert "Python 2 cannot be embedded by PyO3" in result.stderr
     assert "Unknown option" not in result.stderr and "Traceback" not in result.stderr

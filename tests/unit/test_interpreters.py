@@ -20,7 +20,7 @@ from packager.errors import InterpreterError
 from packager.interpreters import Interpreter, link_libraries, probe, require_embeddable
 from tests import fake_pyenv
 from tests.helpers import REPO
-from tests.pythons import sysconfig_of
+from tests.pythons import installed_pythons, sysconfig_of
 
 DEBIAN_PYTHON = "/usr/bin/python3.11"
 DEBIAN_LIBPL = "/usr/lib/python3.11/config-3.11-x86_64-linux-gnu"
@@ -211,25 +211,19 @@ def test_probe_cache_follows_the_file_modification_time(
 # ------------------------------------------------------------------ pyenv and old Pythons
 
 
-def _pyenv_environ(root: Path, selected: str) -> dict[str, str]:
-    # PYENV_VERSION decides alone: no .python-version file of the working directory counts.
-    return {
-        "PATH": f"{root / 'shims'}{os.pathsep}{fake_pyenv.SYSTEM_PATH}",
-        "PYENV_ROOT": str(root),
-        "PYENV_VERSION": selected,
-        "HOME": str(root.parent),
-    }
-
-
 def test_discover_resolves_the_selected_shim_and_leaves_out_the_others(tmp_path: Path) -> None:
-    older, newer = fake_pyenv.embeddable_pair()
+    selected, unselected = fake_pyenv.pyenv_pair()
     root = fake_pyenv.make_root(
-        tmp_path / ".pyenv", {older.version: older.executable, newer.version: newer.executable}
+        tmp_path / ".pyenv",
+        {
+            fake_pyenv.version_name(selected): fake_pyenv.installed(selected),
+            fake_pyenv.version_name(unselected): fake_pyenv.installed(unselected),
+        },
     )
-    environ = _pyenv_environ(root, older.version)
-    older_shim = root / "shims" / f"python{older.short_version}"
-    newer_shim = root / "shims" / f"python{newer.short_version}"
-    assert is_pyenv_shim(str(older_shim)) and is_pyenv_shim(str(newer_shim))
+    environ = fake_pyenv.pyenv_environ(root, fake_pyenv.version_name(selected), tmp_path / "bin")
+    selected_shim = root / "shims" / f"python{selected.short_version}"
+    unselected_shim = root / "shims" / f"python{unselected.short_version}"
+    assert is_pyenv_shim(str(selected_shim)) and is_pyenv_shim(str(unselected_shim))
 
     discovery = discover(environ)
 
@@ -237,33 +231,58 @@ def test_discover_resolves_the_selected_shim_and_leaves_out_the_others(tmp_path:
     assert all(interpreter is not None for _, _, interpreter in listed), discovery.found
     by_version = {i.version: (source, path) for source, path, i in listed if i is not None}
     # The selected version through its shim (resolved), the other by its installation path.
-    assert by_version[older.version][0] == "PATH"
-    assert by_version[older.version][1].startswith(str(root / "shims"))
-    assert by_version[newer.version] == (
+    assert by_version[selected.version] == ("PATH", str(selected_shim))
+    assert by_version[unselected.version] == (
         "pyenv",
-        str(root / "versions" / newer.version / "bin" / os.path.basename(newer_shim)),
+        str(root / "versions" / unselected.version / "bin" / unselected_shim.name),
     )
-    assert len(listed) == len(by_version)  # each interpreter once
+    assert len(listed) == len(by_version) == 2  # each interpreter once
     assert all("command not found" not in (r.error or "") for r in discovery.found)
     (note,) = discovery.notes
-    assert newer_shim.name in note and "not selected" in note
+    assert unselected_shim.name in note and "not selected" in note
+
+
+def test_an_unselected_shim_fails_as_pyenv_says(tmp_path: Path) -> None:
+    _, unselected = fake_pyenv.pyenv_pair()
+    root = fake_pyenv.make_root(
+        tmp_path / ".pyenv", {unselected.version: fake_pyenv.installed(unselected)}
+    )
+    environ = fake_pyenv.pyenv_environ(root, "system", tmp_path / "bin")
+    shim = root / "shims" / f"python{unselected.short_version}"
+    ran = subprocess.run(
+        [str(shim), "-c", "pass"], env=environ, capture_output=True, text=True, check=False
+    )
+    assert ran.returncode == 127
+    assert ran.stderr.startswith(f"pyenv: {shim.name}: command not found\n")
+    chosen = subprocess.run(
+        [str(shim), "-c", "import sys; print(sys.version.split()[0])"],
+        env={**environ, "PYENV_VERSION": unselected.version},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert chosen.stdout.strip() == unselected.version
 
 
 def test_pyenv_root_defaults_to_home_from_the_environment(tmp_path: Path) -> None:
-    older, _ = fake_pyenv.embeddable_pair()
-    root = fake_pyenv.make_root(tmp_path / ".pyenv", {"custom-name": older.executable})
-    expected = [str(root / "versions" / "custom-name" / "bin" / f"python{older.short_version}")]
+    _, interpreter = fake_pyenv.pyenv_pair()
+    root = fake_pyenv.make_root(
+        tmp_path / ".pyenv", {"custom-name": fake_pyenv.installed(interpreter)}
+    )
+    expected = [
+        str(root / "versions" / "custom-name" / "bin" / f"python{interpreter.short_version}")
+    ]
     assert pyenv_installations({"HOME": str(tmp_path)}) == expected
     assert pyenv_installations({"PYENV_ROOT": str(root), "HOME": "/nonexistent"}) == expected
     assert pyenv_installations({}) == []
 
 
 def test_select_interpreter_skips_unselected_shims_quietly(tmp_path: Path) -> None:
-    _, newer = fake_pyenv.embeddable_pair()
-    root = fake_pyenv.make_root(tmp_path / ".pyenv", {newer.version: newer.executable})
-    environ = _pyenv_environ(root, "system")
-    no_python = fake_pyenv.path_without_python(tmp_path / "bin")
-    environ["PATH"] = f"{root / 'shims'}{os.pathsep}{no_python}"
+    _, unselected = fake_pyenv.pyenv_pair()
+    root = fake_pyenv.make_root(
+        tmp_path / ".pyenv", {unselected.version: fake_pyenv.installed(unselected)}
+    )
+    environ = fake_pyenv.pyenv_environ(root, "system", tmp_path / "bin")
     with pytest.raises(InterpreterError) as caught:
         select_interpreter(environ)
     assert "pyenv shim(s) for versions pyenv has not selected" in caught.value.message
@@ -271,20 +290,21 @@ def test_select_interpreter_skips_unselected_shims_quietly(tmp_path: Path) -> No
 
 
 def test_python2_is_refused_in_plain_words(tmp_path: Path) -> None:
-    python2 = fake_pyenv.python2_executable()
+    python2 = fake_pyenv.python2()
     with pytest.raises(InterpreterError) as caught:
-        probe(python2, dict(os.environ))
+        probe(python2.executable, dict(os.environ))
     assert caught.value.message.startswith("Python 2 cannot be embedded by PyO3")
     assert "Unknown option" not in str(caught.value)
     assert caught.value.fix is not None and "3.8+" in caught.value.fix
     root = fake_pyenv.make_root(tmp_path / ".pyenv", {"2.7": python2})
     (listed,) = discover({"PYENV_ROOT": str(root)}).found
     assert listed.candidate.source == "pyenv"
+    assert listed.candidate.path == str(root / "versions" / "2.7" / "bin" / python2.command)
     assert listed.error is not None and "Python 2 cannot be embedded by PyO3" in listed.error
 
 
 def test_too_old_python3_names_the_pyo3_floor() -> None:
-    old = [i for i in fake_pyenv.machine_interpreters() if (i.major, i.minor) < (3, 8)]
+    old = [i for i in installed_pythons() if (i.major, i.minor) < (3, 8)]
     if not old:
         pytest.fail("needs a CPython 3.6 or 3.7 interpreter: `pyenv install 3.7`")
     for interpreter in old:
