@@ -35,7 +35,7 @@ from packager.bundle.strip import elf_files_under, strip_files
 from packager.context import Context
 
 # Part of every key: bump it when the layout or the way an entry is made changes.
-_FORMAT = 3
+_FORMAT = 4
 LIBPYTHON = "libpython"
 MANIFEST = "manifest.json"
 

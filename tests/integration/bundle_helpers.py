@@ -18,13 +18,14 @@ from packager.bundle import (
     bundle,
 )
 from packager.context import Context, Progress, silent
-from packager.interpreters import Interpreter
 from tests.helpers import SAMPLES, cargo_env
 
 # A name no real Debian package has, so the .deb test can install and remove it.
 BUNDLE_NAME = "pkgtest-hello"
 SOURCE_DATE_EPOCH = "1700000000"
 ALL_FORMATS = tuple(BundleFormat)
+# Debian's interpreter: the bundle tests read its layout (lib/python3.11/dist-packages).
+DEBIAN_PYTHON = "/usr/bin/python3.11"
 EXPECTED_LINES = ("hello, packager, from Rust", "2 + 3 = 5")
 
 
@@ -61,11 +62,15 @@ def bundle_tree(
 
 
 @pytest.fixture(scope="session")
-def hello_binary(tmp_path_factory: pytest.TempPathFactory, shared_cpython: Interpreter) -> Path:
-    """The hello sample built by `packager build` against a shared libpython, copied out of
-    the target dir."""
+def hello_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The hello sample built by `packager build` against Debian's shared libpython3.11 (a
+    system subject on every machine the suite runs on), copied out of the target dir."""
+    if not os.path.exists(DEBIAN_PYTHON):
+        pytest.fail(
+            f"{DEBIAN_PYTHON} is a test subject: apt-get install python3.11 libpython3.11-dev"
+        )
     outcome = build_crate(
-        SAMPLES / "hello", environ=cargo_env(), mode="dynamic", python=shared_cpython.path
+        SAMPLES / "hello", environ=cargo_env(), mode="dynamic", python=DEBIAN_PYTHON
     )
     built = outcome.binaries[0]
     # Other tests build the same crate in other modes into the shared target directory.

@@ -84,8 +84,15 @@ def test_workdir_is_refused_where_it_cannot_apply(
         check_request(request, layout, crate=False)  # type: ignore[arg-type]
 
 
-def test_workdir_inside_the_app_folder_is_accepted() -> None:
-    request = BundleRequest("app.bin", workdir="app", content=ContentOptions(app_dir="src"))
+def test_workdir_inside_the_app_folder_is_accepted(tmp_path: Path) -> None:
+    app_dir = tmp_path / "src"
+    app_dir.mkdir()
+    request = BundleRequest(
+        "app.bin",
+        out_dir=str(tmp_path / "out"),
+        workdir="app",
+        content=ContentOptions(app_dir=str(app_dir)),
+    )
     check_request(request, ELF, crate=False)
 
 
