@@ -129,22 +129,7 @@ def build_crate(
         # scripts and proc-macros, which must stay position-independent.
         argv += ["--target", _host_triple(environ)]
     cargo_environ = _cargo_environ(environ, config_file, interpreter, rustflags)
-    result = runner.run(
-        argv, environ=cargo_environ, check=False, echo=echo, on_line=on_line or (lambda _: None)
-    )
-    if result.returncode != 0:
-        raise BuildFailed(
-            f"cargo build failed with exit code {result.returncode}",
-            output=result.stderr + result.stdout,
-            returncode=result.returncode,
-        )
-    binaries = _built_binaries(result.stdout)
-    if not binaries:
-        raise UsageError(
-            "cargo built no executable",
-            path=str(crate_dir),
-            fix="packager build builds binary crates: add src/main.rs or a [[bin]] target",
-        )
+    binaries = run_cargo(argv, cargo_environ, crate_dir, echo=echo, on_line=on_line)
     inspected = inspect_paths(binaries, environ={}, jobs=1)
     checked = check_result(inspected, expect_modules=modules)
     return BuildOutcome(
@@ -297,6 +282,38 @@ def parse_host_triple(rustc_version_output: str) -> str:
         if line.startswith("host:"):
             return line.split(":", 1)[1].strip()
     raise ToolError("`rustc -vV` printed no host triple", output=rustc_version_output)
+
+
+def run_cargo(
+    argv: Sequence[str],
+    cargo_environ: Mapping[str, str],
+    crate_dir: Path,
+    *,
+    echo: Echo | None,
+    on_line: Echo | None,
+    what: str = "cargo build",
+) -> list[str]:
+    """Run a `cargo build` that prints JSON messages; the executables it built.
+
+    Raises BuildFailed with cargo's output when it fails, UsageError when it built none.
+    """
+    result = runner.run(
+        argv, environ=cargo_environ, check=False, echo=echo, on_line=on_line or (lambda _: None)
+    )
+    if result.returncode != 0:
+        raise BuildFailed(
+            f"{what} failed with exit code {result.returncode}",
+            output=result.stderr + result.stdout,
+            returncode=result.returncode,
+        )
+    binaries = _built_binaries(result.stdout)
+    if not binaries:
+        raise UsageError(
+            "cargo built no executable",
+            path=str(crate_dir),
+            fix="packager build builds binary crates: add src/main.rs or a [[bin]] target",
+        )
+    return binaries
 
 
 def _built_binaries(cargo_json: str) -> list[str]:

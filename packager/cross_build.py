@@ -15,11 +15,10 @@ from pathlib import Path
 
 from packager import runner
 from packager.build import (
-    BuildFailed,
     BuildOutcome,
-    _built_binaries,
     _crate_dir,
     _target_dir,
+    run_cargo,
     user_rustflags,
 )
 from packager.checks import check_result
@@ -128,26 +127,14 @@ def build_for_target(
     argv += ["--target", chosen.triple, "--message-format=json-render-diagnostics"]
     if release:
         argv.append("--release")
-    result = runner.run(
+    binaries = run_cargo(
         argv,
-        environ=_cargo_environ(environ, chosen, config_file, linker, python.rustflags),
-        check=False,
+        _cargo_environ(environ, chosen, config_file, linker, python.rustflags),
+        crate_dir,
         echo=echo,
-        on_line=on_line or (lambda _: None),
+        on_line=on_line,
+        what=f"cargo build --target {chosen.triple}",
     )
-    if result.returncode != 0:
-        raise BuildFailed(
-            f"cargo build --target {chosen.triple} failed with exit code {result.returncode}",
-            output=result.stderr + result.stdout,
-            returncode=result.returncode,
-        )
-    binaries = _built_binaries(result.stdout)
-    if not binaries:
-        raise UsageError(
-            "cargo built no executable",
-            path=str(crate_dir),
-            fix="packager build builds binary crates: add src/main.rs or a [[bin]] target",
-        )
     python_names = tuple(module.python_name for module in modules)
     # A Linux target's libraries resolve in its root, as they would on the target.
     root = python.source if chosen.system is TargetSystem.LINUX else "/"
