@@ -141,7 +141,7 @@ def test_every_output_runs_over_a_minimal_bookworm(
     hello_bundle: BundleManifest, bookworm_root: str
 ) -> None:
     if version_key(_floor(hello_bundle)) > version_key(DEBIAN_RELEASES["bookworm"]):
-        pytest.skip("this host's runtime is newer than bookworm's glibc")
+        pytest.fail("this test needs a Debian 12 host: its runtime is newer than bookworm's glibc")
     for fmt in RUN_FORMATS:
         result = verify_bundle(
             str(output_path(hello_bundle, fmt)), environ=bundle_environ(), root=bookworm_root
@@ -157,7 +157,7 @@ def test_the_installer_refuses_a_glibc_below_its_floor(
 ) -> None:
     floor = _floor(hello_bundle)
     if version_key(floor) <= version_key(DEBIAN_RELEASES["bullseye"]):
-        pytest.skip(f"this bundle's floor ({floor}) runs on bullseye")
+        pytest.fail(f"this test needs a bundle whose floor ({floor}) is above bullseye's glibc")
     installer = output_path(hello_bundle, BundleFormat.INSTALLER)
     result = verify_bundle(str(installer), environ=bundle_environ(), root=bullseye_root)
     assert result.returncode != 0
@@ -188,7 +188,7 @@ def test_verify_on_runs_every_output_over_each_root(
     hello_binary: Path, hello_bundle: BundleManifest, tmp_path: Path, bookworm_root: str
 ) -> None:
     if version_key(_floor(hello_bundle)) > version_key(DEBIAN_RELEASES["bookworm"]):
-        pytest.skip("this host's runtime is newer than bookworm's glibc")
+        pytest.fail("this test needs a Debian 12 host: its runtime is newer than bookworm's glibc")
     request = BundleRequest(
         str(hello_binary),
         out_dir=str(tmp_path),
@@ -224,7 +224,7 @@ def test_modules_needing_system_libraries_import_over_a_minimal_bookworm(
     hello_bundle: BundleManifest, bookworm_root: str, tmp_path: Path
 ) -> None:
     if version_key(_floor(hello_bundle)) > version_key(DEBIAN_RELEASES["bookworm"]):
-        pytest.skip("this host's runtime is newer than bookworm's glibc")
+        pytest.fail("this test needs a Debian 12 host: its runtime is newer than bookworm's glibc")
     assert {"libssl.so.3", "libsqlite3.so.0", "libreadline.so.8"} <= set(hello_bundle.vendored)
     tree = tmp_path / BUNDLE_NAME
     shutil.copytree(output_path(hello_bundle, BundleFormat.DIR), tree, symlinks=True)
