@@ -72,5 +72,5 @@ def test_versions_that_packages_accept() -> None:
 
 
 def test_only_origin_based_run_path_entries_are_portable() -> None:
-    entries = ["$ORIGIN/../lib", "/root/.pyenv/versions/3.11.7/lib", "${ORIGIN}", "lib", ""]
+    entries = ["$ORIGIN/../lib", "/opt/python-3.11/lib", "${ORIGIN}", "lib", ""]
     assert portable_entries(entries) == ("$ORIGIN/../lib", "${ORIGIN}")
