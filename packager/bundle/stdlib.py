@@ -62,6 +62,14 @@ TRIM_RULES: tuple[TrimRule, ...] = (
         "build files: the static libpython and the Makefile",
         top_level=("config-*",),
     ),
+    TrimRule(
+        "legacy-system-modules",
+        "nis, crypt and dbm.ndbm: deprecated by PEP 594 (nis and crypt are gone in 3.13); "
+        "shipped, their system libraries (Kerberos, libtirpc, libcrypt, Berkeley DB) add "
+        "about 4 MB to a bundle",
+        top_level=("nis.py", "crypt.py"),
+        extensions=("nis", "_crypt", "_dbm"),
+    ),
 )
 
 # Never copied: caches are rebuilt, third-party packages come only from --requirements,
