@@ -31,8 +31,20 @@ if ! dpkg --print-foreign-architectures | grep -qx arm64; then
   "${sudo[@]}" dpkg --add-architecture arm64 && "${sudo[@]}" apt-get update -qq
 fi
 command -v cargo >/dev/null || { echo "tests/run.sh: cargo is required (https://rustup.rs)" >&2; exit 1; }
-# The cross targets' standard libraries (build --target); a no-op once installed.
-rustup target add x86_64-pc-windows-gnu aarch64-unknown-linux-gnu >/dev/null
+# The cross targets' standard libraries (build --target); a no-op once installed. A
+# toolchain without rustup (one mounted into a fresh root) must already carry them.
+cross_targets=(x86_64-pc-windows-gnu aarch64-unknown-linux-gnu)
+if command -v rustup >/dev/null; then
+  rustup target add "${cross_targets[@]}" >/dev/null
+else
+  for target in "${cross_targets[@]}"; do
+    [ -d "$(rustc --print sysroot)/lib/rustlib/$target/lib" ] || {
+      echo "tests/run.sh: the Rust standard library for $target is missing" \
+        "(rustup target add $target)" >&2
+      exit 1
+    }
+  done
+fi
 
 packager_venv "$repo" test
 python="$PACKAGER_VENV/bin/python"
