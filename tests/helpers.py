@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from packager.binary import read_binary
+from packager.cross import cross_target
 from packager.model import BinaryFormat, ParsedBinary
+from packager.pyo3_config import PyO3Config, parse
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
@@ -88,3 +90,22 @@ def read_single(path: Path, expected: BinaryFormat) -> ParsedBinary:
     assert binary_format is expected
     assert len(parsed) == 1
     return parsed[0]
+
+
+def pyo3_cross_config(triple: str, lib_dir: Path, work: Path) -> PyO3Config:
+    """What `PYO3_PRINT_CONFIG=1 cargo build --target TRIPLE` of samples/hello prints for
+    the interpreter in `lib_dir` (PYO3_CROSS_LIB_DIR), as a parsed config."""
+    target = cross_target(triple)
+    environ = cargo_env(
+        PYO3_PRINT_CONFIG="1",
+        PYO3_CROSS_LIB_DIR=str(lib_dir),
+        PYO3_CROSS_PYTHON_VERSION="3.11",
+        CARGO_TARGET_DIR=str(work / "target"),  # a failing build script stays out
+    )
+    environ[target.linker_variable] = target.linker
+    manifest = SAMPLES / "hello" / "Cargo.toml"
+    completed = subprocess.run(
+        [require_cargo(), "build", "--target", triple, "--manifest-path", str(manifest)],
+        env=environ, capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    return parse(completed.stdout + completed.stderr, source="cargo output")

@@ -21,8 +21,7 @@ from packager.cross import cross_target
 from packager.cross_build import build_for_target, target_config
 from packager.inspect import inspect_paths
 from packager.model import BinaryFormat, LinkMode
-from packager.pyo3_config import parse
-from tests.helpers import SAMPLES, cargo_env
+from tests.helpers import SAMPLES, cargo_env, pyo3_cross_config
 
 pytestmark = pytest.mark.integration
 
@@ -87,19 +86,7 @@ def test_config_is_the_one_pyo3_reads_from_the_sysconfigdata(
 ) -> None:
     target = cross_target(TARGET)
     search_dir = arm64_root / "usr" / "lib"
-    environ = cargo_env(
-        PYO3_PRINT_CONFIG="1",
-        PYO3_CROSS_LIB_DIR=str(search_dir),
-        PYO3_CROSS_PYTHON_VERSION="3.11",
-        CARGO_TARGET_DIR=str(tmp_path / "target"),
-    )
-    environ[target.linker_variable] = target.linker
-    manifest = SAMPLES / "hello" / "Cargo.toml"
-    completed = subprocess.run(
-        ["cargo", "build", "--target", TARGET, "--manifest-path", str(manifest)],
-        env=environ, capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
-    printed = parse(completed.stdout + completed.stderr, source="cargo output")
+    printed = pyo3_cross_config(TARGET, search_dir, tmp_path)
     ours = target_config(target, python_home=str(arm64_root)).config
     # PyO3 names the directory it searched; ours is the one libpython3.11.so is in.
     assert printed.lib_dir == str(search_dir)

@@ -30,8 +30,7 @@ from packager.cross import cross_target
 from packager.cross_build import build_for_target, target_config
 from packager.inspect import inspect_paths
 from packager.model import BinaryFormat
-from packager.pyo3_config import parse
-from tests.helpers import CARGO_TARGET_DIR, REPO, SAMPLES, cargo_env
+from tests.helpers import CARGO_TARGET_DIR, REPO, SAMPLES, cargo_env, pyo3_cross_config
 
 pytestmark = pytest.mark.integration
 
@@ -141,19 +140,7 @@ def _lines(result: VerifyResult) -> list[str]:
 def test_config_is_the_one_pyo3_derives(windows_home: Path, tmp_path: Path) -> None:
     """`config --target` writes what PYO3_PRINT_CONFIG shows under PYO3_CROSS_LIB_DIR."""
     target = cross_target(TARGET)
-    environ = cargo_env(
-        PYO3_PRINT_CONFIG="1",
-        PYO3_CROSS_LIB_DIR=str(windows_home),
-        PYO3_CROSS_PYTHON_VERSION="3.11",
-        CARGO_TARGET_DIR=str(tmp_path / "target"),  # a failing build script stays out
-    )
-    environ[target.linker_variable] = target.linker
-    manifest = SAMPLES / "hello" / "Cargo.toml"
-    completed = subprocess.run(
-        ["cargo", "build", "--target", TARGET, "--manifest-path", str(manifest)],
-        env=environ, capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
-    printed = parse(completed.stdout + completed.stderr, source="cargo output")
+    printed = pyo3_cross_config(TARGET, windows_home, tmp_path)
     assert target_config(target, python_home=str(windows_home)).config == printed
 
 
