@@ -22,6 +22,10 @@ apt_packages=(
   gcc-aarch64-linux-gnu qemu-user-static                 # aarch64 cross builds, run by qemu
   debootstrap                                            # minimal Debian roots for verify --distro
   tcl                                                    # SQLite's build, in the portable runtime
+  msitools wixl nsis rpm                                 # Windows installers, RPM packages
+  desktop-file-utils                                     # desktop-file-validate
+  xvfb xdotool x11-apps imagemagick                      # GUI apps on a virtual screen
+  tk8.6-dev                                              # Tcl/Tk for tkinter apps
 )
 install_debian_packages "${apt_packages[@]}"
 # The aarch64 tests fetch Debian's arm64 CPython with `apt-get download` into a root of

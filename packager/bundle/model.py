@@ -18,6 +18,8 @@ class BundleFormat(StrEnum):
 
 
 ARCHIVE_FORMATS = (BundleFormat.TAR_GZ, BundleFormat.TAR_ZST, BundleFormat.ZIP)
+# Formats that install the app, and so carry its metadata (name, version, publisher, icon).
+PACKAGE_FORMATS = (BundleFormat.INSTALLER, BundleFormat.DEB)
 
 
 @dataclass(frozen=True)

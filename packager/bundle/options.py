@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from packager.bundle.model import BundleFormat
 from packager.errors import UsageError
@@ -56,6 +56,25 @@ class OnefileOptions:
 
 
 @dataclass(frozen=True)
+class MetadataOptions:
+    """Values given on the command line; None (or empty) means "not given"."""
+
+    display_name: str | None = None
+    publisher: str | None = None
+    description: str | None = None
+    icon: str | None = None
+    license: str | None = None
+    homepage: str | None = None
+    upgrade_code: str | None = None
+    gui: bool | None = None
+    categories: tuple[str, ...] = ()
+
+    def given(self) -> bool:
+        """Whether any value was given."""
+        return any(getattr(self, f.name) not in (None, ()) for f in fields(self))
+
+
+@dataclass(frozen=True)
 class BundleRequest:
     """One `packager bundle` run: the source, where the outputs go, and each stage's options."""
 
@@ -70,15 +89,11 @@ class BundleRequest:
     export_env: bool = False  # launchers let child processes inherit their environment
     workdir: str | None = None  # a folder of the bundle the launcher starts the program in
     version: str | None = None  # the package version installers carry
+    metadata: MetadataOptions = field(default_factory=MetadataOptions)  # what installers say
     force: bool = False
     verify: bool = False  # run every output in a sandbox afterwards
     glibc: str | None = None  # the floor every ELF file must meet; None: measure, not enforce
     verify_on: tuple[str, ...] = ()  # Debian releases whose minbase roots run every output
-
-    @property
-    def package_version(self) -> str:
-        """The version written into packages: the one given, else 0.0.0."""
-        return self.version or DEFAULT_VERSION
 
 
 # Each option a user can give, as the CLI spells it, and how to tell it was given.
@@ -97,6 +112,15 @@ OPTION_GIVEN: dict[str, Callable[[BundleRequest], bool]] = {
     "--export-env": lambda r: r.export_env,
     "--workdir": lambda r: r.workdir is not None,
     "--version": lambda r: r.version is not None,
+    "--display-name": lambda r: r.metadata.display_name is not None,
+    "--publisher": lambda r: r.metadata.publisher is not None,
+    "--description": lambda r: r.metadata.description is not None,
+    "--icon": lambda r: r.metadata.icon is not None,
+    "--license": lambda r: r.metadata.license is not None,
+    "--homepage": lambda r: r.metadata.homepage is not None,
+    "--upgrade-code": lambda r: r.metadata.upgrade_code is not None,
+    "--gui/--console": lambda r: r.metadata.gui is not None,
+    "--category": lambda r: bool(r.metadata.categories),
     "--only-needed": lambda r: r.onefile_options.only_needed,
     "--script": lambda r: bool(r.onefile_options.scripts),
     "--include": lambda r: bool(r.onefile_options.include),
@@ -105,6 +129,21 @@ OPTION_GIVEN: dict[str, Callable[[BundleRequest], bool]] = {
     "--glibc": lambda r: r.glibc is not None,
     "--verify-on": lambda r: bool(r.verify_on),
 }
+
+
+# The options that describe the app to installers; each needs an installer format.
+METADATA_OPTIONS = (
+    "--version",
+    "--display-name",
+    "--publisher",
+    "--description",
+    "--icon",
+    "--license",
+    "--homepage",
+    "--upgrade-code",
+    "--gui/--console",
+    "--category",
+)
 
 
 def given_options(request: BundleRequest) -> list[str]:

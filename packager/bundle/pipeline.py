@@ -18,13 +18,15 @@ from dataclasses import dataclass
 
 from packager.binary import ResolveContext, detect_format
 from packager.bundle.appdir import check_app_dir
+from packager.bundle.appmeta import AppMetadata, read_metadata
 from packager.bundle.atomic import OutputDirError, Staging, check_targets
 from packager.bundle.glibc import TreeFloor, enforce_floor
 from packager.bundle.launchers import check_search_path_safe
 from packager.bundle.layouts import ELF, ONEFILE, PE, Layout, TreeJob
-from packager.bundle.model import BundleFormat, BundleManifest, VerifyResult
+from packager.bundle.model import PACKAGE_FORMATS, BundleFormat, BundleManifest, VerifyResult
 from packager.bundle.onefile.builder import OnefileJob, OnefileResult, build_onefile
 from packager.bundle.options import (
+    METADATA_OPTIONS,
     BundleRequest,
     check_bundle_name,
     check_version,
@@ -68,10 +70,11 @@ def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
     crate = is_crate(request.source)
     layout = choose_layout(request, crate=crate)
     check_request(request, layout, crate=crate)
+    if layout is not ONEFILE:  # refuse wrong metadata before the build
+        _metadata(request, request.name or _provisional_name(request.source), crate=crate)
     prepare_out_dir(request.out_dir)
     if layout is ONEFILE:
-        stem = os.path.basename(os.path.abspath(request.source).removesuffix("/Cargo.toml"))
-        name = request.name or stem
+        name = request.name or _provisional_name(request.source)
         check_bundle_name(name, request.source)
         check_targets(request.out_dir, [name], force=request.force)
         obtained = obtain(request, layout, ctx, crate=crate)
@@ -81,7 +84,7 @@ def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
         return BundleRun(layout.key, None, result, _verify(request, [result.path], ctx))
     obtained = obtain(request, layout, ctx, crate=crate)
     report = read(obtained.binary, layout, ctx)
-    manifest = _bundle_tree(request, layout, obtained, report, ctx)
+    manifest = _bundle_tree(request, layout, obtained, report, ctx, crate=crate)
     subjects = [output.path for output in manifest.outputs if output.format is not None]
     return BundleRun(layout.key, manifest, None, _verify(request, subjects, ctx))
 
@@ -143,9 +146,14 @@ def check_request(request: BundleRequest, layout: Layout, *, crate: bool) -> Non
             f"{layout.title} cannot be written as {', '.join(unsupported)} "
             f"(use --format {supported})"
         )
+    metadata = [option for option in given_options(request) if option in METADATA_OPTIONS]
+    if metadata and not set(formats) & set(PACKAGE_FORMATS):
+        installers = ",".join(fmt.value for fmt in PACKAGE_FORMATS if fmt in layout.formats)
+        raise UsageError(
+            f"{metadata[0]} describes the app to its installers: add --format {installers} "
+            f"or drop {metadata[0]}"
+        )
     if request.version is not None:
-        if BundleFormat.DEB not in formats:
-            raise UsageError("--version is the version of a package: add --format deb or drop it")
         check_version(request.version)
     onefile = request.onefile_options
     if (onefile.scripts or onefile.include) and not onefile.only_needed:
@@ -279,16 +287,23 @@ def read(binary: str, layout: Layout, ctx: Context) -> BinaryReport:
 
 
 def _bundle_tree(
-    request: BundleRequest, layout: Layout, obtained: Obtained, report: BinaryReport, ctx: Context
+    request: BundleRequest,
+    layout: Layout,
+    obtained: Obtained,
+    report: BinaryReport,
+    ctx: Context,
+    *,
+    crate: bool,
 ) -> BundleManifest:
     """Lay the tree out and write its outputs, all in one staging directory."""
     name = request.name or _default_name(obtained.binary, layout)
     check_bundle_name(name, obtained.binary, windows=layout is PE)
+    meta = _metadata(request, name, crate=crate)
     formats = request.formats or (BundleFormat.DIR,)
-    names = output_names(name, formats, version=request.package_version, arch=report.arch)
+    names = output_names(name, formats, version=meta.version, arch=report.arch)
     check_targets(request.out_dir, all_names(names), force=request.force)
     with Staging(request.out_dir) as staging:
-        job = TreeJob(request, name, obtained.binary, report, obtained.interpreter, staging)
+        job = TreeJob(request, name, obtained.binary, report, obtained.interpreter, staging, meta)
         laid_out = layout.lay_out(job, ctx)
         root = laid_out.tree.root
         floor = enforce_floor([root], root, request.glibc, ctx) if layout is ELF else None
@@ -305,6 +320,20 @@ def _bundle_tree(
         glibc_floor=floor.glibc if floor else None,
         glibc_floor_file=floor.file if floor else None,
     )
+
+
+def _metadata(request: BundleRequest, name: str, *, crate: bool) -> AppMetadata:
+    """The app's metadata, from the crate's Cargo.toml and the flags (validated here)."""
+    crate_dir = None
+    if crate:
+        source = os.path.abspath(request.source)
+        crate_dir = os.path.dirname(source) if source.endswith("Cargo.toml") else source
+    return read_metadata(crate_dir, name, version=request.version, flags=request.metadata)
+
+
+def _provisional_name(source: str) -> str:
+    """A name to check the metadata with before the program exists: the source's."""
+    return os.path.basename(os.path.abspath(source).removesuffix("/Cargo.toml")) or "app"
 
 
 def _default_name(binary: str, layout: Layout) -> str:

@@ -32,6 +32,11 @@ With --onefile, writes OUT/NAME: one static executable that carries the stdlib
 and packages in a module archive inside the file and loads compiled modules from
 memory, so nothing is written to disk when it starts.
 
+Installers (installer, deb) describe the app with the metadata of the crate's
+Cargo.toml: [package] (version, description, authors, license, homepage) and the
+[package.metadata.packager] table (display-name, publisher, description, icon, license,
+homepage, upgrade-code, gui, categories); the flags below override it.
+
 The launcher sets PACKAGER_APP_DIR to the bundle's app/ folder (the --app-dir files);
 --workdir app starts the program in it.
 Every ELF file written is read for its glibc floor; the summary states the floor of the
@@ -74,6 +79,15 @@ class BundleParams(TypedDict):
     export_env: bool
     workdir: str | None
     app_version: str | None
+    display_name: str | None
+    publisher: str | None
+    description: str | None
+    icon: str | None
+    license: str | None
+    homepage: str | None
+    upgrade_code: str | None
+    gui: bool | None
+    categories: tuple[str, ...]
     force: bool
     run_verify: bool
     python_home: str | None
@@ -139,7 +153,36 @@ class BundleParams(TypedDict):
     help="A folder of the bundle (e.g. app) the launcher starts the program in, for apps "
     "that open their files relative to the working directory.",
 )
-@click.option("--version", "app_version", default=None, help=".deb version.  [default: 0.0.0]")
+@click.option(
+    "--version",
+    "app_version",
+    default=None,
+    help="Package version for installers.  [default: the crate's version, else 0.0.0]",
+)
+@click.option("--display-name", default=None, help="The app's name in menus and installers.")
+@click.option("--publisher", default=None, help="Who publishes it.  [default: first author]")
+@click.option("--description", default=None, help="One line on what it does.")
+@click.option("--icon", type=click.Path(dir_okay=False), default=None, help="A square PNG icon.")
+@click.option("--license", default=None, help="Its licence (SPDX).")
+@click.option("--homepage", default=None, help="Its web page (http/https).")
+@click.option(
+    "--upgrade-code",
+    default=None,
+    metavar="GUID",
+    help="A GUID that stays the same across versions, so Windows installers upgrade in "
+    "place.  [default: derived from the name and publisher]",
+)
+@click.option(
+    "--gui/--console",
+    default=None,
+    help="A windowed app (menu entries open no terminal) or a console one.",
+)
+@click.option(
+    "--category",
+    "categories",
+    multiple=True,
+    help="A freedesktop menu category (repeatable).  [default: Utility for --gui]",
+)
 @click.option("--force", is_flag=True, help="Replace outputs that already exist.")
 @click.option("--verify", "run_verify", is_flag=True, help="Run each output in a sandbox.")
 @click.option(
@@ -222,6 +265,7 @@ def _request(params: BundleParams) -> BundleRequest:
     from packager.bundle.options import (
         BundleRequest,
         ContentOptions,
+        MetadataOptions,
         ObtainOptions,
         OnefileOptions,
         parse_formats,
@@ -258,6 +302,17 @@ def _request(params: BundleParams) -> BundleRequest:
         export_env=params["export_env"],
         workdir=params["workdir"],
         version=params["app_version"],
+        metadata=MetadataOptions(
+            display_name=params["display_name"],
+            publisher=params["publisher"],
+            description=params["description"],
+            icon=params["icon"],
+            license=params["license"],
+            homepage=params["homepage"],
+            upgrade_code=params["upgrade_code"],
+            gui=params["gui"],
+            categories=params["categories"],
+        ),
         force=params["force"],
         verify=params["run_verify"],
         glibc=None if params["glibc"] is None else parse_floor(params["glibc"]),

@@ -13,9 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
+from packager.bundle.appmeta import AppMetadata
 from packager.bundle.atomic import Staging
 from packager.bundle.model import ARCHIVE_FORMATS, BundleFormat, BundleManifest
-from packager.bundle.options import BundleRequest
+from packager.bundle.options import METADATA_OPTIONS, BundleRequest
 from packager.bundle.outputs import StagedTree
 from packager.context import Context
 from packager.model import BinaryReport
@@ -34,6 +35,7 @@ class TreeJob:
     report: BinaryReport
     interpreter: str | None  # the interpreter a build just used, if the binary was built
     staging: Staging
+    meta: AppMetadata  # what installers say about the app
 
 
 @dataclass(frozen=True)
@@ -80,9 +82,9 @@ ELF = Layout(
         "--no-strip-file",
         "--export-env",
         "--workdir",
-        "--version",
         "--glibc",
         "--verify-on",
+        *METADATA_OPTIONS,
     },
     "packager.bundle.layouts.elf",
 )
@@ -90,7 +92,7 @@ PE = Layout(
     "pe",
     "a Windows (PE) program",
     (BundleFormat.DIR, *ARCHIVE_FORMATS),
-    _COMMON | {"--python-home", "--app-dir", "--export-env", "--target"},
+    _COMMON | {"--python-home", "--app-dir", "--export-env", "--target", *METADATA_OPTIONS},
     "packager.bundle.layouts.pe",
 )
 ONEFILE = Layout(

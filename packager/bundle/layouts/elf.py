@@ -87,7 +87,8 @@ def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
         launcher=tree.launcher,
         arch=job.report.arch,
         python_version=version,
-        version=request.package_version,
+        version=job.meta.version,
+        meta=job.meta,
         shipped=tree.shipped,
     )
     return LaidOut(staged, manifest)

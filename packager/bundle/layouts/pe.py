@@ -104,7 +104,8 @@ def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
         launcher=f"{name}.cmd",
         arch=report.arch,
         python_version=python_version,
-        version=job.request.package_version,
+        version=job.meta.version,
+        meta=job.meta,
     )
     return LaidOut(staged, manifest)
 

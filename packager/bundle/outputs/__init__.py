@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from packager.bundle.appmeta import AppMetadata
 from packager.bundle.atomic import Staging
 from packager.bundle.model import BundleFormat, BundleOutput
 from packager.bundle.outputs import archives, deb, installer_sh, zstd
@@ -32,6 +33,7 @@ class StagedTree:
     version: str  # the package version
     shipped: Mapping[str, str] = field(default_factory=dict)  # runtime files: {path: SHA-256}
     glibc_floor: str | None = None  # the oldest glibc the tree runs on; None: no ELF needs one
+    meta: AppMetadata | None = None  # what installers say about the app
 
 
 @dataclass(frozen=True)
