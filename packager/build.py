@@ -41,6 +41,7 @@ from packager.pyo3_config import (
 )
 from packager.runner import Echo
 from packager.staticlib import describe, diagnose_archive
+from packager.workspace import Selection, select_package
 
 
 class BuildFailed(ToolError):
@@ -70,6 +71,7 @@ class BuildOutcome:
     interpreter: str
     config_file: str
     modules: tuple[str, ...]  # Python names of the crate's #[pymodule]s
+    dependency_modules: tuple[str, ...]  # #[pymodule]s of crates it uses by path, "name (crate)"
     inittab_generated: bool  # the crate uses src/packager_inittab.rs
     notes: tuple[str, ...]  # decisions taken on the user's behalf (e.g. a non-PIE link)
     check: InspectResult
@@ -88,16 +90,22 @@ def build_crate(
     python: str | None = None,
     static_library: str | None = None,
     release: bool = False,
+    package: str | None = None,
+    binary: str | None = None,
     echo: Echo | None = None,
     on_line: Echo | None = None,
     note: Echo | None = None,
 ) -> BuildOutcome:
-    """Build `crate` with cargo; raise BuildFailed (with diagnoses) when cargo fails."""
-    crate_dir = _crate_dir(crate)
+    """Build `crate` with cargo; raise BuildFailed (with diagnoses) when cargo fails.
+
+    `crate` may be a workspace: `package` and `binary` choose as cargo's -p and --bin do.
+    """
+    selection = select_package(_crate_dir(crate), package=package, binary=binary, environ=environ)
+    crate_dir = selection.package.directory
     manifest = _read_manifest(crate_dir)
     cargo = runner.require("cargo", environ, fix="install Rust with rustup (https://rustup.rs)")
     runner.require("cc", environ, fix="install a C toolchain (Debian: apt-get install gcc)")
-    target_dir = _target_dir(crate_dir, environ)
+    target_dir = selection.target_dir
     interpreter = select_interpreter(environ, python, cache_dir=target_dir / "packager" / "probe")
     config = config_for(interpreter, mode, static_archive=static_library)
     notes: list[str] = []
@@ -120,8 +128,7 @@ def build_crate(
 
     rustflags = _our_rustflags(config, interpreter, non_pie=non_pie)
     rustflags += [f"-Clink-arg={arg}" for arg in start_up]
-    argv = [cargo, "build", "--manifest-path", str(crate_dir / "Cargo.toml")]
-    argv += ["--message-format=json-render-diagnostics"]
+    argv = [cargo, "build", *selection.cargo_args(), "--message-format=json-render-diagnostics"]
     if release:
         argv.append("--release")
     if non_pie:
@@ -140,6 +147,7 @@ def build_crate(
         interpreter=interpreter.executable,
         config_file=str(config_file),
         modules=modules,
+        dependency_modules=dependency_modules(selection),
         inittab_generated=generated,
         notes=tuple(notes),
         check=checked,
@@ -200,6 +208,15 @@ def _auto_initialize_note(config: PyO3Config, crate_dir: Path) -> str:
         f"config file says so; libpython is still linked statically from {config.lib_dir}/"
         f"lib{config.lib_name}.a, by packager's link lines (PyO3's own are suppressed)"
     )
+
+
+def dependency_modules(selection: Selection) -> tuple[str, ...]:
+    """The #[pymodule]s declared in the crates the package uses by path, as "name (crate)"."""
+    found: list[str] = []
+    for crate, directory in selection.package.path_dependencies:
+        if (directory / "src").is_dir():
+            found += [f"{m.python_name} ({crate})" for m in find_modules(directory)]
+    return tuple(found)
 
 
 def _check_archive(config: PyO3Config, notes: list[str]) -> bool:

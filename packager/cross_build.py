@@ -149,6 +149,7 @@ def build_for_target(
         interpreter=python.source,
         config_file=str(config_file),
         modules=python_names,
+        dependency_modules=(),
         inittab_generated=generated,
         notes=notes,
         check=checked,

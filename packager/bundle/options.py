@@ -29,6 +29,8 @@ class ObtainOptions:
     mode: str | None = None  # link mode for a crate (auto, dynamic, static); None: not given
     python: str | None = None  # the interpreter to build against and take the runtime from
     target: str | None = None  # cargo's target triple for a cross build; None: this host
+    package: str | None = None  # the workspace member to build (cargo's -p)
+    binary: str | None = None  # the binary of a package with several (cargo's --bin)
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,8 @@ OPTION_GIVEN: dict[str, Callable[[BundleRequest], bool]] = {
     "--format": lambda r: r.formats is not None,
     "--mode": lambda r: r.obtain.mode is not None,
     "--python": lambda r: r.obtain.python is not None,
+    "--package": lambda r: r.obtain.package is not None,
+    "--bin": lambda r: r.obtain.binary is not None,
     "--keep": lambda r: bool(r.content.keep),
     "--app-dir": lambda r: r.content.app_dir is not None,
     "--requirements": lambda r: r.content.requirements is not None,

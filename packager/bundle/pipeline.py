@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from packager.binary import ResolveContext, detect_format
 from packager.bundle.appdir import check_app_dir
@@ -71,7 +72,7 @@ def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
     layout = choose_layout(request, crate=crate)
     check_request(request, layout, crate=crate)
     if layout is not ONEFILE:  # refuse wrong metadata before the build
-        _metadata(request, request.name or _provisional_name(request.source), crate=crate)
+        _metadata(request, request.name or _provisional_name(request.source), ctx, crate=crate)
     prepare_out_dir(request.out_dir)
     if layout is ONEFILE:
         name = request.name or _provisional_name(request.source)
@@ -133,10 +134,16 @@ def check_request(request: BundleRequest, layout: Layout, *, crate: bool) -> Non
     for option in given_options(request):
         if option not in layout.options:
             raise UsageError(f"{option} cannot be used with {layout.title}{_why(option, layout)}")
-    if request.obtain.mode is not None and not crate:
+    for option in ("--mode", "--package", "--bin"):
+        if option in given_options(request) and not crate:
+            raise UsageError(
+                f"{option} chooses what is built from a crate; {request.source} is a built "
+                f"binary (drop {option})"
+            )
+    if request.obtain.target is not None and (request.obtain.package or request.obtain.binary):
         raise UsageError(
-            f"--mode chooses how a crate is linked; {request.source} is a built binary "
-            "(drop --mode)"
+            "--package and --bin do not combine with --target yet: bundle the member's own "
+            "directory"
         )
     formats = request.formats or (BundleFormat.DIR,)
     unsupported = [fmt.value for fmt in formats if fmt not in layout.formats]
@@ -240,6 +247,8 @@ def obtain(request: BundleRequest, layout: Layout, ctx: Context, *, crate: bool)
         mode=mode,
         python=request.obtain.python,
         release=True,
+        package=request.obtain.package,
+        binary=request.obtain.binary,
         echo=ctx.echo,
         on_line=ctx.on_line,
         note=ctx.note,
@@ -298,7 +307,7 @@ def _bundle_tree(
     """Lay the tree out and write its outputs, all in one staging directory."""
     name = request.name or _default_name(obtained.binary, layout)
     check_bundle_name(name, obtained.binary, windows=layout is PE)
-    meta = _metadata(request, name, crate=crate)
+    meta = _metadata(request, name, ctx, crate=crate)
     formats = request.formats or (BundleFormat.DIR,)
     names = output_names(name, formats, version=meta.version, arch=report.arch)
     check_targets(request.out_dir, all_names(names), force=request.force)
@@ -322,12 +331,22 @@ def _bundle_tree(
     )
 
 
-def _metadata(request: BundleRequest, name: str, *, crate: bool) -> AppMetadata:
-    """The app's metadata, from the crate's Cargo.toml and the flags (validated here)."""
+def _metadata(request: BundleRequest, name: str, ctx: Context, *, crate: bool) -> AppMetadata:
+    """The app's metadata, from the built package's Cargo.toml and the flags (validated)."""
     crate_dir = None
     if crate:
         source = os.path.abspath(request.source)
         crate_dir = os.path.dirname(source) if source.endswith("Cargo.toml") else source
+        if request.obtain.package is not None:
+            from packager.workspace import select_package
+
+            selection = select_package(
+                Path(crate_dir),
+                package=request.obtain.package,
+                binary=request.obtain.binary,
+                environ=ctx.environ,
+            )
+            crate_dir = str(selection.package.directory)
     return read_metadata(crate_dir, name, version=request.version, flags=request.metadata)
 
 

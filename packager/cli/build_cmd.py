@@ -10,7 +10,13 @@ import click
 from packager.build import BuildFailed, BuildOutcome, build_crate
 from packager.checks import worst_severity
 from packager.cli.main import is_verbose
-from packager.cli.options import json_option, mode_option, target_option
+from packager.cli.options import (
+    bin_option,
+    json_option,
+    mode_option,
+    package_option,
+    target_option,
+)
 from packager.errors import EXIT_CLEAN, EXIT_FINDINGS, UsageError
 from packager.model import Severity
 from packager.reporting.build import to_json, to_text
@@ -33,6 +39,7 @@ Examples:
   packager build myapp --mode static --release
   packager build --python /usr/bin/python3.11 --mode static samples/extmods
   packager build --target x86_64-pc-windows-gnu --python-home python-3.11-embed-amd64
+  packager build my-workspace -p app --bin app --release
 """
 
 
@@ -48,6 +55,8 @@ Examples:
     metavar="ARCHIVE",
     help="A libpython3.X.a to link instead of the interpreter's own (--mode static).",
 )
+@package_option
+@bin_option
 @target_option
 @click.option(
     "--python-home",
@@ -65,6 +74,8 @@ def command(
     mode: str,
     python: str | None,
     static_library: str | None,
+    package: str | None,
+    binary: str | None,
     target: str | None,
     python_home: str | None,
     release: bool,
@@ -80,21 +91,17 @@ def command(
         "on_line": None if quiet else to_stderr,
     }
     try:
-        if target is not None:
-            outcome = _build_for_target(
-                crate, target, python_home, mode, python, static_library, release, streams
-            )
-        else:
-            outcome = build_crate(
-                crate,
-                environ=os.environ,
-                mode=mode,
-                python=python,
-                static_library=static_library,
-                release=release,
-                note=lambda text: click.echo(f"packager: note: {text}", err=True),
-                **streams,
-            )
+        outcome = _build(
+            crate,
+            mode,
+            python,
+            static_library,
+            (package, binary),
+            target,
+            python_home,
+            release,
+            streams,
+        )
     except BuildFailed as exc:
         if quiet and exc.shown_lines:
             click.echo("\n".join(exc.shown_lines), err=True)
@@ -107,6 +114,42 @@ def command(
     worst = worst_severity(outcome.check)
     failed = worst is not None and worst.rank >= Severity.ERROR.rank
     sys.exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
+
+
+def _build(
+    crate: str,
+    mode: str,
+    python: str | None,
+    static_library: str | None,
+    selection: tuple[str | None, str | None],
+    target: str | None,
+    python_home: str | None,
+    release: bool,
+    streams: dict[str, Echo | None],
+) -> BuildOutcome:
+    """Build for this host, or for --target; `selection` is (--package, --bin)."""
+    package, binary = selection
+    if target is None:
+        return build_crate(
+            crate,
+            environ=os.environ,
+            mode=mode,
+            python=python,
+            static_library=static_library,
+            release=release,
+            package=package,
+            binary=binary,
+            note=lambda text: click.echo(f"packager: note: {text}", err=True),
+            **streams,
+        )
+    if package is not None or binary is not None:
+        raise UsageError(
+            "-p/--package and --bin do not combine with --target yet",
+            fix="run packager build --target on the member's own directory",
+        )
+    return _build_for_target(
+        crate, target, python_home, mode, python, static_library, release, streams
+    )
 
 
 def _build_for_target(

@@ -9,10 +9,16 @@ from typing import TYPE_CHECKING, TypedDict, Unpack
 import click
 
 from packager.cli.main import is_verbose
-from packager.cli.options import LINK_MODES, interrupt_on_sigterm, json_option
+from packager.cli.options import (
+    LINK_MODES,
+    bin_option,
+    interrupt_on_sigterm,
+    json_option,
+    package_option,
+)
 
 if TYPE_CHECKING:
-    from packager.bundle.options import BundleRequest
+    from packager.bundle.options import BundleRequest, MetadataOptions
 
 HELP = """Bundle a binary with its libpython, a trimmed stdlib and launchers.
 
@@ -70,6 +76,8 @@ class BundleParams(TypedDict):
     name: str | None
     python: str | None
     mode: str | None
+    package: str | None
+    binary: str | None
     requirements: str | None
     keep: tuple[str, ...]
     app_dir: str | None
@@ -120,6 +128,8 @@ class BundleParams(TypedDict):
     default=None,
     help="How to link a CRATE that is built first.  [default: auto]",
 )
+@package_option
+@bin_option
 @click.option(
     "--requirements",
     type=click.Path(exists=True, dir_okay=False),
@@ -265,7 +275,6 @@ def _request(params: BundleParams) -> BundleRequest:
     from packager.bundle.options import (
         BundleRequest,
         ContentOptions,
-        MetadataOptions,
         ObtainOptions,
         OnefileOptions,
         parse_formats,
@@ -280,7 +289,11 @@ def _request(params: BundleParams) -> BundleRequest:
         name=params["name"],
         formats=None if formats is None else parse_formats(formats),
         obtain=ObtainOptions(
-            mode=params["mode"], python=params["python"], target=params["cross_target"]
+            mode=params["mode"],
+            python=params["python"],
+            target=params["cross_target"],
+            package=params["package"],
+            binary=params["binary"],
         ),
         content=ContentOptions(
             keep=params["keep"],
@@ -302,19 +315,26 @@ def _request(params: BundleParams) -> BundleRequest:
         export_env=params["export_env"],
         workdir=params["workdir"],
         version=params["app_version"],
-        metadata=MetadataOptions(
-            display_name=params["display_name"],
-            publisher=params["publisher"],
-            description=params["description"],
-            icon=params["icon"],
-            license=params["license"],
-            homepage=params["homepage"],
-            upgrade_code=params["upgrade_code"],
-            gui=params["gui"],
-            categories=params["categories"],
-        ),
+        metadata=_metadata_options(params),
         force=params["force"],
         verify=params["run_verify"],
         glibc=None if params["glibc"] is None else parse_floor(params["glibc"]),
         verify_on=() if params["verify_on"] is None else parse_distros(params["verify_on"]),
+    )
+
+
+def _metadata_options(params: BundleParams) -> MetadataOptions:
+    """What the flags say about the app, for its installers."""
+    from packager.bundle.options import MetadataOptions
+
+    return MetadataOptions(
+        display_name=params["display_name"],
+        publisher=params["publisher"],
+        description=params["description"],
+        icon=params["icon"],
+        license=params["license"],
+        homepage=params["homepage"],
+        upgrade_code=params["upgrade_code"],
+        gui=params["gui"],
+        categories=params["categories"],
     )

@@ -34,6 +34,16 @@ target_option = click.option(
     "(with --python-home) or aarch64-unknown-linux-gnu.",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print versioned JSON.")
+package_option = click.option(
+    "-p",
+    "--package",
+    metavar="NAME",
+    help="In a workspace, the member to build (as cargo's -p).  [default: the crate at "
+    "CRATE, or the one member with a program]",
+)
+bin_option = click.option(
+    "--bin", "binary", metavar="NAME", help="The binary of a package that has several."
+)
 
 
 def mode_option(help_text: str) -> Callable[[Any], Any]:

@@ -22,6 +22,7 @@ def to_document(outcome: BuildOutcome) -> dict[str, Any]:
         "interpreter": outcome.interpreter,
         "config_file": outcome.config_file,
         "modules": list(outcome.modules),
+        "dependency_modules": list(outcome.dependency_modules),
         "inittab_generated": outcome.inittab_generated,
         "binaries": [{"path": path, "size": size} for path, size in outcome.sizes.items()],
         "notes": list(outcome.notes),
@@ -42,6 +43,8 @@ def to_text(outcome: BuildOutcome) -> str:
         lines.append(f"  link mode  {outcome.mode.value} (Python {outcome.python_version})")
         lines.append(f"  size       {size / 1e6:.1f} MB")
     lines.append(f"  modules    {', '.join(outcome.modules) or '-'}")
+    if outcome.dependency_modules:
+        lines.append(f"  from deps  {', '.join(outcome.dependency_modules)}")
     lines.append(f"  config     {outcome.config_file}")
     findings = inspect_report.to_text(outcome.check, findings_only=True)
     lines.append("  findings   " + ("none" if not findings else ""))

@@ -191,3 +191,42 @@ def test_one_file_program_runs_in_the_directory_verify_is_given(
     lines = _verified(_onefile(run), cwd=str(app_dir))
     inside = f"{SANDBOX_AREA}/cwdscript/app"  # the app files inside the program's archive
     assert lines == [f"from {app_dir.name} with {inside}", "last line, then std::process::exit"]
+
+
+# -- A workspace: the program in one member, its Python module in another ---------------
+
+WORKSPACE_LINES = ["triple 42", "decimal 0.3"]
+
+
+def test_workspace_member_is_bundled_as_a_folder_and_one_file(tmp_path: Path) -> None:
+    member = ObtainOptions(mode="dynamic", python=DEBIAN_PYTHON, package="ws-app")
+    run = _bundle("workspace", tmp_path / "dir", obtain=member, formats=(BundleFormat.DIR,))
+    assert run.manifest is not None and run.manifest.name == "ws-app"
+    assert _verified(_folder(run)) == WORKSPACE_LINES
+    one = ObtainOptions(python=DEBIAN_PYTHON, package="ws-app")
+    single = _bundle("workspace", tmp_path / "one", onefile=True, obtain=one)
+    assert _verified(_onefile(single)) == WORKSPACE_LINES
+
+
+def test_workspace_build_reports_the_module_of_the_library_member(tmp_path: Path) -> None:
+    _require_tools()
+    root = str(CRATES / "workspace")
+    ambiguous = run_packager("build", root, "--python", DEBIAN_PYTHON, environ=cargo_env())
+    assert ambiguous.returncode == 2
+    assert "several programs: ws-app, ws-tool" in ambiguous.stderr
+    assert "-p ws-app" in ambiguous.stderr and "Traceback" not in ambiguous.stderr
+    built = run_packager(
+        "build", root, "-p", "ws-app", "--python", DEBIAN_PYTHON, "--json", "-q",
+        environ=cargo_env(),
+    )  # fmt: skip
+    assert built.returncode in (0, 1), built.stderr[-3000:]
+    report = json.loads(built.stdout)
+    assert report["crate"] == str(CRATES / "workspace" / "app")
+    assert report["dependency_modules"] == ["wscalc (ws-calc)"]
+    (binary,) = report["binaries"]
+    # cargo builds a member into the workspace's target directory, where the config is too.
+    target = Path(cargo_env()["CARGO_TARGET_DIR"])
+    assert Path(binary["path"]).parent.parent == target
+    assert Path(report["config_file"]).is_relative_to(target)
+    wrong = run_packager("build", root, "-p", "ws-app", "--bin", "ws-tool", environ=cargo_env())
+    assert wrong.returncode == 2 and "has no binary 'ws-tool'" in wrong.stderr

@@ -42,6 +42,7 @@ LAYERS: list[set[str]] = [
         "scaffold",
         "cross",
         "portable",
+        "workspace",
     },
     {"build", "cross_build"},
     {"bundle"},

@@ -74,6 +74,8 @@ ELF = Layout(
     | {
         "--mode",
         "--python",
+        "--package",
+        "--bin",
         "--keep",
         "--app-dir",
         "--requirements",
@@ -102,6 +104,8 @@ ONEFILE = Layout(
     frozenset(
         {
             "--python",
+            "--package",
+            "--bin",
             "--keep",
             "--app-dir",
             "--requirements",
