@@ -116,6 +116,79 @@ class MemoryExtensionFinder:
     def invalidate_caches(cls):
         pass
 
+    @classmethod
+    def find_distributions(cls, context=None):
+        """importlib.metadata's hook: the distributions in the archive's site directories."""
+        from importlib.metadata import DistributionFinder  # only programs that ask pay for it
+
+        return _archive_distributions(context or DistributionFinder.Context())
+
+
+_DISTRIBUTION_SUFFIXES = (".dist-info", ".egg-info")
+_distribution_class = None
+
+
+def _normalized(name):
+    """A project name as PEP 503 compares them (certifi, Foo.Bar and foo-bar alike)."""
+    for separator in "-.":
+        name = name.replace(separator, "_")
+    return name.lower()
+
+
+def _archive_distributions(context):
+    """The distributions whose metadata folders sit in the site directories of
+    `context.path` that are inside this program, optionally those named `context.name`."""
+    wanted = None if context.name is None else _normalized(context.name)
+    importer = zipimport.zipimporter(ARCHIVE)
+    files = getattr(importer, "_files", None)
+    names = files if files is not None else importer._get_files()
+    found = []
+    for entry in context.path:
+        if entry != ARCHIVE and not entry.startswith(ARCHIVE + os.sep):
+            continue
+        prefix = entry[len(ARCHIVE) + 1 :]
+        folders = {}
+        for name in names:
+            if prefix and not name.startswith(prefix + os.sep):
+                continue
+            folder = name[len(prefix) + 1 if prefix else 0 :].split(os.sep, 1)[0]
+            if folder.endswith(_DISTRIBUTION_SUFFIXES):
+                folders[folder] = None
+        for folder in folders:
+            project = folder.rpartition(".")[0].split("-", 1)[0]
+            if wanted is None or _normalized(project) == wanted:
+                found.append(_distribution(f"{prefix}/{folder}" if prefix else folder))
+    return iter(found)
+
+
+def _distribution(folder):
+    """An importlib.metadata Distribution of a metadata folder of the archive; its files
+    are read through the checked zipimport reader."""
+    global _distribution_class
+    if _distribution_class is None:
+        import zipfile
+        from importlib.metadata import Distribution
+
+        class ArchiveDistribution(Distribution):
+            def __init__(self, folder):
+                self._folder = folder
+
+            def read_text(self, filename):
+                try:
+                    data = zipimport.zipimporter(ARCHIVE).get_data(
+                        f"{ARCHIVE}/{self._folder}/{filename}"
+                    )
+                except OSError:
+                    return None
+                return data.decode("utf-8")
+
+            def locate_file(self, path):
+                site = self._folder.rpartition("/")[0]
+                return zipfile.Path(ARCHIVE, f"{site}/{path}" if site else str(path))
+
+        _distribution_class = ArchiveDistribution
+    return _distribution_class(folder)
+
 
 class ArchiveImporter(zipimport.zipimporter):
     """zipimport that reads and unmarshals each module once, not twice.

@@ -24,6 +24,7 @@ from packager.bundle import (
     BundleRun,
     ContentOptions,
     ObtainOptions,
+    OnefileOptions,
     bundle,
     verify_bundle,
 )
@@ -230,3 +231,56 @@ def test_workspace_build_reports_the_module_of_the_library_member(tmp_path: Path
     assert Path(report["config_file"]).is_relative_to(target)
     wrong = run_packager("build", root, "-p", "ws-app", "--bin", "ws-tool", environ=cargo_env())
     assert wrong.returncode == 2 and "has no binary 'ws-tool'" in wrong.stderr
+
+
+# -- importlib.metadata and importlib.resources inside a onefile program ------------------
+
+METADATA_SCRIPT = """import importlib.metadata as md, importlib.resources as res
+print("version", md.version("Demo-Pkg"), md.distribution("demo_pkg").metadata["Summary"])
+print("scripts", [ep.value for ep in md.entry_points(group="console_scripts")])
+print("files", sorted(str(f) for f in md.files("demo-pkg") if f.suffix == ".txt"))
+print("data", res.files("demo_pkg").joinpath("data/greeting.txt").read_text().strip())
+print("dists", sorted(d.metadata["Name"] for d in md.distributions()))
+"""
+
+
+def _site_with_a_distribution(site: Path) -> Path:
+    """A site directory holding what pip installs of a distribution: the package, a data
+    file, and its .dist-info with metadata, entry points and RECORD."""
+    package = site / "demo_pkg"
+    (package / "data").mkdir(parents=True)
+    (package / "__init__.py").write_text("def main():\n    print('demo')\n")
+    (package / "data" / "greeting.txt").write_text("hello from a data file\n")
+    info = site / "demo_pkg-1.2.3.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: Demo-Pkg\nVersion: 1.2.3\nSummary: A demo\n"
+    )
+    (info / "entry_points.txt").write_text("[console_scripts]\ndemo = demo_pkg:main\n")
+    (info / "top_level.txt").write_text("demo_pkg\n")
+    (info / "RECORD").write_text(
+        "demo_pkg/__init__.py,,\ndemo_pkg/data/greeting.txt,,\n"
+        "demo_pkg-1.2.3.dist-info/METADATA,,\ndemo_pkg-1.2.3.dist-info/RECORD,,\n"
+    )
+    return site
+
+
+def test_one_file_program_reads_package_metadata_and_data_files(tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "python_program.py").write_text(METADATA_SCRIPT)
+    site = _site_with_a_distribution(tmp_path / "site")
+    run = _bundle(
+        "cwdscript",
+        tmp_path / "dist",
+        onefile=True,
+        obtain=ObtainOptions(python=DEBIAN_PYTHON),
+        onefile_options=OnefileOptions(site_dirs=(str(site),)),
+    )
+    assert _verified(_onefile(run), cwd=str(app)) == [
+        "version 1.2.3 A demo",
+        "scripts ['demo_pkg:main']",
+        "files ['demo_pkg/data/greeting.txt']",
+        "data hello from a data file",
+        "dists ['Demo-Pkg']",
+    ]
