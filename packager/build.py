@@ -41,7 +41,7 @@ from packager.pyo3_config import (
 )
 from packager.runner import Echo
 from packager.staticlib import describe, diagnose_archive
-from packager.workspace import Selection, select_package
+from packager.workspace import Selection, resolved_features, select_package
 
 
 class BuildFailed(ToolError):
@@ -112,7 +112,7 @@ def build_crate(
     non_pie = False
     if config.mode is Mode.STATIC:
         non_pie = _check_archive(config, notes)
-        if _uses_auto_initialize(manifest):
+        if _uses_auto_initialize(manifest) or _auto_initialize_resolved(selection, environ):
             config = for_auto_initialize(config)
             notes.append(_auto_initialize_note(config, crate_dir))
     modules, generated = _prepare_inittab(crate_dir, interpreter)
@@ -198,6 +198,13 @@ def _uses_auto_initialize(manifest: Mapping[str, object]) -> bool:
     enabled = own_features.values() if isinstance(own_features, dict) else []
     wanted = {"pyo3/auto-initialize", "pyo3?/auto-initialize"}
     return any(isinstance(items, list) and wanted & set(items) for items in enabled)
+
+
+def _auto_initialize_resolved(selection: Selection, environ: Mapping[str, str]) -> bool:
+    """Whether a crate of the dependency graph (a library of the workspace, say) turns on
+    pyo3's `auto-initialize`: cargo unifies features, so the program gets it too."""
+    features = resolved_features(selection, "pyo3", environ=environ)
+    return features is not None and "auto-initialize" in features
 
 
 def _auto_initialize_note(config: PyO3Config, crate_dir: Path) -> str:

@@ -166,6 +166,41 @@ def _only_program(members: Sequence[CargoPackage], root: Path) -> CargoPackage:
     )
 
 
+def resolved_features(
+    selection: Selection, crate: str, *, environ: Mapping[str, str]
+) -> frozenset[str] | None:
+    """The features cargo turns on for `crate` in the selected package's build, whichever
+    crate of the dependency graph asks for them; None when cargo cannot resolve it here."""
+    cargo = runner.require("cargo", environ, fix=_CARGO_FIX)
+    argv = [cargo, "metadata", "--format-version", "1", *selection.cargo_args()[:2]]
+    result = runner.run(argv, environ=environ, check=False)
+    if result.returncode != 0:
+        return None
+    return features_in(result.stdout, selection.package.name, crate)
+
+
+def features_in(text: str, package: str, crate: str) -> frozenset[str] | None:
+    """From `cargo metadata` output: the features of `crate` among `package`'s dependencies."""
+    try:
+        document = json.loads(text)
+        nodes = {node["id"]: node for node in document["resolve"]["nodes"]}
+        names = {entry["id"]: entry["name"] for entry in document["packages"]}
+    except (ValueError, KeyError, TypeError):
+        return None
+    roots = [node_id for node_id, name in names.items() if name == package and node_id in nodes]
+    seen: set[str] = set()
+    features: set[str] = set()
+    while roots:
+        node_id = roots.pop()
+        if node_id in seen:
+            continue
+        seen.add(node_id)
+        if names.get(node_id) == crate:
+            features.update(nodes[node_id].get("features", []))
+        roots.extend(nodes[node_id].get("dependencies", []))
+    return frozenset(features)
+
+
 def _last_line(text: str) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else "no message"

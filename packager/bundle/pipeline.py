@@ -25,7 +25,12 @@ from packager.bundle.glibc import TreeFloor, enforce_floor
 from packager.bundle.launchers import check_search_path_safe
 from packager.bundle.layouts import ELF, ONEFILE, PE, Layout, TreeJob
 from packager.bundle.model import PACKAGE_FORMATS, BundleFormat, BundleManifest, VerifyResult
-from packager.bundle.onefile.builder import OnefileJob, OnefileResult, build_onefile
+from packager.bundle.onefile.builder import (
+    OnefileJob,
+    OnefileResult,
+    build_onefile,
+    check_site_dirs,
+)
 from packager.bundle.options import (
     METADATA_OPTIONS,
     BundleRequest,
@@ -78,6 +83,7 @@ def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
         name = request.name or _provisional_name(request.source)
         check_bundle_name(name, request.source)
         check_targets(request.out_dir, [name], force=request.force)
+        check_site_dirs(request.onefile_options.site_dirs)  # before the build, not after
         obtained = obtain(request, layout, ctx, crate=crate)
         binary = os.path.abspath(obtained.binary)
         _check_roots(request, enforce_floor([binary], os.path.dirname(binary), request.glibc, ctx))

@@ -22,6 +22,10 @@ import _packager_payload
 # Module name -> member of the archive: `packager bundle --onefile` fills this in.
 EXTENSIONS = {}
 
+# Module name -> the shared libraries it needs that its package ships (auditwheel's
+# pkg.libs/), as archive members in load order, dependencies first.
+LIBRARIES = {}
+
 ARCHIVE = sys.executable
 _FIX = f"copy or download {ARCHIVE} again"
 
@@ -65,6 +69,34 @@ class _LoadTarget:
         self.origin = origin
 
 
+_loaded_libraries = set()
+
+
+def _memory_file(name, member):
+    """Copy `member` into an anonymous memory file; the path the loader opens it by."""
+    data = _read_member(name, member)
+    try:
+        descriptor = os.memfd_create(member.rpartition("/")[2], os.MFD_CLOEXEC)
+    except (AttributeError, OSError) as error:
+        raise ImportError(
+            f"packager: cannot load {name} from inside {ARCHIVE}: this system has "
+            f"no memfd_create ({error})",
+            name=name,
+        ) from None
+    _memory_files.append(descriptor)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(descriptor, view) :]
+    path = f"/proc/self/fd/{descriptor}"
+    if not os.path.exists(path):
+        raise ImportError(
+            f"packager: cannot load {name} from inside {ARCHIVE}: /proc is not "
+            "mounted, and compiled modules are loaded through /proc/self/fd",
+            name=name,
+        )
+    return path
+
+
 class MemoryExtensionLoader:
     """Loads one extension module of the archive through an anonymous memory file."""
 
@@ -72,26 +104,18 @@ class MemoryExtensionLoader:
         self.member = member
 
     def create_module(self, spec):
-        data = _read_member(spec.name, self.member)
-        try:
-            descriptor = os.memfd_create(spec.name.rpartition(".")[2], os.MFD_CLOEXEC)
-        except (AttributeError, OSError) as error:
-            raise ImportError(
-                f"packager: cannot load {spec.name} from inside {ARCHIVE}: this system has "
-                f"no memfd_create ({error})",
-                name=spec.name,
-            ) from None
-        _memory_files.append(descriptor)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(descriptor, view) :]
-        path = f"/proc/self/fd/{descriptor}"
-        if not os.path.exists(path):
-            raise ImportError(
-                f"packager: cannot load {spec.name} from inside {ARCHIVE}: /proc is not "
-                "mounted, and compiled modules are loaded through /proc/self/fd",
-                name=spec.name,
-            )
+        for library in LIBRARIES.get(spec.name, ()):
+            if library not in _loaded_libraries:
+                path = _memory_file(spec.name, library)
+                try:
+                    _packager_payload.load_library(path)
+                except ImportError as error:
+                    raise ImportError(
+                        f"packager: cannot load {library} for {spec.name}: {error}",
+                        name=spec.name,
+                    ) from None
+                _loaded_libraries.add(library)
+        path = _memory_file(spec.name, self.member)
         return _imp.create_dynamic(_LoadTarget(spec.name, path))
 
     def exec_module(self, module):

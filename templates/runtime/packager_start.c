@@ -27,6 +27,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -604,9 +605,26 @@ static PyObject *read_member(PyObject *module, PyObject *args) {
     return bytes;
 }
 
+/* load_library(path): load a shared library that a package ships beside its compiled
+ * modules (auditwheel's pkg.libs/), from the memory file at `path`. The loader then finds
+ * it by its soname when a module that needs it is loaded. It stays loaded. */
+static PyObject *load_library(PyObject *module, PyObject *args) {
+    (void)module;
+    const char *path;
+    if (!PyArg_ParseTuple(args, "s:load_library", &path)) return NULL;
+    if (dlopen(path, RTLD_NOW | RTLD_LOCAL) == NULL) {
+        const char *error = dlerror();
+        PyErr_SetString(PyExc_ImportError, error != NULL ? error : "dlopen failed");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef PAYLOAD_METHODS[] = {
     {"read", read_member, METH_VARARGS,
      "read(name, offset, size, method): the data of an archive member, checked"},
+    {"load_library", load_library, METH_VARARGS,
+     "load_library(path): load a shared library a compiled module needs"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef PAYLOAD_MODULE = {

@@ -39,3 +39,19 @@ def markupsafe_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.fail(f"pip could not install markupsafe: {completed.stderr.strip()[-300:]}")
     assert list((site / "markupsafe").glob("_speedups.*.so")), "markupsafe has no compiled part"
     return site
+
+
+@pytest.fixture(scope="session")
+def numpy_pillow_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """numpy and pillow, as pip installs their manylinux wheels: each package ships the
+    libraries its modules need in NAME.libs/ (OpenBLAS, gfortran; libjpeg, libtiff...)."""
+    site = tmp_path_factory.mktemp("numpy-site")
+    argv = [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(site)]
+    argv += ["--only-binary", ":all:", "--python-version", "3.11"]
+    argv += ["--platform", "manylinux2014_x86_64", "numpy", "pillow"]
+    completed = subprocess.run(argv, capture_output=True, text=True, timeout=900, check=False)
+    if completed.returncode != 0:
+        pytest.fail(f"pip could not install numpy and pillow: {completed.stderr.strip()[-300:]}")
+    for package in ("numpy", "pillow"):
+        assert list((site / f"{package}.libs").glob("*.so*")), f"{package} ships no libraries"
+    return site

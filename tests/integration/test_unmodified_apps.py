@@ -204,8 +204,11 @@ def test_workspace_member_is_bundled_as_a_folder_and_one_file(tmp_path: Path) ->
     run = _bundle("workspace", tmp_path / "dir", obtain=member, formats=(BundleFormat.DIR,))
     assert run.manifest is not None and run.manifest.name == "ws-app"
     assert _verified(_folder(run)) == WORKSPACE_LINES
+    # Linked statically, with the auto-initialize feature its library member turns on.
     one = ObtainOptions(python=DEBIAN_PYTHON, package="ws-app")
-    single = _bundle("workspace", tmp_path / "one", onefile=True, obtain=one)
+    notes: list[str] = []
+    single = _bundle("workspace", tmp_path / "one", onefile=True, obtain=one, notes=notes)
+    assert any("`auto-initialize`" in note for note in notes), notes
     assert _verified(_onefile(single)) == WORKSPACE_LINES
 
 

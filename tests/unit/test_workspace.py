@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from packager.errors import UsageError
-from packager.workspace import select_package
+from packager.workspace import resolved_features, select_package
 from tests.helpers import REPO
 
 WORKSPACE = REPO / "tests" / "crates" / "workspace"
@@ -50,3 +50,12 @@ def test_a_broken_manifest_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "Cargo.toml").write_text("[package]\nname = \n", encoding="utf-8")
     with pytest.raises(UsageError, match="cargo cannot read this crate"):
         select_package(tmp_path, package=None, binary=None, environ=_environ())
+
+
+def test_features_a_dependency_turns_on_are_seen_by_the_program() -> None:
+    # ws-calc asks for pyo3's auto-initialize; ws-app's manifest does not mention it.
+    selection = select_package(WORKSPACE, package="ws-app", binary=None, environ=_environ())
+    features = resolved_features(selection, "pyo3", environ=_environ())
+    assert features is not None and "auto-initialize" in features
+    tool = select_package(WORKSPACE, package="ws-tool", binary=None, environ=_environ())
+    assert resolved_features(tool, "pyo3", environ=_environ()) == frozenset()

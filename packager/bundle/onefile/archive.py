@@ -134,14 +134,20 @@ def _is_shared_object(member: str) -> bool:
 
 
 def render_boot(template: str, plans: Iterable[ExtensionPlan]) -> str:
-    """The boot module's source with its EXTENSIONS table filled in."""
-    loaded = sorted((p.name, p.member) for p in plans if p.placement is Placement.MEMORY)
-    lines = "".join(f"    {name!r}: {member!r},\n" for name, member in loaded)
-    table = "EXTENSIONS = {\n" + lines + "}" if loaded else "EXTENSIONS = {}"
-    placeholder = "\nEXTENSIONS = {}\n"
+    """The boot module's source with its EXTENSIONS and LIBRARIES tables filled in."""
+    loaded = sorted((p for p in plans if p.placement is Placement.MEMORY), key=lambda p: p.name)
+    extensions = {plan.name: plan.member for plan in loaded}
+    libraries = {plan.name: plan.libraries for plan in loaded if plan.libraries}
+    return _fill(_fill(template, "EXTENSIONS", extensions), "LIBRARIES", libraries)
+
+
+def _fill(template: str, table: str, values: Mapping[str, object]) -> str:
+    placeholder = f"\n{table} = {{}}\n"
     if template.count(placeholder) != 1:
-        raise UsageError("the boot module template has no `EXTENSIONS = {}` line")
-    return template.replace(placeholder, f"\n{table}\n")
+        raise UsageError(f"the boot module template has no `{table} = {{}}` line")
+    lines = "".join(f"    {name!r}: {value!r},\n" for name, value in values.items())
+    text = f"{table} = {{\n{lines}}}" if values else f"{table} = {{}}"
+    return template.replace(placeholder, f"\n{text}\n")
 
 
 def compile_boot(python: str, source: str, staging: str, ctx: Context) -> str:

@@ -11,6 +11,7 @@ straight from it.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -185,11 +186,12 @@ def _members(
         tree=staged.root,
     )
     members = dict(staged.modules)
-    loaded = [plan.member for plan in plans if plan.placement is Placement.MEMORY]
-    members.update({member: staged.shared_objects[member] for member in loaded})
     if needed is not None:
         members = select_members(members, needed, suffixes)
         plans = tuple(plan for plan in plans if plan.name in needed)
+    loaded = [plan for plan in plans if plan.placement is Placement.MEMORY]
+    for member in [m for plan in loaded for m in (plan.member, *plan.libraries)]:
+        members[member] = staged.shared_objects[member]
     _refuse_impossible(plans)
     return members, plans
 
@@ -264,6 +266,32 @@ def _builtin_names(runtime: PythonRuntime, report: BinaryReport) -> set[str]:
 def _extension_suffixes(runtime: PythonRuntime) -> list[str]:
     suffix = runtime.interpreter.ext_suffix or ".so"
     return [suffix, ".abi3.so", ".so"]
+
+
+def check_site_dirs(site_dirs: Sequence[str]) -> None:
+    """Refuse, before anything is built, compiled modules of --site directories that
+    cannot load from inside a onefile program (a library neither carried nor installed)."""
+    for site_dir in site_dirs:
+        files: dict[str, str] = {}
+        suffixes: set[str] = set()
+        for current, subdirs, names in os.walk(site_dir):
+            subdirs.sort()
+            for name in names:
+                found = _MODULE_SUFFIX.search(name)
+                if found is None and not (name.endswith(".so") or ".so." in name):
+                    continue
+                if found is not None:
+                    suffixes.add(found.group(0))
+                relative = os.path.relpath(os.path.join(current, name), site_dir)
+                files[f"{archive.SITE_DIR}/{relative}"] = os.path.join(current, name)
+        plans, _ = plan_extensions(
+            files, builtin_names=(), suffixes=sorted(suffixes) or [".so"], tree=site_dir
+        )
+        _refuse_impossible(plans)
+
+
+# The tag of a compiled module's file name: .cpython-311-x86_64-linux-gnu.so, .abi3.so.
+_MODULE_SUFFIX = re.compile(r"\.(?:cpython-[^.]+|abi3)\.so$")
 
 
 def _refuse_impossible(plans: Sequence[ExtensionPlan]) -> None:

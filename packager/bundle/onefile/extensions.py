@@ -2,9 +2,10 @@
 
 A module is either built into the static interpreter (its PyInit_ is in the binary, so
 `sys.builtin_module_names` lists it), loaded from inside the file through an anonymous
-memory file, or impossible there, with the reason: a module loaded from memory has no
-directory of its own, so libraries shipped beside it (auditwheel's `pkg.libs/`, found
-through `$ORIGIN`) cannot be found, and a library missing on this host cannot be either.
+memory file, or impossible there, with the reason. A module loaded from memory has no
+directory of its own, so the libraries a package ships beside it (auditwheel's
+`pkg.libs/`, found through `$ORIGIN`) are loaded from memory first, dependencies first:
+the loader then finds each by its soname. A library missing on this host is impossible.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class ExtensionPlan:
     member: str  # the archive member it comes from (only MEMORY ones stay in the archive)
     reason: str
     system_libraries: tuple[str, ...] = ()  # needed from the target system (e.g. libffi)
+    libraries: tuple[str, ...] = ()  # archive members of shipped libraries, loaded first
 
 
 def module_name(relative: str, suffixes: Iterable[str]) -> str | None:
@@ -65,6 +67,7 @@ def plan_extensions(
     """
     builtin = frozenset(builtin_names)
     suffix_list = tuple(suffixes)
+    members = {os.path.realpath(path): member for member, path in files.items()}
     plans: list[ExtensionPlan] = []
     omitted: list[str] = []
     for member in sorted(files):
@@ -77,35 +80,80 @@ def plan_extensions(
             plans.append(ExtensionPlan(name, Placement.BUILTIN, member, "in the static libpython"))
             omitted.append(member)
             continue
-        plans.append(_plan_loaded(name, member, files[member], tree))
+        plans.append(_plan_loaded(name, member, files[member], tree, members))
     return tuple(plans), tuple(omitted)
 
 
-def _plan_loaded(name: str, member: str, path: str, tree: str) -> ExtensionPlan:
+def _plan_loaded(
+    name: str, member: str, path: str, tree: str, members: Mapping[str, str]
+) -> ExtensionPlan:
     try:
-        binary_format, images = read_binary(path)
-    except PackagerError as exc:
-        return ExtensionPlan(name, Placement.IMPOSSIBLE, member, f"unreadable: {exc.message}")
-    if binary_format is not BinaryFormat.ELF:
-        reason = f"a {binary_format.value} file, which Linux cannot load"
-        return ExtensionPlan(name, Placement.IMPOSSIBLE, member, reason)
-    image = images[0]
-    system: list[str] = []
-    tree_root = os.path.realpath(tree) + os.sep
-    for library in resolve_needed(image, path, ResolveContext(environ={})):
-        if library.resolved_path is None:
-            reason = f"needs {library.name}, which is not installed on this system"
-            return ExtensionPlan(name, Placement.IMPOSSIBLE, member, reason)
-        if os.path.realpath(library.resolved_path).startswith(tree_root):
-            shipped = os.path.relpath(library.resolved_path, tree)
-            reason = (
-                f"needs {library.name}, shipped beside it ({shipped}); a module loaded "
-                "from memory has no directory for $ORIGIN to find it in"
-            )
-            return ExtensionPlan(name, Placement.IMPOSSIBLE, member, reason)
-        if not library.name.startswith(("libc.so", "libm.so", "libpthread.so", "libdl.so")):
-            system.append(library.name)
+        needs = _Needs.of(path, tree, members)
+    except _Impossible as exc:
+        return ExtensionPlan(name, Placement.IMPOSSIBLE, member, exc.reason)
     reason = "loaded from memory"
-    if system:
-        reason += f"; needs {', '.join(system)} from the target system"
-    return ExtensionPlan(name, Placement.MEMORY, member, reason, tuple(system))
+    if needs.shipped:
+        reason += f" after {', '.join(os.path.basename(m) for m in needs.shipped)}"
+    if needs.system:
+        reason += f"; needs {', '.join(needs.system)} from the target system"
+    return ExtensionPlan(
+        name, Placement.MEMORY, member, reason, tuple(needs.system), tuple(needs.shipped)
+    )
+
+
+class _Impossible(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class _Needs:
+    """What loading one file from memory takes: shipped libraries (in load order) and
+    libraries of the target system."""
+
+    shipped: list[str]
+    system: list[str]
+
+    @classmethod
+    def of(cls, path: str, tree: str, members: Mapping[str, str]) -> _Needs:
+        needs = cls([], [])
+        needs._add(path, tree, members, visiting=set())
+        return needs
+
+    def _add(self, path: str, tree: str, members: Mapping[str, str], visiting: set[str]) -> None:
+        try:
+            binary_format, images = read_binary(path)
+        except PackagerError as exc:
+            raise _Impossible(f"unreadable: {exc.message}") from exc
+        if binary_format is not BinaryFormat.ELF:
+            raise _Impossible(f"a {binary_format.value} file, which Linux cannot load")
+        visiting.add(os.path.realpath(path))
+        tree_root = os.path.realpath(tree) + os.sep
+        for library in resolve_needed(images[0], path, ResolveContext(environ={})):
+            resolved = library.resolved_path or _carried(library.name, members)
+            if resolved is None:
+                raise _Impossible(f"needs {library.name}, which is not installed on this system")
+            real = os.path.realpath(resolved)
+            if real.startswith(tree_root):
+                shipped = members.get(real)
+                if shipped is None:
+                    where = os.path.relpath(resolved, tree)
+                    raise _Impossible(f"needs {library.name} ({where}), which is not carried")
+                if shipped not in self.shipped and real not in visiting:
+                    self._add(real, tree, members, visiting)  # its own needs load first
+                    self.shipped.append(shipped)
+            elif not library.name.startswith(_LIBC) and library.name not in self.system:
+                self.system.append(library.name)
+
+
+def _carried(name: str, members: Mapping[str, str]) -> str | None:
+    """A carried library named `name`: one that a module's DT_RPATH, inherited by the
+    libraries it loads, finds at run time (a library of pkg.libs/ needing its sibling)."""
+    for real, member in members.items():
+        if member.rsplit("/", 1)[-1] == name and ".libs/" in member:
+            return real
+    return None
+
+
+_LIBC = ("libc.so", "libm.so", "libpthread.so", "libdl.so", "librt.so", "ld-linux")
