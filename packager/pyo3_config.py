@@ -15,6 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from packager.errors import InterpreterError, UnreadableInputError, UsageError
+from packager.floor import ALLOWED_LIBRARIES
 from packager.fsutil import write_text_if_changed
 from packager.interpreters import Interpreter, require_embeddable
 
@@ -159,7 +160,7 @@ def _static_config(interpreter: Interpreter, archive: str | None) -> PyO3Config:
     lines = [
         f"cargo:rustc-link-search=native={lib_dir}",
         f"{_STATIC_LINK_LINE}:+whole-archive={lib_name}",
-        *(f"cargo:rustc-link-lib={name}" for name in interpreter.link_libraries),
+        *_system_link_lines(interpreter),
     ]
     return dataclasses.replace(
         _base(interpreter),
@@ -169,6 +170,34 @@ def _static_config(interpreter: Interpreter, archive: str | None) -> PyO3Config:
         suppress_build_script_link_lines=True,
         extra_build_script_lines=tuple(lines),
     )
+
+
+def _system_link_lines(interpreter: Interpreter) -> list[str]:
+    """The libraries a static libpython needs: those every system has stay shared; others
+    (libexpat, which a minimal Debian lacks) are linked in when their archive is here, so a
+    onefile program needs nothing of the target beyond glibc, libgcc_s and zlib."""
+    lines: list[str] = []
+    for name in interpreter.link_libraries:
+        shared = any(library.startswith(f"lib{name}.so.") for library in ALLOWED_LIBRARIES)
+        if shared or _system_archive(name, interpreter) is None:
+            lines.append(f"cargo:rustc-link-lib={name}")
+        else:
+            # -bundle: the linker finds the archive on its own search path at the final link.
+            lines.append(f"cargo:rustc-link-lib=static:-bundle={name}")
+    return lines
+
+
+def _system_archive(name: str, interpreter: Interpreter) -> str | None:
+    """lib`name`.a in the directories the linker searches for this interpreter's build."""
+    multiarch = interpreter.multiarch
+    directories = [interpreter.libdir, "/usr/local/lib"]
+    if multiarch:
+        directories += [f"/usr/lib/{multiarch}", f"/lib/{multiarch}"]
+    directories += ["/usr/lib", "/lib"]
+    for directory in directories:
+        if directory and os.path.isfile(os.path.join(directory, f"lib{name}.a")):
+            return os.path.join(directory, f"lib{name}.a")
+    return None
 
 
 def for_auto_initialize(config: PyO3Config) -> PyO3Config:

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from packager.interpreters import Interpreter
 from tests import pythons
@@ -14,6 +15,10 @@ from tests import pythons
 pytest_plugins = ["tests.integration.bundle_helpers"]
 
 INTEGRATION = Path(__file__).parent / "integration"
+
+# No timed assertions: a property test that runs slowly on a loaded machine is not wrong.
+settings.register_profile("packager", deadline=None)
+settings.load_profile("packager")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 from collections.abc import Sequence
 
 from packager import runner
@@ -72,6 +73,7 @@ def debian_root(release: str, ctx: Context) -> str:
             echo=ctx.echo,
             on_line=ctx.on_line,
         )
+        remove_device_nodes(scratch)
         try:
             os.rename(scratch, final)
         except OSError:
@@ -80,3 +82,15 @@ def debian_root(release: str, ctx: Context) -> str:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return final
+
+
+def remove_device_nodes(root: str) -> None:
+    """Delete the device files debootstrap made in `root`/dev: the sandbox mounts a /dev of
+    its own over it, and a copy of the root would read /dev/zero or /dev/urandom forever."""
+    dev = os.path.join(root, "dev")
+    for current, _, names in os.walk(dev):
+        for name in names:
+            path = os.path.join(current, name)
+            mode = os.lstat(path).st_mode
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode):
+                os.unlink(path)

@@ -85,6 +85,7 @@ def onefile_document(result: OnefileResult) -> dict[str, Any]:
                 "member": plan.member,
                 "reason": plan.reason,
                 "system_libraries": list(plan.system_libraries),
+                "libraries": list(plan.libraries),
             }
             for plan in result.extensions
         ],
@@ -206,7 +207,7 @@ def _onefile_lines(result: OnefileResult, document: dict[str, Any]) -> list[str]
         f"    {plan.name:<{width}}  {plan.reason}"
         for plan in result.extensions
         if plan.placement is not Placement.BUILTIN
-        and (plan.system_libraries or plan.placement is Placement.IMPOSSIBLE)
+        and (plan.system_libraries or plan.libraries or plan.placement is Placement.IMPOSSIBLE)
     ]
     lines += [f"  note: {note}" for note in document["notes"]]
     return lines

@@ -205,7 +205,7 @@ def test_extmods_import_compiled_modules_from_inside_the_file(
     assert set(EXTMODS) <= from_memory
     assert extmods_onefile.placed(Placement.IMPOSSIBLE) == ()
     ctypes_plan = next(p for p in extmods_onefile.extensions if p.name == "_ctypes")
-    assert "libffi.so.8" in ctypes_plan.system_libraries
+    assert "system-libs/libffi.so.8" in ctypes_plan.libraries  # carried, loaded first
 
 
 def test_inspect_reads_what_the_file_carries(hello_onefile: OnefileResult) -> None:

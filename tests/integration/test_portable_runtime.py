@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from packager.binary.elf import parse as parse_elf
-from packager.cache import new_entry_dir, publish
-from packager.context import Context, cache_root
+from packager.bundle.roots import debian_root
+from packager.context import Context
 from packager.portable import BuildOptions, Runtime, build_runtime, parse_spec
 from packager.staticlib import diagnose_archive
 from tests.helpers import CARGO_TARGET_DIR, REPO, SAMPLES, cargo_env, require_cargo
@@ -32,7 +32,6 @@ from tests.schemas import validate
 pytestmark = pytest.mark.integration
 
 FLOOR = (2, 17)
-DEBIAN_MIRROR = "http://deb.debian.org/debian"
 # auditwheel's manylinux2014 allowlist, less what a runtime never needs; libcrypt is left
 # out of it on purpose (the runtime has no _crypt module).
 ALLOWED_NEEDED = {
@@ -183,28 +182,9 @@ def test_the_stdlib_modules_import_and_tls_works(
 
 @pytest.fixture(scope="session")
 def bullseye_root() -> Path:
-    """A `debootstrap --variant=minbase bullseye` root (glibc 2.31), made once per cache."""
-    cache = cache_root(os.environ)
-    assert cache is not None, "set HOME: the Debian root is cached under ~/.cache/packager"
-    final = os.path.join(cache, "debootstrap", "bullseye-minbase")
-    if os.path.isdir(final):
-        return Path(final)
-    for tool in ("debootstrap", "bwrap"):
-        if shutil.which(tool) is None:
-            pytest.fail(f"{tool} is needed: apt-get install debootstrap bubblewrap")
-    building = new_entry_dir(os.path.dirname(final))
-    assert building is not None
-    try:
-        subprocess.run(
-            ["debootstrap", "--variant=minbase", "bullseye", building, DEBIAN_MIRROR],
-            capture_output=True,
-            check=True,
-            timeout=1200,
-        )
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
-    return Path(publish(building, final))
+    """The minbase bullseye root (glibc 2.31) that `bundle --verify-on` uses, made once per
+    cache."""
+    return Path(debian_root("bullseye", Context(environ=dict(os.environ))))
 
 
 def _tls_check(
@@ -227,7 +207,7 @@ def test_it_runs_on_debian_11_with_glibc_2_31(
     assert list(bullseye_root.glob("lib/x86_64-linux-gnu/libc-2.31.so")), "not a bullseye root"
     cert, key = tls_files
     sandbox = [
-        *("bwrap", "--bind", str(bullseye_root), "/", "--proc", "/proc", "--dev", "/dev"),
+        *("bwrap", "--ro-bind", str(bullseye_root), "/", "--proc", "/proc", "--dev", "/dev"),
         *("--ro-bind", runtime.prefix, runtime.prefix),
         *("--ro-bind", str(cert.parent), str(cert.parent)),
         *("--unshare-net", "--die-with-parent", "--clearenv"),

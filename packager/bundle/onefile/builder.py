@@ -190,8 +190,10 @@ def _members(
         members = select_members(members, needed, suffixes)
         plans = tuple(plan for plan in plans if plan.name in needed)
     loaded = [plan for plan in plans if plan.placement is Placement.MEMORY]
-    for member in [m for plan in loaded for m in (plan.member, *plan.libraries)]:
-        members[member] = staged.shared_objects[member]
+    for plan in loaded:
+        carried = dict(plan.system_files)
+        for member in (plan.member, *plan.libraries):
+            members[member] = carried.get(member) or staged.shared_objects[member]
     _refuse_impossible(plans)
     return members, plans
 

@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from packager.binary import ResolveContext, read_binary, resolve_needed
 from packager.errors import PackagerError
+from packager.floor import is_allowed
 from packager.model import BinaryFormat
 
 
@@ -36,6 +37,7 @@ class ExtensionPlan:
     reason: str
     system_libraries: tuple[str, ...] = ()  # needed from the target system (e.g. libffi)
     libraries: tuple[str, ...] = ()  # archive members of shipped libraries, loaded first
+    system_files: tuple[tuple[str, str], ...] = ()  # (member, host file) of carried system libs
 
 
 def module_name(relative: str, suffixes: Iterable[str]) -> str | None:
@@ -97,7 +99,13 @@ def _plan_loaded(
     if needs.system:
         reason += f"; needs {', '.join(needs.system)} from the target system"
     return ExtensionPlan(
-        name, Placement.MEMORY, member, reason, tuple(needs.system), tuple(needs.shipped)
+        name,
+        Placement.MEMORY,
+        member,
+        reason,
+        tuple(needs.system),
+        tuple(needs.shipped),
+        tuple(needs.carried.items()),
     )
 
 
@@ -109,15 +117,17 @@ class _Impossible(Exception):
 
 @dataclass
 class _Needs:
-    """What loading one file from memory takes: shipped libraries (in load order) and
-    libraries of the target system."""
+    """What loading one file from memory takes: libraries to load first (in load order:
+    the package's own and the system's that a minimal system may lack, carried in the
+    archive), and libraries every target system has."""
 
     shipped: list[str]
     system: list[str]
+    carried: dict[str, str]  # member -> host file, for the carried system libraries
 
     @classmethod
     def of(cls, path: str, tree: str, members: Mapping[str, str]) -> _Needs:
-        needs = cls([], [])
+        needs = cls([], [], {})
         needs._add(path, tree, members, visiting=set())
         return needs
 
@@ -140,11 +150,22 @@ class _Needs:
                 if shipped is None:
                     where = os.path.relpath(resolved, tree)
                     raise _Impossible(f"needs {library.name} ({where}), which is not carried")
-                if shipped not in self.shipped and real not in visiting:
-                    self._add(real, tree, members, visiting)  # its own needs load first
-                    self.shipped.append(shipped)
+                self._load_first(shipped, real, tree, members, visiting)
+            elif not is_allowed(library.name):
+                # Not on every system (libssl, libsqlite3, libreadline): carried and loaded
+                # from memory too, so the program needs nothing of the target beyond glibc.
+                carried = f"{SYSTEM_LIBRARIES}/{library.name}"
+                self.carried[carried] = real
+                self._load_first(carried, real, tree, members, visiting)
             elif not library.name.startswith(_LIBC) and library.name not in self.system:
                 self.system.append(library.name)
+
+    def _load_first(
+        self, member: str, real: str, tree: str, members: Mapping[str, str], visiting: set[str]
+    ) -> None:
+        if member not in self.shipped and real not in visiting:
+            self._add(real, tree, members, visiting)  # its own needs load first
+            self.shipped.append(member)
 
 
 def _carried(name: str, members: Mapping[str, str]) -> str | None:
@@ -156,4 +177,6 @@ def _carried(name: str, members: Mapping[str, str]) -> str | None:
     return None
 
 
+# Where the archive carries the system libraries that modules need.
+SYSTEM_LIBRARIES = "system-libs"
 _LIBC = ("libc.so", "libm.so", "libpthread.so", "libdl.so", "librt.so", "ld-linux")
