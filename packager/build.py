@@ -15,6 +15,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packager import runner
 from packager.checks import check_result
@@ -42,6 +43,9 @@ from packager.pyo3_config import (
 from packager.runner import Echo
 from packager.staticlib import describe, diagnose_archive
 from packager.workspace import Selection, resolved_features, select_package
+
+if TYPE_CHECKING:
+    from packager.portable import Runtime
 
 
 class BuildFailed(ToolError):
@@ -128,6 +132,14 @@ def build_crate(
 
     rustflags = _our_rustflags(config, interpreter, non_pie=non_pie)
     rustflags += [f"-Clink-arg={arg}" for arg in start_up]
+    floor = runtime_floor(interpreter)
+    if floor is not None:
+        rustflags.append(f"-Clinker={_floor_linker(floor, target_dir, environ)}")
+        if note is not None:
+            note(
+                f"linked with zig for glibc {floor.glibc_text}, the floor of the portable "
+                f"runtime {floor.version}: the program runs wherever the runtime does"
+            )
     argv = [cargo, "build", *selection.cargo_args(), "--message-format=json-render-diagnostics"]
     if release:
         argv.append("--release")
@@ -215,6 +227,21 @@ def _auto_initialize_note(config: PyO3Config, crate_dir: Path) -> str:
         f"config file says so; libpython is still linked statically from {config.lib_dir}/"
         f"lib{config.lib_name}.a, by packager's link lines (PyO3's own are suppressed)"
     )
+
+
+def runtime_floor(interpreter: Interpreter) -> Runtime | None:
+    """The portable runtime `interpreter` belongs to, whose glibc floor the program is
+    linked for; None for any other interpreter."""
+    from packager.portable import read_runtime
+
+    return read_runtime(interpreter.prefix)
+
+
+def _floor_linker(runtime: Runtime, target_dir: Path, environ: Mapping[str, str]) -> str:
+    from packager.portable.toolchain import find_zig, write_linker
+
+    directory = target_dir / "packager"
+    return write_linker(find_zig(environ), runtime.arch, runtime.glibc_text, str(directory))
 
 
 def dependency_modules(selection: Selection) -> tuple[str, ...]:

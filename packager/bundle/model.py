@@ -77,6 +77,7 @@ class BundleManifest:
     glibc_floor: str | None = None  # the oldest glibc every shipped ELF file runs on
     glibc_floor_file: str | None = None  # a file that sets it, relative to the tree's root
     vendored: tuple[str, ...] = ()  # system libraries shipped in lib/ (sonames)
+    runtime: str | None = None  # the portable runtime the stdlib came from (its selector)
 
 
 @dataclass(frozen=True)

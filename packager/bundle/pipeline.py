@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import platform
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -251,7 +252,7 @@ def obtain(request: BundleRequest, layout: Layout, ctx: Context, *, crate: bool)
         request.source,
         environ=ctx.environ,
         mode=mode,
-        python=request.obtain.python,
+        python=_default_python(request, ctx),
         release=True,
         package=request.obtain.package,
         binary=request.obtain.binary,
@@ -329,6 +330,7 @@ def _bundle_tree(
         written = write_outputs(staging, tree, formats, ctx, force=request.force)
     return dataclasses.replace(
         laid_out.manifest,
+        runtime=_runtime_of(laid_out.manifest.interpreter),
         outputs=written.outputs,
         deb_depends=written.depends,
         notes=(*written.notes, *laid_out.manifest.notes),
@@ -359,6 +361,32 @@ def _metadata(request: BundleRequest, name: str, ctx: Context, *, crate: bool) -
 def _provisional_name(source: str) -> str:
     """A name to check the metadata with before the program exists: the source's."""
     return os.path.basename(os.path.abspath(source).removesuffix("/Cargo.toml")) or "app"
+
+
+def _runtime_of(interpreter: str) -> str | None:
+    """The selector of the portable runtime `interpreter` (its bin/python3.X) belongs to."""
+    from packager.portable import read_runtime
+
+    runtime = read_runtime(os.path.dirname(os.path.dirname(interpreter)))
+    return runtime.selector if runtime is not None else None
+
+
+def _default_python(request: BundleRequest, ctx: Context) -> str | None:
+    """--python, else the newest portable runtime built for this machine, if any: a bundle
+    made with it runs from its glibc floor on (usually 2.17), not just from this host's."""
+    if request.obtain.python is not None:
+        return request.obtain.python
+    from packager.portable import list_runtimes
+
+    machine = platform.machine()
+    for runtime in list_runtimes(ctx.cache_dir):
+        if runtime.arch == machine:
+            ctx.progress(
+                f"building against the portable runtime {runtime.selector} (glibc "
+                f"{runtime.glibc_text}) from the cache; --python chooses another interpreter"
+            )
+            return runtime.executable
+    return None
 
 
 def _default_name(binary: str, layout: Layout) -> str:

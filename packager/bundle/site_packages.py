@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 from dataclasses import dataclass
 
 from packager import runner
@@ -55,6 +56,24 @@ def target_options(target: WheelTarget) -> list[str]:
     return options
 
 
+def runtime_target(python: str, arch: str) -> WheelTarget | None:
+    """The wheels a portable runtime (its bin/python3.X) can load: for its glibc floor,
+    whichever machine builds the bundle; None for any other interpreter."""
+    from packager.portable import read_runtime
+
+    runtime = read_runtime(os.path.dirname(os.path.dirname(python)))
+    if runtime is None:
+        return None
+    major, minor = runtime.short_version.split(".")
+    wheel_arch = "i686" if arch == "i386" else arch
+    return WheelTarget(runtime.glibc_text, wheel_arch, runtime.short_version, f"cp{major}{minor}")
+
+
+def _has_pip(python: str, environ: dict[str, str]) -> bool:
+    done = runner.run([python, "-c", "import pip"], environ=environ, check=False)
+    return done.returncode == 0
+
+
 def unmatched_requirement(pip_output: str) -> str | None:
     """The requirement pip found no fitting distribution for, from its error output."""
     found = _NO_MATCH.search(pip_output)
@@ -74,8 +93,14 @@ def pip_install(
     """
     if not os.path.isfile(requirements):
         raise UsageError("requirements file not found", path=requirements)
+    pip_environ = {k: v for k, v in ctx.environ.items() if not k.startswith("PYTHON")}
+    pip_python = python
+    if target is not None and not _has_pip(python, pip_environ):
+        # Wheels only, chosen by the target's tags: any pip installs them (a portable
+        # runtime ships none), so the one packager runs with does.
+        pip_python = sys.executable
     argv = [
-        python,
+        pip_python,
         "-m",
         "pip",
         "install",
@@ -89,7 +114,6 @@ def pip_install(
         requirements,
         *(target_options(target) if target else []),
     ]
-    pip_environ = {k: v for k, v in ctx.environ.items() if not k.startswith("PYTHON")}
     try:
         runner.run(argv, environ=pip_environ, echo=ctx.echo)
     except ToolError as exc:

@@ -6,7 +6,12 @@ runtime:3.11` into the path of its interpreter; `list_runtimes` lists what is bu
 
 from packager.portable.build import BuildOptions, BuildResult, build_runtime
 from packager.portable.spec import RuntimeSpec, parse_spec
-from packager.portable.store import Runtime, find_runtime_interpreter, list_runtimes
+from packager.portable.store import (
+    Runtime,
+    find_runtime_interpreter,
+    list_runtimes,
+    read_runtime,
+)
 
 __all__ = [
     "BuildOptions",
@@ -17,4 +22,5 @@ __all__ = [
     "find_runtime_interpreter",
     "list_runtimes",
     "parse_spec",
+    "read_runtime",
 ]

@@ -9,6 +9,7 @@ stay out of the runtime's sysconfig, which later builds against the runtime read
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import shlex
@@ -129,3 +130,34 @@ def build_environment(
         PKG_CONFIG_PATH="",
     )
     return env
+
+
+def write_linker(zig: Zig, arch: str, glibc: str, directory: str) -> str:
+    """A `cc` for rustc's -C linker that links against glibc `glibc`'s symbol set, so
+    the program runs on every system from that glibc on; its path."""
+    os.makedirs(directory, exist_ok=True)
+    target = f"{arch}-linux-gnu.{glibc}"
+    # Two of rustc's arguments are rewritten: an archive it passes as -Wl,FILE.a (a
+    # whole-archive link) goes to zig as a file; -Wl,--strip-debug, which zig takes for
+    # stripping everything, is dropped so the symbol table (PyInit_*) stays for `check`.
+    text = (
+        "#!/bin/sh\n"
+        'for arg in "$@"; do\n'
+        "  shift\n"
+        '  case "$arg" in\n'
+        "    -Wl,--strip-debug) continue ;;\n"
+        '    -Wl,*.a) arg="${arg#-Wl,}" ;;\n'
+        "  esac\n"
+        '  set -- "$@" "$arg"\n'
+        "done\n"
+        f'exec {shlex.quote(zig.path)} cc -target {target} "$@"\n'
+    )
+    # Named after what it does, so a changed wrapper is a changed -C linker: cargo relinks.
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    path = os.path.join(directory, f"zig-cc-{target}-{digest}")
+    scratch = f"{path}.{os.getpid()}"
+    with open(scratch, "w", encoding="utf-8") as stream:
+        stream.write(text)
+    os.chmod(scratch, 0o755)
+    os.replace(scratch, path)
+    return path

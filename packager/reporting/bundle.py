@@ -27,6 +27,7 @@ def manifest_document(manifest: BundleManifest) -> dict[str, Any]:
         "link_mode": manifest.link_mode.value,
         "python_version": manifest.python_version,
         "interpreter": manifest.interpreter,
+        "runtime": manifest.runtime,
         "launcher": manifest.launcher,
         "binary": manifest.binary,
         "rpath_patched": manifest.rpath_patched,
@@ -165,7 +166,11 @@ def _mib(size: int) -> str:
 def _manifest_lines(data: dict[str, Any]) -> list[str]:
     lines = [
         f"{data['name']}: {data['link_mode']} embed of Python {data['python_version']} "
-        f"(stdlib from {data['interpreter']})",
+        + (
+            f"(the portable runtime {data['runtime']}, from {data['interpreter']})"
+            if data["runtime"]
+            else f"(stdlib from {data['interpreter']})"
+        ),
         "sizes:",
     ]
     for part in ("binary", "libpython", "stdlib", "site_packages", "app", "other", "total"):

@@ -76,8 +76,8 @@ def _memory_file(name, member):
     """Copy `member` into an anonymous memory file; the path the loader opens it by."""
     data = _read_member(name, member)
     try:
-        descriptor = os.memfd_create(member.rpartition("/")[2], os.MFD_CLOEXEC)
-    except (AttributeError, OSError) as error:
+        descriptor = _packager_payload.memfd_create(member.rpartition("/")[2])
+    except OSError as error:
         raise ImportError(
             f"packager: cannot load {name} from inside {ARCHIVE}: this system has "
             f"no memfd_create ({error})",

@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -620,7 +621,20 @@ static PyObject *load_library(PyObject *module, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* memfd_create(name): an anonymous memory file, through the system call itself: a Python
+ * built against a glibc older than 2.27 (a portable runtime) has no os.memfd_create. */
+static PyObject *memfd(PyObject *module, PyObject *args) {
+    (void)module;
+    const char *name;
+    if (!PyArg_ParseTuple(args, "s:memfd_create", &name)) return NULL;
+    long descriptor = syscall(SYS_memfd_create, name, 1U /* MFD_CLOEXEC */);
+    if (descriptor < 0) return PyErr_SetFromErrno(PyExc_OSError);
+    return PyLong_FromLong(descriptor);
+}
+
 static PyMethodDef PAYLOAD_METHODS[] = {
+    {"memfd_create", memfd, METH_VARARGS,
+     "memfd_create(name): the descriptor of a new anonymous memory file (close-on-exec)"},
     {"read", read_member, METH_VARARGS,
      "read(name, offset, size, method): the data of an archive member, checked"},
     {"load_library", load_library, METH_VARARGS,

@@ -82,9 +82,13 @@ EXPECTED = [
 @pytest.fixture(scope="module")
 def app_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The app's folder: the script and a self-signed certificate for localhost."""
+    return write_app(tmp_path_factory.mktemp("app"))
+
+
+def write_app(app: Path) -> Path:
+    """Write the app's script and a self-signed certificate for localhost into `app`."""
     if shutil.which("openssl") is None:
         pytest.fail("openssl is not installed")
-    app = tmp_path_factory.mktemp("app")
     (app / "python_program.py").write_text(APP, encoding="utf-8")
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
@@ -126,7 +130,7 @@ def onefile_run(tmp_path_factory: pytest.TempPathFactory, app_dir: Path) -> Bund
     return _bundle(out, app_dir, obtain=ObtainOptions(python=DEBIAN_PYTHON), onefile=True)
 
 
-def _lines(result_stdout: str) -> list[str]:
+def app_lines(result_stdout: str) -> list[str]:
     return [line for line in result_stdout.splitlines() if line.split(" ")[0] in _WORDS]
 
 
@@ -144,7 +148,7 @@ def test_each_tree_output_runs_the_app_over_a_minimal_bookworm(
     (subject,) = (o.path for o in tree_run.manifest.outputs if o.format is fmt)
     result = verify_bundle(subject, environ=cargo_env(), root=_root("bookworm"))
     assert result.ok, (result.stdout, result.stderr)
-    assert _lines(result.stdout) == EXPECTED, result.stdout + result.stderr
+    assert app_lines(result.stdout) == EXPECTED, result.stdout + result.stderr
 
 
 def test_the_onefile_program_runs_the_app_over_a_minimal_bookworm(
@@ -155,7 +159,7 @@ def test_the_onefile_program_runs_the_app_over_a_minimal_bookworm(
         onefile_run.onefile.path, environ=cargo_env(), root=_root("bookworm"), cwd=str(app_dir)
     )
     assert result.ok, (result.stdout, result.stderr)
-    assert _lines(result.stdout) == EXPECTED, result.stdout + result.stderr
+    assert app_lines(result.stdout) == EXPECTED, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("onefile", [False, True], ids=["tree", "onefile"])

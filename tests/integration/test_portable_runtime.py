@@ -7,16 +7,13 @@ both), later runs find them in the cache.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,6 +24,9 @@ from packager.context import Context
 from packager.portable import BuildOptions, Runtime, build_runtime, parse_spec
 from packager.staticlib import diagnose_archive
 from tests.helpers import CARGO_TARGET_DIR, REPO, SAMPLES, cargo_env, require_cargo
+from tests.portable_helpers import built_runtime as _built
+from tests.portable_helpers import elf_files as _elf_files
+from tests.portable_helpers import objdump_floor as _objdump_floor
 from tests.schemas import validate
 
 pytestmark = pytest.mark.integration
@@ -54,44 +54,10 @@ def _env_without_unbuffered() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
 
 
-@functools.cache
-def _built(version: str) -> Runtime:
-    """CPython `version` for glibc 2.17, built with the defaults (Debian's sources) or cached."""
-    if shutil.which("tclsh") is None:
-        pytest.fail("tclsh is needed to build SQLite from its full source: apt-get install tcl")
-    try:
-        import ziglang  # noqa: F401  (only its presence is checked)
-    except ImportError:
-        pytest.fail("zig is needed: python3 -m pip install ziglang (packager[runtime])")
-    return build_runtime(BuildOptions(parse_spec(version, "2.17")), Context(os.environ)).runtime
-
-
 @pytest.fixture(scope="session", params=["3.11", "3.13"])
 def runtime(request: pytest.FixtureRequest) -> Runtime:
     """Each runtime the tests cover, built once per cache."""
     return _built(request.param)
-
-
-def _elf_files(prefix: str) -> Iterator[Path]:
-    for path in sorted(Path(prefix).rglob("*")):
-        if path.is_file() and not path.is_symlink():
-            with path.open("rb") as stream:
-                if stream.read(4) == b"\x7fELF":
-                    yield path
-
-
-def _objdump_floor(path: Path) -> tuple[int, int] | None:
-    """The highest GLIBC_x.y among the undefined dynamic symbols, as objdump -T shows them."""
-    output = subprocess.run(
-        ["objdump", "-T", str(path)], capture_output=True, text=True, check=True
-    ).stdout
-    versions = [
-        (int(major), int(minor))
-        for line in output.splitlines()
-        if "*UND*" in line
-        for major, minor in re.findall(r"GLIBC_(\d+)\.(\d+)", line)
-    ]
-    return max(versions) if versions else None
 
 
 def _floor(text: str | None) -> tuple[int, int] | None:

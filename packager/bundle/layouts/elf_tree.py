@@ -27,7 +27,7 @@ from packager.bundle.model import SizeBreakdown
 from packager.bundle.prepared import LIBPYTHON, PreparedRuntime, zip_name
 from packager.bundle.rpaths import scrub_rpaths
 from packager.bundle.runtime import PythonRuntime
-from packager.bundle.site_packages import WheelTarget, pip_install
+from packager.bundle.site_packages import WheelTarget, pip_install, runtime_target
 from packager.bundle.strip import elf_files_under, strip_files, to_strip
 from packager.bundle.vendor import unchanged, vendor_libraries
 from packager.context import Context
@@ -131,9 +131,10 @@ def build_tree(
 
 
 def _wheels_for(spec: TreeSpec) -> WheelTarget | None:
-    """The wheels --requirements may take for a --glibc floor; None: pip's own choice."""
+    """The wheels --requirements may take for a --glibc floor, or for a portable runtime's
+    floor; None: pip's own choice."""
     if spec.glibc is None:
-        return None
+        return runtime_target(spec.runtime.interpreter.executable, spec.report.arch)
     major, minor = spec.runtime.interpreter.version.split(".")[:2]
     arch = "i686" if spec.report.arch == "i386" else spec.report.arch
     return WheelTarget(spec.glibc, arch, f"{major}.{minor}", f"cp{major}{minor}")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import os
+import platform
 import shutil
 import stat
 import zipfile
@@ -33,7 +34,7 @@ from packager.binary.onefile_payload import (
 from packager.bundle import stdlib
 from packager.bundle.onefile.extensions import ExtensionPlan, Placement
 from packager.bundle.outputs.archives import zip_time
-from packager.bundle.site_packages import pip_install
+from packager.bundle.site_packages import pip_install, runtime_target
 from packager.context import Context
 from packager.errors import ToolError, UsageError
 
@@ -94,7 +95,8 @@ def stage(
             _copy_tree(site_dir, site_root, "--site")
         if requirements:
             # The bundle's own pip step: same interpreter, same flags, same errors.
-            pip_install(python, requirements, site_root, ctx)
+            target = runtime_target(python, platform.machine())
+            pip_install(python, requirements, site_root, ctx, target)
         stdlib.compile_tree(python, site_root, ctx, source_prefix=SITE_DIR, legacy=True)
         search_paths.append(SITE_DIR)
     app_root = os.path.join(root, APP_DIR)
