@@ -89,3 +89,9 @@ class FloorError(PackagerError):
 
 class RuntimeBuildError(ToolError):
     """A step of building a portable CPython runtime failed; its log is kept."""
+
+
+class WindowNotShownError(PackagerError):
+    """A GUI program verified on a virtual screen exited, or never showed its window."""
+
+    exit_code = EXIT_FINDINGS

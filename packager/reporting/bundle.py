@@ -12,6 +12,7 @@ from packager.bundle.model import BundleManifest, VerifyResult
 from packager.bundle.onefile.builder import OnefileResult
 from packager.bundle.onefile.extensions import Placement
 from packager.bundle.pipeline import BundleRun
+from packager.bundle.verify_gui import GuiResult
 from packager.reporting import SCHEMA_VERSION, dumps
 
 _MEGABYTE = 1e6
@@ -224,3 +225,16 @@ def _verify_lines(data: dict[str, Any]) -> list[str]:
             lines.append(f"  {name}:")
             lines.extend(f"    {line}" for line in data[name].rstrip("\n").splitlines())
     return lines
+
+
+def gui_to_text(result: GuiResult) -> str:
+    """How a GUI program showed its window on the virtual screen, for people."""
+    lines = [
+        f"verify {result.subject}: ok (window shown)",
+        f"  ran {' '.join(result.command)} on a virtual screen with no Python visible"
+        + ("" if result.root == "/" else f", over the system at {result.root}"),
+        f"  window: {result.window_name!r}",
+    ]
+    if result.screenshot is not None:
+        lines.append(f"  screenshot: {result.screenshot}")
+    return "\n".join(lines)
