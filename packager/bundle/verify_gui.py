@@ -169,7 +169,7 @@ def _read_display(fd: int, xvfb: subprocess.Popen[bytes], log: str) -> int:
         return int(text)
     runner.stop(xvfb)
     raise ToolError(
-        f"Xvfb did not start a display ({_tail(log)})",
+        f"Xvfb did not start a display; its output:{_tail(log)}",
         fix="run `Xvfb -displayfd 1` to see why (a full /tmp, no free display)",
     )
 
@@ -237,13 +237,13 @@ def _wait_for_window(
         if status is not None:
             raise WindowNotShownError(
                 f"the program exited with status {status} before showing {looked_for}; its "
-                f"output ends: {_tail(log)}",
+                f"output ends:{_tail(log)}",
                 fix="run it outside the sandbox to see why, or check --window-title",
             )
         if time.monotonic() > deadline:
             raise WindowNotShownError(
                 f"no {looked_for.removeprefix('a ')} appeared within {wait:g} s; the "
-                f"program's output ends: {_tail(log)}",
+                f"program's output ends:{_tail(log)}",
                 fix="check --window-title (a part of the title is enough), or allow more "
                 "time with --timeout",
             )
@@ -293,10 +293,11 @@ def _check_screenshot_path(path: str) -> None:
         )
 
 
-def _tail(path: str, lines: int = 5) -> str:
+def _tail(path: str, lines: int = 12) -> str:
+    """The last `lines` lines of the file at `path`, indented under the message."""
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
             text = handle.read().strip().splitlines()
     except OSError:
-        return "(no output)"
-    return " | ".join(line.strip() for line in text[-lines:]) or "(no output)"
+        return " (no output)"
+    return "".join(f"\n    {line.rstrip()}" for line in text[-lines:]) or " (no output)"
