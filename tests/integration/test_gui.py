@@ -2,10 +2,11 @@
 Python nor Tcl/Tk is, and driven through a virtual X screen.
 
 The app shows the Rust result in a label and mirrors it into its window title; the test
-clicks the button with xdotool (a real pointer event through the X server's XTEST) and
-reads the result back from the X server with `xdotool getwindowname`, not from the
-screen's pixels (no OCR). Each test keeps a PNG of the screen: under its tmp_path, and
-copied to $PACKAGER_TEST_ARTIFACTS when that is set; the path is printed.
+clicks the button with xdotool (a real pointer event through the X server's XTEST), then
+reads the result twice: off the screen, with OCR (Debian's tesseract-ocr) on a screenshot,
+and from the X server, with `xdotool getwindowname`. Each test keeps a PNG of the screen:
+under its tmp_path, and copied to $PACKAGER_TEST_ARTIFACTS when that is set; the path is
+printed.
 """
 
 from __future__ import annotations
@@ -79,6 +80,14 @@ def colours(png: Path) -> int:
     return int(result.stdout.strip())
 
 
+def read_screen(png: Path) -> str:
+    """The text OCR reads on the screenshot `png`, its whitespace collapsed."""
+    result = subprocess.run(
+        ["tesseract", str(png), "-"], capture_output=True, text=True, check=True
+    )
+    return " ".join(result.stdout.split())
+
+
 def xdotool(session: GuiSession, *args: str) -> str:
     result = subprocess.run(
         ["xdotool", *args], env=session.x_environ, capture_output=True, text=True, check=True
@@ -119,14 +128,18 @@ def test_the_deb_runs_where_neither_python_nor_tk_is_installed(
     ) as session:
         assert session.window in xdotool(session, "search", "--name", TITLE).split()
         assert session.window_name() == TITLE
+        before = keep_screenshot(session, tmp_path / "gui-deb-bookworm-minbase-before.png")
+        seen = read_screen(before)
+        assert "Compute" in seen and "press Compute" in seen and "832040" not in seen, seen
         xdotool(session, "mousemove", "--window", session.window, *BUTTON, "click", "1")
         deadline = time.monotonic() + 30
         while RESULT not in session.window_name() and time.monotonic() < deadline:
             time.sleep(0.2)
         assert session.window_name() == f"{TITLE}: {RESULT}"
-        shot = keep_screenshot(session, tmp_path / "gui-deb-bookworm-minbase.png")
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert colours(shot) > 2
+        after = keep_screenshot(session, tmp_path / "gui-deb-bookworm-minbase.png")
+    assert after.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    seen = read_screen(after)
+    assert "832040" in seen and "press Compute" not in seen, seen
 
 
 def run_verify(*args: str) -> subprocess.CompletedProcess[str]:
