@@ -40,10 +40,8 @@ def _system_root(root: str | None, distro: str | None, *, echo: Echo | None, qui
     return debian_root(parse_distros(distro)[0], context)
 
 
-def _check_gui_options(
-    gui: bool, screenshot: str | None, window_title: str | None, *, as_json: bool
-) -> None:
-    """Refuse the GUI options without --gui, and --json with it."""
+def _check_gui_options(gui: bool, screenshot: str | None, window_title: str | None) -> None:
+    """Refuse the GUI options without --gui."""
     if not gui:
         given = [
             name
@@ -52,25 +50,26 @@ def _check_gui_options(
         ]
         if given:
             raise UsageError(f"{given[0]} applies to a GUI run: add --gui")
-    elif as_json:
-        raise UsageError("--json is not available with --gui yet: drop --json")
 
 
 def _show_gui(
     subject: str,
     args: tuple[str, ...],
-    screenshot: str | None,
-    window_title: str | None,
+    gui_options: tuple[str | None, str | None],
     env_pairs: tuple[str, ...],
     timeout: float,
     cwd: str | None,
     root: str,
     echo: Echo | None,
+    *,
+    as_json: bool,
 ) -> None:
-    """Run SUBJECT on a virtual screen until its window shows (--gui) and report it."""
+    """Run SUBJECT on a virtual screen until its window shows (--gui) and report it;
+    `gui_options` are --screenshot and --window-title."""
     from packager.bundle.verify_gui import verify_gui
-    from packager.reporting.bundle import gui_to_text
+    from packager.reporting.bundle import gui_to_json, gui_to_text
 
+    screenshot, window_title = gui_options
     shown = verify_gui(
         subject,
         args,
@@ -83,7 +82,7 @@ def _show_gui(
         root=root,
         echo=echo,
     )
-    click.echo(gui_to_text(shown))
+    click.echo(gui_to_json(shown) if as_json else gui_to_text(shown))
 
 
 @click.command("verify")
@@ -174,12 +173,11 @@ def command(
 
     verbose = is_verbose(ctx)
     echo: Echo | None = (lambda line: click.echo(line, err=True)) if verbose else None
-    _check_gui_options(gui, screenshot, window_title, as_json=as_json)
+    _check_gui_options(gui, screenshot, window_title)
     system_root = _system_root(root, distro, echo=echo, quiet=as_json)
     if gui:
-        _show_gui(
-            subject, args, screenshot, window_title, env_pairs, timeout, cwd, system_root, echo
-        )
+        _show_gui(subject, args, (screenshot, window_title), env_pairs, timeout, cwd,
+                  system_root, echo, as_json=as_json)  # fmt: skip
         return
     result = verify_bundle(
         subject, args, environ=dict(os.environ), extra_env=_parse_env(env_pairs),

@@ -12,6 +12,7 @@ printed.
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
 import subprocess
@@ -24,10 +25,12 @@ import pytest
 from packager.build import build_crate
 from packager.bundle import BundleFormat, BundleRequest, ContentOptions, bundle
 from packager.bundle.roots import debian_root
+from packager.bundle.tcltk import ScriptLibraries, find_script_libraries
 from packager.bundle.verify_gui import GuiSession, gui_session
 from packager.context import Context
 from tests.helpers import REPO, SAMPLES, cargo_env
 from tests.integration.bundle_helpers import DEBIAN_PYTHON, bundle_environ
+from tests.schemas import validate
 
 TITLE = "packager GUI sample"
 RESULT = "fib(30) = 832040"
@@ -58,7 +61,7 @@ def gui_outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     assert "tkinter" in run.manifest.kept
     assert "tkinter kept: app/main.py imports it" in run.manifest.notes
     paths = {output.format: Path(output.path) for output in run.manifest.outputs}
-    return {"dir": paths[BundleFormat.DIR], "deb": paths[BundleFormat.DEB]}
+    return {"dir": paths[BundleFormat.DIR], "deb": paths[BundleFormat.DEB], "binary": binary}
 
 
 def keep_screenshot(session: GuiSession, path: Path) -> Path:
@@ -106,6 +109,43 @@ def test_the_tree_ships_tkinter_tcl_tk_and_a_font(gui_outputs: dict[str, Path]) 
     assert [path.suffix for path in (tree / "lib/fonts").iterdir()].count(".ttf") == 1
     launcher = (tree / "gui").read_text()
     assert "tcl_library=lib/tcl8.6" in launcher and "tk_library=lib/tk8.6" in launcher
+
+
+def test_keep_tkinter_ships_tcl_tk_without_an_app_folder(
+    gui_outputs: dict[str, Path], tmp_path: Path
+) -> None:
+    run = bundle(
+        BundleRequest(
+            str(gui_outputs["binary"]),
+            out_dir=str(tmp_path),
+            content=ContentOptions(keep=("tkinter",)),
+        ),
+        Context(environ=bundle_environ()),
+    )
+    assert run.manifest is not None and run.manifest.kept == ("tkinter",)
+    assert not [note for note in run.manifest.notes if "tkinter" in note]
+    tree = tmp_path / "gui"
+    assert (tree / "lib/tcl8.6/init.tcl").is_file() and (tree / "lib/tk8.6/tk.tcl").is_file()
+    assert "libtk8.6.so" in run.manifest.vendored
+
+
+def test_without_tkinter_nothing_of_tcl_tk_is_shipped(
+    gui_outputs: dict[str, Path], tmp_path: Path
+) -> None:
+    run = bundle(
+        BundleRequest(str(gui_outputs["binary"]), out_dir=str(tmp_path)),
+        Context(environ=bundle_environ()),
+    )
+    assert run.manifest is not None and "tkinter" in run.manifest.trimmed
+    tree = tmp_path / "gui"
+    assert not (tree / "lib/tcl8.6").exists() and not (tree / "lib/fonts").exists()
+    assert not [name for name in run.manifest.vendored if "tk" in name or "X11" in name]
+    assert "tcl_library=''" in (tree / "gui").read_text()
+
+
+def test_tcl_tells_where_its_script_libraries_are() -> None:
+    found = find_script_libraries(DEBIAN_PYTHON, Context(environ=dict(os.environ)))
+    assert found == ScriptLibraries("/usr/share/tcltk/tcl8.6", "/usr/share/tcltk/tk8.6")
 
 
 def test_the_deb_runs_where_neither_python_nor_tk_is_installed(
@@ -169,6 +209,16 @@ def test_verify_gui_writes_a_screenshot_of_the_folder_bundle(
         os.makedirs(artifacts, exist_ok=True)
         shutil.copy2(shot, os.path.join(artifacts, shot.name))
     print(f"screenshot: {shot}")
+
+
+def test_verify_gui_json_follows_its_schema(gui_outputs: dict[str, Path]) -> None:
+    result = run_verify(str(gui_outputs["dir"]), "--gui", "--json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    validate(document, "verify-gui-v1.json")
+    assert document["verify_gui"]["window_title"] is None  # any window
+    assert document["verify_gui"]["window_name"] == TITLE
+    assert document["verify_gui"]["screenshot"] is None
 
 
 def test_verify_gui_fails_clearly_when_no_such_window_shows(
