@@ -24,7 +24,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from packager import runner
-from packager.bundle.verify import prepare_sandbox
+from packager.bundle.model import VerifyResult
+from packager.bundle.verify import SANDBOX_AREA, prepare_sandbox
 from packager.errors import ToolError, UsageError, WindowNotShownError
 
 SCREEN = "1024x768x24"
@@ -60,6 +61,7 @@ class GuiResult:
     window_title: str | None  # what the window was looked for by (None: any window)
     window_name: str  # the title of the window found, when the screenshot was taken
     screenshot: str | None  # the PNG written
+    hidden: tuple[str, ...] = ()  # the paths the sandbox hid
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,8 @@ class GuiSession:
 
     display: str  # ":N", for X clients on this host
     window: str  # the window's id, as xdotool prints it
-    command: tuple[str, ...]
+    command: tuple[str, ...]  # what runs in the sandbox
+    hidden: tuple[str, ...]  # the paths the sandbox hides
     tools: GuiTools
     environ: Mapping[str, str]
     echo: runner.Echo | None = None
@@ -204,11 +207,16 @@ def gui_session(
                 program = runner.start(
                     [*sandbox.argv, *args], environ=environ, output=output, echo=echo
                 )
+                command = (*sandbox.command, *args)
                 try:
                     x_environ = {**environ, "DISPLAY": display}
                     window = _wait_for_window(tools, x_environ, program, window_title, wait, log)
-                    command = (*sandbox.command, *args)
-                    yield GuiSession(display, window, command, tools, environ, echo)
+                except WindowNotShownError as exc:
+                    raise WindowNotShownError(
+                        exc.message, fix=exc.fix, command=command, hidden=sandbox.hidden
+                    ) from None
+                else:
+                    yield GuiSession(display, window, command, sandbox.hidden, tools, environ, echo)
                 finally:
                     runner.stop(program)
     finally:
@@ -275,7 +283,41 @@ def verify_gui(
             session.screenshot(screenshot)
         name = session.window_name()
     return GuiResult(
-        subject, os.path.abspath(root), session.command, window_title, name, screenshot
+        subject,
+        os.path.abspath(root),
+        session.command,
+        window_title,
+        name,
+        screenshot,
+        session.hidden,
+    )
+
+
+def verify_window(
+    subject: str,
+    *,
+    environ: Mapping[str, str],
+    root: str = "/",
+    echo: runner.Echo | None = None,
+) -> VerifyResult:
+    """`bundle --verify` for a GUI app: whether `subject` shows a window on a virtual
+    screen, as a VerifyResult (status 0 and the window's title, or 1 and why not)."""
+    try:
+        shown = verify_gui(subject, screenshot=None, environ=environ, root=root, echo=echo)
+    except WindowNotShownError as exc:
+        return VerifyResult(
+            subject, exc.command, SANDBOX_AREA, exc.hidden, 1, "", f"{exc}\n",
+            root=os.path.abspath(root),
+        )  # fmt: skip
+    return VerifyResult(
+        subject,
+        shown.command,
+        SANDBOX_AREA,
+        shown.hidden,
+        0,
+        f"window shown: {shown.window_name}\n",
+        "",
+        root=shown.root,
     )
 
 

@@ -24,6 +24,7 @@ import pytest
 
 from packager.build import build_crate
 from packager.bundle import BundleFormat, BundleRequest, ContentOptions, bundle
+from packager.bundle.options import MetadataOptions
 from packager.bundle.roots import debian_root
 from packager.bundle.tcltk import ScriptLibraries, find_script_libraries
 from packager.bundle.verify_gui import GuiSession, gui_session
@@ -141,6 +142,28 @@ def test_without_tkinter_nothing_of_tcl_tk_is_shipped(
     assert not (tree / "lib/tcl8.6").exists() and not (tree / "lib/fonts").exists()
     assert not [name for name in run.manifest.vendored if "tk" in name or "X11" in name]
     assert "tcl_library=''" in (tree / "gui").read_text()
+
+
+def test_bundle_verify_waits_for_a_gui_apps_window(
+    gui_outputs: dict[str, Path], tmp_path: Path
+) -> None:
+    # A GUI app (--gui) is verified on a virtual screen: its window showing is success;
+    # run to its exit without a display, Tk would fail ("no display name").
+    run = bundle(
+        BundleRequest(
+            str(gui_outputs["binary"]),
+            out_dir=str(tmp_path),
+            formats=(BundleFormat.DIR, BundleFormat.DEB),
+            content=ContentOptions(app_dir=str(SAMPLES / "gui" / "app")),
+            metadata=MetadataOptions(gui=True),
+            verify_on=("bookworm",),
+        ),
+        Context(environ=bundle_environ()),
+    )
+    assert [result.returncode for result in run.verified] == [0, 0]
+    for result in run.verified:
+        assert result.stdout == f"window shown: {TITLE}\n"
+        assert result.root.endswith("debian-bookworm-minbase")
 
 
 def test_tcl_tells_where_its_script_libraries_are() -> None:
