@@ -17,8 +17,8 @@ system with no Tcl/Tk installed:
 Tk draws text with Xft, through fontconfig: on a system with no fonts (a container, a
 minimal Debian) it cannot make a single font and the app stops with "failed to allocate
 font". So the bundle also ships the build host's default sans-serif font (fc-match) and a
-fontconfig file in lib/fonts/; the launcher points FONTCONFIG_FILE at it only on systems
-that have no fontconfig configuration of their own (/etc/fonts/fonts.conf).
+fontconfig file in lib/fonts/ that adds it to the system's own configuration (when there
+is one); the launcher points FONTCONFIG_FILE at that file unless the caller set it.
 """
 
 from __future__ import annotations
@@ -37,11 +37,12 @@ TKINTER = "tkinter"
 _TK_FIX = "install Tk for the interpreter (Debian: apt-get install python3-tk)"
 _FONT_FIX = "install fontconfig and a font (Debian: apt-get install fontconfig fonts-dejavu-core)"
 FONTS_DIR = "lib/fonts"
-# Used only where the system has no fontconfig file (the launcher decides): the font
-# beside this file, then the system's and the user's font folders should there be any.
+# The system's own configuration (and through it the user's) when there is one, then the
+# font shipped beside this file and the usual font folders for systems that have none.
 FONTS_CONF = """<?xml version="1.0"?>
 <!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">
 <fontconfig>
+  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>
   <dir prefix="relative">.</dir>
   <dir>/usr/share/fonts</dir>
   <dir prefix="xdg">fonts</dir>

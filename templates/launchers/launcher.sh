@@ -23,9 +23,9 @@
 #                    directory). Tcl reads them when the app opens its first window, after
 #                    the start-up hook below has run, so they are not restored: child
 #                    processes inherit them.
-#   FONTCONFIG_FILE  (the same bundles, on a system with no /etc/fonts/fonts.conf and
-#                    FONTCONFIG_FILE unset) the bundle's lib/fonts/fonts.conf, naming the
-#                    font shipped beside it: Tk cannot draw text without one. Inherited too.
+#   FONTCONFIG_FILE  (the same bundles, unless already set) the bundle's lib/fonts/fonts.conf:
+#                    the system's fontconfig setup, if any, plus the font shipped beside
+#                    it, since Tk cannot draw text without a font. Inherited too.
 # With `packager bundle --workdir DIR`, the program starts in the bundle's DIR folder.
 #
 # Children of the app get the user's environment back: the original values are saved in
@@ -128,7 +128,7 @@ if [ -n "$tcl_library" ]; then
   TCL_LIBRARY=$here/$tcl_library
   TK_LIBRARY=$here/$tk_library
   export TCL_LIBRARY TK_LIBRARY
-  if [ -n "$fonts_conf" ] && [ -z "${FONTCONFIG_FILE-}" ] && [ ! -e /etc/fonts/fonts.conf ]; then
+  if [ -n "$fonts_conf" ] && [ -z "${FONTCONFIG_FILE-}" ]; then
     FONTCONFIG_FILE=$here/$fonts_conf
     export FONTCONFIG_FILE
   fi

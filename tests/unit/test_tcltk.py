@@ -90,10 +90,7 @@ def test_the_launcher_points_tcl_at_the_bundle_only_when_it_ships_tcl(tmp_path: 
     bundle = tmp_path / "a" / "my app"
     assert seen["TCL_LIBRARY"] == f"{bundle}/lib/tcl8.6"
     assert seen["TK_LIBRARY"] == f"{bundle}/lib/tk8.6"
-    if Path("/etc/fonts/fonts.conf").exists():
-        assert "FONTCONFIG_FILE" not in seen  # the system's fontconfig setup is used
-    else:
-        assert seen["FONTCONFIG_FILE"] == f"{bundle}/lib/fonts/fonts.conf"
+    assert seen["FONTCONFIG_FILE"] == f"{bundle}/lib/fonts/fonts.conf"
     plain = posix_launcher("app", "bin/app", set_library_path=False, export_env=False)
     seen = run_launcher_env(tmp_path / "b", plain)
     assert seen["TCL_LIBRARY"] == "/elsewhere/tcl8.6"  # left as the caller set it
