@@ -19,11 +19,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from packager.build import build_crate
-from packager.bundle import BundleFormat, BundleRequest, ContentOptions, bundle
+from packager.bundle import BundleFormat, BundleRequest, BundleRun, ContentOptions, bundle
 from packager.bundle.options import MetadataOptions
 from packager.bundle.roots import debian_root
 from packager.bundle.tcltk import ScriptLibraries, find_script_libraries
@@ -33,10 +34,19 @@ from tests.helpers import REPO, SAMPLES, cargo_env
 from tests.integration.bundle_helpers import DEBIAN_PYTHON, bundle_environ
 from tests.schemas import validate
 
+APP_DIR = SAMPLES / "gui" / "app"
 TITLE = "packager GUI sample"
 RESULT = "fib(30) = 832040"
 # The app's button fills the top half of its 480x240 window.
 BUTTON = ("240", "60")
+
+
+def bundle_gui(binary: Path, out: Path, **request: Any) -> BundleRun:
+    """Run the bundle pipeline on the built gui sample, as `packager bundle BINARY` does."""
+    return bundle(
+        BundleRequest(str(binary), out_dir=str(out), **request),
+        Context(environ=bundle_environ()),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -48,15 +58,11 @@ def gui_outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     )
     binary = tmp_path_factory.mktemp("gui-bin") / "gui"
     shutil.copy2(outcome.binaries[0], binary)
-    out = tmp_path_factory.mktemp("gui-out")
-    run = bundle(
-        BundleRequest(
-            str(binary),
-            out_dir=str(out),
-            formats=(BundleFormat.DIR, BundleFormat.DEB),
-            content=ContentOptions(app_dir=str(SAMPLES / "gui" / "app")),
-        ),
-        Context(environ=bundle_environ()),
+    run = bundle_gui(
+        binary,
+        tmp_path_factory.mktemp("gui-out"),
+        formats=(BundleFormat.DIR, BundleFormat.DEB),
+        content=ContentOptions(app_dir=str(APP_DIR)),
     )
     assert run.manifest is not None
     assert "tkinter" in run.manifest.kept
@@ -65,15 +71,20 @@ def gui_outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"dir": paths[BundleFormat.DIR], "deb": paths[BundleFormat.DEB], "binary": binary}
 
 
-def keep_screenshot(session: GuiSession, path: Path) -> Path:
-    """Photograph the screen to `path`, copy it to $PACKAGER_TEST_ARTIFACTS if set."""
-    session.screenshot(str(path))
+def keep_artifact(path: Path) -> Path:
+    """Copy the screenshot `path` to $PACKAGER_TEST_ARTIFACTS if set; print where it is."""
     artifacts = os.environ.get("PACKAGER_TEST_ARTIFACTS")
     if artifacts:
         os.makedirs(artifacts, exist_ok=True)
         shutil.copy2(path, os.path.join(artifacts, path.name))
     print(f"screenshot: {path}" + (f" (and in {artifacts})" if artifacts else ""))
     return path
+
+
+def keep_screenshot(session: GuiSession, path: Path) -> Path:
+    """Photograph the screen to `path` and keep it as an artifact."""
+    session.screenshot(str(path))
+    return keep_artifact(path)
 
 
 def colours(png: Path) -> int:
@@ -115,14 +126,7 @@ def test_the_tree_ships_tkinter_tcl_tk_and_a_font(gui_outputs: dict[str, Path]) 
 def test_keep_tkinter_ships_tcl_tk_without_an_app_folder(
     gui_outputs: dict[str, Path], tmp_path: Path
 ) -> None:
-    run = bundle(
-        BundleRequest(
-            str(gui_outputs["binary"]),
-            out_dir=str(tmp_path),
-            content=ContentOptions(keep=("tkinter",)),
-        ),
-        Context(environ=bundle_environ()),
-    )
+    run = bundle_gui(gui_outputs["binary"], tmp_path, content=ContentOptions(keep=("tkinter",)))
     assert run.manifest is not None and run.manifest.kept == ("tkinter",)
     assert not [note for note in run.manifest.notes if "tkinter" in note]
     tree = tmp_path / "gui"
@@ -133,10 +137,7 @@ def test_keep_tkinter_ships_tcl_tk_without_an_app_folder(
 def test_without_tkinter_nothing_of_tcl_tk_is_shipped(
     gui_outputs: dict[str, Path], tmp_path: Path
 ) -> None:
-    run = bundle(
-        BundleRequest(str(gui_outputs["binary"]), out_dir=str(tmp_path)),
-        Context(environ=bundle_environ()),
-    )
+    run = bundle_gui(gui_outputs["binary"], tmp_path)
     assert run.manifest is not None and "tkinter" in run.manifest.trimmed
     tree = tmp_path / "gui"
     assert not (tree / "lib/tcl8.6").exists() and not (tree / "lib/fonts").exists()
@@ -149,16 +150,13 @@ def test_bundle_verify_waits_for_a_gui_apps_window(
 ) -> None:
     # A GUI app (--gui) is verified on a virtual screen: its window showing is success;
     # run to its exit without a display, Tk would fail ("no display name").
-    run = bundle(
-        BundleRequest(
-            str(gui_outputs["binary"]),
-            out_dir=str(tmp_path),
-            formats=(BundleFormat.DIR, BundleFormat.DEB),
-            content=ContentOptions(app_dir=str(SAMPLES / "gui" / "app")),
-            metadata=MetadataOptions(gui=True),
-            verify_on=("bookworm",),
-        ),
-        Context(environ=bundle_environ()),
+    run = bundle_gui(
+        gui_outputs["binary"],
+        tmp_path,
+        formats=(BundleFormat.DIR, BundleFormat.DEB),
+        content=ContentOptions(app_dir=str(APP_DIR)),
+        metadata=MetadataOptions(gui=True),
+        verify_on=("bookworm",),
     )
     assert [result.returncode for result in run.verified] == [0, 0]
     for result in run.verified:
@@ -227,11 +225,7 @@ def test_verify_gui_writes_a_screenshot_of_the_folder_bundle(
     assert f"window: '{TITLE}'" in result.stdout
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert colours(shot) > 2
-    artifacts = os.environ.get("PACKAGER_TEST_ARTIFACTS")
-    if artifacts:
-        os.makedirs(artifacts, exist_ok=True)
-        shutil.copy2(shot, os.path.join(artifacts, shot.name))
-    print(f"screenshot: {shot}")
+    keep_artifact(shot)
 
 
 def test_verify_gui_json_follows_its_schema(gui_outputs: dict[str, Path]) -> None:
