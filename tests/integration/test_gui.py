@@ -164,6 +164,32 @@ def test_bundle_verify_waits_for_a_gui_apps_window(
         assert result.root.endswith("debian-bookworm-minbase")
 
 
+def test_bin_run_without_the_launcher_takes_the_bundles_tcl_tk(
+    gui_outputs: dict[str, Path], tmp_path: Path
+) -> None:
+    # packager's start-up code sets what the launcher would; this host has Tcl/Tk in
+    # /usr/share/tcltk, which Tcl would take otherwise.
+    tree = tmp_path / "gui"
+    shutil.copytree(gui_outputs["dir"], tree, symlinks=True)
+    (tree / "app" / "main.py").write_text(
+        "import os, tkinter\n"
+        "print(tkinter.Tcl().eval('info library'))\n"
+        "print(os.environ['TK_LIBRARY'])\n"
+        "print(os.environ['FONTCONFIG_FILE'])\n"
+    )
+    result = subprocess.run(
+        [str(tree / "bin" / "gui")],
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    real = os.path.realpath(tree)
+    expected = [f"{real}/lib/tcl8.6", f"{real}/lib/tk8.6", f"{real}/lib/fonts/fonts.conf"]
+    assert result.stdout.splitlines() == expected
+
+
 def test_tcl_tells_where_its_script_libraries_are() -> None:
     found = find_script_libraries(DEBIAN_PYTHON, Context(environ=dict(os.environ)))
     assert found == ScriptLibraries("/usr/share/tcltk/tcl8.6", "/usr/share/tcltk/tk8.6")
