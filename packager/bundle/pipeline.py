@@ -35,6 +35,7 @@ from packager.bundle.options import (
 )
 from packager.bundle.outputs import all_names, output_names, write_outputs
 from packager.bundle.roots import DEBIAN_RELEASES, debian_root, lowest_glibc
+from packager.bundle.tcltk import refuse_tkinter_in_onefile
 from packager.bundle.verify import verify_bundle
 from packager.bundle.verify_gui import gui_tools, verify_window
 from packager.context import Context
@@ -160,6 +161,8 @@ def check_request(request: BundleRequest, layout: Layout, *, crate: bool) -> Non
         )
     if request.version is not None:
         check_version(request.version)
+    if layout is ONEFILE:
+        refuse_tkinter_in_onefile(request.content.keep)
     onefile = request.onefile_options
     if (onefile.scripts or onefile.include) and not onefile.only_needed:
         raise UsageError("--script and --include choose what --only-needed keeps: add it")

@@ -207,6 +207,15 @@ def _licence_of(font: str, ctx: Context) -> str | None:
     return notice if package and os.path.isfile(notice) else None
 
 
+def refuse_tkinter_in_onefile(keep: tuple[str, ...]) -> None:
+    """Refuse a kept tkinter (`--keep tkinter`, `--keep turtle`) for a onefile program."""
+    if TKINTER in stdlib.trim_rules(keep)[1]:
+        raise UsageError(
+            "--keep tkinter: a onefile program cannot carry Tcl/Tk yet",
+            fix="bundle a tkinter app as a folder, archive or package (drop --onefile)",
+        )
+
+
 def require_tkinter(dynload_dir: str, stdlib_dir: str) -> None:
     """Refuse a kept tkinter the interpreter cannot load: no `_tkinter` in its lib-dynload."""
     if not has_tkinter(dynload_dir):
