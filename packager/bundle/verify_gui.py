@@ -112,13 +112,20 @@ class GuiSession:
                     break
                 previous = current
                 time.sleep(_POLL_SECONDS)
-            partial = f"{path}.partial"
+            partial = os.path.join(scratch, "screen.png")
             runner.run(
                 [self.tools.convert, f"xwd:{dump}", f"png:{partial}"],
                 environ=self.x_environ,
                 echo=self.echo,
             )
-            os.replace(partial, path)
+            # Copied beside `path`, then renamed: the PNG appears whole or not at all.
+            beside = f"{path}.partial"
+            try:
+                shutil.copyfile(partial, beside)
+                os.replace(beside, path)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(beside)
 
 
 def gui_tools(environ: Mapping[str, str]) -> GuiTools:
@@ -170,7 +177,7 @@ def _read_display(fd: int, xvfb: subprocess.Popen[bytes], log: str) -> int:
             text += chunk
     if text.strip().isdigit():
         return int(text)
-    runner.stop(xvfb)
+    runner.stop(xvfb)  # so that its log is complete
     raise ToolError(
         f"Xvfb did not start a display; its output:{_tail(log)}",
         fix="run `Xvfb -displayfd 1` to see why (a full /tmp, no free display)",
