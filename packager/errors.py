@@ -89,3 +89,21 @@ class FloorError(PackagerError):
 
 class RuntimeBuildError(ToolError):
     """A step of building a portable CPython runtime failed; its log is kept."""
+
+
+class WindowNotShownError(PackagerError):
+    """A GUI program verified on a virtual screen exited, or never showed its window."""
+
+    exit_code = EXIT_FINDINGS
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        fix: str | None = None,
+        command: tuple[str, ...] = (),
+        hidden: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message, fix=fix)
+        self.command = command  # what ran in the sandbox
+        self.hidden = hidden  # the paths the sandbox hid

@@ -15,6 +15,7 @@ import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import IO
 
 from packager.errors import ToolError
 
@@ -111,6 +112,50 @@ def _capture(
             _kill_group(process)
             raise
     return ToolResult(command, process.returncode, stdout, stderr)
+
+
+def start(
+    argv: Sequence[str],
+    *,
+    environ: Mapping[str, str],
+    output: IO[bytes],
+    echo: Echo | None = None,
+    pass_fds: Sequence[int] = (),
+) -> subprocess.Popen[bytes]:
+    """Start `argv` in the background, leading a process group of its own, its stdout and
+    stderr going to `output`; `stop` ends it with everything it spawned."""
+    command = tuple(argv)
+    if echo is not None:
+        echo("+ " + shlex.join(command) + " &")
+    try:
+        return subprocess.Popen(
+            command,
+            env=dict(environ),
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=output,
+            pass_fds=tuple(pass_fds),
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise ToolError(
+            f"cannot run '{command[0]}': {exc.strerror or exc}",
+            path=command[0],
+            fix="check that it exists and is an executable program",
+        ) from exc
+
+
+def stop(process: subprocess.Popen[bytes], grace: float = 5) -> int:
+    """End the process group `start` made: SIGTERM, then SIGKILL after `grace` seconds;
+    the leader's exit status."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=grace)
+    with contextlib.suppress(ProcessLookupError):  # what the leader left behind, if any
+        os.killpg(process.pid, signal.SIGKILL)
+    return process.wait()
 
 
 def _kill_group(process: subprocess.Popen[str]) -> None:

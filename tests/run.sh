@@ -25,7 +25,9 @@ apt_packages=(
   msitools wixl nsis rpm                                 # Windows installers, RPM packages
   desktop-file-utils                                     # desktop-file-validate
   xvfb xdotool x11-apps imagemagick                      # GUI apps on a virtual screen
-  tk8.6-dev                                              # Tcl/Tk for tkinter apps
+  tk8.6-dev python3-tk                                   # Tcl/Tk for tkinter apps (_tkinter)
+  fontconfig fonts-dejavu-core                           # the font a Tk bundle ships
+  tesseract-ocr                                          # reads a GUI test's window off the screen
 )
 install_debian_packages "${apt_packages[@]}"
 # The aarch64 tests fetch Debian's arm64 CPython with `apt-get download` into a root of

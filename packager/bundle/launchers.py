@@ -64,9 +64,13 @@ def posix_launcher(
     set_library_path: bool,
     export_env: bool,
     workdir: str | None = None,
+    tcl_tk: tuple[str, str, str] | None = None,
 ) -> str:
     """The sh launcher for the binary at `binary`; `workdir` is the folder it starts the
-    program in (both relative to the bundle root), None for the caller's."""
+    program in, `tcl_tk` the Tcl and Tk script libraries it points TCL_LIBRARY and
+    TK_LIBRARY at and the fallback fontconfig file (all relative to the bundle root);
+    None for the caller's folder and for no Tcl/Tk."""
+    tcl, tk, fonts_conf = tcl_tk or ("", "", "")
     return render(
         read_template("launchers/launcher.sh"),
         {
@@ -75,6 +79,9 @@ def posix_launcher(
             "SET_LIBRARY_PATH": "1" if set_library_path else "0",
             "EXPORT_ENV": "1" if export_env else "0",
             "WORKDIR": shlex.quote(workdir or ""),
+            "TCL_LIBRARY": shlex.quote(tcl),
+            "TK_LIBRARY": shlex.quote(tk),
+            "FONTS_CONF": shlex.quote(fonts_conf),
         },
     )
 

@@ -42,7 +42,9 @@ from packager.bundle.options import (
 )
 from packager.bundle.outputs import all_names, output_names, write_outputs
 from packager.bundle.roots import DEBIAN_RELEASES, debian_root, lowest_glibc
+from packager.bundle.tcltk import refuse_tkinter_in_onefile
 from packager.bundle.verify import verify_bundle
+from packager.bundle.verify_gui import gui_tools, verify_window
 from packager.context import Context
 from packager.errors import FloorError, UnreadableInputError, UsageError
 from packager.floor import version_key
@@ -77,8 +79,13 @@ def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
     crate = is_crate(request.source)
     layout = choose_layout(request, crate=crate)
     check_request(request, layout, crate=crate)
+    gui = False
     if layout is not ONEFILE:  # refuse wrong metadata before the build
-        _metadata(request, request.name or _provisional_name(request.source), ctx, crate=crate)
+        provisional = request.name or _provisional_name(request.source)
+        meta = _metadata(request, provisional, ctx, crate=crate)
+        gui = meta.gui and layout is ELF
+        if gui and (request.verify or request.verify_on):
+            gui_tools(ctx.environ)  # a missing X tool is named before the build
     prepare_out_dir(request.out_dir)
     if layout is ONEFILE:
         name = request.name or _provisional_name(request.source)
@@ -94,7 +101,7 @@ def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
     report = read(obtained.binary, layout, ctx)
     manifest = _bundle_tree(request, layout, obtained, report, ctx, crate=crate)
     subjects = [output.path for output in manifest.outputs if output.format is not None]
-    return BundleRun(layout.key, manifest, None, _verify(request, subjects, ctx))
+    return BundleRun(layout.key, manifest, None, _verify(request, subjects, ctx, gui=gui))
 
 
 def is_crate(source: str) -> bool:
@@ -169,6 +176,8 @@ def check_request(request: BundleRequest, layout: Layout, *, crate: bool) -> Non
         )
     if request.version is not None:
         check_version(request.version)
+    if layout is ONEFILE:
+        refuse_tkinter_in_onefile(request.content.keep)
     onefile = request.onefile_options
     if (onefile.scripts or onefile.include) and not onefile.only_needed:
         raise UsageError("--script and --include choose what --only-needed keeps: add it")
@@ -426,9 +435,12 @@ def _check_roots(request: BundleRequest, floor: TreeFloor) -> None:
         )
 
 
-def _verify(request: BundleRequest, subjects: list[str], ctx: Context) -> tuple[VerifyResult, ...]:
+def _verify(
+    request: BundleRequest, subjects: list[str], ctx: Context, *, gui: bool = False
+) -> tuple[VerifyResult, ...]:
     """Run each written output in the sandbox: over this host with --verify, and over the
-    minimal Debian root of each --verify-on release."""
+    minimal Debian root of each --verify-on release; a GUI app on a virtual screen, until
+    its window shows."""
     roots = [debian_root(name, ctx) for name in request.verify_on]
     if request.verify:
         roots.insert(0, "/")
@@ -437,5 +449,6 @@ def _verify(request: BundleRequest, subjects: list[str], ctx: Context) -> tuple[
         where = "" if root == "/" else f" over {os.path.basename(root)}"
         for subject in subjects:
             ctx.progress(f"verifying {subject} in a sandbox{where}")
-            results.append(verify_bundle(subject, environ=ctx.environ, echo=ctx.echo, root=root))
+            run = verify_window if gui else verify_bundle
+            results.append(run(subject, environ=ctx.environ, echo=ctx.echo, root=root))
     return tuple(results)

@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from packager import runner
 from packager.bundle.model import VerifyResult
@@ -123,6 +124,51 @@ def verify_bundle(
             subject, windows_name, args, environ=environ, extra_env=extra_env,
             timeout=timeout, echo=echo,
         )  # fmt: skip
+    work = tempfile.mkdtemp(prefix="packager-verify-")
+    try:
+        sandbox = prepare_sandbox(
+            subject, work, environ=environ, extra_env=extra_env, cwd=cwd, root=root, echo=echo
+        )
+        result = runner.run(
+            [*sandbox.argv, *args], environ=environ, check=False, timeout=timeout, echo=echo
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return VerifyResult(
+        root=os.path.abspath(root),
+        subject=subject,
+        command=(*sandbox.command, *args),
+        sandbox_path=SANDBOX_AREA,
+        hidden=sandbox.hidden,
+        returncode=result.returncode,
+        stdout=result.stdout,
+        stderr=result.stderr,
+    )
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """A bundle placed in a sandbox's area, and how to run it there."""
+
+    argv: tuple[str, ...]  # bwrap and its arguments, then the command
+    command: tuple[str, ...]  # the command inside the sandbox
+    hidden: tuple[str, ...]  # paths hidden from the program
+
+
+def prepare_sandbox(
+    subject: str,
+    work: str,
+    *,
+    environ: Mapping[str, str],
+    extra_env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+    root: str = "/",
+    echo: runner.Echo | None = None,
+    binds: Sequence[str] = (),
+) -> Sandbox:
+    """Copy, extract or install `subject` under `work` (an empty directory the caller
+    removes) and make the command that runs it in the sandbox (see verify_bundle); each of
+    `binds` (host paths: a directory, or a socket) is visible at its own path."""
     bwrap = runner.require("bwrap", environ, fix=_BWRAP_FIX)
     if not os.path.exists(subject):
         raise UnreadableInputError("no such file or directory", path=subject)
@@ -134,42 +180,20 @@ def verify_bundle(
             path=root,
             fix="pass a directory made by debootstrap, or --distro NAME",
         )
-    work = tempfile.mkdtemp(prefix="packager-verify-")
-    try:
-        area = os.path.join(work, "area")
-        os.mkdir(area)
-        command, top = _prepare(os.path.abspath(subject), area, environ, echo)
-        start, binds = SANDBOX_HOME, []
-        if cwd is not None and os.path.isabs(cwd):
-            start, binds = cwd, [cwd]
-        elif cwd is not None and top is None:
-            command = _installed_in(command, cwd)  # the folder exists once it has run
-        elif cwd is not None and top is not None:
-            start = _folder_of_bundle(top, cwd, area, subject)
-        argv, hidden = sandbox_argv(
-            bwrap,
-            area,
-            environ,
-            extra_env,
-            cwd=start,
-            binds=binds,
-            root=os.path.abspath(root),
-        )
-        result = runner.run(
-            [*argv, *command, *args], environ=environ, check=False, timeout=timeout, echo=echo
-        )
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return VerifyResult(
-        root=os.path.abspath(root),
-        subject=subject,
-        command=(*command, *args),
-        sandbox_path=SANDBOX_AREA,
-        hidden=tuple(hidden),
-        returncode=result.returncode,
-        stdout=result.stdout,
-        stderr=result.stderr,
+    area = os.path.join(work, "area")
+    os.mkdir(area)
+    command, top = _prepare(os.path.abspath(subject), area, environ, echo)
+    start, visible = SANDBOX_HOME, list(binds)
+    if cwd is not None and os.path.isabs(cwd):
+        start, visible = cwd, [*visible, cwd]
+    elif cwd is not None and top is None:
+        command = _installed_in(command, cwd)  # the folder exists once it has run
+    elif cwd is not None and top is not None:
+        start = _folder_of_bundle(top, cwd, area, subject)
+    argv, hidden = sandbox_argv(
+        bwrap, area, environ, extra_env, cwd=start, binds=visible, root=os.path.abspath(root)
     )
+    return Sandbox((*argv, *command), tuple(command), tuple(hidden))
 
 
 def _check_cwd(cwd: str) -> None:

@@ -40,6 +40,51 @@ def _system_root(root: str | None, distro: str | None, *, echo: Echo | None, qui
     return debian_root(parse_distros(distro)[0], context)
 
 
+def _check_gui_options(gui: bool, screenshot: str | None, window_title: str | None) -> None:
+    """Refuse the GUI options without --gui."""
+    if not gui:
+        given = [
+            name
+            for name, value in (("--screenshot", screenshot), ("--window-title", window_title))
+            if value is not None
+        ]
+        if given:
+            raise UsageError(f"{given[0]} applies to a GUI run: add --gui")
+
+
+def _show_gui(
+    subject: str,
+    args: tuple[str, ...],
+    gui_options: tuple[str | None, str | None],
+    env_pairs: tuple[str, ...],
+    timeout: float,
+    cwd: str | None,
+    root: str,
+    echo: Echo | None,
+    *,
+    as_json: bool,
+) -> None:
+    """Run SUBJECT on a virtual screen until its window shows (--gui) and report it;
+    `gui_options` are --screenshot and --window-title."""
+    from packager.bundle.verify_gui import verify_gui
+    from packager.reporting.bundle import gui_to_json, gui_to_text
+
+    screenshot, window_title = gui_options
+    shown = verify_gui(
+        subject,
+        args,
+        screenshot=screenshot,
+        environ=dict(os.environ),
+        extra_env=_parse_env(env_pairs),
+        window_title=window_title,
+        wait=timeout,
+        cwd=cwd,
+        root=root,
+        echo=echo,
+    )
+    click.echo(gui_to_json(shown) if as_json else gui_to_text(shown))
+
+
 @click.command("verify")
 @click.argument("subject", type=click.Path(exists=True))
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
@@ -65,6 +110,24 @@ def _system_root(root: str | None, distro: str | None, *, echo: Echo | None, qui
     help="Run over a minimal Debian root (bullseye, bookworm, trixie), made once with "
     "debootstrap --variant=minbase and kept in the cache.",
 )
+@click.option(
+    "--gui",
+    is_flag=True,
+    help="Run the program on a virtual screen (Xvfb) and wait, at most --timeout seconds, "
+    "for its window instead of its exit; then end it.",
+)
+@click.option(
+    "--screenshot",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="With --gui: write a PNG of the screen once the window is shown.",
+)
+@click.option(
+    "--window-title",
+    default=None,
+    metavar="TEXT",
+    help="With --gui: the window to wait for, by a part of its title.  [default: any]",
+)
 @json_option
 @click.pass_context
 def command(
@@ -76,6 +139,9 @@ def command(
     cwd: str | None,
     root: str | None,
     distro: str | None,
+    gui: bool,
+    screenshot: str | None,
+    window_title: str | None,
     as_json: bool,
 ) -> None:
     """Run SUBJECT (a bundle folder, archive, .deb or installer) with ARGS in a sandbox.
@@ -91,7 +157,8 @@ def command(
     names stand-in DLLs (separated by ':') to put into the prefix, never into the bundle.
 
     \b
-    Exit codes: 0 the program exited 0, 1 it did not, 2 usage error, 3 bwrap failed.
+    Exit codes: 0 the program exited 0 (--gui: showed its window), 1 it did not,
+    2 usage error, 3 bwrap (--gui: Xvfb, xdotool, xwd, ImageMagick) failed.
 
     \b
     Examples:
@@ -99,22 +166,22 @@ def command(
       packager verify --json dist/myapp-installer.sh
       packager verify dist/myapp --cwd app
       packager verify --distro bullseye dist/myapp.tar.zst
+      packager verify dist/myapp --gui --screenshot shot.png --window-title "My App"
     """
     from packager.bundle import verify_bundle
     from packager.reporting.bundle import verify_to_json, verify_to_text
 
     verbose = is_verbose(ctx)
     echo: Echo | None = (lambda line: click.echo(line, err=True)) if verbose else None
+    _check_gui_options(gui, screenshot, window_title)
     system_root = _system_root(root, distro, echo=echo, quiet=as_json)
+    if gui:
+        _show_gui(subject, args, (screenshot, window_title), env_pairs, timeout, cwd,
+                  system_root, echo, as_json=as_json)  # fmt: skip
+        return
     result = verify_bundle(
-        subject,
-        args,
-        environ=dict(os.environ),
-        extra_env=_parse_env(env_pairs),
-        timeout=timeout,
-        echo=echo,
-        cwd=cwd,
-        root=system_root,
-    )
+        subject, args, environ=dict(os.environ), extra_env=_parse_env(env_pairs),
+        timeout=timeout, echo=echo, cwd=cwd, root=system_root,
+    )  # fmt: skip
     click.echo(verify_to_json(result) if as_json else verify_to_text(result))
     sys.exit(0 if result.ok else 1)

@@ -1,7 +1,7 @@
 """Reports of `packager bundle` and `packager verify`: one document per result, as text or JSON.
 
 Schemas: packager/schema/bundle-v1.json (a tree bundle), onefile-v1.json (`--onefile`),
-verify-v1.json (`packager verify`).
+verify-v1.json (`packager verify`), verify-gui-v1.json (`packager verify --gui`).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from packager.bundle.model import BundleManifest, VerifyResult
 from packager.bundle.onefile.builder import OnefileResult
 from packager.bundle.onefile.extensions import Placement
 from packager.bundle.pipeline import BundleRun
+from packager.bundle.verify_gui import GuiResult
 from packager.reporting import SCHEMA_VERSION, dumps
 
 _MEGABYTE = 1e6
@@ -230,3 +231,38 @@ def _verify_lines(data: dict[str, Any]) -> list[str]:
             lines.append(f"  {name}:")
             lines.extend(f"    {line}" for line in data[name].rstrip("\n").splitlines())
     return lines
+
+
+def gui_to_document(result: GuiResult) -> dict[str, Any]:
+    """The JSON document of `packager verify --gui` (verify-gui-v1.json): the window showed."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "verify_gui": {
+            "subject": result.subject,
+            "ok": True,
+            "root": result.root,
+            "command": list(result.command),
+            "window_title": result.window_title,
+            "window_name": result.window_name,
+            "screenshot": result.screenshot,
+        },
+    }
+
+
+def gui_to_json(result: GuiResult) -> str:
+    """The JSON text of `packager verify --gui`."""
+    return dumps(gui_to_document(result))
+
+
+def gui_to_text(result: GuiResult) -> str:
+    """How a GUI program showed its window on the virtual screen, for people."""
+    data = gui_to_document(result)["verify_gui"]
+    lines = [
+        f"verify {data['subject']}: ok (window shown)",
+        f"  ran {' '.join(data['command'])} on a virtual screen with no Python visible"
+        + ("" if data["root"] == "/" else f", over the system at {data['root']}"),
+        f"  window: {data['window_name']!r}",
+    ]
+    if data["screenshot"] is not None:
+        lines.append(f"  screenshot: {data['screenshot']}")
+    return "\n".join(lines)

@@ -17,6 +17,15 @@
 #   PACKAGER_APP_DIR the bundle's app/ folder (the --app-dir files), so the app finds its
 #                    files from any working directory; unset when the bundle has none.
 #                    Child processes inherit it.
+#   TCL_LIBRARY,     (bundles that ship Tcl/Tk for tkinter) the bundle's lib/tclX.Y and
+#   TK_LIBRARY       lib/tkX.Y, so Tcl loads its own script library, never one it would
+#                    search for elsewhere (the system's, or relative to the working
+#                    directory). Tcl reads them when the app opens its first window, after
+#                    the start-up hook below has run, so they are not restored: child
+#                    processes inherit them.
+#   FONTCONFIG_FILE  (the same bundles, unless already set) the bundle's lib/fonts/fonts.conf:
+#                    the system's fontconfig setup, if any, plus the font shipped beside
+#                    it, since Tk cannot draw text without a font. Inherited too.
 # With `packager bundle --workdir DIR`, the program starts in the bundle's DIR folder.
 #
 # Children of the app get the user's environment back: the original values are saved in
@@ -31,6 +40,9 @@ binary=@@BINARY@@
 set_library_path=@@SET_LIBRARY_PATH@@
 export_env=@@EXPORT_ENV@@
 workdir=@@WORKDIR@@
+tcl_library=@@TCL_LIBRARY@@
+tk_library=@@TK_LIBRARY@@
+fonts_conf=@@FONTS_CONF@@
 
 # Find this file's real directory without readlink -f (not in POSIX): follow each
 # symlink with plain readlink, then let cd -P and pwd -P resolve the directory.
@@ -110,6 +122,16 @@ if [ -d "$here/app" ]; then
   export PACKAGER_APP_DIR
 else
   unset PACKAGER_APP_DIR
+fi
+
+if [ -n "$tcl_library" ]; then
+  TCL_LIBRARY=$here/$tcl_library
+  TK_LIBRARY=$here/$tk_library
+  export TCL_LIBRARY TK_LIBRARY
+  if [ -n "$fonts_conf" ] && [ -z "${FONTCONFIG_FILE-}" ]; then
+    FONTCONFIG_FILE=$here/$fonts_conf
+    export FONTCONFIG_FILE
+  fi
 fi
 
 if [ -n "$workdir" ]; then

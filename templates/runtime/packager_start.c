@@ -11,7 +11,8 @@
  *   - elsewhere, the interpreter as Py_InitializeEx itself starts it.
  *
  * In the first two, PACKAGER_APP_DIR names the app's files (the bundle's app/ folder, or
- * app/ inside the file) when there are any. Then Python's sys.stdout and sys.stderr are
+ * app/ inside the file) when there are any. A bundle that ships Tcl/Tk for tkinter gets
+ * TCL_LIBRARY, TK_LIBRARY and FONTCONFIG_FILE, as its launcher sets them. Then Python's sys.stdout and sys.stderr are
  * flushed when the process exits: PyO3 never finalizes the interpreter, so their buffers
  * would be lost to a pipe or a file.
  *
@@ -27,6 +28,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -776,6 +778,54 @@ static char *bundle_prefix(void) {
     return prefix;
 }
 
+/* Whether `path` is a regular file. */
+static int is_file(const char *path) {
+    struct stat status;
+    return path != NULL && stat(path, &status) == 0 && S_ISREG(status.st_mode);
+}
+
+/* Set `variable` to PREFIX/`relative` unless it is set already. */
+static void set_bundle_path(const char *variable, const char *prefix, const char *relative) {
+    if (getenv(variable) != NULL) return;
+    char *path = joined(prefix, relative);
+    if (path != NULL) setenv(variable, path, 0);
+    free(path);
+}
+
+/* A bundle that ships Tcl/Tk (lib/tclX.Y with init.tcl, lib/tkX.Y, lib/fonts/fonts.conf,
+ * as `packager bundle` lays them out for tkinter): point Tcl, Tk and fontconfig at them,
+ * as the launcher does, so Tcl never searches the system's or the working directory's
+ * script library. Variables already set are left alone. */
+static void point_tcl_at_bundle(const char *prefix) {
+    char *lib = joined(prefix, "lib");
+    DIR *listing = lib != NULL ? opendir(lib) : NULL;
+    struct dirent *entry;
+    char tcl[64] = "", tk[64] = "";
+    while (listing != NULL && (entry = readdir(listing)) != NULL) {
+        const char *version = entry->d_name + 3;
+        if (strncmp(entry->d_name, "tcl", 3) != 0 || *version < '0' || *version > '9' ||
+            strlen(entry->d_name) >= sizeof tcl - sizeof "lib//init.tcl")
+            continue;
+        snprintf(tcl, sizeof tcl, "lib/%s", entry->d_name);
+        snprintf(tk, sizeof tk, "lib/tk%s", version);
+        char *init = joined(prefix, tcl);
+        char *script = init != NULL ? joined(init, "init.tcl") : NULL;
+        int found = is_file(script);
+        free(script);
+        free(init);
+        if (found) break;
+        tcl[0] = '\0';
+    }
+    if (listing != NULL) closedir(listing);
+    free(lib);
+    if (tcl[0] == '\0') return;
+    set_bundle_path("TCL_LIBRARY", prefix, tcl);
+    set_bundle_path("TK_LIBRARY", prefix, tk);
+    char *fonts = joined(prefix, "lib/fonts/fonts.conf");
+    if (is_file(fonts)) set_bundle_path("FONTCONFIG_FILE", prefix, "lib/fonts/fonts.conf");
+    free(fonts);
+}
+
 /* Start Python as Py_InitializeEx would, but with its home set to the bundle. */
 static void start_in_bundle(const char *prefix, int install_signal_handlers) {
     char why[PATH_MAX + 128];
@@ -890,6 +940,7 @@ void __wrap_Py_InitializeEx(int install_signal_handlers) {
         if (app != NULL && stat(app, &status) == 0 && S_ISDIR(status.st_mode))
             setenv(APP_DIR_VARIABLE, app, 1);
         free(app);
+        point_tcl_at_bundle(prefix);
         start_in_bundle(prefix, install_signal_handlers);
         free(prefix);
     } else {

@@ -15,13 +15,20 @@ from packager.bundle.outputs import StagedTree
 from packager.bundle.prepared import RuntimeOptions, prepare_runtime
 from packager.bundle.runtime import find_runtime
 from packager.bundle.stdlib import trim_rules
+from packager.bundle.tcltk import TKINTER, imports_tkinter, require_tkinter
 from packager.context import Context
 
 
 def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
     """Lay the program of `job` out with its runtime in the staging directory."""
     request, content = job.request, job.request.content
-    rules, kept = trim_rules(content.keep)
+    notes: list[str] = []
+    keep = content.keep
+    importing = imports_tkinter(content.app_dir)
+    if importing and TKINTER not in keep:
+        keep = (*keep, TKINTER)
+        notes.append(f"tkinter kept: app/{importing[0]} imports it")
+    rules, kept = trim_rules(keep)
     ctx.progress("finding the Python installation the binary was built against")
     runtime = find_runtime(
         job.report,
@@ -29,6 +36,8 @@ def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
         explicit=job.interpreter or request.obtain.python,
         cache_dir=ctx.cache_dir,
     )
+    if TKINTER in kept:
+        require_tkinter(runtime.dynload_dir, runtime.stdlib_dir)
     prepared = prepare_runtime(
         runtime,
         RuntimeOptions(rules, strip=content.strip, stdlib_sources=content.stdlib_sources),
@@ -51,7 +60,6 @@ def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
         request.glibc,
     )
     tree = build_tree(root, spec, ctx)
-    notes: list[str] = []
     if not has_slot(job.binary):
         notes.append(
             "bin/ binary was not built by `packager build` (it lacks packager's start-up "

@@ -8,6 +8,8 @@ NAME/lib/python3.X/            lib-dynload/ and site-packages/ (the --requiremen
                                restore hook); with --stdlib-sources, the whole stdlib
                                as sources and __pycache__ instead of the zip
 NAME/app/                      the --app-dir files
+NAME/lib/tcl8.6, lib/tk8.6     Tcl's and Tk's script libraries, when tkinter is kept,
+NAME/lib/fonts/                and a font for systems without fonts (see tcltk.py)
 
 Everything that comes from the Python installation is copied from the prepared runtime
 (see prepared.py); ELF files are stripped unless the spec says not to.
@@ -29,6 +31,7 @@ from packager.bundle.rpaths import scrub_rpaths
 from packager.bundle.runtime import PythonRuntime
 from packager.bundle.site_packages import WheelTarget, pip_install, runtime_target
 from packager.bundle.strip import elf_files_under, strip_files, to_strip
+from packager.bundle.tcltk import ship_tcltk
 from packager.bundle.vendor import unchanged, vendor_libraries
 from packager.context import Context
 from packager.errors import UsageError
@@ -108,6 +111,8 @@ def build_tree(
             path=spec.app_dir,
             fix="name a folder the bundle has, e.g. --workdir app, or app/SUBDIR of --app-dir",
         )
+    dynload = os.path.join(root, "lib", runtime.version_dir, "lib-dynload")
+    tcltk = ship_tcltk(root, dynload, runtime.interpreter.executable, ctx)
     launcher = spec.name
     text = posix_launcher(
         spec.name,
@@ -115,6 +120,7 @@ def build_tree(
         set_library_path=dynamic,
         export_env=spec.export_env,
         workdir=spec.workdir,
+        tcl_tk=(tcltk.tcl, tcltk.tk, tcltk.fonts_conf) if tcltk else None,
     )
     stdlib.write_text(os.path.join(root, launcher), text, mode=0o755)
     vendored = vendor_libraries(root, ctx)
