@@ -167,9 +167,15 @@ def compile_boot(python: str, source: str, staging: str, ctx: Context) -> str:
 
 
 def write_archive(
-    members: Mapping[str, str], *, comment: bytes, mtime: int, deflate: bool
+    members: Mapping[str, str],
+    *,
+    comment: bytes,
+    mtime: int,
+    deflate: bool,
+    stored: frozenset[str] = frozenset(),
 ) -> bytes:
-    """The zip of `members` (archive name -> file), sorted, with one timestamp.
+    """The zip of `members` (archive name -> file), sorted, with one timestamp; with
+    `deflate`, each member but those in `stored` is compressed.
 
     The hash table comes last, before the central directory: a hash of each member's
     bytes as written (local header and stored data), which the program checks.
@@ -187,8 +193,9 @@ def write_archive(
     with zipfile.ZipFile(buffer, "w") as archive:
         for name in sorted(members):
             with open(members[name], "rb") as source:
+                own = zipfile.ZIP_STORED if name in stored else method
                 # Level 9 only costs build time; zipimport inflates at the same speed.
-                archive.writestr(_entry(name, date_time, method), source.read(), compresslevel=9)
+                archive.writestr(_entry(name, date_time, own), source.read(), compresslevel=9)
         # zipfile writes each member at the stream's position, so members are contiguous
         # and the last one ends where the stream is now.
         written = archive.infolist()

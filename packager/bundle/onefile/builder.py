@@ -28,7 +28,7 @@ from packager.binary.onefile_payload import (
 from packager.bundle.atomic import Staging
 from packager.bundle.onefile import archive
 from packager.bundle.onefile.extensions import ExtensionPlan, Placement, plan_extensions
-from packager.bundle.onefile.selection import needed_modules, select_members
+from packager.bundle.onefile.selection import START_UP_MODULES, needed_modules, select_members
 from packager.bundle.options import ContentOptions, OnefileOptions
 from packager.bundle.outputs.archives import sha256_file, source_mtime
 from packager.bundle.runtime import PythonRuntime, find_runtime
@@ -37,6 +37,7 @@ from packager.checks import check_result
 from packager.context import Context, Progress
 from packager.errors import OutputExistsError, UsageError
 from packager.inspect import inspect_paths
+from packager.interpreters import Interpreter
 from packager.model import BinaryReport, LinkMode
 from packager.resources import templates_dir
 
@@ -111,10 +112,7 @@ def build_onefile(job: OnefileJob, ctx: Context) -> OnefileResult:
         progress("finding the standard library of the interpreter the binary was built with")
         runtime = find_runtime(report, environ=environ, explicit=interpreter_path)
         interpreter = runtime.interpreter
-        deflate = options.compress and "zlib" in interpreter.builtin_module_names
         notes: list[str] = []
-        if options.compress and not deflate:
-            notes.append("zlib is not built into the interpreter, so the archive is stored")
         progress("collecting and compiling the standard library and packages")
         staged = archive.stage(
             os.path.join(staging, "tree"),
@@ -131,7 +129,12 @@ def build_onefile(job: OnefileJob, ctx: Context) -> OnefileResult:
         needed = None
         if options.only_needed:
             needed = _needed(job, staged, runtime, environ, progress)
+            if options.compress:
+                needed |= {"zlib"}  # what zipimport inflates the modules with
         members, plans = _members(staged, runtime, report, needed=needed)
+        deflate, stored = _compression(options.compress, interpreter, plans, members)
+        if options.compress and not deflate:
+            notes.append("zlib is neither built into the interpreter nor carried: stored")
         template = (templates_dir() / "runtime" / f"{archive.BOOT_MODULE}.py").read_text("utf-8")
         boot = archive.compile_boot(
             interpreter.executable, archive.render_boot(template, plans), staging, ctx
@@ -145,7 +148,11 @@ def build_onefile(job: OnefileJob, ctx: Context) -> OnefileResult:
         )
         progress(f"writing {out}")
         zipped = archive.write_archive(
-            members, comment=description.render(), mtime=source_mtime(environ), deflate=deflate
+            members,
+            comment=description.render(),
+            mtime=source_mtime(environ),
+            deflate=deflate,
+            stored=stored,
         )
         executable_size = _append_payload(program, zipped, shown=binary)
         _require_readable(program, out)
@@ -196,6 +203,27 @@ def _members(
             members[member] = carried.get(member) or staged.shared_objects[member]
     _refuse_impossible(plans)
     return members, plans
+
+
+def _compression(
+    compress: bool,
+    interpreter: Interpreter,
+    plans: Sequence[ExtensionPlan],
+    members: Mapping[str, str],
+) -> tuple[bool, frozenset[str]]:
+    """(deflate, members to store): zipimport inflates with zlib, built in or, when it is
+    a module of lib-dynload (a portable runtime's), loaded from memory once the boot
+    module runs; then what is read before that, and zlib itself, stay uncompressed."""
+    if not compress or "zlib" in interpreter.builtin_module_names:
+        return compress, frozenset()
+    zlib = next((p for p in plans if p.name == "zlib" and p.placement is Placement.MEMORY), None)
+    if zlib is None:
+        return False, frozenset()
+    early = {f"{archive.BOOT_MODULE}.pyc"}
+    for module in START_UP_MODULES:
+        path = module.replace(".", "/")
+        early |= {f"{path}.pyc", f"{path}/__init__.pyc"} & set(members)
+    return True, frozenset({*early, zlib.member, *zlib.libraries})
 
 
 def _needed(
