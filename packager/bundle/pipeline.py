@@ -33,7 +33,8 @@ from packager.bundle.options import (
     check_workdir,
     given_options,
 )
-from packager.bundle.outputs import all_names, output_names, write_outputs
+from packager.bundle.outputs import DESKTOP_FORMATS, all_names, output_names, write_outputs
+from packager.bundle.outputs.desktop import check_theme_icon
 from packager.bundle.roots import DEBIAN_RELEASES, debian_root, lowest_glibc
 from packager.bundle.verify import verify_bundle
 from packager.context import Context
@@ -328,7 +329,10 @@ def _metadata(request: BundleRequest, name: str, *, crate: bool) -> AppMetadata:
     if crate:
         source = os.path.abspath(request.source)
         crate_dir = os.path.dirname(source) if source.endswith("Cargo.toml") else source
-    return read_metadata(crate_dir, name, version=request.version, flags=request.metadata)
+    meta = read_metadata(crate_dir, name, version=request.version, flags=request.metadata)
+    if set(request.formats or ()) & set(DESKTOP_FORMATS):
+        check_theme_icon(meta.icon, option="--icon" if request.metadata.icon else "icon")
+    return meta
 
 
 def _provisional_name(source: str) -> str:

@@ -1,4 +1,5 @@
-"""A Debian package of a bundle: the tree under /opt/NAME, the command in /usr/bin.
+"""A Debian package of a bundle: the tree under /opt/NAME, the command in /usr/bin, and
+for a GUI app its menu entry and icon under /usr/share (outputs/pkgroot.py).
 
 `Depends` lists the packages owning the system libraries the bundle's ELF files still
 need (outputs/sysdeps.py; found with `dpkg -S` on where each library resolves), with
@@ -9,10 +10,11 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Iterable, Mapping
 
 from packager import runner
+from packager.bundle.appmeta import AppMetadata
+from packager.bundle.outputs.pkgroot import normalize_modes, stage_package_root
 from packager.bundle.outputs.sysdeps import SystemNeeds, read_system_needs
 from packager.errors import UsageError
 
@@ -114,16 +116,16 @@ def write_deb(
     out_path: str,
     environ: Mapping[str, str],
     mtime: int,
+    meta: AppMetadata | None = None,
     echo: runner.Echo | None = None,
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Build `out_path` from the bundle tree; (Depends entries, notes)."""
+    """Build `out_path` from the bundle tree; (Depends entries, notes). With `meta` of a
+    GUI app or one with an icon, the package installs its menu entry and icon too."""
     dpkg_deb = runner.require("dpkg-deb", environ, fix=_DPKG_FIX)
     package = package_name(name)
     root = os.path.join(work_dir, "deb-root")
+    stage_package_root(root, tree, name, launcher, meta)
     install_dir = os.path.join(root, "opt", name)
-    shutil.copytree(tree, install_dir, symlinks=True)
-    os.makedirs(os.path.join(root, "usr", "bin"))
-    os.symlink(f"/opt/{name}/{launcher}", os.path.join(root, "usr", "bin", name))
     needs = read_system_needs(install_dir, environ=environ)
     depends, notes = debian_depends(needs, environ=environ)
     installed_kib = (
@@ -153,13 +155,7 @@ def write_deb(
                 ]
             )
         )
-    for directory, _subdirs, files in os.walk(root):
-        os.chmod(directory, 0o755)
-        for file_name in files:
-            path = os.path.join(directory, file_name)
-            if not os.path.islink(path):
-                executable = os.stat(path).st_mode & 0o111
-                os.chmod(path, 0o755 if executable else 0o644)
+    normalize_modes(root)
     build_environ = {**environ, "SOURCE_DATE_EPOCH": str(mtime)}
     runner.run(
         [dpkg_deb, "--root-owner-group", "-Zxz", "--build", root, out_path],
