@@ -87,9 +87,15 @@ def _write_installer(
     tree: StagedTree, target: str, scratch: Callable[[str], str], ctx: Context
 ) -> Written:
     payload = scratch(".installer-payload.tar.gz")
-    archives.write_tar_gz(_entries(tree), payload, archives.source_mtime(ctx.environ))
+    entries = installer_sh.payload_entries(_entries(tree), tree.name, tree.meta)
+    archives.write_tar_gz(entries, payload, archives.source_mtime(ctx.environ))
     installer_sh.write_installer(
-        tree.name, payload, target, arch=tree.arch, glibc_floor=tree.glibc_floor
+        tree.name,
+        payload,
+        target,
+        arch=tree.arch,
+        glibc_floor=tree.glibc_floor,
+        meta=tree.meta,
     )
     return Written()
 
