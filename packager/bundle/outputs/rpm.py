@@ -141,7 +141,7 @@ def _defines(topdir: str) -> list[str]:
         "__os_install_post": "%{nil}",
         "__arch_install_post": "%{nil}",
         "use_source_date_epoch_as_buildtime": "1",
-        "clamp_mtime_to_source_epoch": "1",
+        "clamp_mtime_to_source_date_epoch": "1",
     }
     return [arg for key, value in values.items() for arg in ("--define", f"{key} {value}")]
 
