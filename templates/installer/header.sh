@@ -180,6 +180,32 @@
   done
   [ -d "$work/extract/$name" ] || fail "the payload has no $name/ directory"
 
+  # The menu entry and icon: where they go, refusing files this installer did not write
+  # (before anything is created).
+  entry_file=
+  icon_file=
+  data_home=
+  if [ -n "$desktop_id" ]; then
+    data_home=${XDG_DATA_HOME-}
+    [ -n "$data_home" ] || data_home=${HOME:+$HOME/.local/share}
+    # The XDG spec ignores a relative XDG_DATA_HOME, and the uninstaller runs from /.
+    case $data_home in /*) ;; *) data_home= ;; esac
+    case $prefix in
+      *[[:cntrl:]]*) fail "'$prefix' holds a control character, which a menu entry cannot run; choose another --prefix" ;;
+    esac
+  fi
+  if [ -n "$data_home" ]; then
+    entry_file=$data_home/applications/$desktop_id.desktop
+    [ -z "$icon_dir" ] || icon_file=$data_home/$icon_dir/$desktop_id.png
+    for file in "$entry_file" "$icon_file"; do
+      [ -n "$file" ] || continue
+      if [ -e "$file" ] || [ -L "$file" ]; then
+        grep -qxF -- "file=$file" "$prefix/opt/$name/.packager-installed" 2>/dev/null ||
+          fail "'$file' exists and was not installed by this installer; remove it first"
+      fi
+    done
+  fi
+
   make_dir "$prefix/opt"
   make_dir "$bin_dir"
   prefix_real=$(cd -P -- "$prefix" && pwd -P)
@@ -195,29 +221,10 @@
       fail "'$command_path' exists and is not this program's command; remove it or choose another --bin-dir"
   fi
 
-  # The menu entry and icon: where they go, refusing files this installer did not write.
-  entry_file=
-  icon_file=
-  data_home=
-  if [ -n "$desktop_id" ]; then
-    data_home=${XDG_DATA_HOME-}
-    [ -n "$data_home" ] || data_home=${HOME:+$HOME/.local/share}
-    # The XDG spec ignores a relative XDG_DATA_HOME, and the uninstaller runs from /.
-    case $data_home in /*) ;; *) data_home= ;; esac
+  if [ -n "$data_home" ]; then
     case $dest in
       *[[:cntrl:]]*) fail "'$dest' holds a control character, which a menu entry cannot run; choose another --prefix" ;;
     esac
-  fi
-  if [ -n "$data_home" ]; then
-    entry_file=$data_home/applications/$desktop_id.desktop
-    [ -z "$icon_dir" ] || icon_file=$data_home/$icon_dir/$desktop_id.png
-    for file in "$entry_file" "$icon_file"; do
-      [ -n "$file" ] || continue
-      if [ -e "$file" ] || [ -L "$file" ]; then
-        grep -qxF -- "file=$file" "$dest/.packager-installed" 2>/dev/null ||
-          fail "'$file' exists and was not installed by this installer; remove it first"
-      fi
-    done
     make_dir "$data_home/applications"
     [ -z "$icon_file" ] || make_dir "$data_home/$icon_dir"
   fi

@@ -118,7 +118,8 @@ def spec_text(
         ("AutoReqProv", "no"),
         *(("Requires", requirement) for requirement in requires),
     ]
-    # A description line that reads like a section header ("%files") must not become one.
+    # rpm expands "%%" before it looks for section headers, so a description line
+    # "%files" would start one even escaped: it gets a leading space instead.
     description = [
         " " + line if line.lstrip().startswith("%") else line
         for line in (meta.description.strip() or meta.summary).splitlines()
