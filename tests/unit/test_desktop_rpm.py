@@ -26,10 +26,11 @@ from packager.bundle.outputs.rpm import (
     rpm_requires,
     rpm_version,
     spec_text,
+    write_rpm,
 )
 from packager.bundle.outputs.sysdeps import SystemNeeds
 from packager.context import Context
-from packager.errors import UsageError
+from packager.errors import ToolError, UsageError
 from tests.helpers import parse_desktop_exec, png
 
 META = AppMetadata(
@@ -246,3 +247,20 @@ def test_spec_without_licence_or_homepage() -> None:
     keys = dict(spec_header(spec_text(meta, package="my-app", requires=(), files=())))
     assert keys["License"] == "NOASSERTION"
     assert "URL" not in keys and "Epoch" not in keys
+
+
+def test_missing_rpmbuild_names_the_package_to_install(tmp_path: Path) -> None:
+    with pytest.raises(ToolError, match="'rpmbuild' was not found") as raised:
+        write_rpm(
+            str(tmp_path),
+            "hello",
+            "hello",
+            meta=META,
+            arch="x86_64",
+            work_dir=str(tmp_path / "work"),
+            out_path=str(tmp_path / "hello.rpm"),
+            environ={"PATH": str(tmp_path)},
+            mtime=0,
+        )
+    assert raised.value.fix is not None and "apt-get install rpm" in raised.value.fix
+    assert not (tmp_path / "work").exists()
