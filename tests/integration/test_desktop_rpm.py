@@ -10,15 +10,18 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from packager.bundle import BundleFormat, BundleManifest
 from packager.bundle.options import MetadataOptions
+from packager.bundle.pipeline import BundleRun
 from packager.bundle.roots import debian_root
 from packager.context import Context
-from tests.helpers import parse_desktop_exec, png
+from packager.reporting.bundle import to_document
+from tests.helpers import REPO, parse_desktop_exec, png
 from tests.integration.bundle_helpers import (
     BUNDLE_NAME,
     EXPECTED_LINES,
@@ -26,6 +29,7 @@ from tests.integration.bundle_helpers import (
     bundle_tree,
     output_path,
 )
+from tests.schemas import validate
 
 FORMATS = (BundleFormat.INSTALLER, BundleFormat.DEB, BundleFormat.RPM)
 VERSION = "1.2.0-3"
@@ -294,3 +298,29 @@ def test_rpm_is_reproducible(
     )
     first = output_path(gui_bundle, BundleFormat.RPM)
     assert output_path(again, BundleFormat.RPM).read_bytes() == first.read_bytes()
+
+
+def test_manifest_with_an_rpm_follows_the_schema(gui_bundle: BundleManifest) -> None:
+    document = to_document(BundleRun("elf", gui_bundle, None, ()))
+    validate(document, "bundle-v1.json")
+    formats = [output["format"] for output in document["bundle"]["outputs"]]
+    assert formats == ["installer", "deb", "rpm", None]
+
+
+def test_cli_refuses_an_icon_of_no_hicolor_size_before_building(
+    hello_binary: Path, tmp_path: Path
+) -> None:
+    icon = png(tmp_path / "odd.png", 100)
+    out = tmp_path / "out"
+    command = ["bundle", str(hello_binary), "--format", "rpm", "--icon", str(icon)]
+    result = subprocess.run(
+        [sys.executable, "-m", "packager", *command, "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "the icon is 100x100" in result.stderr and "96x96" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
