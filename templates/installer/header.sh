@@ -250,6 +250,7 @@ PACKAGER_UNINSTALLER_END
     if [ -f "$old/.packager-installed" ]; then
       # Keep the record of directories the first installation created.
       grep '^created=' "$old/.packager-installed" >>"$staged/.packager-installed" || true
+      grep '^file=' "$old/.packager-installed" >"$work/old-files" || true
     fi
   fi
   mv -- "$staged" "$dest"
@@ -270,6 +271,13 @@ PACKAGER_DESKTOP_ENTRY_END
       chmod 0644 "$entry_file.new.$$" && mv -f -- "$entry_file.new.$$" "$entry_file" ||
       fail "cannot write the menu entry '$entry_file'"
     refresh_menus "$data_home"
+  fi
+
+  # A menu entry or icon of the replaced version that this one no longer installs.
+  if [ -f "$work/old-files" ]; then
+    while IFS= read -r line; do
+      grep -qxF -- "$line" "$dest/.packager-installed" || rm -f -- "${line#file=}"
+    done <"$work/old-files"
   fi
 
   say "Installed $name into $dest"

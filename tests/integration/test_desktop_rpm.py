@@ -324,3 +324,20 @@ def test_cli_refuses_an_icon_of_no_hicolor_size_before_building(
     assert "the icon is 100x100" in result.stderr and "96x96" in result.stderr
     assert "Traceback" not in result.stderr
     assert not out.exists()
+
+
+def test_installing_a_version_without_an_entry_removes_the_old_entry(
+    gui_bundle: BundleManifest, hello_bundle: BundleManifest, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    environ = {"PATH": "/usr/bin:/bin", "HOME": str(home), "TMPDIR": str(tmp_path)}
+    run(["sh", str(output_path(gui_bundle, BundleFormat.INSTALLER))], env=environ)
+    share = home / ".local" / "share"
+    assert (share / "applications" / f"{BUNDLE_NAME}.desktop").is_file()
+    # The plain hello bundle: the same app, with no --gui and no icon.
+    run(["sh", str(output_path(hello_bundle, BundleFormat.INSTALLER))], env=environ)
+    assert not (share / "applications" / f"{BUNDLE_NAME}.desktop").exists()
+    assert not list(share.rglob("*.png"))
+    run(["sh", str(home / ".local" / "opt" / BUNDLE_NAME / "uninstall")])
+    assert files_under(home) == set()
