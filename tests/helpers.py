@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -109,3 +111,83 @@ def pyo3_cross_config(triple: str, lib_dir: Path, work: Path) -> PyO3Config:
         env=environ, capture_output=True, text=True, timeout=900, check=False,
     )  # fmt: skip
     return parse(completed.stdout + completed.stderr, source="cargo output")
+
+
+def png(path: Path, width: int, height: int | None = None) -> Path:
+    """Write a real (one-colour) PNG of the given size."""
+    height = width if height is None else height
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\x20\x60\xc0" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+    return path
+
+
+_DESKTOP_STRING_ESCAPES = {"s": " ", "n": "\n", "t": "\t", "r": "\r", "\\": "\\"}
+_EXEC_RESERVED = set(" \t\n\"'\\><~|&;$*?#()`")
+
+
+def parse_desktop_exec(value: str) -> list[str]:
+    """The argv a desktop entry's Exec value (as written in the file) runs, read strictly
+    by the Desktop Entry Specification: the string escapes first, then the quoting rules,
+    then `%%`. Anything the spec does not allow raises ValueError."""
+    unescaped = ""
+    chars = iter(value)
+    for char in chars:
+        if char == "\\":
+            following = next(chars, "")
+            if following not in _DESKTOP_STRING_ESCAPES:
+                raise ValueError(f"invalid string escape \\{following} in {value!r}")
+            unescaped += _DESKTOP_STRING_ESCAPES[following]
+        else:
+            unescaped += char
+    arguments: list[str] = []
+    index = 0
+    while index < len(unescaped):
+        if unescaped[index] == " ":
+            index += 1
+            continue
+        argument = ""
+        if unescaped[index] == '"':
+            index += 1
+            while True:
+                if index >= len(unescaped):
+                    raise ValueError(f"unterminated quote in {value!r}")
+                char = unescaped[index]
+                if char == '"':
+                    index += 1
+                    break
+                if char == "\\":
+                    following = unescaped[index + 1 : index + 2]
+                    if following not in ('"', "`", "$", "\\"):
+                        raise ValueError(f"invalid quoted escape in {value!r}")
+                    argument += following
+                    index += 2
+                    continue
+                argument += char
+                index += 1
+            if index < len(unescaped) and unescaped[index] != " ":
+                raise ValueError(f"a quoted argument must end at a space in {value!r}")
+        else:
+            while index < len(unescaped) and unescaped[index] != " ":
+                if unescaped[index] in _EXEC_RESERVED:
+                    raise ValueError(f"reserved character unquoted in {value!r}")
+                argument += unescaped[index]
+                index += 1
+        arguments.append(_field_codes(argument, value))
+    return arguments
+
+
+def _field_codes(argument: str, value: str) -> str:
+    if "%" in argument.replace("%%", ""):
+        raise ValueError(f"a field code or a lone % in {value!r}")
+    return argument.replace("%%", "%")

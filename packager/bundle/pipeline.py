@@ -40,7 +40,8 @@ from packager.bundle.options import (
     check_workdir,
     given_options,
 )
-from packager.bundle.outputs import all_names, output_names, write_outputs
+from packager.bundle.outputs import DESKTOP_FORMATS, all_names, output_names, write_outputs
+from packager.bundle.outputs.desktop import check_theme_icon
 from packager.bundle.roots import DEBIAN_RELEASES, debian_root, lowest_glibc
 from packager.bundle.tcltk import refuse_tkinter_in_onefile
 from packager.bundle.verify import verify_bundle
@@ -364,7 +365,10 @@ def _metadata(request: BundleRequest, name: str, ctx: Context, *, crate: bool) -
                 environ=ctx.environ,
             )
             crate_dir = str(selection.package.directory)
-    return read_metadata(crate_dir, name, version=request.version, flags=request.metadata)
+    meta = read_metadata(crate_dir, name, version=request.version, flags=request.metadata)
+    if set(request.formats or ()) & set(DESKTOP_FORMATS):
+        check_theme_icon(meta.icon, option="--icon" if request.metadata.icon else "icon")
+    return meta
 
 
 def _provisional_name(source: str) -> str:

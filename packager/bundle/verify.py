@@ -12,6 +12,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import tarfile
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -254,22 +255,18 @@ def _prepare(
         dpkg_deb = runner.require("dpkg-deb", environ, fix="install dpkg (apt-get install dpkg)")
         root = os.path.join(area, "root")
         runner.run([dpkg_deb, "-x", subject, root], environ=environ, echo=echo)
-        opt = os.path.join(root, "opt")
-        names = sorted(os.listdir(opt)) if os.path.isdir(opt) else []
-        if len(names) != 1:
-            raise UnreadableInputError(
-                "expected one folder under /opt in the package",
-                path=subject,
-                fix="pass a .deb written by `packager bundle`",
-            )
-        return _launched(area, os.path.join(root, "opt", names[0]), names[0], subject)
+        return _installed_under_opt(area, root, subject)
+    elif base.endswith(".rpm"):
+        root = os.path.join(area, "root")
+        _extract_rpm_opt(subject, root, os.path.join(os.path.dirname(area), "rpm"), environ, echo)
+        return _installed_under_opt(area, root, subject)
     elif _carries_payload(subject):
         # A onefile program: it needs nothing beside it, so it runs from the area itself.
         shutil.copy2(subject, os.path.join(area, base))
         return [f"{SANDBOX_AREA}/{base}"], SANDBOX_AREA
     else:
         raise UsageError(
-            "not a bundle directory, archive (.tar.gz, .tar.zst, .zip), .deb, installer "
+            "not a bundle directory, archive (.tar.gz, .tar.zst, .zip), .deb, .rpm, installer "
             "or onefile program",
             path=subject,
             fix="pass what `packager bundle` wrote",
@@ -278,6 +275,43 @@ def _prepare(
     if len(tops) != 1 or not os.path.isdir(os.path.join(area, tops[0])):
         raise UnreadableInputError("the archive must hold exactly one top folder", path=subject)
     return _launched(area, os.path.join(area, tops[0]), tops[0], subject)
+
+
+def _installed_under_opt(area: str, root: str, subject: str) -> tuple[list[str], str]:
+    """The launch of a package's files extracted to `root`: its one folder under /opt."""
+    opt = os.path.join(root, "opt")
+    names = sorted(os.listdir(opt)) if os.path.isdir(opt) else []
+    if len(names) != 1:
+        raise UnreadableInputError(
+            "expected one folder under /opt in the package",
+            path=subject,
+            fix="pass a .deb or .rpm written by `packager bundle`",
+        )
+    return _launched(area, os.path.join(root, "opt", names[0]), names[0], subject)
+
+
+def _extract_rpm_opt(
+    subject: str, root: str, scratch: str, environ: Mapping[str, str], echo: runner.Echo | None
+) -> None:
+    """Extract the /opt part of the .rpm `subject` into `root`, working in `scratch`:
+    rpm2archive makes a tar of the payload, whose /usr/bin command (an absolute symlink)
+    the safe extraction would refuse."""
+    rpm2archive = runner.require("rpm2archive", environ, fix="install rpm (apt-get install rpm)")
+    os.mkdir(scratch)
+    package = os.path.join(scratch, "package.rpm")
+    shutil.copyfile(subject, package)
+    runner.run([rpm2archive, package], environ=environ, echo=echo)
+    opt_only = os.path.join(scratch, "opt.tar")
+    with (
+        tarfile.open(package + ".tgz", "r:gz") as payload,
+        tarfile.open(opt_only, "w") as kept,
+    ):
+        for member in payload:
+            member.name = member.name.removeprefix("./")
+            if member.name.startswith("opt/"):
+                kept.addfile(member, payload.extractfile(member) if member.isfile() else None)
+    os.makedirs(os.path.join(root, "opt"))  # the payload lists /opt/NAME, not /opt
+    extract_tar(opt_only, root)
 
 
 def _launched(area: str, tree: str, name: str, subject: str) -> tuple[list[str], str]:

@@ -38,10 +38,12 @@ With --onefile, writes OUT/NAME: one static executable that carries the stdlib
 and packages in a module archive inside the file and loads compiled modules from
 memory, so nothing is written to disk when it starts.
 
-Installers (installer, deb) describe the app with the metadata of the crate's
+Installers (installer, deb, rpm) describe the app with the metadata of the crate's
 Cargo.toml: [package] (version, description, authors, license, homepage) and the
 [package.metadata.packager] table (display-name, publisher, description, icon, license,
-homepage, upgrade-code, gui, categories); the flags below override it.
+homepage, upgrade-code, gui, categories); the flags below override it. A GUI app or one
+with an icon gets a menu entry (its icon: 16, 22, 24, 32, 36, 48, 64, 72, 96, 128, 192,
+256 or 512 pixels square).
 
 The launcher sets PACKAGER_APP_DIR to the bundle's app/ folder (the --app-dir files);
 --workdir app starts the program in it.
@@ -117,7 +119,7 @@ class BundleParams(TypedDict):
     "--format",
     "formats",
     default=None,
-    help="Comma-separated: dir, tar.gz, tar.zst, zip, installer, deb.  [default: dir]",
+    help="Comma-separated: dir, tar.gz, tar.zst, zip, installer, deb, rpm.  [default: dir]",
 )
 @click.option("--out", "out_dir", default=".", show_default=True, help="Output directory.")
 @click.option("--name", default=None, help="Bundle name (default: the binary's file name).")

@@ -144,7 +144,7 @@ def command(
     window_title: str | None,
     as_json: bool,
 ) -> None:
-    """Run SUBJECT (a bundle folder, archive, .deb or installer) with ARGS in a sandbox.
+    """Run SUBJECT (a bundle folder, archive, .deb, .rpm or installer) with ARGS in a sandbox.
 
     The sandbox (bubblewrap) sees the system read-only with /usr/lib/python3*,
     /usr/bin/python3*, the system libpython, /usr/local, /opt and $HOME hidden; the bundle

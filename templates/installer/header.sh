@@ -4,7 +4,8 @@
   #   sh @@NAME@@-installer.sh [--prefix DIR] [--bin-dir DIR]
   # Installs the program into PREFIX/opt/@@NAME@@ (PREFIX defaults to ~/.local), puts the
   # command @@NAME@@ into BIN_DIR (default PREFIX/bin) as a symlink to the launcher, and
-  # writes PREFIX/opt/@@NAME@@/uninstall.
+  # writes PREFIX/opt/@@NAME@@/uninstall. A GUI app (or one with an icon) also gets its
+  # menu entry and icon in $XDG_DATA_HOME (default ~/.local/share), whatever the prefix.
   # It first checks that this system can run the program: its machine, and a glibc at least
   # as new as the program's floor (the newest GLIBC_x.y any file needs); it refuses with a
   # non-zero exit otherwise, instead of installing something that cannot start.
@@ -25,6 +26,8 @@
   payload_sha256=@@PAYLOAD_SHA256@@
   arch=@@ARCH@@
   glibc_floor=@@GLIBC_FLOOR@@
+  desktop_id=@@DESKTOP_ID@@
+  icon_dir=@@ICON_DIR@@
 
   say() { printf '%s\n' "$*"; }
   fail() {
@@ -103,6 +106,16 @@
     fi
   }
 
+@@MENUS@@
+
+  # The Exec value that runs the one argument $1, by the Desktop Entry spec's rules (a
+  # shell's quoting would be misread): in double quotes with " ` $ and \ escaped by a
+  # backslash and % doubled, then every backslash doubled again for the string escape
+  # a reader undoes first.
+  desktop_exec() {
+    printf '"%s"\n' "$(printf '%s' "$1" | sed -e 's/\\/\\\\\\\\/g' -e 's/["`$]/\\\\&/g' -e 's/%/%%/g')"
+  }
+
   make_dir() {
     # mkdir -p, remembering each directory created so the uninstaller can remove it again.
     [ -d "$1" ] && return 0
@@ -167,6 +180,32 @@
   done
   [ -d "$work/extract/$name" ] || fail "the payload has no $name/ directory"
 
+  # The menu entry and icon: where they go, refusing files this installer did not write
+  # (before anything is created).
+  entry_file=
+  icon_file=
+  data_home=
+  if [ -n "$desktop_id" ]; then
+    data_home=${XDG_DATA_HOME-}
+    [ -n "$data_home" ] || data_home=${HOME:+$HOME/.local/share}
+    # The XDG spec ignores a relative XDG_DATA_HOME, and the uninstaller runs from /.
+    case $data_home in /*) ;; *) data_home= ;; esac
+    case $prefix in
+      *[[:cntrl:]]*) fail "'$prefix' holds a control character, which a menu entry cannot run; choose another --prefix" ;;
+    esac
+  fi
+  if [ -n "$data_home" ]; then
+    entry_file=$data_home/applications/$desktop_id.desktop
+    [ -z "$icon_dir" ] || icon_file=$data_home/$icon_dir/$desktop_id.png
+    for file in "$entry_file" "$icon_file"; do
+      [ -n "$file" ] || continue
+      if [ -e "$file" ] || [ -L "$file" ]; then
+        grep -qxF -- "file=$file" "$prefix/opt/$name/.packager-installed" 2>/dev/null ||
+          fail "'$file' exists and was not installed by this installer; remove it first"
+      fi
+    done
+  fi
+
   make_dir "$prefix/opt"
   make_dir "$bin_dir"
   prefix_real=$(cd -P -- "$prefix" && pwd -P)
@@ -182,12 +221,23 @@
       fail "'$command_path' exists and is not this program's command; remove it or choose another --bin-dir"
   fi
 
+  if [ -n "$data_home" ]; then
+    case $dest in
+      *[[:cntrl:]]*) fail "'$dest' holds a control character, which a menu entry cannot run; choose another --prefix" ;;
+    esac
+    make_dir "$data_home/applications"
+    [ -z "$icon_file" ] || make_dir "$data_home/$icon_dir"
+  fi
+
   cat >"$work/extract/$name/uninstall" <<'PACKAGER_UNINSTALLER_END'
 @@UNINSTALLER@@
 PACKAGER_UNINSTALLER_END
   chmod 0755 "$work/extract/$name/uninstall"
   {
     printf 'command=%s\n' "$command_path"
+    [ -z "$data_home" ] || printf 'data_home=%s\n' "$data_home"
+    [ -z "$entry_file" ] || printf 'file=%s\n' "$entry_file"
+    [ -z "$icon_file" ] || printf 'file=%s\n' "$icon_file"
     if [ -f "$work/created" ]; then cat -- "$work/created"; fi
   } >"$work/extract/$name/.packager-installed"
 
@@ -200,14 +250,41 @@ PACKAGER_UNINSTALLER_END
     if [ -f "$old/.packager-installed" ]; then
       # Keep the record of directories the first installation created.
       grep '^created=' "$old/.packager-installed" >>"$staged/.packager-installed" || true
+      grep '^file=' "$old/.packager-installed" >"$work/old-files" || true
     fi
   fi
   mv -- "$staged" "$dest"
   rm -rf -- "$old"
   ln -sfn -- "$dest/$name" "$command_path"
+  if [ -n "$icon_file" ]; then
+    cp -- "$dest/.packager-icon.png" "$icon_file.new.$$" &&
+      chmod 0644 "$icon_file.new.$$" && mv -f -- "$icon_file.new.$$" "$icon_file" ||
+      fail "cannot write the icon '$icon_file'"
+  fi
+  if [ -n "$entry_file" ]; then
+    {
+      cat <<'PACKAGER_DESKTOP_ENTRY_END'
+@@DESKTOP_ENTRY@@
+PACKAGER_DESKTOP_ENTRY_END
+      printf 'Exec=%s\n' "$(desktop_exec "$dest/$name")"
+    } >"$entry_file.new.$$" &&
+      chmod 0644 "$entry_file.new.$$" && mv -f -- "$entry_file.new.$$" "$entry_file" ||
+      fail "cannot write the menu entry '$entry_file'"
+    refresh_menus "$data_home"
+  fi
+
+  # A menu entry or icon of the replaced version that this one no longer installs.
+  if [ -f "$work/old-files" ]; then
+    while IFS= read -r line; do
+      grep -qxF -- "$line" "$dest/.packager-installed" || rm -f -- "${line#file=}"
+    done <"$work/old-files"
+  fi
 
   say "Installed $name into $dest"
   say "  command:   $command_path"
+  [ -z "$entry_file" ] || say "  menu:      $entry_file"
+  [ -z "$desktop_id" ] || [ -n "$entry_file" ] ||
+    say "  note: no menu entry: neither XDG_DATA_HOME nor HOME names an absolute directory"
   say "  uninstall: $dest/uninstall"
   case ":${PATH-}:" in
     *":$bin_dir:"* | *":$bin_real:"*) ;;

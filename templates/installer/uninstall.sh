@@ -1,6 +1,7 @@
 #!/bin/sh
 # Uninstaller for @@NAME@@, written by its installer: removes the command symlink (only if
-# it still points here), this folder, and the directories the installer created (if empty).
+# it still points here), the menu entry and icon it wrote, this folder, and the
+# directories the installer created (if empty).
 set -eu
 name=@@NAME@@
 here=$(CDPATH='' cd -P -- "$(dirname -- "$0")" && pwd -P)
@@ -11,11 +12,21 @@ record=$here/.packager-installed
 }
 command_path=$(sed -n 's/^command=//p' "$record")
 created=$(sed -n 's/^created=//p' "$record")
+files=$(sed -n 's/^file=//p' "$record")
+data_home=$(sed -n 's/^data_home=//p' "$record")
+@@MENUS@@
 if [ -n "$command_path" ] && [ -L "$command_path" ] &&
   [ "$(readlink -- "$command_path")" = "$here/$name" ]; then
   rm -f -- "$command_path"
   printf '%s\n' "Removed the command $command_path"
 fi
+printf '%s\n' "$files" | while IFS= read -r file; do
+  if [ -n "$file" ] && { [ -f "$file" ] || [ -L "$file" ]; }; then
+    rm -f -- "$file" && printf '%s\n' "Removed $file"
+  fi
+  true
+done
+[ -z "$data_home" ] || refresh_menus "$data_home"
 cd /
 rm -rf -- "$here"
 printf '%s\n' "Removed $here"

@@ -172,15 +172,16 @@ def test_sha256sums_is_checkable_by_sha256sum(tmp_path: Path) -> None:
 def test_formats_and_output_names() -> None:
     assert parse_formats("zip, dir,zip") == (BundleFormat.DIR, BundleFormat.ZIP)
     with pytest.raises(UsageError):
-        parse_formats("rpm")
+        parse_formats("tar.bz2")
     names = output_names(
-        "my_app", parse_formats("dir,tar.zst,installer,deb"), version="1.2", arch="x86_64"
+        "my_app", parse_formats("dir,tar.zst,installer,deb,rpm"), version="1.2", arch="x86_64"
     )
     assert names == {
         BundleFormat.DIR: "my_app",
         BundleFormat.TAR_ZST: "my_app.tar.zst",
         BundleFormat.INSTALLER: "my_app-installer.sh",
         BundleFormat.DEB: "my-app_1.2_amd64.deb",
+        BundleFormat.RPM: "my-app-1.2-1.x86_64.rpm",
     }
     with pytest.raises(UsageError):
         package_name("X")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from packager.bundle.appmeta import AppMetadata
 from packager.bundle.atomic import Staging
 from packager.bundle.model import BundleFormat, BundleOutput
-from packager.bundle.outputs import archives, deb, installer_sh, zstd
+from packager.bundle.outputs import archives, deb, installer_sh, rpm, zstd
 from packager.context import Context
 from packager.fsutil import tree_size
 
@@ -87,9 +87,15 @@ def _write_installer(
     tree: StagedTree, target: str, scratch: Callable[[str], str], ctx: Context
 ) -> Written:
     payload = scratch(".installer-payload.tar.gz")
-    archives.write_tar_gz(_entries(tree), payload, archives.source_mtime(ctx.environ))
+    entries = installer_sh.payload_entries(_entries(tree), tree.name, tree.meta)
+    archives.write_tar_gz(entries, payload, archives.source_mtime(ctx.environ))
     installer_sh.write_installer(
-        tree.name, payload, target, arch=tree.arch, glibc_floor=tree.glibc_floor
+        tree.name,
+        payload,
+        target,
+        arch=tree.arch,
+        glibc_floor=tree.glibc_floor,
+        meta=tree.meta,
     )
     return Written()
 
@@ -110,9 +116,31 @@ def _write_deb(
         out_path=target,
         environ=ctx.environ,
         mtime=archives.source_mtime(ctx.environ),
+        meta=tree.meta,
         echo=ctx.echo,
     )
     return Written(depends, notes)
+
+
+def _write_rpm(
+    tree: StagedTree, target: str, scratch: Callable[[str], str], ctx: Context
+) -> Written:
+    work = scratch(".rpm-work")
+    os.mkdir(work)
+    assert tree.meta is not None, "a tree layout always carries the app's metadata"
+    notes = rpm.write_rpm(
+        tree.root,
+        tree.name,
+        tree.launcher,
+        meta=tree.meta,
+        arch=tree.arch,
+        work_dir=work,
+        out_path=target,
+        environ=ctx.environ,
+        mtime=archives.source_mtime(ctx.environ),
+        echo=ctx.echo,
+    )
+    return Written(notes=notes)
 
 
 def _entries(tree: StagedTree) -> list[archives.Entry]:
@@ -130,7 +158,13 @@ WRITERS: dict[BundleFormat, Writer] = {
         lambda t: f"{deb.package_name(t.name)}_{t.version}_{deb.deb_architecture(t.arch)}.deb",
         _write_deb,
     ),
+    BundleFormat.RPM: Writer(
+        lambda t: rpm.package_file_name(deb.package_name(t.name), t.version, t.arch),
+        _write_rpm,
+    ),
 }
+# The formats that install the app's menu entry and icon (outputs/desktop.py).
+DESKTOP_FORMATS = (BundleFormat.INSTALLER, BundleFormat.DEB, BundleFormat.RPM)
 
 
 def output_names(

@@ -1,21 +1,22 @@
-"""A Debian package of a bundle: the tree under /opt/NAME, the command in /usr/bin.
+"""A Debian package of a bundle: the tree under /opt/NAME, the command in /usr/bin, and
+for a GUI app its menu entry and icon under /usr/share (outputs/pkgroot.py).
 
 `Depends` lists the packages owning the system libraries the bundle's ELF files still
-need (found with `dpkg -S` on where each library resolves), with libc6 at the highest
-glibc version any of them requires.
+need (outputs/sysdeps.py; found with `dpkg -S` on where each library resolves), with
+libc6 at the highest glibc version any of them requires.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 
 from packager import runner
+from packager.bundle.appmeta import AppMetadata
+from packager.bundle.outputs.pkgroot import normalize_modes, stage_package_root
+from packager.bundle.outputs.sysdeps import SystemNeeds, read_system_needs
 from packager.errors import UsageError
-from packager.inspect import inspect_paths
-from packager.model import BinaryFormat, BinaryReport
 
 _DEB_ARCH = {
     "x86_64": "amd64",
@@ -72,35 +73,13 @@ def _path_variants(path: str) -> list[str]:
     return list(dict.fromkeys(variants))
 
 
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.split(".") if part.isdigit())
-
-
-def compute_depends(
-    reports: Sequence[BinaryReport], tree: str, *, environ: Mapping[str, str]
+def debian_depends(
+    needs: SystemNeeds, *, environ: Mapping[str, str]
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(Depends entries, notes) for the ELF files of the tree at `tree`."""
-    root = os.path.realpath(tree)
-    system_paths: set[str] = set()
-    notes: list[str] = []
-    glibc: str | None = None
-    for report in reports:
-        if report.format is not BinaryFormat.ELF:
-            continue
-        if report.glibc_floor and (
-            glibc is None or _version_key(report.glibc_floor) > _version_key(glibc)
-        ):
-            glibc = report.glibc_floor
-        for library in report.needed:
-            if library.resolved_path is None:
-                notes.append(
-                    f"{os.path.relpath(report.path, root)} needs {library.name}, "
-                    "which resolves nowhere on this host: not in Depends"
-                )
-                continue
-            if os.path.realpath(library.resolved_path).startswith(root + os.sep):
-                continue
-            system_paths.add(library.resolved_path)
+    """(Depends entries, notes): the packages owning the system libraries `needs` names,
+    found with `dpkg -S`, with libc6 at the glibc floor."""
+    notes = list(needs.notes)
+    system_paths = {path for _soname, path in needs.libraries}
     dpkg = runner.require("dpkg", environ, fix=_DPKG_FIX)
     queries = sorted({variant for path in system_paths for variant in _path_variants(path)})
     owners = parse_dpkg_search(
@@ -114,7 +93,7 @@ def compute_depends(
         else:
             packages.add(owner)
     depends = [
-        f"libc6 (>= {glibc})" if package == "libc6" and glibc else package
+        f"libc6 (>= {needs.glibc})" if package == "libc6" and needs.glibc else package
         for package in sorted(packages)
     ]
     return tuple(depends), tuple(notes)
@@ -137,18 +116,18 @@ def write_deb(
     out_path: str,
     environ: Mapping[str, str],
     mtime: int,
+    meta: AppMetadata | None = None,
     echo: runner.Echo | None = None,
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Build `out_path` from the bundle tree; (Depends entries, notes)."""
+    """Build `out_path` from the bundle tree; (Depends entries, notes). With `meta` of a
+    GUI app or one with an icon, the package installs its menu entry and icon too."""
     dpkg_deb = runner.require("dpkg-deb", environ, fix=_DPKG_FIX)
     package = package_name(name)
     root = os.path.join(work_dir, "deb-root")
+    stage_package_root(root, tree, name, launcher, meta)
     install_dir = os.path.join(root, "opt", name)
-    shutil.copytree(tree, install_dir, symlinks=True)
-    os.makedirs(os.path.join(root, "usr", "bin"))
-    os.symlink(f"/opt/{name}/{launcher}", os.path.join(root, "usr", "bin", name))
-    reports = inspect_paths([install_dir], environ=environ).binaries
-    depends, notes = compute_depends(reports, install_dir, environ=environ)
+    needs = read_system_needs(install_dir, environ=environ)
+    depends, notes = debian_depends(needs, environ=environ)
     installed_kib = (
         sum(
             os.path.getsize(os.path.join(d, f))
@@ -176,13 +155,7 @@ def write_deb(
                 ]
             )
         )
-    for directory, _subdirs, files in os.walk(root):
-        os.chmod(directory, 0o755)
-        for file_name in files:
-            path = os.path.join(directory, file_name)
-            if not os.path.islink(path):
-                executable = os.stat(path).st_mode & 0o111
-                os.chmod(path, 0o755 if executable else 0o644)
+    normalize_modes(root)
     build_environ = {**environ, "SOURCE_DATE_EPOCH": str(mtime)}
     runner.run(
         [dpkg_deb, "--root-owner-group", "-Zxz", "--build", root, out_path],
