@@ -24,7 +24,14 @@ from typing import Any
 import pytest
 
 from packager.build import build_crate
-from packager.bundle import BundleFormat, BundleRequest, BundleRun, ContentOptions, bundle
+from packager.bundle import (
+    BundleFormat,
+    BundleRequest,
+    BundleRun,
+    ContentOptions,
+    ObtainOptions,
+    bundle,
+)
 from packager.bundle.options import MetadataOptions
 from packager.bundle.roots import debian_root
 from packager.bundle.tcltk import ScriptLibraries, find_script_libraries
@@ -288,3 +295,42 @@ def test_verify_gui_reports_a_program_that_exits_before_its_window(
     assert result.returncode == 1
     assert "the program exited with status 1 before showing a window titled" in result.stderr
     assert "init.tcl" in result.stderr
+
+
+def test_the_crates_deb_and_installer_carry_its_menu_entry_and_icon(tmp_path: Path) -> None:
+    """Bundled from the crate: [package.metadata.packager] (gui, icon, display name) gives
+    the .deb and the installer a menu entry that desktop-file-validate accepts."""
+    run = bundle(
+        BundleRequest(
+            str(SAMPLES / "gui"),
+            out_dir=str(tmp_path / "out"),
+            formats=(BundleFormat.DEB, BundleFormat.INSTALLER),
+            obtain=ObtainOptions(mode="dynamic", python=DEBIAN_PYTHON),
+            content=ContentOptions(app_dir=str(APP_DIR)),
+        ),
+        Context(environ=cargo_env()),
+    )
+    assert run.manifest is not None
+    paths = {output.format: Path(output.path) for output in run.manifest.outputs}
+    unpacked = tmp_path / "deb"
+    subprocess.run(["dpkg-deb", "-x", str(paths[BundleFormat.DEB]), str(unpacked)], check=True)
+    (entry,) = (unpacked / "usr" / "share" / "applications").glob("*.desktop")
+    checked = subprocess.run(["desktop-file-validate", str(entry)], capture_output=True, text=True)
+    assert checked.returncode == 0 and checked.stdout == "", checked.stdout
+    keys = dict(line.split("=", 1) for line in entry.read_text().splitlines()[1:])
+    assert keys["Name"] == TITLE  # the crate's display-name
+    assert keys["Terminal"] == "false" and keys["Exec"] == "/usr/bin/gui"
+    assert list((unpacked / "usr" / "share" / "icons" / "hicolor" / "256x256" / "apps").iterdir())
+
+    home = tmp_path / "home"
+    home.mkdir()
+    environ = {"PATH": "/usr/bin:/bin", "HOME": str(home), "TMPDIR": str(tmp_path)}
+    subprocess.run(["sh", str(paths[BundleFormat.INSTALLER])], env=environ, check=True)
+    applications = home / ".local" / "share" / "applications"
+    (installed,) = applications.glob("*.desktop")
+    checked = subprocess.run(["desktop-file-validate", str(installed)], capture_output=True)
+    assert checked.returncode == 0 and checked.stdout == b""
+    icons = list((home / ".local" / "share" / "icons" / "hicolor").rglob("*.png"))
+    assert len(icons) == 1
+    subprocess.run(["sh", str(home / ".local" / "opt" / "gui" / "uninstall")], check=True)
+    assert not installed.exists() and not icons[0].exists()
