@@ -15,11 +15,12 @@ class BundleFormat(StrEnum):
     ZIP = "zip"
     INSTALLER = "installer"
     DEB = "deb"
+    MSI = "msi"
 
 
 ARCHIVE_FORMATS = (BundleFormat.TAR_GZ, BundleFormat.TAR_ZST, BundleFormat.ZIP)
 # Formats that install the app, and so carry its metadata (name, version, publisher, icon).
-PACKAGE_FORMATS = (BundleFormat.INSTALLER, BundleFormat.DEB)
+PACKAGE_FORMATS = (BundleFormat.INSTALLER, BundleFormat.DEB, BundleFormat.MSI)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from packager.bundle.appmeta import AppMetadata
 from packager.bundle.atomic import Staging
 from packager.bundle.model import BundleFormat, BundleOutput
-from packager.bundle.outputs import archives, deb, installer_sh, zstd
+from packager.bundle.outputs import archives, deb, installer_sh, msi, zstd
 from packager.context import Context
 from packager.fsutil import tree_size
 
@@ -115,6 +115,26 @@ def _write_deb(
     return Written(depends, notes)
 
 
+def _write_msi(
+    tree: StagedTree, target: str, scratch: Callable[[str], str], ctx: Context
+) -> Written:
+    assert tree.meta is not None, "the PE layout gives every tree its metadata"
+    work = scratch(".msi-work")
+    os.mkdir(work)
+    msi.write_msi(
+        tree.root,
+        tree.name,
+        tree.meta,
+        arch=tree.arch,
+        python_version=tree.python_version,
+        work_dir=work,
+        out_path=target,
+        environ=ctx.environ,
+        echo=ctx.echo,
+    )
+    return Written()
+
+
 def _entries(tree: StagedTree) -> list[archives.Entry]:
     return archives.tree_entries(tree.root, tree.name)
 
@@ -130,6 +150,7 @@ WRITERS: dict[BundleFormat, Writer] = {
         lambda t: f"{deb.package_name(t.name)}_{t.version}_{deb.deb_architecture(t.arch)}.deb",
         _write_deb,
     ),
+    BundleFormat.MSI: Writer(lambda t: msi.msi_file_name(t.name, t.version, t.arch), _write_msi),
 }
 
 
