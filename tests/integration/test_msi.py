@@ -1,0 +1,247 @@
+"""The .msi of a Windows bundle: installed, upgraded and removed by wine's msiexec.
+
+samples/hello is built for x86_64-pc-windows-gnu and bundled as an .msi at 1.0.0 and
+1.1.0, each with an app/ folder naming its version. In a fresh wine prefix where no
+Python is installed, `msiexec /i … /qn` installs 1.0.0 for the user; the Start-menu
+shortcut is read (the .lnk file itself) and its target run; 1.1.0 replaces 1.0.0 in
+place; `msiexec /x … /qn` leaves no file and no registry key of the app behind.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import struct
+import subprocess
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from packager.bundle import BundleFormat, BundleRequest, ContentOptions, bundle
+from packager.bundle.options import MetadataOptions, ObtainOptions
+from packager.bundle.verify_wine import WinePrefix, fresh_prefix
+from packager.context import Context
+from tests.helpers import SAMPLES
+from tests.integration.windows_helpers import TARGET, assert_hello_output
+
+pytestmark = pytest.mark.integration
+
+DISPLAY_NAME = "Hello Packager"
+PUBLISHER = "Example Tests Ltd"
+HOMEPAGE = "https://example.org/hello"
+UPGRADE_CODE = "5C1A3E0B-8D2F-4C57-9E61-3B7A2F04D9C8"
+VERSIONS = ("1.0.0", "1.1.0")
+PROGRAMS = "AppData/Local/Programs"
+START_MENU = "AppData/Roaming/Microsoft/Windows/Start Menu/Programs"
+
+
+@dataclass(frozen=True)
+class Package:
+    version: str
+    path: Path
+    product_code: str  # {GUID}
+
+
+def _png(side: int) -> bytes:
+    """A square, opaque PNG of `side` pixels."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\x20\x60\xc0\xff" * side for _ in range(side))
+    header = struct.pack(">IIBBBBB", side, side, 8, 6, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+
+
+def _msiinfo_table(msi: Path, table: str) -> list[list[str]]:
+    """The rows of `table`, as `msiinfo export` prints them (three header lines)."""
+    exported = subprocess.run(
+        ["msiinfo", "export", str(msi), table], capture_output=True, text=True, check=True
+    )
+    return [line.split("\t") for line in exported.stdout.splitlines()[3:]]
+
+
+@pytest.fixture(scope="session")
+def packages(
+    windows_home: Path, cross_environ: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Package]:
+    """The hello .msi at each version; app/version.txt names it, app/only-X.txt too."""
+    work = tmp_path_factory.mktemp("msi")
+    icon = work / "hello.png"
+    icon.write_bytes(_png(48))
+    built: dict[str, Package] = {}
+    for version in VERSIONS:
+        app = work / f"app-{version}"
+        app.mkdir()
+        (app / "version.txt").write_text(version)
+        (app / f"only-{version}.txt").write_text(version)
+        out = work / f"out-{version}"
+        run = bundle(
+            BundleRequest(
+                str(SAMPLES / "hello"),
+                out_dir=str(out),
+                formats=(BundleFormat.MSI,),
+                obtain=ObtainOptions(target=TARGET),
+                content=ContentOptions(python_home=str(windows_home), app_dir=str(app)),
+                version=version,
+                metadata=MetadataOptions(
+                    display_name=DISPLAY_NAME,
+                    publisher=PUBLISHER,
+                    homepage=HOMEPAGE,
+                    icon=str(icon),
+                    upgrade_code=UPGRADE_CODE,
+                ),
+            ),
+            Context(environ=cross_environ),
+        )
+        assert run.manifest is not None
+        [msi] = [out for out in run.manifest.outputs if out.format is BundleFormat.MSI]
+        assert os.path.basename(msi.path) == f"hello-{version}-x64.msi"
+        properties = dict(row[:2] for row in _msiinfo_table(Path(msi.path), "Property"))
+        built[version] = Package(version, Path(msi.path), properties["ProductCode"])
+    return built
+
+
+def lnk_target(data: bytes) -> str:
+    """The local path a Windows shell link (.lnk) points to, from its LinkInfo."""
+    (header_size,) = struct.unpack_from("<I", data, 0)
+    assert header_size == 0x4C and data[4:20] == bytes.fromhex(
+        "0114020000000000c000000000000046"
+    ), "not a shell link"
+    (flags,) = struct.unpack_from("<I", data, 0x14)
+    offset = 0x4C
+    if flags & 0x1:  # HasLinkTargetIDList
+        (id_list_size,) = struct.unpack_from("<H", data, offset)
+        offset += 2 + id_list_size
+    assert flags & 0x2, "the link has no LinkInfo (no local path)"  # HasLinkInfo
+    (local_base_path,) = struct.unpack_from("<I", data, offset + 16)
+    end = data.index(b"\0", offset + local_base_path)
+    return data[offset + local_base_path : end].decode("cp1252")  # the ANSI code page
+
+
+def _packed(guid: str) -> str:
+    """A GUID as Windows Installer writes it into registry key names."""
+    hex_digits = guid.strip("{}").replace("-", "").upper()
+    swapped = "".join(hex_digits[i + 1] + hex_digits[i] for i in range(16, 32, 2))
+    return hex_digits[7::-1] + hex_digits[11:7:-1] + hex_digits[15:11:-1] + swapped
+
+
+def _wine(prefix: WinePrefix, *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [prefix.wine, *argv],
+        env=dict(prefix.environ),
+        cwd=os.path.join(prefix.path, "drive_c"),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def _windows_path(prefix: WinePrefix, path: str) -> Path:
+    """The host path of a C:\\ path inside `prefix`."""
+    assert path[:3].upper() == "C:\\", path
+    return Path(prefix.path, "drive_c", *path[3:].split("\\"))
+
+
+def _registry(prefix: WinePrefix) -> str:
+    return "".join(
+        Path(prefix.path, name).read_text(encoding="utf-8", errors="replace")
+        for name in ("user.reg", "system.reg")
+    )
+
+
+def _user_dir(prefix: WinePrefix) -> Path:
+    [user] = [p for p in Path(prefix.path, "drive_c", "users").iterdir() if p.name != "Public"]
+    return user
+
+
+def _install(prefix: WinePrefix, package: Package) -> None:
+    inbox = Path(prefix.path, "drive_c", "packages")
+    inbox.mkdir(exist_ok=True)
+    (inbox / package.path.name).write_bytes(package.path.read_bytes())
+    installed = _wine(prefix, "msiexec", "/i", f"C:\\packages\\{package.path.name}", "/qn")
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+
+
+def test_the_package_installs_per_user_without_elevation(packages: dict[str, Package]) -> None:
+    msi = packages["1.0.0"].path
+    properties = dict(row[:2] for row in _msiinfo_table(msi, "Property"))
+    assert "ALLUSERS" not in properties  # per-user: Windows Installer's default scope
+    assert properties["ProductVersion"] == "1.0.0"
+    assert properties["UpgradeCode"] == "{" + UPGRADE_CODE + "}"
+    assert properties["Manufacturer"] == PUBLISHER
+    assert properties["ARPURLINFOABOUT"] == HOMEPAGE
+    assert properties["ARPPRODUCTICON"] in {row[0] for row in _msiinfo_table(msi, "Icon")}
+    summary = subprocess.run(
+        ["msiinfo", "suminfo", str(msi)], capture_output=True, text=True, check=True
+    ).stdout
+    word_count = re.search(r"^Source: (\d+)", summary, re.MULTILINE)
+    assert word_count is not None, summary
+    assert int(word_count.group(1)) & 8, "the package asks for elevated privileges"
+    files = {row[2].split("|")[-1] for row in _msiinfo_table(msi, "File")}
+    assert {"hello.exe", "hello.cmd", "python311.dll", "python311.zip", "version.txt"} <= files
+    assert not [f for f in files if f.endswith("._pth") or f == "bcryptprimitives.dll"]
+
+
+def test_install_run_upgrade_and_uninstall_under_wine(
+    packages: dict[str, Package], cross_environ: dict[str, str]
+) -> None:
+    old, new = packages["1.0.0"], packages["1.1.0"]
+    with fresh_prefix(cross_environ) as prefix:
+        user = _user_dir(prefix)
+        install_dir = user / PROGRAMS / DISPLAY_NAME
+        assert not install_dir.exists()
+        _install(prefix, old)
+        shortcut = user / START_MENU / f"{DISPLAY_NAME}.lnk"
+        assert shortcut.is_file(), sorted(p.name for p in (user / START_MENU).iterdir())
+        target = lnk_target(shortcut.read_bytes())
+        assert _windows_path(prefix, target) == install_dir / "hello.cmd"
+        ran = _wine(prefix, target)
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        assert_hello_output(ran.stdout)
+        assert (install_dir / "app" / "version.txt").read_text() == "1.0.0"
+        registry = _registry(prefix)
+        assert f"Uninstall\\\\{old.product_code}]" in registry
+        assert f'"Publisher"="{PUBLISHER}"' in registry
+
+        _install(prefix, new)
+        assert (install_dir / "app" / "version.txt").read_text() == "1.1.0"
+        assert not (install_dir / "app" / "only-1.0.0.txt").exists()
+        assert (install_dir / "app" / "only-1.1.0.txt").is_file()
+        registry = _registry(prefix)
+        assert old.product_code not in registry and _packed(old.product_code) not in registry
+        assert f"Uninstall\\\\{new.product_code}]" in registry
+        upgrade_key = re.search(
+            rf"\[Software\\\\Microsoft\\\\Installer\\\\UpgradeCodes\\\\{_packed(UPGRADE_CODE)}\][^\[]*",
+            registry,
+        )
+        assert upgrade_key is not None
+        assert re.findall(r'^"([0-9A-F]{32})"=', upgrade_key.group(0), re.MULTILINE) == [
+            _packed(new.product_code)
+        ]
+        ran = _wine(prefix, lnk_target(shortcut.read_bytes()))
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        assert_hello_output(ran.stdout)
+        # Running it wrote .pyc files the package never installed: uninstalling removes them.
+        assert list(install_dir.rglob("__pycache__/*.pyc"))
+
+        removed = _wine(prefix, "msiexec", "/x", f"C:\\packages\\{new.path.name}", "/qn")
+        assert removed.returncode == 0, removed.stdout + removed.stderr
+        assert not install_dir.exists(), sorted(str(p) for p in install_dir.rglob("*"))
+        assert not shortcut.exists()
+        registry = _registry(prefix)
+        install_path = "\\\\".join(["Programs", DISPLAY_NAME])
+        for trace in (
+            new.product_code.strip("{}"),
+            _packed(new.product_code),
+            UPGRADE_CODE,
+            _packed(UPGRADE_CODE),
+            PUBLISHER,
+            install_path,
+        ):
+            assert trace.lower() not in registry.lower(), trace
