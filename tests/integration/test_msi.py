@@ -57,9 +57,17 @@ def _png(side: int) -> bytes:
 
 
 def _msiinfo_table(msi: Path, table: str) -> list[list[str]]:
-    """The rows of `table`, as `msiinfo export` prints them (three header lines)."""
+    """The rows of `table`, as `msiinfo export` prints them (three header lines).
+
+    Binary columns are written as files under TABLE/ in the current directory: msiinfo
+    runs beside the package.
+    """
     exported = subprocess.run(
-        ["msiinfo", "export", str(msi), table], capture_output=True, text=True, check=True
+        ["msiinfo", "export", str(msi), table],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=msi.parent,
     )
     return [line.split("\t") for line in exported.stdout.splitlines()[3:]]
 
