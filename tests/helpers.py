@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -109,3 +111,22 @@ def pyo3_cross_config(triple: str, lib_dir: Path, work: Path) -> PyO3Config:
         env=environ, capture_output=True, text=True, timeout=900, check=False,
     )  # fmt: skip
     return parse(completed.stdout + completed.stderr, source="cargo output")
+
+
+def png(path: Path, width: int, height: int | None = None) -> Path:
+    """Write a real (one-colour) PNG of the given size."""
+    height = width if height is None else height
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\x20\x60\xc0" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+    return path

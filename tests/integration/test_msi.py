@@ -13,7 +13,6 @@ import os
 import re
 import struct
 import subprocess
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from packager.bundle import BundleFormat, BundleRequest, ContentOptions, bundle
 from packager.bundle.options import MetadataOptions, ObtainOptions
 from packager.bundle.verify_wine import WinePrefix, fresh_prefix
 from packager.context import Context
-from tests.helpers import SAMPLES
+from tests.helpers import SAMPLES, png
 from tests.integration.windows_helpers import TARGET, assert_hello_output
 
 pytestmark = pytest.mark.integration
@@ -42,18 +41,6 @@ class Package:
     version: str
     path: Path
     product_code: str  # {GUID}
-
-
-def _png(side: int) -> bytes:
-    """A square, opaque PNG of `side` pixels."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    rows = b"".join(b"\x00" + b"\x20\x60\xc0\xff" * side for _ in range(side))
-    header = struct.pack(">IIBBBBB", side, side, 8, 6, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
 
 
 def _msiinfo_table(msi: Path, table: str) -> list[list[str]]:
@@ -78,8 +65,7 @@ def packages(
 ) -> dict[str, Package]:
     """The hello .msi at each version; app/version.txt names it, app/only-X.txt too."""
     work = tmp_path_factory.mktemp("msi")
-    icon = work / "hello.png"
-    icon.write_bytes(_png(48))
+    icon = png(work / "hello.png", 48)
     built: dict[str, Package] = {}
     for version in VERSIONS:
         app = work / f"app-{version}"

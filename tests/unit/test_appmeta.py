@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
 from pathlib import Path
 
 import pytest
@@ -11,25 +9,7 @@ import pytest
 from packager.bundle.appmeta import derived_upgrade_code, read_icon, read_metadata
 from packager.bundle.options import MetadataOptions
 from packager.errors import UsageError
-
-
-def png(path: Path, width: int, height: int | None = None) -> Path:
-    """Write a real (one-colour) PNG of the given size."""
-    height = width if height is None else height
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    rows = b"".join(b"\x00" + b"\x20\x60\xc0" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
-    return path
+from tests.helpers import png
 
 
 def crate(tmp_path: Path, package: str, table: str = "") -> Path:

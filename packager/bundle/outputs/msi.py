@@ -309,12 +309,8 @@ class _Removal:
 def _add_shortcut(menu: ET.Element, plan: MsiPlan) -> str:
     """The Start-menu shortcut's component, kept by a value under HKCU."""
     meta = plan.meta
-    component = _child(
-        menu,
-        "Component",
-        Id="StartMenuShortcut",
-        Guid=component_guid(meta.upgrade_code, "start-menu-shortcut"),
-    )
+    # ":" is in no Windows file name, so no file of the bundle can share this GUID.
+    component = _component(menu, plan, ":start-menu", component_id="StartMenuShortcut")
     shortcut = _child(
         component,
         "Shortcut",
@@ -345,9 +341,12 @@ def registry_key(meta: AppMetadata) -> str:
     return f"Software\\{publisher}\\{meta.name}"
 
 
-def _component(parent: ET.Element, plan: MsiPlan, key: str) -> ET.Element:
+def _component(
+    parent: ET.Element, plan: MsiPlan, key: str, *, component_id: str | None = None
+) -> ET.Element:
+    """A component whose GUID comes from `key`: a file's path, or a folder's with a "/"."""
     guid = component_guid(plan.meta.upgrade_code, key)
-    component = _child(parent, "Component", Id=_id("c", key), Guid=guid)
+    component = _child(parent, "Component", Id=component_id or _id("c", key), Guid=guid)
     if plan.platform == "x64":
         component.set("Win64", "yes")
     return component
