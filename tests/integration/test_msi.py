@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import struct
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,8 @@ import pytest
 
 from packager.bundle import BundleFormat, BundleRequest, ContentOptions, bundle
 from packager.bundle.options import MetadataOptions, ObtainOptions
+from packager.bundle.verify import verify_bundle
+from packager.bundle.verify_msi import shell_link_target
 from packager.bundle.verify_wine import WinePrefix, fresh_prefix
 from packager.context import Context
 from tests.helpers import SAMPLES, png
@@ -99,23 +100,6 @@ def packages(
     return built
 
 
-def lnk_target(data: bytes) -> str:
-    """The local path a Windows shell link (.lnk) points to, from its LinkInfo."""
-    (header_size,) = struct.unpack_from("<I", data, 0)
-    assert header_size == 0x4C and data[4:20] == bytes.fromhex(
-        "0114020000000000c000000000000046"
-    ), "not a shell link"
-    (flags,) = struct.unpack_from("<I", data, 0x14)
-    offset = 0x4C
-    if flags & 0x1:  # HasLinkTargetIDList
-        (id_list_size,) = struct.unpack_from("<H", data, offset)
-        offset += 2 + id_list_size
-    assert flags & 0x2, "the link has no LinkInfo (no local path)"  # HasLinkInfo
-    (local_base_path,) = struct.unpack_from("<I", data, offset + 16)
-    end = data.index(b"\0", offset + local_base_path)
-    return data[offset + local_base_path : end].decode("cp1252")  # the ANSI code page
-
-
 def _packed(guid: str) -> str:
     """A GUID as Windows Installer writes it into registry key names."""
     hex_digits = guid.strip("{}").replace("-", "").upper()
@@ -193,7 +177,7 @@ def test_install_run_upgrade_and_uninstall_under_wine(
         _install(prefix, old)
         shortcut = user / START_MENU / f"{DISPLAY_NAME}.lnk"
         assert shortcut.is_file(), sorted(p.name for p in (user / START_MENU).iterdir())
-        target = lnk_target(shortcut.read_bytes())
+        target = shell_link_target(shortcut.read_bytes())
         assert _windows_path(prefix, target) == install_dir / "hello.cmd"
         ran = _wine(prefix, target)
         assert ran.returncode == 0, ran.stdout + ran.stderr
@@ -218,7 +202,7 @@ def test_install_run_upgrade_and_uninstall_under_wine(
         assert re.findall(r'^"([0-9A-F]{32})"=', upgrade_key.group(0), re.MULTILINE) == [
             _packed(new.product_code)
         ]
-        ran = _wine(prefix, lnk_target(shortcut.read_bytes()))
+        ran = _wine(prefix, shell_link_target(shortcut.read_bytes()))
         assert ran.returncode == 0, ran.stdout + ran.stderr
         assert_hello_output(ran.stdout)
         # Running it wrote .pyc files the package never installed: uninstalling removes them.
@@ -239,3 +223,13 @@ def test_install_run_upgrade_and_uninstall_under_wine(
             install_path,
         ):
             assert trace.lower() not in registry.lower(), trace
+
+
+def test_verify_installs_runs_and_removes_the_package(
+    packages: dict[str, Package], cross_environ: dict[str, str]
+) -> None:
+    result = verify_bundle(str(packages["1.1.0"].path), ["ignored"], environ=cross_environ)
+    assert result.ok, result.stdout + result.stderr
+    assert_hello_output(result.stdout)
+    assert result.command[0].endswith(f"\\Programs\\{DISPLAY_NAME}\\hello.cmd")
+    assert result.command[1:] == ("ignored",)

@@ -22,7 +22,8 @@ from packager.bundle.outputs.msi import (
     product_code,
     wix_source,
 )
-from packager.errors import UsageError
+from packager.bundle.verify_msi import shell_link_target
+from packager.errors import UnreadableInputError, UsageError
 from tests.helpers import png
 
 WIX = "{http://schemas.microsoft.com/wix/2006/wi}"
@@ -257,3 +258,36 @@ def test_every_folder_and_the_pycache_python_writes_is_removed(tmp_path: Path) -
 )
 def test_install_folder_is_the_display_name_when_windows_allows(display: str, folder: str) -> None:
     assert install_folder(replace(META, display_name=display)) == folder
+
+
+def _shell_link(target: str, *, id_list: bytes | None = None) -> bytes:
+    """A shell link as MS-SHLLINK lays it out: header, optional IDList, LinkInfo."""
+    flags = 0x2 | (0x1 if id_list is not None else 0)
+    header = struct.pack("<I16sI", 0x4C, LINK_CLSID, flags) + bytes(0x4C - 24)
+    listed = b"" if id_list is None else struct.pack("<H", len(id_list)) + id_list
+    path = target.encode("cp1252") + b"\0"
+    info_header = 0x1C
+    info = struct.pack("<IIIIIII", info_header + len(path), info_header, 1, 0, info_header, 0, 0)
+    return header + listed + info + path
+
+
+LINK_CLSID = bytes.fromhex("0114020000000000c000000000000046")
+TARGET = "C:\\users\\me\\AppData\\Local\\Programs\\Hello Café\\hello.cmd"
+
+
+@pytest.mark.parametrize("id_list", [None, b"\x14\x00" + bytes(18) + b"\x00\x00"])
+def test_the_shortcut_target_is_read_from_link_info(id_list: bytes | None) -> None:
+    assert shell_link_target(_shell_link(TARGET, id_list=id_list)) == TARGET
+
+
+def test_damaged_shortcuts_are_refused_at_every_length() -> None:
+    link = _shell_link(TARGET, id_list=bytes(20))
+    for length in range(len(link)):
+        with pytest.raises(UnreadableInputError):
+            shell_link_target(link[:length], "x.lnk")
+    without_info = bytearray(link)
+    without_info[0x14] = 0x1
+    with pytest.raises(UnreadableInputError, match="no local path"):
+        shell_link_target(bytes(without_info))
+    with pytest.raises(UnreadableInputError, match="not a Windows shortcut"):
+        shell_link_target(b"MZ" + bytes(100))

@@ -1,0 +1,134 @@
+"""Verify an .msi under wine: install it, run what its shortcut starts, uninstall it.
+
+In a fresh prefix where no Python is installed (verify_wine.fresh_prefix), wine's msiexec
+installs the package silently for the user (`/i … /qn`); the shortcut it put into the
+user's Start menu is read (the .lnk file itself, as Explorer would) and its target run
+with the arguments; then `msiexec /x … /qn` removes the package, after which neither the
+shortcut nor the install folder may remain. A failed install or uninstall, or anything
+left behind, fails the result even when the program succeeded.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from packager import runner
+from packager.bundle.model import VerifyResult
+from packager.bundle.verify_wine import WINE_AREA, WinePrefix, fresh_prefix
+from packager.errors import UnreadableInputError
+
+_AREA_DIR = "packager verify"  # WINE_AREA, under drive_c
+_START_MENU = ("AppData", "Roaming", "Microsoft", "Windows", "Start Menu", "Programs")
+_LINK_CLSID = bytes.fromhex("0114020000000000c000000000000046")
+_HAS_ID_LIST = 0x1
+_HAS_LINK_INFO = 0x2
+
+
+def shell_link_target(data: bytes, path: str = "<shortcut>") -> str:
+    """The local path a shell link (.lnk) points to: its LinkInfo's LocalBasePath."""
+    if len(data) < 0x4C or data[:4] != b"\x4c\0\0\0" or data[4:20] != _LINK_CLSID:
+        raise UnreadableInputError("not a Windows shortcut (.lnk)", path=path)
+    (flags,) = struct.unpack_from("<I", data, 0x14)
+    offset = 0x4C
+    if flags & _HAS_ID_LIST:
+        offset += 2 + _field(data, "<H", offset, path)
+    if not flags & _HAS_LINK_INFO:
+        raise UnreadableInputError("the shortcut names no local path", path=path)
+    info_size = _field(data, "<I", offset, path)
+    base_path = _field(data, "<I", offset + 16, path)
+    end = data.find(b"\0", offset + base_path, offset + info_size)
+    if not 0 < base_path < info_size or offset + info_size > len(data) or end < 0:
+        raise UnreadableInputError("the shortcut's link information is damaged", path=path)
+    return data[offset + base_path : end].decode("cp1252")  # wine's ANSI code page
+
+
+def verify_msi(
+    subject: str,
+    args: Sequence[str] = (),
+    *,
+    environ: Mapping[str, str],
+    extra_env: Mapping[str, str] | None = None,
+    timeout: float = 300,
+    echo: runner.Echo | None = None,
+) -> VerifyResult:
+    """Install the .msi `subject` in a fresh prefix, run its shortcut's target, remove it."""
+    base = os.path.basename(subject)
+    package = f"{WINE_AREA}\\{base}"
+    with fresh_prefix(environ, extra_env=extra_env, echo=echo) as prefix:
+        area = os.path.join(prefix.path, "drive_c", _AREA_DIR)
+        os.mkdir(area)
+        shutil.copyfile(subject, os.path.join(area, base))
+        before = _shortcuts(prefix)
+        installed = _wine(prefix, ["msiexec", "/i", package, "/qn"], timeout, echo)
+        if installed.returncode != 0:
+            return _result(subject, ("msiexec", "/i", package, "/qn"), installed, "")
+        added = sorted(set(_shortcuts(prefix)) - set(before))
+        if len(added) != 1:
+            message = f"the package added {len(added)} shortcuts to the Start menu, not one"
+            failed = runner.ToolResult(installed.argv, 1, installed.stdout, message + "\n")
+            return _result(subject, ("msiexec", "/i", package, "/qn"), failed, "")
+        target = shell_link_target(added[0].read_bytes(), str(added[0]))
+        ran = _wine(prefix, [target, *args], timeout, echo)
+        removed = _wine(prefix, ["msiexec", "/x", package, "/qn"], timeout, echo)
+        folder = _host_path(prefix, target.rsplit("\\", 1)[0])
+        left = [str(p) for p in (folder, added[0]) if p is not None and p.exists()]
+        problems = []
+        if removed.returncode != 0:
+            problems.append(f"msiexec /x failed with exit code {removed.returncode}")
+        if left:
+            problems.append(f"uninstalling left {', '.join(left)} behind")
+    outcome = ran
+    if problems:
+        stderr = ran.stderr + "".join(f"{problem}\n" for problem in problems)
+        outcome = runner.ToolResult(ran.argv, ran.returncode or 1, ran.stdout, stderr)
+    return _result(subject, (target, *args), outcome, target.rsplit("\\", 1)[0])
+
+
+def _field(data: bytes, layout: str, offset: int, path: str) -> int:
+    if offset < 0 or offset + struct.calcsize(layout) > len(data):
+        raise UnreadableInputError("the shortcut is truncated", path=path)
+    (value,) = struct.unpack_from(layout, data, offset)
+    return int(value)
+
+
+def _shortcuts(prefix: WinePrefix) -> list[Path]:
+    users = Path(prefix.path, "drive_c", "users")
+    return [link for user in users.iterdir() for link in user.joinpath(*_START_MENU).rglob("*.lnk")]
+
+
+def _host_path(prefix: WinePrefix, windows_path: str) -> Path | None:
+    """Where a C:\\ path of the prefix is on this machine; None for another drive."""
+    if windows_path[:3].upper() != "C:\\":
+        return None
+    return Path(prefix.path, "drive_c", *windows_path[3:].split("\\"))
+
+
+def _wine(
+    prefix: WinePrefix, argv: list[str], timeout: float, echo: runner.Echo | None
+) -> runner.ToolResult:
+    return runner.run(
+        [prefix.wine, *argv],
+        environ=prefix.environ,
+        cwd=os.path.join(prefix.path, "drive_c"),
+        check=False,
+        timeout=timeout,
+        echo=echo,
+    )
+
+
+def _result(
+    subject: str, command: tuple[str, ...], result: runner.ToolResult, where: str
+) -> VerifyResult:
+    return VerifyResult(
+        subject=subject,
+        command=command,
+        sandbox_path=where or WINE_AREA,
+        hidden=("Z: (the host's file system)",),
+        returncode=result.returncode,
+        stdout=result.stdout,
+        stderr=result.stderr,
+    )
