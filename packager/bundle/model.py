@@ -16,11 +16,12 @@ class BundleFormat(StrEnum):
     INSTALLER = "installer"
     DEB = "deb"
     MSI = "msi"
+    SETUP = "setup"
 
 
 ARCHIVE_FORMATS = (BundleFormat.TAR_GZ, BundleFormat.TAR_ZST, BundleFormat.ZIP)
 # Formats that install the app, and so carry its metadata (name, version, publisher, icon).
-PACKAGE_FORMATS = (BundleFormat.INSTALLER, BundleFormat.DEB, BundleFormat.MSI)
+PACKAGE_FORMATS = (BundleFormat.INSTALLER, BundleFormat.DEB, BundleFormat.MSI, BundleFormat.SETUP)
 
 
 @dataclass(frozen=True)

@@ -28,13 +28,14 @@ with --force. The prepared stdlib is cached in $XDG_CACHE_HOME/packager.
 A Windows (PE) BINARY is bundled with the Windows CPython of --python-home as a folder
 with a .cmd launcher, an archive of it, or an .msi (built with msitools' wixl) that
 installs it for the current user, with no administrator rights, under
-%LOCALAPPDATA%\\Programs, with a Start-menu shortcut; a newer version replaces an older.
+%LOCALAPPDATA%\\Programs, with a Start-menu shortcut; a newer version replaces an older;
+or as NAME-VERSION-setup.exe (NSIS's makensis) that does the same (/S: silently).
 
 With --onefile, writes OUT/NAME: one static executable that carries the stdlib
 and packages in a module archive inside the file and loads compiled modules from
 memory, so nothing is written to disk when it starts.
 
-Installers (installer, deb, msi) describe the app with the metadata of the crate's
+Installers (installer, deb, msi, setup) describe the app with the metadata of the crate's
 Cargo.toml: [package] (version, description, authors, license, homepage) and the
 [package.metadata.packager] table (display-name, publisher, description, icon, license,
 homepage, upgrade-code, gui, categories); the flags below override it.
@@ -61,6 +62,7 @@ Examples:
   packager bundle myapp --requirements requirements.txt --format installer,deb --verify
   packager bundle app.exe --python-home python-3.11-embed-amd64 --format zip
   packager bundle myapp --target x86_64-pc-windows-gnu --python-home EMBED --format msi
+  packager bundle myapp --target x86_64-pc-windows-gnu --python-home EMBED --format setup
 """
 
 
@@ -112,7 +114,8 @@ class BundleParams(TypedDict):
     "--format",
     "formats",
     default=None,
-    help="Comma-separated: dir, tar.gz, tar.zst, zip, installer, deb, msi (Windows).  "
+    help="Comma-separated: dir, tar.gz, tar.zst, zip, installer, deb, msi and setup "
+    "(Windows).  "
     "[default: dir]",
 )
 @click.option("--out", "out_dir", default=".", show_default=True, help="Output directory.")

@@ -78,7 +78,7 @@ def command(
     distro: str | None,
     as_json: bool,
 ) -> None:
-    """Run SUBJECT (a bundle folder, archive, .deb, .msi or installer) with ARGS in a sandbox.
+    """Run SUBJECT (a bundle, archive or installer) with ARGS in a sandbox.
 
     The sandbox (bubblewrap) sees the system read-only with /usr/lib/python3*,
     /usr/bin/python3*, the system libpython, /usr/local, /opt and $HOME hidden; the bundle
@@ -89,8 +89,9 @@ def command(
     in a copy of a clean prefix (cached) with no Python installed and no Z: drive. wine 8
     lacks bcryptprimitives.dll, which Rust programs import: PACKAGER_WINE_SYSTEM_DLLS
     names stand-in DLLs (separated by ':') to put into the prefix, never into the bundle.
-    An .msi is installed there (msiexec /qn), its Start-menu shortcut's target run, and
-    the package removed again: a failed uninstall or anything left behind fails it.
+    An .msi or NAME-VERSION-setup.exe is installed there silently, its Start-menu
+    shortcut's target run, and the app removed again: a failed uninstall or anything left
+    behind fails it.
 
     \b
     Exit codes: 0 the program exited 0, 1 it did not, 2 usage error, 3 bwrap failed.

@@ -1,10 +1,11 @@
-"""The .msi of a Windows bundle: installed, upgraded and removed by wine's msiexec.
+"""Windows installers of a bundle (.msi, NSIS setup.exe): installed, upgraded, removed.
 
-samples/hello is built for x86_64-pc-windows-gnu and bundled as an .msi at 1.0.0 and
-1.1.0, each with an app/ folder naming its version. In a fresh wine prefix where no
-Python is installed, `msiexec /i … /qn` installs 1.0.0 for the user; the Start-menu
-shortcut is read (the .lnk file itself) and its target run; 1.1.0 replaces 1.0.0 in
-place; `msiexec /x … /qn` leaves no file and no registry key of the app behind.
+samples/hello is built for x86_64-pc-windows-gnu and bundled as an .msi and a setup.exe
+at 1.0.0 and 1.1.0, each with an app/ folder naming its version. In a fresh wine prefix
+where no Python is installed, `msiexec /i … /qn` (or `setup.exe /S`) installs 1.0.0 for
+the user; the Start-menu shortcut is read (the .lnk file itself) and its target run;
+1.1.0 replaces 1.0.0 in place; `msiexec /x … /qn` (or `uninstall.exe /S`) leaves no file
+and no registry key of the app behind.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pytest
 from packager.bundle import BundleFormat, BundleRequest, ContentOptions, bundle
 from packager.bundle.options import MetadataOptions, ObtainOptions
 from packager.bundle.verify import verify_bundle
-from packager.bundle.verify_msi import shell_link_target
+from packager.bundle.verify_installers import shell_link_target
 from packager.bundle.verify_wine import WinePrefix, fresh_prefix
 from packager.context import Context
 from tests.helpers import SAMPLES, png
@@ -40,8 +41,9 @@ START_MENU = "AppData/Roaming/Microsoft/Windows/Start Menu/Programs"
 @dataclass(frozen=True)
 class Package:
     version: str
-    path: Path
+    path: Path  # the .msi
     product_code: str  # {GUID}
+    setup: Path  # the NSIS setup.exe of the same tree
 
 
 def _msiinfo_table(msi: Path, table: str) -> list[list[str]]:
@@ -64,7 +66,8 @@ def _msiinfo_table(msi: Path, table: str) -> list[list[str]]:
 def packages(
     windows_home: Path, cross_environ: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Package]:
-    """The hello .msi at each version; app/version.txt names it, app/only-X.txt too."""
+    """The hello .msi and setup.exe at each version; app/version.txt names it, and so
+    does the name of app/only-VERSION.txt."""
     work = tmp_path_factory.mktemp("msi")
     icon = png(work / "hello.png", 48)
     built: dict[str, Package] = {}
@@ -78,7 +81,7 @@ def packages(
             BundleRequest(
                 str(SAMPLES / "hello"),
                 out_dir=str(out),
-                formats=(BundleFormat.MSI,),
+                formats=(BundleFormat.MSI, BundleFormat.SETUP),
                 obtain=ObtainOptions(target=TARGET),
                 content=ContentOptions(python_home=str(windows_home), app_dir=str(app)),
                 version=version,
@@ -93,10 +96,12 @@ def packages(
             Context(environ=cross_environ),
         )
         assert run.manifest is not None
-        [msi] = [out for out in run.manifest.outputs if out.format is BundleFormat.MSI]
-        assert os.path.basename(msi.path) == f"hello-{version}-x64.msi"
-        properties = dict(row[:2] for row in _msiinfo_table(Path(msi.path), "Property"))
-        built[version] = Package(version, Path(msi.path), properties["ProductCode"])
+        written = {out.format: Path(out.path) for out in run.manifest.outputs}
+        msi, setup = written[BundleFormat.MSI], written[BundleFormat.SETUP]
+        assert msi.name == f"hello-{version}-x64.msi"
+        assert setup.name == f"hello-{version}-setup.exe"
+        properties = dict(row[:2] for row in _msiinfo_table(msi, "Property"))
+        built[version] = Package(version, msi, properties["ProductCode"], setup)
     return built
 
 
@@ -120,6 +125,12 @@ def _wine(prefix: WinePrefix, *argv: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _windows_path_of(host: Path, prefix: WinePrefix) -> str:
+    """The C:\\ path of a host path inside `prefix`'s drive_c."""
+    relative = host.relative_to(Path(prefix.path, "drive_c"))
+    return "C:\\" + "\\".join(relative.parts)
+
+
 def _windows_path(prefix: WinePrefix, path: str) -> Path:
     """The host path of a C:\\ path inside `prefix`."""
     assert path[:3].upper() == "C:\\", path
@@ -138,11 +149,16 @@ def _user_dir(prefix: WinePrefix) -> Path:
     return user
 
 
-def _install(prefix: WinePrefix, package: Package) -> None:
+def _copy_in(prefix: WinePrefix, path: Path) -> str:
+    """Put `path` into the prefix's C:\\packages; its Windows path."""
     inbox = Path(prefix.path, "drive_c", "packages")
     inbox.mkdir(exist_ok=True)
-    (inbox / package.path.name).write_bytes(package.path.read_bytes())
-    installed = _wine(prefix, "msiexec", "/i", f"C:\\packages\\{package.path.name}", "/qn")
+    (inbox / path.name).write_bytes(path.read_bytes())
+    return f"C:\\packages\\{path.name}"
+
+
+def _install(prefix: WinePrefix, package: Package) -> None:
+    installed = _wine(prefix, "msiexec", "/i", _copy_in(prefix, package.path), "/qn")
     assert installed.returncode == 0, installed.stdout + installed.stderr
 
 
@@ -233,3 +249,64 @@ def test_verify_installs_runs_and_removes_the_package(
     assert_hello_output(result.stdout)
     assert result.command[0].endswith(f"\\Programs\\{DISPLAY_NAME}\\hello.cmd")
     assert result.command[1:] == ("ignored",)
+
+
+def _uninstall_key(registry: str) -> str:
+    """The text of the app's key under HKCU's Uninstall, as user.reg holds it."""
+    found = re.search(
+        rf"\[Software\\\\Microsoft\\\\Windows\\\\CurrentVersion\\\\Uninstall\\\\"
+        rf"\{{{UPGRADE_CODE}\}}\][^\[]*",
+        registry,
+    )
+    assert found is not None, "no Uninstall key named by the upgrade code"
+    return found.group(0)
+
+
+def test_setup_exe_installs_upgrades_and_uninstalls_silently(
+    packages: dict[str, Package], cross_environ: dict[str, str]
+) -> None:
+    old, new = packages["1.0.0"], packages["1.1.0"]
+    with fresh_prefix(cross_environ) as prefix:
+        user = _user_dir(prefix)
+        install_dir = user / PROGRAMS / DISPLAY_NAME
+        installed = _wine(prefix, _copy_in(prefix, old.setup), "/S")
+        assert installed.returncode == 0, installed.stdout + installed.stderr
+        shortcut = user / START_MENU / f"{DISPLAY_NAME}.lnk"
+        target = shell_link_target(shortcut.read_bytes())
+        assert _windows_path(prefix, target) == install_dir / "hello.cmd"
+        ran = _wine(prefix, target)
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        assert_hello_output(ran.stdout)
+        key = _uninstall_key(Path(prefix.path, "user.reg").read_text(encoding="utf-8"))
+        assert '"DisplayVersion"="1.0.0"' in key and f'"Publisher"="{PUBLISHER}"' in key
+        assert f'"URLInfoAbout"="{HOMEPAGE}"' in key
+
+        installed = _wine(prefix, _copy_in(prefix, new.setup), "/S")
+        assert installed.returncode == 0, installed.stdout + installed.stderr
+        assert (install_dir / "app" / "version.txt").read_text() == "1.1.0"
+        assert not (install_dir / "app" / "only-1.0.0.txt").exists()
+        registry = Path(prefix.path, "user.reg").read_text(encoding="utf-8")
+        assert registry.count(UPGRADE_CODE) == 1
+        assert '"DisplayVersion"="1.1.0"' in _uninstall_key(registry)
+        ran = _wine(prefix, shell_link_target(shortcut.read_bytes()))
+        assert_hello_output(ran.stdout)
+        assert list(install_dir.rglob("__pycache__/*.pyc"))
+
+        # The uninstaller copies itself away and runs from there: wait for every program.
+        uninstaller = _windows_path_of(install_dir, prefix) + "\\uninstall.exe"
+        removed = _wine(prefix, uninstaller, "/S")
+        assert removed.returncode == 0, removed.stdout + removed.stderr
+        subprocess.run(["wineserver", "-w"], env=dict(prefix.environ), check=True, timeout=600)
+        assert not install_dir.exists(), sorted(str(p) for p in install_dir.rglob("*"))
+        assert not shortcut.exists()
+        registry = _registry(prefix)
+        for trace in (UPGRADE_CODE, PUBLISHER, "\\\\".join(["Programs", DISPLAY_NAME])):
+            assert trace.lower() not in registry.lower(), trace
+
+
+def test_verify_installs_runs_and_removes_the_setup_exe(
+    packages: dict[str, Package], cross_environ: dict[str, str]
+) -> None:
+    result = verify_bundle(str(packages["1.0.0"].setup), environ=cross_environ)
+    assert result.ok, result.stdout + result.stderr
+    assert_hello_output(result.stdout)

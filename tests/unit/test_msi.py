@@ -22,7 +22,7 @@ from packager.bundle.outputs.msi import (
     product_code,
     wix_source,
 )
-from packager.bundle.verify_msi import shell_link_target
+from packager.bundle.verify_installers import shell_link_target
 from packager.errors import UnreadableInputError, UsageError
 from tests.helpers import png
 

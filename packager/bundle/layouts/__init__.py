@@ -67,7 +67,7 @@ class Layout:
 
 
 # Windows installers take a Windows program.
-_WINDOWS_FORMATS = (BundleFormat.MSI,)
+_WINDOWS_FORMATS = (BundleFormat.MSI, BundleFormat.SETUP)
 ELF = Layout(
     "elf",
     "a Linux (ELF) program",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from packager.bundle.appmeta import AppMetadata
 from packager.bundle.atomic import Staging
 from packager.bundle.model import BundleFormat, BundleOutput
-from packager.bundle.outputs import archives, deb, installer_sh, msi, zstd
+from packager.bundle.outputs import archives, deb, installer_sh, msi, nsis, zstd
 from packager.context import Context
 from packager.fsutil import tree_size
 
@@ -135,6 +135,25 @@ def _write_msi(
     return Written()
 
 
+def _write_setup(
+    tree: StagedTree, target: str, scratch: Callable[[str], str], ctx: Context
+) -> Written:
+    assert tree.meta is not None, "the PE layout gives every tree its metadata"
+    work = scratch(".setup-work")
+    os.mkdir(work)
+    nsis.write_setup(
+        tree.root,
+        tree.name,
+        tree.meta,
+        arch=tree.arch,
+        work_dir=work,
+        out_path=target,
+        environ=ctx.environ,
+        echo=ctx.echo,
+    )
+    return Written()
+
+
 def _entries(tree: StagedTree) -> list[archives.Entry]:
     return archives.tree_entries(tree.root, tree.name)
 
@@ -151,6 +170,9 @@ WRITERS: dict[BundleFormat, Writer] = {
         _write_deb,
     ),
     BundleFormat.MSI: Writer(lambda t: msi.msi_file_name(t.name, t.version, t.arch), _write_msi),
+    BundleFormat.SETUP: Writer(
+        lambda t: nsis.setup_file_name(t.name, t.version, t.arch), _write_setup
+    ),
 }
 
 

@@ -179,15 +179,26 @@ def plan_msi(
     icon: str | None,
     base: str,
 ) -> MsiPlan:
-    """The package of the bundle `name` laid out at `root`.
+    """The package of the bundle `name` laid out at `root`."""
+    program = shortcut_program(name, meta)
+    tag = cache_tag(python_version)
+    return MsiPlan(root, program, meta, msi_platform(arch), icon, base, tag)
 
-    The shortcut starts NAME.exe itself for a windowed app (it finds its runtime beside
-    it, and a launcher script would flash a console), and NAME.cmd for a console app (a
-    console opens either way, and the launcher shields it from a foreign PYTHONHOME).
+
+def shortcut_program(name: str, meta: AppMetadata) -> str:
+    """What a Start-menu shortcut starts, relative to the bundle's root.
+
+    NAME.exe itself for a windowed app (it finds its runtime beside it, and a launcher
+    script would flash a console), NAME.cmd for a console app (a console opens either
+    way, and the launcher shields it from a PYTHONHOME set for another Python).
     """
-    program = f"{name}.exe" if meta.gui else f"{name}.cmd"
+    return f"{name}.exe" if meta.gui else f"{name}.cmd"
+
+
+def cache_tag(python_version: str) -> str:
+    """CPython's tag in the names of the .pyc files it writes: cpython-311 for 3.11.x."""
     major, minor = python_version.split(".")[:2]
-    return MsiPlan(root, program, meta, msi_platform(arch), icon, base, f"cpython-{major}{minor}")
+    return f"cpython-{major}{minor}"
 
 
 def write_msi(
