@@ -157,6 +157,16 @@ def _copy_in(prefix: WinePrefix, path: Path) -> str:
     return f"C:\\packages\\{path.name}"
 
 
+def _run_shortcut(prefix: WinePrefix, shortcut: Path, install_dir: Path) -> None:
+    """Start what the Start-menu `shortcut` points to (the launcher in `install_dir`)."""
+    assert shortcut.is_file(), sorted(p.name for p in shortcut.parent.iterdir())
+    target = shell_link_target(shortcut.read_bytes())
+    assert _windows_path(prefix, target) == install_dir / "hello.cmd"
+    ran = _wine(prefix, target)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert_hello_output(ran.stdout)
+
+
 def _install(prefix: WinePrefix, package: Package) -> None:
     installed = _wine(prefix, "msiexec", "/i", _copy_in(prefix, package.path), "/qn")
     assert installed.returncode == 0, installed.stdout + installed.stderr
@@ -192,12 +202,7 @@ def test_install_run_upgrade_and_uninstall_under_wine(
         assert not install_dir.exists()
         _install(prefix, old)
         shortcut = user / START_MENU / f"{DISPLAY_NAME}.lnk"
-        assert shortcut.is_file(), sorted(p.name for p in (user / START_MENU).iterdir())
-        target = shell_link_target(shortcut.read_bytes())
-        assert _windows_path(prefix, target) == install_dir / "hello.cmd"
-        ran = _wine(prefix, target)
-        assert ran.returncode == 0, ran.stdout + ran.stderr
-        assert_hello_output(ran.stdout)
+        _run_shortcut(prefix, shortcut, install_dir)
         assert (install_dir / "app" / "version.txt").read_text() == "1.0.0"
         registry = _registry(prefix)
         assert f"Uninstall\\\\{old.product_code}]" in registry
@@ -218,9 +223,7 @@ def test_install_run_upgrade_and_uninstall_under_wine(
         assert re.findall(r'^"([0-9A-F]{32})"=', upgrade_key.group(0), re.MULTILINE) == [
             _packed(new.product_code)
         ]
-        ran = _wine(prefix, shell_link_target(shortcut.read_bytes()))
-        assert ran.returncode == 0, ran.stdout + ran.stderr
-        assert_hello_output(ran.stdout)
+        _run_shortcut(prefix, shortcut, install_dir)
         # Running it wrote .pyc files the package never installed: uninstalling removes them.
         assert list(install_dir.rglob("__pycache__/*.pyc"))
 
@@ -272,11 +275,7 @@ def test_setup_exe_installs_upgrades_and_uninstalls_silently(
         installed = _wine(prefix, _copy_in(prefix, old.setup), "/S")
         assert installed.returncode == 0, installed.stdout + installed.stderr
         shortcut = user / START_MENU / f"{DISPLAY_NAME}.lnk"
-        target = shell_link_target(shortcut.read_bytes())
-        assert _windows_path(prefix, target) == install_dir / "hello.cmd"
-        ran = _wine(prefix, target)
-        assert ran.returncode == 0, ran.stdout + ran.stderr
-        assert_hello_output(ran.stdout)
+        _run_shortcut(prefix, shortcut, install_dir)
         key = _uninstall_key(Path(prefix.path, "user.reg").read_text(encoding="utf-8"))
         assert '"DisplayVersion"="1.0.0"' in key and f'"Publisher"="{PUBLISHER}"' in key
         assert f'"URLInfoAbout"="{HOMEPAGE}"' in key
@@ -288,8 +287,7 @@ def test_setup_exe_installs_upgrades_and_uninstalls_silently(
         registry = Path(prefix.path, "user.reg").read_text(encoding="utf-8")
         assert registry.count(UPGRADE_CODE) == 1
         assert '"DisplayVersion"="1.1.0"' in _uninstall_key(registry)
-        ran = _wine(prefix, shell_link_target(shortcut.read_bytes()))
-        assert_hello_output(ran.stdout)
+        _run_shortcut(prefix, shortcut, install_dir)
         assert list(install_dir.rglob("__pycache__/*.pyc"))
 
         # The uninstaller copies itself away and runs from there: wait for every program.

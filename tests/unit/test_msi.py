@@ -14,14 +14,13 @@ from packager.bundle.outputs.ico import png_to_ico
 from packager.bundle.outputs.msi import (
     MsiPlan,
     component_guid,
-    install_folder,
     msi_file_name,
-    msi_platform,
     msi_version,
     plan_msi,
     product_code,
     wix_source,
 )
+from packager.bundle.outputs.windows import install_folder, windows_platform
 from packager.bundle.verify_installers import shell_link_target
 from packager.errors import UnreadableInputError, UsageError
 from tests.helpers import png
@@ -74,9 +73,9 @@ def test_versions_msi_cannot_carry_are_refused_with_a_fix(given: str, words: lis
 
 def test_file_name_and_platform() -> None:
     assert msi_file_name("hello", "1.2", "x86_64") == "hello-1.2.0-x64.msi"
-    assert msi_platform("i386") == "x86"
+    assert windows_platform("i386") == "x86"
     with pytest.raises(UsageError, match="aarch64"):
-        msi_platform("aarch64")
+        windows_platform("aarch64")
     with pytest.raises(UsageError, match="numeric"):
         msi_file_name("hello", "1.0-beta", "x86_64")
 

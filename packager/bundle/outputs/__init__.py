@@ -11,10 +11,12 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from packager import runner
 from packager.bundle.appmeta import AppMetadata
 from packager.bundle.atomic import Staging
 from packager.bundle.model import BundleFormat, BundleOutput
 from packager.bundle.outputs import archives, deb, installer_sh, msi, nsis, zstd
+from packager.bundle.outputs.windows import InstallerJob
 from packager.context import Context
 from packager.fsutil import tree_size
 
@@ -115,43 +117,24 @@ def _write_deb(
     return Written(depends, notes)
 
 
-def _write_msi(
-    tree: StagedTree, target: str, scratch: Callable[[str], str], ctx: Context
-) -> Written:
-    assert tree.meta is not None, "the PE layout gives every tree its metadata"
-    work = scratch(".msi-work")
-    os.mkdir(work)
-    msi.write_msi(
-        tree.root,
-        tree.name,
-        tree.meta,
-        arch=tree.arch,
-        python_version=tree.python_version,
-        work_dir=work,
-        out_path=target,
-        environ=ctx.environ,
-        echo=ctx.echo,
-    )
-    return Written()
+def _windows_installer(
+    write: Callable[[InstallerJob, Mapping[str, str], runner.Echo | None], None],
+) -> WriteOutput:
+    """A writer for a Windows installer (msi, setup) of the tree."""
 
+    def write_output(
+        tree: StagedTree, target: str, scratch: Callable[[str], str], ctx: Context
+    ) -> Written:
+        assert tree.meta is not None, "the PE layout gives every tree its metadata"
+        work = scratch(f".{os.path.basename(target)}-work")
+        os.mkdir(work)
+        job = InstallerJob(
+            tree.root, tree.name, tree.meta, tree.arch, tree.python_version, work, target
+        )
+        write(job, ctx.environ, ctx.echo)
+        return Written()
 
-def _write_setup(
-    tree: StagedTree, target: str, scratch: Callable[[str], str], ctx: Context
-) -> Written:
-    assert tree.meta is not None, "the PE layout gives every tree its metadata"
-    work = scratch(".setup-work")
-    os.mkdir(work)
-    nsis.write_setup(
-        tree.root,
-        tree.name,
-        tree.meta,
-        arch=tree.arch,
-        work_dir=work,
-        out_path=target,
-        environ=ctx.environ,
-        echo=ctx.echo,
-    )
-    return Written()
+    return write_output
 
 
 def _entries(tree: StagedTree) -> list[archives.Entry]:
@@ -169,9 +152,12 @@ WRITERS: dict[BundleFormat, Writer] = {
         lambda t: f"{deb.package_name(t.name)}_{t.version}_{deb.deb_architecture(t.arch)}.deb",
         _write_deb,
     ),
-    BundleFormat.MSI: Writer(lambda t: msi.msi_file_name(t.name, t.version, t.arch), _write_msi),
+    BundleFormat.MSI: Writer(
+        lambda t: msi.msi_file_name(t.name, t.version, t.arch), _windows_installer(msi.write_msi)
+    ),
     BundleFormat.SETUP: Writer(
-        lambda t: nsis.setup_file_name(t.name, t.version, t.arch), _write_setup
+        lambda t: nsis.setup_file_name(t.name, t.version, t.arch),
+        _windows_installer(nsis.write_setup),
     ),
 }
 

@@ -24,14 +24,19 @@ from dataclasses import dataclass
 
 from packager import runner
 from packager.bundle.appmeta import AppMetadata
-from packager.bundle.outputs.ico import png_to_ico
+from packager.bundle.outputs.windows import (
+    InstallerJob,
+    install_folder,
+    shortcut_program,
+    windows_platform,
+    write_icon,
+)
 from packager.errors import UsageError
 
 ICON_ID = "AppIcon.ico"
 _WIX_NAMESPACE = "http://schemas.microsoft.com/wix/2006/wi"
 _WIXL_FIX = "install msitools' wixl (Debian: apt-get install wixl)"
 _MSITOOLS_FIX = "install msitools (Debian: apt-get install msitools)"
-_PLATFORMS = {"x86_64": "x64", "i386": "x86"}
 # MSI's ProductVersion: major.minor.build, at most 255.255.65535.
 _VERSION_LIMITS = (255, 255, 65535)
 _NUMERIC_VERSION = re.compile(r"[0-9]+(\.[0-9]+){0,2}")
@@ -72,28 +77,9 @@ def msi_version(version: str) -> str:
     return ".".join(str(part) for part in parts)
 
 
-def msi_platform(arch: str) -> str:
-    """The MSI platform of a program's machine (x64, x86); a UsageError for any other."""
-    found = _PLATFORMS.get(arch)
-    if found is None:
-        raise UsageError(
-            f"an .msi of a {arch} program is not supported",
-            fix="bundle an x86_64 or i386 Windows program, or choose --format zip",
-        )
-    return found
-
-
 def msi_file_name(name: str, version: str, arch: str) -> str:
     """NAME-VERSION-PLATFORM.msi; a UsageError when the version or machine cannot be one's."""
-    return f"{name}-{msi_version(version)}-{msi_platform(arch)}.msi"
-
-
-def install_folder(meta: AppMetadata) -> str:
-    """The folder under %LOCALAPPDATA%\\Programs: the display name if Windows allows it."""
-    display = meta.display_name.strip()
-    if _BAD_FILE_NAME.search(display) or display.endswith((".", " ")) or not display:
-        return meta.name
-    return display
+    return f"{name}-{msi_version(version)}-{windows_platform(arch)}.msi"
 
 
 def component_guid(upgrade_code: str, key: str) -> str:
@@ -182,17 +168,7 @@ def plan_msi(
     """The package of the bundle `name` laid out at `root`."""
     program = shortcut_program(name, meta)
     tag = cache_tag(python_version)
-    return MsiPlan(root, program, meta, msi_platform(arch), icon, base, tag)
-
-
-def shortcut_program(name: str, meta: AppMetadata) -> str:
-    """What a Start-menu shortcut starts, relative to the bundle's root.
-
-    NAME.exe itself for a windowed app (it finds its runtime beside it, and a launcher
-    script would flash a console), NAME.cmd for a console app (a console opens either
-    way, and the launcher shields it from a PYTHONHOME set for another Python).
-    """
-    return f"{name}.exe" if meta.gui else f"{name}.cmd"
+    return MsiPlan(root, program, meta, windows_platform(arch), icon, base, tag)
 
 
 def cache_tag(python_version: str) -> str:
@@ -202,41 +178,34 @@ def cache_tag(python_version: str) -> str:
 
 
 def write_msi(
-    root: str,
-    name: str,
-    meta: AppMetadata,
-    *,
-    arch: str,
-    python_version: str,
-    work_dir: str,
-    out_path: str,
-    environ: Mapping[str, str],
-    echo: runner.Echo | None = None,
+    job: InstallerJob, environ: Mapping[str, str], echo: runner.Echo | None = None
 ) -> None:
-    """Write the .msi of the bundle at `root` to `out_path`, with `work_dir` as scratch."""
+    """Write the .msi of `job`'s tree, with its scratch directory for the WiX source."""
     wixl = runner.require("wixl", environ, fix=_WIXL_FIX)
-    icon = None
-    if meta.icon is not None:
-        icon = os.path.join(work_dir, ICON_ID)
-        with open(meta.icon.path, "rb") as png, open(icon, "wb") as handle:
-            handle.write(png_to_ico(png.read()))
+    icon = write_icon(job.meta, os.path.join(job.work_dir, ICON_ID))
     plan = plan_msi(
-        root, name, meta, arch=arch, python_version=python_version, icon=icon, base=work_dir
+        job.root,
+        job.name,
+        job.meta,
+        arch=job.arch,
+        python_version=job.python_version,
+        icon=icon,
+        base=job.work_dir,
     )
     source = wix_source(plan)
-    source_path = os.path.join(work_dir, f"{name}.wxs")
+    source_path = os.path.join(job.work_dir, f"{job.name}.wxs")
     with open(source_path, "w", encoding="utf-8") as handle:
         handle.write(source.xml)
     runner.run(
-        [wixl, "--arch", plan.platform, "--output", out_path, source_path],
+        [wixl, "--arch", plan.platform, "--output", job.out_path, source_path],
         environ=environ,
-        cwd=work_dir,
+        cwd=job.work_dir,
         echo=echo,
     )
     if source.queries:
         msibuild = runner.require("msibuild", environ, fix=_MSITOOLS_FIX)
         queries = [arg for query in source.queries for arg in ("-q", query)]
-        runner.run([msibuild, out_path, *queries], environ=environ, cwd=work_dir, echo=echo)
+        runner.run([msibuild, job.out_path, *queries], environ=environ, cwd=job.work_dir, echo=echo)
 
 
 def _add_tree(

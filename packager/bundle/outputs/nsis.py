@@ -18,8 +18,13 @@ from dataclasses import dataclass
 
 from packager import runner
 from packager.bundle.appmeta import AppMetadata
-from packager.bundle.outputs.ico import png_to_ico
-from packager.bundle.outputs.msi import install_folder, msi_platform, shortcut_program
+from packager.bundle.outputs.windows import (
+    InstallerJob,
+    install_folder,
+    shortcut_program,
+    windows_platform,
+    write_icon,
+)
 
 ICON_NAME = "app.ico"  # written into the install folder when the app has an icon
 UNINSTALLER = "uninstall.exe"
@@ -40,7 +45,7 @@ class SetupPlan:
 
 def setup_file_name(name: str, version: str, arch: str) -> str:
     """NAME-VERSION-setup.exe; a UsageError for a machine it cannot be built for."""
-    msi_platform(arch)
+    windows_platform(arch)
     return f"{name}-{version}-setup.exe"
 
 
@@ -113,38 +118,25 @@ def nsis_script(plan: SetupPlan) -> str:
 
 
 def write_setup(
-    root: str,
-    name: str,
-    meta: AppMetadata,
-    *,
-    arch: str,
-    work_dir: str,
-    out_path: str,
-    environ: Mapping[str, str],
-    echo: runner.Echo | None = None,
+    job: InstallerJob, environ: Mapping[str, str], echo: runner.Echo | None = None
 ) -> None:
-    """Write the NSIS installer of the bundle at `root` to `out_path`."""
+    """Write the NSIS installer of `job`'s tree, with its scratch directory for the script."""
     makensis = runner.require("makensis", environ, fix=_MAKENSIS_FIX)
-    icon = None
-    if meta.icon is not None:
-        icon = os.path.join(work_dir, ICON_NAME)
-        with open(meta.icon.path, "rb") as png, open(icon, "wb") as handle:
-            handle.write(png_to_ico(png.read()))
     plan = SetupPlan(
-        root,
-        shortcut_program(name, meta),
-        meta,
-        icon,
-        os.path.abspath(out_path),
-        "amd64-unicode" if msi_platform(arch) == "x64" else "x86-unicode",
+        job.root,
+        shortcut_program(job.name, job.meta),
+        job.meta,
+        write_icon(job.meta, os.path.join(job.work_dir, ICON_NAME)),
+        os.path.abspath(job.out_path),
+        "amd64-unicode" if windows_platform(job.arch) == "x64" else "x86-unicode",
     )
-    script = os.path.join(work_dir, f"{name}.nsi")
+    script = os.path.join(job.work_dir, f"{job.name}.nsi")
     with open(script, "w", encoding="utf-8") as handle:
         handle.write(nsis_script(plan))
     runner.run(
         [makensis, "-V2", "-INPUTCHARSET", "UTF8", script],
         environ=environ,
-        cwd=work_dir,
+        cwd=job.work_dir,
         echo=echo,
     )
 
