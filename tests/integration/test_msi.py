@@ -96,6 +96,7 @@ def packages(
             Context(environ=cross_environ),
         )
         assert run.manifest is not None
+        assert not [note for note in run.manifest.notes if "upgrade code" in note]
         written = {out.format: Path(out.path) for out in run.manifest.outputs}
         msi, setup = written[BundleFormat.MSI], written[BundleFormat.SETUP]
         assert msi.name == f"hello-{version}-x64.msi"
@@ -308,3 +309,25 @@ def test_verify_installs_runs_and_removes_the_setup_exe(
     result = verify_bundle(str(packages["1.0.0"].setup), environ=cross_environ)
     assert result.ok, result.stdout + result.stderr
     assert_hello_output(result.stdout)
+
+
+def test_an_upgrade_code_derived_from_the_name_is_noted(
+    windows_home: Path, cross_environ: dict[str, str], tmp_path: Path
+) -> None:
+    run = bundle(
+        BundleRequest(
+            str(SAMPLES / "hello"),
+            out_dir=str(tmp_path),
+            formats=(BundleFormat.MSI,),
+            obtain=ObtainOptions(target=TARGET),
+            content=ContentOptions(python_home=str(windows_home)),
+        ),
+        Context(environ=cross_environ),
+    )
+    assert run.manifest is not None
+    [note] = [note for note in run.manifest.notes if "upgrade code" in note]
+    assert note.startswith("hello-0.1.0-x64.msi: ") and "--upgrade-code" in note
+    properties = dict(
+        row[:2] for row in _msiinfo_table(tmp_path / "hello-0.1.0-x64.msi", "Property")
+    )
+    assert properties["ProductVersion"] == "0.1.0"  # samples/hello's Cargo.toml version

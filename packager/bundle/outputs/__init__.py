@@ -132,7 +132,16 @@ def _windows_installer(
             tree.root, tree.name, tree.meta, tree.arch, tree.python_version, work, target
         )
         write(job, ctx.environ, ctx.echo)
-        return Written()
+        if not tree.meta.upgrade_code_derived:
+            return Written()
+        return Written(
+            notes=(
+                f"{os.path.basename(target)}: its upgrade code {tree.meta.upgrade_code} was "
+                "derived from the name and publisher, so a later version replaces this one "
+                "only while both stay the same; set upgrade-code in "
+                "[package.metadata.packager] (or pass --upgrade-code) to keep it for good",
+            )
+        )
 
     return write_output
 
