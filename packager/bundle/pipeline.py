@@ -33,7 +33,7 @@ from packager.bundle.options import (
     check_workdir,
     given_options,
 )
-from packager.bundle.outputs import all_names, output_names, write_outputs
+from packager.bundle.outputs import all_names, check_outputs, output_names, write_outputs
 from packager.bundle.roots import DEBIAN_RELEASES, debian_root, lowest_glibc
 from packager.bundle.verify import verify_bundle
 from packager.context import Context
@@ -71,7 +71,8 @@ def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
     layout = choose_layout(request, crate=crate)
     check_request(request, layout, crate=crate)
     if layout is not ONEFILE:  # refuse wrong metadata before the build
-        _metadata(request, request.name or _provisional_name(request.source), crate=crate)
+        meta = _metadata(request, request.name or _provisional_name(request.source), crate=crate)
+        check_outputs(request.formats or (), meta)
     prepare_out_dir(request.out_dir)
     if layout is ONEFILE:
         name = request.name or _provisional_name(request.source)

@@ -23,7 +23,7 @@ from packager.bundle.outputs.msi import (
 from packager.bundle.outputs.windows import install_folder, windows_platform
 from packager.bundle.verify_installers import shell_link_target
 from packager.errors import UnreadableInputError, UsageError
-from tests.helpers import png
+from tests.helpers import SAMPLES, png, run_packager
 
 WIX = "{http://schemas.microsoft.com/wix/2006/wi}"
 UPGRADE_CODE = "0F8D3A52-6C1B-4E7A-9D20-5B3C8E1F4A67"
@@ -290,3 +290,26 @@ def test_damaged_shortcuts_are_refused_at_every_length() -> None:
         shell_link_target(bytes(without_info))
     with pytest.raises(UnreadableInputError, match="not a Windows shortcut"):
         shell_link_target(b"MZ" + bytes(100))
+
+
+WINDOWS = ["--target", "x86_64-pc-windows-gnu", "--python-home", "/nonexistent"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "words"),
+    [
+        ([*WINDOWS, "--format", "msi", "--version", "1.0-beta"], ["numeric", "'1.0-beta'"]),
+        ([*WINDOWS, "--format", "zip,msi", "--version", "1.300"], ["minor", "255"]),
+        (["--format", "msi"], ["Linux (ELF)", "cannot be written as msi"]),
+        (["--format", "setup"], ["Linux (ELF)", "cannot be written as setup"]),
+        (["--format", "zip", "--icon", "/x.png", *WINDOWS], ["--icon", "msi,setup"]),
+    ],
+)
+def test_windows_installer_requests_are_refused_before_the_build(
+    arguments: list[str], words: list[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    result = run_packager("bundle", "--out", str(out), *arguments, str(SAMPLES / "hello"))
+    assert result.returncode == 2, result.stderr
+    assert all(word in result.stderr for word in words), result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()

@@ -56,6 +56,8 @@ class Writer:
 
     file_name: Callable[[StagedTree], str]
     write: WriteOutput
+    # Refuses metadata the format cannot carry, before anything is built.
+    check: Callable[[AppMetadata], object] | None = None
 
 
 def _plain_archive(write: Callable[[list[archives.Entry], str, int], None]) -> WriteOutput:
@@ -162,13 +164,23 @@ WRITERS: dict[BundleFormat, Writer] = {
         _write_deb,
     ),
     BundleFormat.MSI: Writer(
-        lambda t: msi.msi_file_name(t.name, t.version, t.arch), _windows_installer(msi.write_msi)
+        lambda t: msi.msi_file_name(t.name, t.version, t.arch),
+        _windows_installer(msi.write_msi),
+        check=lambda meta: msi.msi_version(meta.version),
     ),
     BundleFormat.SETUP: Writer(
         lambda t: nsis.setup_file_name(t.name, t.version, t.arch),
         _windows_installer(nsis.write_setup),
     ),
 }
+
+
+def check_outputs(formats: Iterable[BundleFormat], meta: AppMetadata) -> None:
+    """Refuse, before the build, metadata one of `formats` cannot carry (UsageError)."""
+    for fmt in formats:
+        writer = WRITERS.get(fmt)
+        if writer is not None and writer.check is not None:
+            writer.check(meta)
 
 
 def output_names(
