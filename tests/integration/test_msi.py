@@ -331,3 +331,25 @@ def test_an_upgrade_code_derived_from_the_name_is_noted(
         row[:2] for row in _msiinfo_table(tmp_path / "hello-0.1.0-x64.msi", "Property")
     )
     assert properties["ProductVersion"] == "0.1.0"  # samples/hello's Cargo.toml version
+
+
+def test_a_windowed_app_s_shortcut_starts_the_program_itself(
+    windows_home: Path, cross_environ: dict[str, str], tmp_path: Path
+) -> None:
+    run = bundle(
+        BundleRequest(
+            str(SAMPLES / "hello"),
+            out_dir=str(tmp_path),
+            formats=(BundleFormat.MSI,),
+            obtain=ObtainOptions(target=TARGET),
+            content=ContentOptions(python_home=str(windows_home)),
+            metadata=MetadataOptions(gui=True, upgrade_code=UPGRADE_CODE),
+            verify=True,
+        ),
+        Context(environ=cross_environ),
+    )
+    [result] = run.verified
+    assert result.ok, result.stdout + result.stderr
+    # No launcher script (whose console would flash): the .exe finds its runtime beside it.
+    assert result.command[0].endswith("\\Programs\\hello\\hello.exe")
+    assert_hello_output(result.stdout)
