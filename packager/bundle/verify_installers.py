@@ -13,38 +13,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import struct
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from packager import runner
 from packager.bundle.model import VerifyResult
+from packager.bundle.shell_link import shell_link_target
 from packager.bundle.verify_wine import WINE_AREA, WinePrefix, fresh_prefix
-from packager.errors import UnreadableInputError
 
 _AREA_DIR = "packager verify"  # WINE_AREA, under drive_c
 _START_MENU = ("AppData", "Roaming", "Microsoft", "Windows", "Start Menu", "Programs")
-_LINK_CLSID = bytes.fromhex("0114020000000000c000000000000046")
-_HAS_ID_LIST = 0x1
-_HAS_LINK_INFO = 0x2
-
-
-def shell_link_target(data: bytes, path: str = "<shortcut>") -> str:
-    """The local path a shell link (.lnk) points to: its LinkInfo's LocalBasePath."""
-    if len(data) < 0x4C or data[:4] != b"\x4c\0\0\0" or data[4:20] != _LINK_CLSID:
-        raise UnreadableInputError("not a Windows shortcut (.lnk)", path=path)
-    (flags,) = struct.unpack_from("<I", data, 0x14)
-    offset = 0x4C
-    if flags & _HAS_ID_LIST:
-        offset += 2 + _field(data, "<H", offset, path)
-    if not flags & _HAS_LINK_INFO:
-        raise UnreadableInputError("the shortcut names no local path", path=path)
-    info_size = _field(data, "<I", offset, path)
-    base_path = _field(data, "<I", offset + 16, path)
-    end = data.find(b"\0", offset + base_path, offset + info_size)
-    if not 0 < base_path < info_size or offset + info_size > len(data) or end < 0:
-        raise UnreadableInputError("the shortcut's link information is damaged", path=path)
-    return data[offset + base_path : end].decode("cp1252")  # wine's ANSI code page
 
 
 def installer_kind(subject: str) -> str | None:
@@ -106,13 +84,6 @@ def verify_installer(
         stderr = ran.stderr + "".join(f"{problem}\n" for problem in problems)
         outcome = runner.ToolResult(ran.argv, ran.returncode or 1, ran.stdout, stderr)
     return _result(subject, (target, *args), outcome, where)
-
-
-def _field(data: bytes, layout: str, offset: int, path: str) -> int:
-    if offset < 0 or offset + struct.calcsize(layout) > len(data):
-        raise UnreadableInputError("the shortcut is truncated", path=path)
-    (value,) = struct.unpack_from(layout, data, offset)
-    return int(value)
 
 
 def _shortcuts(prefix: WinePrefix) -> list[Path]:

@@ -40,6 +40,8 @@ _WINE_ENV = {
     "WINEDEBUG": "-all,err+module",
     # No Mono or Gecko: their installers would ask for a download on first start.
     "WINEDLLOVERRIDES": "mscoree,mshtml=",
+    # Wine names host files in the locale's character set: a UTF-8 one keeps every name.
+    "LANG": "C.UTF-8",
 }
 
 

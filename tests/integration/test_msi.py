@@ -20,8 +20,8 @@ import pytest
 
 from packager.bundle import BundleFormat, BundleRequest, ContentOptions, bundle
 from packager.bundle.options import MetadataOptions, ObtainOptions
+from packager.bundle.shell_link import shell_link_target
 from packager.bundle.verify import verify_bundle
-from packager.bundle.verify_installers import shell_link_target
 from packager.bundle.verify_wine import WinePrefix, fresh_prefix
 from packager.context import Context
 from tests.helpers import SAMPLES, png
@@ -352,4 +352,34 @@ def test_a_windowed_app_s_shortcut_starts_the_program_itself(
     assert result.ok, result.stdout + result.stderr
     # No launcher script (whose console would flash): the .exe finds its runtime beside it.
     assert result.command[0].endswith("\\Programs\\hello\\hello.exe")
+    assert_hello_output(result.stdout)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "display_name"),
+    [(BundleFormat.MSI, "Héllo Café"), (BundleFormat.SETUP, "Héllo ✓ 你好")],
+)
+def test_a_display_name_beyond_ascii_installs_runs_and_uninstalls(
+    fmt: BundleFormat,
+    display_name: str,
+    windows_home: Path,
+    cross_environ: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    # An .msi's tables are in Windows-1252; NSIS takes any Unicode.
+    run = bundle(
+        BundleRequest(
+            str(SAMPLES / "hello"),
+            out_dir=str(tmp_path),
+            formats=(fmt,),
+            obtain=ObtainOptions(target=TARGET),
+            content=ContentOptions(python_home=str(windows_home)),
+            metadata=MetadataOptions(display_name=display_name, upgrade_code=UPGRADE_CODE),
+            verify=True,
+        ),
+        Context(environ=cross_environ),
+    )
+    [result] = run.verified
+    assert result.ok, result.stdout + result.stderr
+    assert result.command[0].endswith(f"\\Programs\\{display_name}\\hello.cmd")
     assert_hello_output(result.stdout)

@@ -13,6 +13,7 @@ from packager.bundle.appmeta import AppMetadata, Icon
 from packager.bundle.outputs.ico import png_to_ico
 from packager.bundle.outputs.msi import (
     MsiPlan,
+    check_metadata,
     component_guid,
     msi_file_name,
     msi_version,
@@ -21,8 +22,7 @@ from packager.bundle.outputs.msi import (
     wix_source,
 )
 from packager.bundle.outputs.windows import install_folder, windows_platform
-from packager.bundle.verify_installers import shell_link_target
-from packager.errors import UnreadableInputError, UsageError
+from packager.errors import UsageError
 from tests.helpers import SAMPLES, png, run_packager
 
 WIX = "{http://schemas.microsoft.com/wix/2006/wi}"
@@ -259,39 +259,6 @@ def test_install_folder_is_the_display_name_when_windows_allows(display: str, fo
     assert install_folder(replace(META, display_name=display)) == folder
 
 
-def _shell_link(target: str, *, id_list: bytes | None = None) -> bytes:
-    """A shell link as MS-SHLLINK lays it out: header, optional IDList, LinkInfo."""
-    flags = 0x2 | (0x1 if id_list is not None else 0)
-    header = struct.pack("<I16sI", 0x4C, LINK_CLSID, flags) + bytes(0x4C - 24)
-    listed = b"" if id_list is None else struct.pack("<H", len(id_list)) + id_list
-    path = target.encode("cp1252") + b"\0"
-    info_header = 0x1C
-    info = struct.pack("<IIIIIII", info_header + len(path), info_header, 1, 0, info_header, 0, 0)
-    return header + listed + info + path
-
-
-LINK_CLSID = bytes.fromhex("0114020000000000c000000000000046")
-TARGET = "C:\\users\\me\\AppData\\Local\\Programs\\Hello Café\\hello.cmd"
-
-
-@pytest.mark.parametrize("id_list", [None, b"\x14\x00" + bytes(18) + b"\x00\x00"])
-def test_the_shortcut_target_is_read_from_link_info(id_list: bytes | None) -> None:
-    assert shell_link_target(_shell_link(TARGET, id_list=id_list)) == TARGET
-
-
-def test_damaged_shortcuts_are_refused_at_every_length() -> None:
-    link = _shell_link(TARGET, id_list=bytes(20))
-    for length in range(len(link)):
-        with pytest.raises(UnreadableInputError):
-            shell_link_target(link[:length], "x.lnk")
-    without_info = bytearray(link)
-    without_info[0x14] = 0x1
-    with pytest.raises(UnreadableInputError, match="no local path"):
-        shell_link_target(bytes(without_info))
-    with pytest.raises(UnreadableInputError, match="not a Windows shortcut"):
-        shell_link_target(b"MZ" + bytes(100))
-
-
 WINDOWS = ["--target", "x86_64-pc-windows-gnu", "--python-home", "/nonexistent"]
 
 
@@ -313,3 +280,32 @@ def test_windows_installer_requests_are_refused_before_the_build(
     assert result.returncode == 2, result.stderr
     assert all(word in result.stderr for word in words), result.stderr
     assert "Traceback" not in result.stderr and not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "option"),
+    [
+        ("display_name", "Hello ✓", "--display-name"),
+        ("publisher", "例 Ltd", "--publisher"),
+        ("description", "Says 👋", "--description"),
+        ("homepage", "https://example.org/✓", "--homepage"),
+    ],
+)
+def test_text_beyond_windows_1252_is_refused_for_an_msi(
+    field: str, value: str, option: str
+) -> None:
+    with pytest.raises(UsageError) as refused:
+        check_metadata(replace(META, **{field: value}))
+    assert "Windows-1252" in refused.value.message and value in refused.value.message
+    assert refused.value.fix is not None
+    assert option in refused.value.fix and "--format setup" in refused.value.fix
+    check_metadata(replace(META, display_name="Héllo Café", publisher="Ünïcode GmbH"))
+
+
+def test_a_file_name_beyond_windows_1252_is_refused_naming_the_file(tmp_path: Path) -> None:
+    plan = _plan(tmp_path)
+    odd = Path(plan.root, "app", "notes ✓.txt")
+    odd.write_text("x")
+    with pytest.raises(UsageError) as refused:
+        wix_source(plan)
+    assert refused.value.path == str(odd) and "rename" in (refused.value.fix or "")

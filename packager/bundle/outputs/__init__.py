@@ -57,7 +57,7 @@ class Writer:
     file_name: Callable[[StagedTree], str]
     write: WriteOutput
     # Refuses metadata the format cannot carry, before anything is built.
-    check: Callable[[AppMetadata], object] | None = None
+    check: Callable[[AppMetadata], None] | None = None
 
 
 def _plain_archive(write: Callable[[list[archives.Entry], str, int], None]) -> WriteOutput:
@@ -166,7 +166,7 @@ WRITERS: dict[BundleFormat, Writer] = {
     BundleFormat.MSI: Writer(
         lambda t: msi.msi_file_name(t.name, t.version, t.arch),
         _windows_installer(msi.write_msi),
-        check=lambda meta: msi.msi_version(meta.version),
+        check=msi.check_metadata,
     ),
     BundleFormat.SETUP: Writer(
         lambda t: nsis.setup_file_name(t.name, t.version, t.arch),

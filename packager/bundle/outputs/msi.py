@@ -40,9 +40,8 @@ _MSITOOLS_FIX = "install msitools (Debian: apt-get install msitools)"
 # MSI's ProductVersion: major.minor.build, at most 255.255.65535.
 _VERSION_LIMITS = (255, 255, 65535)
 _NUMERIC_VERSION = re.compile(r"[0-9]+(\.[0-9]+){0,2}")
-# Characters Windows refuses in a file or folder name.
 _PYCACHE = "__pycache__"
-_BAD_FILE_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
+_CODE_PAGE = "cp1252"  # of the package's tables: wixl fails on any character outside it
 
 
 @dataclass(frozen=True)
@@ -77,6 +76,19 @@ def msi_version(version: str) -> str:
     return ".".join(str(part) for part in parts)
 
 
+def check_metadata(meta: AppMetadata) -> None:
+    """Refuse metadata an .msi cannot carry: a version that is not numeric, or text outside
+    the Windows-1252 code page of the package's tables (wixl writes no other)."""
+    msi_version(meta.version)
+    for label, option, value in (
+        ("display name", "--display-name", meta.display_name),
+        ("publisher", "--publisher", meta.publisher),
+        ("description", "--description", meta.summary),
+        ("homepage", "--homepage", meta.homepage or ""),
+    ):
+        _check_code_page(value, f"the {label} {value!r}", fix=f"give {option} in Latin letters")
+
+
 def msi_file_name(name: str, version: str, arch: str) -> str:
     """NAME-VERSION-PLATFORM.msi; a UsageError when the version or machine cannot be one's."""
     return f"{name}-{msi_version(version)}-{windows_platform(arch)}.msi"
@@ -88,7 +100,11 @@ def component_guid(upgrade_code: str, key: str) -> str:
 
 
 def product_code(upgrade_code: str, version: str) -> str:
-    """The ProductCode of one version: a new one per version, as a major upgrade needs."""
+    """The ProductCode of one version: a new one per version, as a major upgrade needs.
+
+    A rebuild of the same version keeps it, so Windows Installer treats that package as
+    the installed product: ship a changed build under a new version.
+    """
     return str(uuid.uuid5(uuid.UUID(upgrade_code), f"product:{version}")).upper()
 
 
@@ -103,6 +119,7 @@ class WixSource:
 def wix_source(plan: MsiPlan) -> WixSource:
     """The WiX XML for `plan`, and the SQL that completes the package wixl makes of it."""
     meta = plan.meta
+    check_metadata(meta)
     version = msi_version(meta.version)
     ET.register_namespace("", _WIX_NAMESPACE)
     wix = ET.Element(_tag("Wix"))
@@ -228,6 +245,7 @@ def _add_tree(
     for entry in entries:
         path = os.path.join(directory, entry)
         key = f"{relative}/{entry}" if relative else entry
+        _check_code_page(entry, "the file name", fix="rename the file", path=path)
         if os.path.isdir(path) and not os.path.islink(path):
             child = _child(parent, "Directory", Id=_id("d", key), Name=entry)
             components += _add_tree(child, plan, key, removals)
@@ -237,6 +255,17 @@ def _add_tree(
             _child(component, "File", Id=_id("f", key), Name=entry, Source=source, KeyPath="yes")
             components.append(component.attrib["Id"])
     return components
+
+
+def _check_code_page(text: str, what: str, *, fix: str, path: str | None = None) -> None:
+    try:
+        text.encode(_CODE_PAGE)
+    except UnicodeEncodeError as exc:
+        raise UsageError(
+            f"{what} holds {text[exc.start]!r}, which an .msi's Windows-1252 tables cannot",
+            path=path,
+            fix=f"{fix}, or choose --format setup (NSIS takes any Unicode)",
+        ) from None
 
 
 def _add_pycache(
