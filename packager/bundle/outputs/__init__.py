@@ -138,8 +138,8 @@ def _windows_installer(
             return Written()
         return Written(
             notes=(
-                f"{os.path.basename(target)}: its upgrade code {tree.meta.upgrade_code} was "
-                "derived from the name and publisher, so a later version replaces this one "
+                f"the Windows installers' upgrade code {tree.meta.upgrade_code} was derived "
+                "from the name and publisher, so a later version replaces an installed one "
                 "only while both stay the same; set upgrade-code in "
                 "[package.metadata.packager] (or pass --upgrade-code) to keep it for good",
             )
@@ -246,7 +246,8 @@ def write_outputs(
         )
         for out in measured
     )
-    return OutputsWritten(committed, tuple(depends), tuple(notes))
+    # Formats of one kind may find the same thing (both Windows installers, say): once.
+    return OutputsWritten(committed, tuple(depends), tuple(dict.fromkeys(notes)))
 
 
 def output_entry(fmt: BundleFormat | None, path: str) -> BundleOutput:
