@@ -114,6 +114,9 @@ def test_the_shortcut_and_icon(tmp_path: Path) -> None:
     )
     assert '  File "/oname=app.ico" "' + str(tmp_path / "app.ico") + '"' in lines
     assert '  Delete "$INSTDIR\\app.ico"' in lines
+    # The installer and the uninstaller show it too.
+    assert 'Icon "' + str(tmp_path / "app.ico") + '"' in lines
+    assert 'UninstallIcon "' + str(tmp_path / "app.ico") + '"' in lines
 
 
 def test_file_name_and_machines() -> None:

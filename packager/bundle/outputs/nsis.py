@@ -71,6 +71,11 @@ def nsis_script(plan: SetupPlan) -> str:
         f"OutFile {_literal(plan.out_path)}",
         f"InstallDir {install_dir}",
         "ShowInstDetails nevershow",
+        *(
+            [f"Icon {_literal(plan.icon)}", f"UninstallIcon {_literal(plan.icon)}"]
+            if plan.icon
+            else []
+        ),
         "Page instfiles",
         "UninstPage instfiles",
         "",
