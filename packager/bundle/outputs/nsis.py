@@ -57,12 +57,8 @@ def uninstall_key(meta: AppMetadata) -> str:
 def nsis_script(plan: SetupPlan) -> str:
     """The NSIS script for `plan`, as makensis reads it (UTF-8)."""
     meta = plan.meta
-    folders, files = _tree(plan.root)
-    key = _literal(uninstall_key(meta))
-    target = _expr(f"$INSTDIR\\{_windows(plan.program)}")
-    icon = _expr(f"$INSTDIR\\{ICON_NAME}") if plan.icon else target
     install_dir = _expr(f"$LOCALAPPDATA\\Programs\\{_escape(install_folder(meta))}")
-    link = _expr(f"$SMPROGRAMS\\{_escape(install_folder(meta))}.lnk")
+    icons = [f"{kind} {_literal(plan.icon)}" for kind in ("Icon", "UninstallIcon") if plan.icon]
     lines = [
         f"Target {plan.target}",
         "SetCompressor /SOLID lzma",
@@ -71,15 +67,27 @@ def nsis_script(plan: SetupPlan) -> str:
         f"OutFile {_literal(plan.out_path)}",
         f"InstallDir {install_dir}",
         "ShowInstDetails nevershow",
-        *(
-            [f"Icon {_literal(plan.icon)}", f"UninstallIcon {_literal(plan.icon)}"]
-            if plan.icon
-            else []
-        ),
+        *icons,
         "Page instfiles",
         "UninstPage instfiles",
         "",
         "Section",
+        *_install_lines(plan),
+        "SectionEnd",
+        "",
+        "Section Uninstall",
+        *_uninstall_lines(plan),
+        "SectionEnd",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _install_lines(plan: SetupPlan) -> list[str]:
+    """Remove an installed version, copy the tree, write the uninstaller, shortcut and key."""
+    key = _literal(uninstall_key(plan.meta))
+    target = _expr(f"$INSTDIR\\{_windows(plan.program)}")
+    icon = _expr(f"$INSTDIR\\{ICON_NAME}") if plan.icon else target
+    lines = [
         # An installed version is removed first, by its own uninstaller, run in place.
         f"  ReadRegStr $0 HKCU {key} InstallLocation",
         '  StrCmp $0 "" fresh',
@@ -89,8 +97,8 @@ def nsis_script(plan: SetupPlan) -> str:
         '  RMDir "$0"',
         "  fresh:",
     ]
-    for folder in folders:
-        lines.append(f"  CreateDirectory {_expr(_in_install(folder))}")
+    folders, files = _tree(plan.root)
+    lines += [f"  CreateDirectory {_expr(_in_install(folder))}" for folder in folders]
     current = None
     for path in files:
         folder, name = os.path.split(path)
@@ -102,24 +110,31 @@ def nsis_script(plan: SetupPlan) -> str:
     lines.append('  SetOutPath "$INSTDIR"')
     if plan.icon is not None:
         lines.append(f"  File {_literal('/oname=' + ICON_NAME)} {_literal(plan.icon)}")
-    lines += [
+    return [
+        *lines,
         f'  WriteUninstaller "$INSTDIR\\{UNINSTALLER}"',
-        f'  CreateShortcut {link} {target} "" {icon}',
-        *_registry_lines(key, meta, icon),
-        "SectionEnd",
-        "",
-        "Section Uninstall",
-        f"  Delete {link}",
+        f'  CreateShortcut {_shortcut(plan.meta)} {target} "" {icon}',
+        *_registry_lines(key, plan.meta, icon),
+    ]
+
+
+def _uninstall_lines(plan: SetupPlan) -> list[str]:
+    """Delete what the installer wrote, by name, and the .pyc files; then empty folders."""
+    folders, files = _tree(plan.root)
+    return [
+        f"  Delete {_shortcut(plan.meta)}",
         *(f"  Delete {_expr(_in_install(path))}" for path in files),
         *(f"  Delete {_expr(_in_install(path))}" for path in _pycache_patterns(files)),
         f'  Delete "$INSTDIR\\{UNINSTALLER}"',
         *([f'  Delete "$INSTDIR\\{ICON_NAME}"'] if plan.icon else []),
         *(f"  RMDir {_expr(_in_install(folder))}" for folder in _removal_order(folders, files)),
         '  RMDir "$INSTDIR"',
-        f"  DeleteRegKey HKCU {key}",
-        "SectionEnd",
+        f"  DeleteRegKey HKCU {_literal(uninstall_key(plan.meta))}",
     ]
-    return "\n".join(lines) + "\n"
+
+
+def _shortcut(meta: AppMetadata) -> str:
+    return _expr(f"$SMPROGRAMS\\{_escape(install_folder(meta))}.lnk")
 
 
 def write_setup(
