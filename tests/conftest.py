@@ -11,8 +11,8 @@ from hypothesis import settings
 from packager.interpreters import Interpreter
 from tests import pythons
 
-# Session fixtures of the bundle tests: the hello sample built and bundled once.
-pytest_plugins = ["tests.integration.bundle_helpers"]
+# Session fixtures: the hello sample built and bundled once; the Windows CPython and wine.
+pytest_plugins = ["tests.integration.bundle_helpers", "tests.integration.windows_helpers"]
 
 INTEGRATION = Path(__file__).parent / "integration"
 

@@ -16,11 +16,19 @@ class BundleFormat(StrEnum):
     INSTALLER = "installer"
     DEB = "deb"
     RPM = "rpm"
+    MSI = "msi"
+    SETUP = "setup"
 
 
 ARCHIVE_FORMATS = (BundleFormat.TAR_GZ, BundleFormat.TAR_ZST, BundleFormat.ZIP)
 # Formats that install the app, and so carry its metadata (name, version, publisher, icon).
-PACKAGE_FORMATS = (BundleFormat.INSTALLER, BundleFormat.DEB, BundleFormat.RPM)
+PACKAGE_FORMATS = (
+    BundleFormat.INSTALLER,
+    BundleFormat.DEB,
+    BundleFormat.RPM,
+    BundleFormat.MSI,
+    BundleFormat.SETUP,
+)
 
 
 @dataclass(frozen=True)

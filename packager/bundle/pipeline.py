@@ -40,7 +40,13 @@ from packager.bundle.options import (
     check_workdir,
     given_options,
 )
-from packager.bundle.outputs import DESKTOP_FORMATS, all_names, output_names, write_outputs
+from packager.bundle.outputs import (
+    DESKTOP_FORMATS,
+    all_names,
+    check_outputs,
+    output_names,
+    write_outputs,
+)
 from packager.bundle.outputs.desktop import check_theme_icon
 from packager.bundle.roots import DEBIAN_RELEASES, debian_root, lowest_glibc
 from packager.bundle.tcltk import refuse_tkinter_in_onefile
@@ -87,6 +93,7 @@ def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
         gui = meta.gui and layout is ELF
         if gui and (request.verify or request.verify_on):
             gui_tools(ctx.environ)  # a missing X tool is named before the build
+        check_outputs(request.formats or (), meta)
     prepare_out_dir(request.out_dir)
     if layout is ONEFILE:
         name = request.name or _provisional_name(request.source)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from packager import runner
 from packager.bundle.model import VerifyResult
+from packager.bundle.verify_installers import installer_kind, verify_installer
 from packager.bundle.verify_wine import verify_windows, windows_bundle_name
 from packager.errors import UnreadableInputError, UsageError
 from packager.safe_extract import extract_tar, extract_zip
@@ -117,8 +118,13 @@ def verify_bundle(
     It starts in `cwd`: a relative path names a folder of the bundle (for a onefile
     program, beside it), an absolute one a directory of this machine, made visible in the
     sandbox at that path; None: a fresh, empty HOME. A Windows bundle runs under wine
-    instead (packager.bundle.verify_wine).
+    instead (packager.bundle.verify_wine), and an .msi or setup.exe is installed, run and
+    removed there (packager.bundle.verify_installers).
     """
+    if installer_kind(subject) is not None:
+        return verify_installer(
+            subject, args, environ=environ, extra_env=extra_env, timeout=timeout, echo=echo
+        )
     windows_name = windows_bundle_name(subject) if os.path.exists(subject) else None
     if windows_name is not None:
         return verify_windows(

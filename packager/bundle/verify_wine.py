@@ -14,12 +14,14 @@ the copy's system32. They are only ever added to the prefix, never to a bundle.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 from packager import runner
 from packager.bundle.model import VerifyResult
@@ -38,6 +40,8 @@ _WINE_ENV = {
     "WINEDEBUG": "-all,err+module",
     # No Mono or Gecko: their installers would ask for a download on first start.
     "WINEDLLOVERRIDES": "mscoree,mshtml=",
+    # Wine names host files in the locale's character set: a UTF-8 one keeps every name.
+    "LANG": "C.UTF-8",
 }
 
 
@@ -68,38 +72,22 @@ def verify_windows(
     echo: runner.Echo | None = None,
 ) -> VerifyResult:
     """Put the bundle `name` of `subject` into a fresh prefix and run its launcher."""
-    wine = runner.require("wine", environ, fix=_WINE_FIX)
-    cache = cache_root(environ)
-    clean = _clean_prefix(wine, environ, cache, echo)
-    work = tempfile.mkdtemp(prefix="verify-", dir=os.path.dirname(clean))
-    try:
-        prefix = os.path.join(work, "prefix")
-        _copy_prefix(clean, prefix)
-        os.remove(os.path.join(prefix, "dosdevices", "z:"))
-        _add_system_dlls(prefix, environ)
-        area = os.path.join(prefix, "drive_c", _AREA_DIR)
+    with fresh_prefix(environ, extra_env=extra_env, echo=echo) as prefix:
+        area = os.path.join(prefix.path, "drive_c", _AREA_DIR)
         os.mkdir(area)
         if os.path.isdir(subject):
             shutil.copytree(subject, os.path.join(area, name))
         else:
             extract_zip(subject, area)
         launcher = f"{WINE_AREA}\\{name}\\{name}.cmd"
-        home = os.path.join(work, "home")
-        os.mkdir(home)
-        run_environ = _wine_environ(environ, prefix, home, extra_env)
-        try:
-            result = runner.run(
-                [wine, launcher, *args],
-                environ=run_environ,
-                cwd=os.path.join(prefix, "drive_c"),
-                check=False,
-                timeout=timeout,
-                echo=echo,
-            )
-        finally:
-            _stop_server(run_environ)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        result = runner.run(
+            [prefix.wine, launcher, *args],
+            environ=prefix.environ,
+            cwd=os.path.join(prefix.path, "drive_c"),
+            check=False,
+            timeout=timeout,
+            echo=echo,
+        )
     return VerifyResult(
         subject=subject,
         command=(launcher, *args),
@@ -109,6 +97,45 @@ def verify_windows(
         stdout=result.stdout,
         stderr=result.stderr,
     )
+
+
+@dataclass(frozen=True)
+class WinePrefix:
+    """A wine prefix of one run, and how to run wine in it."""
+
+    path: str
+    wine: str  # the wine program
+    environ: Mapping[str, str]  # WINEPREFIX, a HOME of its own, quiet logging
+
+
+@contextlib.contextmanager
+def fresh_prefix(
+    environ: Mapping[str, str],
+    *,
+    extra_env: Mapping[str, str] | None = None,
+    echo: runner.Echo | None = None,
+) -> Iterator[WinePrefix]:
+    """A copy of the clean prefix, without the Z: drive and with the stand-in DLLs.
+
+    Its wineserver is stopped and the copy removed when the block ends.
+    """
+    wine = runner.require("wine", environ, fix=_WINE_FIX)
+    clean = _clean_prefix(wine, environ, cache_root(environ), echo)
+    work = tempfile.mkdtemp(prefix="verify-", dir=os.path.dirname(clean))
+    try:
+        prefix = os.path.join(work, "prefix")
+        _copy_prefix(clean, prefix)
+        os.remove(os.path.join(prefix, "dosdevices", "z:"))
+        _add_system_dlls(prefix, environ)
+        home = os.path.join(work, "home")
+        os.mkdir(home)
+        run_environ = _wine_environ(environ, prefix, home, extra_env)
+        try:
+            yield WinePrefix(prefix, wine, run_environ)
+        finally:
+            _stop_server(run_environ)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _wine_environ(

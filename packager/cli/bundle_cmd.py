@@ -32,13 +32,16 @@ keeps symbols). Outputs appear whole or not at all; existing ones are replaced o
 with --force. The prepared stdlib is cached in $XDG_CACHE_HOME/packager.
 
 A Windows (PE) BINARY is bundled with the Windows CPython of --python-home as a folder
-with a .cmd launcher, or an archive of it.
+with a .cmd launcher, an archive of it, or an .msi (built with msitools' wixl) that
+installs it for the current user, with no administrator rights, under
+%LOCALAPPDATA%\\Programs, with a Start-menu shortcut; a newer version replaces an older;
+or as NAME-VERSION-setup.exe (NSIS's makensis) that does the same (/S: silently).
 
 With --onefile, writes OUT/NAME: one static executable that carries the stdlib
 and packages in a module archive inside the file and loads compiled modules from
 memory, so nothing is written to disk when it starts.
 
-Installers (installer, deb, rpm) describe the app with the metadata of the crate's
+Installers (installer, deb, rpm, msi, setup) describe the app with the metadata of the crate's
 Cargo.toml: [package] (version, description, authors, license, homepage) and the
 [package.metadata.packager] table (display-name, publisher, description, icon, license,
 homepage, upgrade-code, gui, categories); the flags below override it. A GUI app or one
@@ -66,6 +69,8 @@ Examples:
   packager bundle target/release/myapp --format dir,tar.zst --out dist
   packager bundle myapp --requirements requirements.txt --format installer,deb --verify
   packager bundle app.exe --python-home python-3.11-embed-amd64 --format zip
+  packager bundle myapp --target x86_64-pc-windows-gnu --python-home EMBED --format msi
+  packager bundle myapp --target x86_64-pc-windows-gnu --python-home EMBED --format setup
 """
 
 
@@ -119,7 +124,8 @@ class BundleParams(TypedDict):
     "--format",
     "formats",
     default=None,
-    help="Comma-separated: dir, tar.gz, tar.zst, zip, installer, deb, rpm.  [default: dir]",
+    help="Comma-separated: dir, tar.gz, tar.zst, zip, installer, deb, rpm, msi and setup "
+    "(Windows).  [default: dir]",
 )
 @click.option("--out", "out_dir", default=".", show_default=True, help="Output directory.")
 @click.option("--name", default=None, help="Bundle name (default: the binary's file name).")

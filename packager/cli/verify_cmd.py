@@ -155,6 +155,9 @@ def command(
     in a copy of a clean prefix (cached) with no Python installed and no Z: drive. wine 8
     lacks bcryptprimitives.dll, which Rust programs import: PACKAGER_WINE_SYSTEM_DLLS
     names stand-in DLLs (separated by ':') to put into the prefix, never into the bundle.
+    An .msi or NAME-VERSION-setup.exe is installed there silently, its Start-menu
+    shortcut's target run, and the app removed again: a failed uninstall or anything left
+    behind fails it.
 
     \b
     Exit codes: 0 the program exited 0 (--gui: showed its window), 1 it did not,

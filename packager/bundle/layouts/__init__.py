@@ -66,10 +66,12 @@ class Layout:
         return cast(LayOut, function)(job, ctx)
 
 
+# Windows installers take a Windows program.
+_WINDOWS_FORMATS = (BundleFormat.MSI, BundleFormat.SETUP)
 ELF = Layout(
     "elf",
     "a Linux (ELF) program",
-    tuple(BundleFormat),
+    tuple(fmt for fmt in BundleFormat if fmt not in _WINDOWS_FORMATS),
     _COMMON
     | {
         "--mode",
@@ -93,7 +95,7 @@ ELF = Layout(
 PE = Layout(
     "pe",
     "a Windows (PE) program",
-    (BundleFormat.DIR, *ARCHIVE_FORMATS),
+    (BundleFormat.DIR, *ARCHIVE_FORMATS, *_WINDOWS_FORMATS),
     _COMMON | {"--python-home", "--app-dir", "--export-env", "--target", *METADATA_OPTIONS},
     "packager.bundle.layouts.pe",
 )

@@ -11,10 +11,12 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from packager import runner
 from packager.bundle.appmeta import AppMetadata
 from packager.bundle.atomic import Staging
 from packager.bundle.model import BundleFormat, BundleOutput
-from packager.bundle.outputs import archives, deb, installer_sh, rpm, zstd
+from packager.bundle.outputs import archives, deb, installer_sh, msi, nsis, rpm, zstd
+from packager.bundle.outputs.windows import InstallerJob
 from packager.context import Context
 from packager.fsutil import tree_size
 
@@ -54,6 +56,8 @@ class Writer:
 
     file_name: Callable[[StagedTree], str]
     write: WriteOutput
+    # Refuses metadata the format cannot carry, before anything is built.
+    check: Callable[[AppMetadata], None] | None = None
 
 
 def _plain_archive(write: Callable[[list[archives.Entry], str, int], None]) -> WriteOutput:
@@ -143,6 +147,35 @@ def _write_rpm(
     return Written(notes=notes)
 
 
+def _windows_installer(
+    write: Callable[[InstallerJob, Mapping[str, str], runner.Echo | None], None],
+) -> WriteOutput:
+    """A writer for a Windows installer (msi, setup) of the tree."""
+
+    def write_output(
+        tree: StagedTree, target: str, scratch: Callable[[str], str], ctx: Context
+    ) -> Written:
+        assert tree.meta is not None, "the PE layout gives every tree its metadata"
+        work = scratch(f".{os.path.basename(target)}-work")
+        os.mkdir(work)
+        job = InstallerJob(
+            tree.root, tree.name, tree.meta, tree.arch, tree.python_version, work, target
+        )
+        write(job, ctx.environ, ctx.echo)
+        if not tree.meta.upgrade_code_derived:
+            return Written()
+        return Written(
+            notes=(
+                f"the Windows installers' upgrade code {tree.meta.upgrade_code} was derived "
+                "from the name and publisher, so a later version replaces an installed one "
+                "only while both stay the same; set upgrade-code in "
+                "[package.metadata.packager] (or pass --upgrade-code) to keep it for good",
+            )
+        )
+
+    return write_output
+
+
 def _entries(tree: StagedTree) -> list[archives.Entry]:
     return archives.tree_entries(tree.root, tree.name)
 
@@ -162,9 +195,26 @@ WRITERS: dict[BundleFormat, Writer] = {
         lambda t: rpm.package_file_name(deb.package_name(t.name), t.version, t.arch),
         _write_rpm,
     ),
+    BundleFormat.MSI: Writer(
+        lambda t: msi.msi_file_name(t.name, t.version, t.arch),
+        _windows_installer(msi.write_msi),
+        check=msi.check_metadata,
+    ),
+    BundleFormat.SETUP: Writer(
+        lambda t: nsis.setup_file_name(t.name, t.version, t.arch),
+        _windows_installer(nsis.write_setup),
+    ),
 }
 # The formats that install the app's menu entry and icon (outputs/desktop.py).
 DESKTOP_FORMATS = (BundleFormat.INSTALLER, BundleFormat.DEB, BundleFormat.RPM)
+
+
+def check_outputs(formats: Iterable[BundleFormat], meta: AppMetadata) -> None:
+    """Refuse, before the build, metadata one of `formats` cannot carry (UsageError)."""
+    for fmt in formats:
+        writer = WRITERS.get(fmt)
+        if writer is not None and writer.check is not None:
+            writer.check(meta)
 
 
 def output_names(
@@ -230,7 +280,8 @@ def write_outputs(
         )
         for out in measured
     )
-    return OutputsWritten(committed, tuple(depends), tuple(notes))
+    # Formats of one kind may find the same thing (both Windows installers, say): once.
+    return OutputsWritten(committed, tuple(depends), tuple(dict.fromkeys(notes)))
 
 
 def output_entry(fmt: BundleFormat | None, path: str) -> BundleOutput:
