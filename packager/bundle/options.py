@@ -41,7 +41,7 @@ class ContentOptions:
     stdlib_sources: bool = False  # ship .py sources instead of a .pyc zip
     strip: bool = True  # strip ELF files
     unstripped: tuple[str, ...] = ()  # shell patterns of ELF files to leave unstripped
-    python_home: str | None = None  # a Windows CPython home, for a PE program
+    python_home: str | None = None  # a Windows CPython home, or another Linux arch's root
 
 
 @dataclass(frozen=True)

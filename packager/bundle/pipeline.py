@@ -35,11 +35,13 @@ from packager.bundle.options import (
 )
 from packager.bundle.outputs import all_names, output_names, write_outputs
 from packager.bundle.roots import DEBIAN_RELEASES, debian_root, lowest_glibc
+from packager.bundle.strip import elf_machine
 from packager.bundle.verify import verify_bundle
 from packager.context import Context
 from packager.errors import FloorError, UnreadableInputError, UsageError
 from packager.floor import version_key
 from packager.model import BinaryFormat, BinaryReport, LinkMode
+from packager.portable.spec import host_arch
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,8 @@ def check_request(request: BundleRequest, layout: Layout, *, crate: bool) -> Non
     for option in given_options(request):
         if option not in layout.options:
             raise UsageError(f"{option} cannot be used with {layout.title}{_why(option, layout)}")
+    if layout is ELF:
+        _check_foreign(request, crate=crate)
     if request.obtain.mode is not None and not crate:
         raise UsageError(
             f"--mode chooses how a crate is linked; {request.source} is a built binary "
@@ -185,10 +189,6 @@ def _why(option: str, layout: Layout) -> str:
         return f": {reasons.get(option, 'it applies to folder bundles')}"
     if option in ("--only-needed", "--script", "--include", "--site", "--no-compress"):
         return ": it applies to --onefile only"
-    if option == "--python-home":
-        return ": it names the Windows CPython of a Windows program"
-    if option == "--target":
-        return ": bundling a program built for another Linux architecture is not supported yet"
     if option == "--workdir" and layout is PE:
         return ": the Windows launcher starts the program in the caller's folder"
     if option in ("--glibc", "--verify-on"):
@@ -196,6 +196,30 @@ def _why(option: str, layout: Layout) -> str:
     if layout is PE:
         return ": a Windows bundle ships the Python of --python-home as it is"
     return ""
+
+
+def _check_foreign(request: BundleRequest, *, crate: bool) -> None:
+    """Refuse what a Linux bundle for another architecture cannot honour, and a target's
+    root (--python-home) for a program of this machine."""
+    target = request.obtain.target
+    machine = None if crate else elf_machine(request.source)
+    foreign = target is not None or (machine is not None and machine != host_arch())
+    if request.content.python_home is not None and not foreign:
+        what = "add --target (e.g. aarch64-unknown-linux-gnu)" if crate else "drop it"
+        raise UsageError(
+            "--python-home names the target's root of a program built for another "
+            f"architecture; this one is for this machine's: {what} (--python chooses this "
+            "machine's interpreter)"
+        )
+    reasons = {
+        "--requirements": "pip would install wheels for this machine, not the target's",
+        "--verify-on": "its Debian roots are this machine's architecture (use --verify: it "
+        "runs the bundle under qemu-user with the target's C library)",
+    }
+    for option in given_options(request) if foreign else ():
+        if option in reasons:
+            built_for = f"--target {target}" if target else f"a {machine} program"
+            raise UsageError(f"{option} cannot be used with {built_for}: {reasons[option]}")
 
 
 def prepare_out_dir(out_dir: str) -> None:
@@ -306,7 +330,12 @@ def _bundle_tree(
         job = TreeJob(request, name, obtained.binary, report, obtained.interpreter, staging, meta)
         laid_out = layout.lay_out(job, ctx)
         root = laid_out.tree.root
-        floor = enforce_floor([root], root, request.glibc, ctx) if layout is ELF else None
+        sysroot = request.content.python_home if report.arch != host_arch() else None
+        floor = (
+            enforce_floor([root], root, request.glibc, ctx, sysroot=sysroot or "/")
+            if layout is ELF
+            else None
+        )
         tree = laid_out.tree
         if floor is not None:
             _check_roots(request, floor)
@@ -384,5 +413,13 @@ def _verify(request: BundleRequest, subjects: list[str], ctx: Context) -> tuple[
         where = "" if root == "/" else f" over {os.path.basename(root)}"
         for subject in subjects:
             ctx.progress(f"verifying {subject} in a sandbox{where}")
-            results.append(verify_bundle(subject, environ=ctx.environ, echo=ctx.echo, root=root))
+            results.append(
+                verify_bundle(
+                    subject,
+                    environ=ctx.environ,
+                    echo=ctx.echo,
+                    root=root,
+                    sysroot=request.content.python_home,
+                )
+            )
     return tuple(results)

@@ -3,8 +3,8 @@
 Preparing is the slow part of a bundle: copying and trimming the stdlib, precompiling it
 (and zipping it), stripping libpython and lib-dynload. None of it depends on the binary
 being bundled, so the result is cached under the cache's `runtime/` directory, keyed by
-the interpreter and libpython files and every stdlib file (path, size, mtime), the trim
-rules and the options; later bundles copy it. An entry holds:
+the machine, the interpreter and libpython files, every stdlib file (path, size, mtime),
+the trim rules and the options; later bundles copy it. An entry holds:
 
     libpython                         the shared libpython (dynamic embeds), stripped
     lib/python3X.zip                  the compiled pure-Python stdlib (unless sources)
@@ -76,6 +76,9 @@ def runtime_key(runtime: PythonRuntime, options: RuntimeOptions) -> str:
     return cache.cache_key(
         {
             "format": _FORMAT,
+            # A foreign root's runtime has its own files, but the machine is said outright:
+            # an entry for one architecture must never serve a bundle for another.
+            "machine": runtime.machine,
             "interpreter": cache.file_identity(runtime.interpreter.executable),
             "libpython": cache.file_identity(runtime.libpython) if runtime.libpython else None,
             "stdlib": runtime.stdlib_dir,

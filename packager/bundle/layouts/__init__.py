@@ -84,6 +84,8 @@ ELF = Layout(
         "--workdir",
         "--glibc",
         "--verify-on",
+        "--target",
+        "--python-home",
         *METADATA_OPTIONS,
     },
     "packager.bundle.layouts.elf",
