@@ -65,6 +65,13 @@ def _system_root(root: str | None, distro: str | None, *, echo: Echo | None, qui
     help="Run over a minimal Debian root (bullseye, bookworm, trixie), made once with "
     "debootstrap --variant=minbase and kept in the cache.",
 )
+@click.option(
+    "--sysroot",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="For a bundle built for another architecture (aarch64): the target's root it was "
+    "built against (--python-home); its C library runs the program under qemu-user.",
+)
 @json_option
 @click.pass_context
 def command(
@@ -76,6 +83,7 @@ def command(
     cwd: str | None,
     root: str | None,
     distro: str | None,
+    sysroot: str | None,
     as_json: bool,
 ) -> None:
     """Run SUBJECT (a bundle folder, archive, .deb or installer) with ARGS in a sandbox.
@@ -84,6 +92,7 @@ def command(
     /usr/bin/python3*, the system libpython, /usr/local, /opt and $HOME hidden; the bundle
     is placed under "/tmp/packager verify/" first, so the run also proves it relocates.
     With --root or --distro the system is another userland, with nothing added to it.
+    A bundle for another architecture runs under qemu-user with the --sysroot C library.
 
     A Windows bundle (folder or zip) runs under wine instead, through its .cmd launcher,
     in a copy of a clean prefix (cached) with no Python installed and no Z: drive. wine 8
@@ -99,6 +108,7 @@ def command(
       packager verify --json dist/myapp-installer.sh
       packager verify dist/myapp --cwd app
       packager verify --distro bullseye dist/myapp.tar.zst
+      packager verify --sysroot arm64-root dist/myapp-aarch64.tar.zst
     """
     from packager.bundle import verify_bundle
     from packager.reporting.bundle import verify_to_json, verify_to_text
@@ -115,6 +125,7 @@ def command(
         echo=echo,
         cwd=cwd,
         root=system_root,
+        sysroot=sysroot,
     )
     click.echo(verify_to_json(result) if as_json else verify_to_text(result))
     sys.exit(0 if result.ok else 1)
