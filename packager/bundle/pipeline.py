@@ -81,7 +81,12 @@ def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
         check_targets(request.out_dir, [name], force=request.force)
         obtained = obtain(request, layout, ctx, crate=crate)
         binary = os.path.abspath(obtained.binary)
-        _check_roots(request, enforce_floor([binary], os.path.dirname(binary), request.glibc, ctx))
+        foreign = elf_machine(binary) not in (None, host_arch())
+        sysroot = request.content.python_home if foreign else None
+        floor = enforce_floor(
+            [binary], os.path.dirname(binary), request.glibc, ctx, sysroot=sysroot or "/"
+        )
+        _check_roots(request, floor)
         result = build_onefile(_onefile_job(request, obtained, name, crate=crate), ctx)
         return BundleRun(layout.key, None, result, _verify(request, [result.path], ctx))
     obtained = obtain(request, layout, ctx, crate=crate)
@@ -135,7 +140,7 @@ def check_request(request: BundleRequest, layout: Layout, *, crate: bool) -> Non
     for option in given_options(request):
         if option not in layout.options:
             raise UsageError(f"{option} cannot be used with {layout.title}{_why(option, layout)}")
-    if layout is ELF:
+    if layout is not PE:
         _check_foreign(request, crate=crate)
     if request.obtain.mode is not None and not crate:
         raise UsageError(
@@ -183,7 +188,6 @@ def _why(option: str, layout: Layout) -> str:
             "--workdir": "a onefile program has no launcher to start it in a folder, and "
             "its app files are inside the file (drop --workdir)",
             "--stdlib-sources": "a onefile program carries compiled modules only",
-            "--python-home": "a onefile program is a Linux program",
             "--version": "a onefile program is not a package",
         }
         return f": {reasons.get(option, 'it applies to folder bundles')}"
@@ -252,7 +256,8 @@ def obtain(request: BundleRequest, layout: Layout, ctx: Context, *, crate: bool)
             )
         return Obtained(request.source, request.obtain.python)
     if request.obtain.target is not None:
-        return _obtain_for_target(request, request.obtain.target, ctx)
+        mode = "static" if layout is ONEFILE else (request.obtain.mode or "auto")
+        return _obtain_for_target(request, request.obtain.target, mode, ctx)
     from packager.build import build_crate
 
     mode = "static" if layout is ONEFILE else (request.obtain.mode or "auto")
@@ -273,8 +278,9 @@ def obtain(request: BundleRequest, layout: Layout, ctx: Context, *, crate: bool)
     return Obtained(binary, outcome.interpreter)
 
 
-def _obtain_for_target(request: BundleRequest, target: str, ctx: Context) -> Obtained:
-    """Build the crate in release mode for `target`, against the target's Python."""
+def _obtain_for_target(request: BundleRequest, target: str, mode: str, ctx: Context) -> Obtained:
+    """Build the crate in release mode for `target`, against the target's Python; no
+    interpreter of this machine was used (--python-home names where its Python is)."""
     from packager.cross_build import build_for_target
 
     outcome = build_for_target(
@@ -282,14 +288,14 @@ def _obtain_for_target(request: BundleRequest, target: str, ctx: Context) -> Obt
         target=target,
         environ=ctx.environ,
         python_home=request.content.python_home,
-        mode=request.obtain.mode or "auto",
+        mode=mode,
         release=True,
         echo=ctx.echo,
         on_line=ctx.on_line,
     )
     binary = outcome.binaries[0]
     ctx.progress(f"built {binary} for {target} (Python {outcome.python_version})")
-    return Obtained(binary, outcome.interpreter)
+    return Obtained(binary, None)
 
 
 def read(binary: str, layout: Layout, ctx: Context) -> BinaryReport:
@@ -377,7 +383,7 @@ def _onefile_job(
 ) -> OnefileJob:
     return OnefileJob(
         binary=os.path.abspath(obtained.binary),
-        interpreter=obtained.interpreter,
+        interpreter=obtained.interpreter or request.obtain.python,
         out=os.path.join(request.out_dir, name),
         crate_dir=request.source if crate else None,
         content=request.content,

@@ -92,7 +92,7 @@ def strip_files(paths: Sequence[str], ctx: Context, *, keep_symbols: Iterable[st
     for path in paths:
         by_machine.setdefault(elf_machine(path) or host_arch(), []).append(path)
     for machine, files in sorted(by_machine.items()):
-        strip = _strip_tool(machine, files[0], ctx)
+        strip = strip_tool(machine, files[0], ctx)
         runner.run([strip, "--strip-unneeded", *flags, *files], environ=ctx.environ, echo=ctx.echo)
 
 
@@ -108,8 +108,9 @@ def elf_machine(path: str) -> str | None:
     )
 
 
-def _strip_tool(machine: str, example: str, ctx: Context) -> str:
-    """This host's strip for its own files, the cross binutils' strip for another machine's."""
+def strip_tool(machine: str, example: str, ctx: Context) -> str:
+    """This host's strip for its own files, the cross binutils' strip for another machine's
+    (`example` is a file of that machine, named if there is no strip for it)."""
     if machine == host_arch():
         return runner.require("strip", ctx.environ, fix=_STRIP_FIX)
     for target in TARGETS.values():

@@ -1,9 +1,11 @@
 """aarch64 bundles: built against Debian's arm64 root, run under qemu-user, no Python visible.
 
 `packager bundle --target aarch64-unknown-linux-gnu --python-home ROOT` lays out the
-arm64 libpython, the root's stdlib and the arm64 system libraries it needs; `verify`
-runs the folder and the tar.zst under qemu-user in the bubblewrap sandbox, where the
-host's Python is hidden and only the root's C library is visible (not its Python).
+arm64 libpython, the root's stdlib and the arm64 system libraries it needs; with
+--onefile it appends the root's stdlib to a static arm64 program (Debian's
+libpython3.11-pic.a). `verify` runs the folder, the tar.zst and the onefile program
+under qemu-user in the bubblewrap sandbox, where the host's Python is hidden and only
+the root's C library is visible (not its Python).
 """
 
 from __future__ import annotations
@@ -47,6 +49,11 @@ def bundles(arm64_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         )  # fmt: skip
         assert result.returncode == 0, f"{name}:\n{result.stderr[-3000:]}"
         assert (out / name / name).is_dir() and (out / name / f"{name}.tar.zst").is_file()
+        onefile = run_packager(
+            "bundle", str(crate), "--onefile", "--target", TARGET, "--python-home",
+            str(arm64_root), "--out", str(out / name / "onefile"), environ=cargo_env(),
+        )  # fmt: skip
+        assert onefile.returncode == 0, f"{name} --onefile:\n{onefile.stderr[-3000:]}"
     return out
 
 
@@ -54,7 +61,7 @@ def _verify(subject: Path, root: Path, *args: str, cwd: str | None = None) -> Ve
     return verify_bundle(str(subject), args, environ=dict(os.environ), sysroot=str(root), cwd=cwd)
 
 
-@pytest.mark.parametrize("output", ["hello", "hello.tar.zst"])
+@pytest.mark.parametrize("output", ["hello", "hello.tar.zst", "onefile/hello"])
 def test_hello_runs_under_qemu_with_the_targets_python(
     output: str, bundles: Path, arm64_root: Path
 ) -> None:
@@ -89,13 +96,39 @@ def test_extmods_loads_the_shipped_arm64_decimal_and_passes_arguments_and_status
     assert "could not import: markupsafe._speedups" in missing.stderr
 
 
-def test_guideapp_in_the_guides_style_runs_from_the_bundle(bundles: Path, arm64_root: Path) -> None:
-    result = _verify(bundles / "guideapp" / "guideapp.tar.zst", arm64_root)
+def test_extmods_onefile_passes_arguments_and_status(
+    bundles: Path, arm64_root: Path, tmp_path: Path
+) -> None:
+    program = bundles / "extmods" / "onefile" / "extmods"
+    site = tmp_path / "site dir"
+    (site / "markupsafe").mkdir(parents=True)
+    (site / "markupsafe" / "__init__.py").write_text("")
+    (site / "markupsafe" / "_speedups.py").write_text("")
+    found = _verify(program, arm64_root, str(site), cwd=str(tmp_path))
+    assert found.returncode == 0, found.stderr
+    lines = found.stdout.splitlines()
+    assert lines[:2] == ["python 3.11.2 (64-bit)", "decimal 3.30"]
+    assert [line for line in lines if line.startswith("imported _decimal from ")]
+    assert f"imported markupsafe._speedups from {site}/markupsafe/_speedups.py" in lines
+    missing = _verify(program, arm64_root, "/nonexistent site")
+    assert missing.returncode == 1, missing.stderr
+    assert "could not import: markupsafe._speedups" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("output", "prefix"),
+    [("guideapp.tar.zst", f"{SANDBOX_AREA}/guideapp"), ("onefile/guideapp", SANDBOX_AREA)],
+)
+def test_guideapp_in_the_guides_style_runs_from_the_bundle(
+    output: str, prefix: str, bundles: Path, arm64_root: Path
+) -> None:
+    # The crate never flushes Python's output: the start-up code linked in does.
+    result = _verify(bundles / "guideapp" / output, arm64_root)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         "hello, guide, from Rust",
         "decimal 3.30",
-        f"prefix {SANDBOX_AREA}/guideapp",
+        f"prefix {prefix}",
     ]
 
 
@@ -110,6 +143,10 @@ def test_inspect_reads_the_bundled_programs_as_aarch64_embeds(bundles: Path) -> 
         assert report.libpython.name == "libpython3.11.so.1.0"
         assert report.libpython.resolved_path == str(tree / "lib" / "libpython3.11.so.1.0")
         assert module in report.symbols.pyinit
+        [onefile] = inspect_paths([str(bundles / name / "onefile" / name)], environ={}).binaries
+        assert (onefile.arch, onefile.link_mode) == ("aarch64", LinkMode.STATIC)
+        assert onefile.payload is not None and onefile.payload.problem is None
+        assert module in onefile.symbols.pyinit
 
 
 def test_every_shipped_elf_file_is_arm64_and_from_the_root(bundles: Path) -> None:

@@ -115,6 +115,8 @@ ONEFILE = Layout(
             "--no-compress",
             "--glibc",
             "--verify-on",
+            "--target",
+            "--python-home",
         }
     ),
     None,  # the pipeline hands it to packager.bundle.onefile.builder

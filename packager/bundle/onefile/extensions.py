@@ -56,12 +56,14 @@ def plan_extensions(
     builtin_names: Iterable[str],
     suffixes: Iterable[str],
     tree: str,
+    sysroot: str = "/",
 ) -> tuple[tuple[ExtensionPlan, ...], tuple[str, ...]]:
     """(plans, archive members to leave out) for the shared objects in `files`.
 
     `files` maps an archive member (`lib-dynload/_json...so`, `site-packages/pkg/_x...so`)
     to its file in the staging `tree`. Built-in modules and shared objects that are not
-    modules are left out of the archive.
+    modules are left out of the archive. Libraries resolve in `sysroot` (a foreign
+    program's target root).
     """
     builtin = frozenset(builtin_names)
     suffix_list = tuple(suffixes)
@@ -77,11 +79,11 @@ def plan_extensions(
             plans.append(ExtensionPlan(name, Placement.BUILTIN, member, "in the static libpython"))
             omitted.append(member)
             continue
-        plans.append(_plan_loaded(name, member, files[member], tree))
+        plans.append(_plan_loaded(name, member, files[member], tree, sysroot))
     return tuple(plans), tuple(omitted)
 
 
-def _plan_loaded(name: str, member: str, path: str, tree: str) -> ExtensionPlan:
+def _plan_loaded(name: str, member: str, path: str, tree: str, sysroot: str) -> ExtensionPlan:
     try:
         binary_format, images = read_binary(path)
     except PackagerError as exc:
@@ -92,7 +94,7 @@ def _plan_loaded(name: str, member: str, path: str, tree: str) -> ExtensionPlan:
     image = images[0]
     system: list[str] = []
     tree_root = os.path.realpath(tree) + os.sep
-    for library in resolve_needed(image, path, ResolveContext(environ={})):
+    for library in resolve_needed(image, path, ResolveContext(environ={}, root=sysroot)):
         if library.resolved_path is None:
             reason = f"needs {library.name}, which is not installed on this system"
             return ExtensionPlan(name, Placement.IMPOSSIBLE, member, reason)
