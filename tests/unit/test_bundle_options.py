@@ -22,7 +22,7 @@ REFUSED = [
     (["--onefile", "--stdlib-sources", HELLO], ["--stdlib-sources", "--onefile"]),
     (["--onefile", "--mode", "dynamic", HELLO], ["--mode", "--onefile"]),
     (["--onefile", "--version", "1.0", HELLO], ["--version", "--onefile"]),
-    (["--onefile", "--python-home", "/tmp", HELLO], ["--python-home", "--onefile"]),
+    (["--onefile", "--python-home", "/tmp", HELLO], ["--python-home", "add --target"]),
     (["--only-needed", HELLO], ["--only-needed", "--onefile only"]),
     (["--site", "/tmp", HELLO], ["--site", "--onefile only"]),
     (["--no-compress", HELLO], ["--no-compress", "--onefile only"]),
