@@ -29,6 +29,7 @@ from packager.bundle.options import (
     METADATA_OPTIONS,
     BundleRequest,
     check_bundle_name,
+    check_foreign,
     check_version,
     check_workdir,
     given_options,
@@ -141,7 +142,7 @@ def check_request(request: BundleRequest, layout: Layout, *, crate: bool) -> Non
         if option not in layout.options:
             raise UsageError(f"{option} cannot be used with {layout.title}{_why(option, layout)}")
     if layout is not PE:
-        _check_foreign(request, crate=crate)
+        check_foreign(request, crate=crate)
     if request.obtain.mode is not None and not crate:
         raise UsageError(
             f"--mode chooses how a crate is linked; {request.source} is a built binary "
@@ -200,30 +201,6 @@ def _why(option: str, layout: Layout) -> str:
     if layout is PE:
         return ": a Windows bundle ships the Python of --python-home as it is"
     return ""
-
-
-def _check_foreign(request: BundleRequest, *, crate: bool) -> None:
-    """Refuse what a Linux bundle for another architecture cannot honour, and a target's
-    root (--python-home) for a program of this machine."""
-    target = request.obtain.target
-    machine = None if crate else elf_machine(request.source)
-    foreign = target is not None or (machine is not None and machine != host_arch())
-    if request.content.python_home is not None and not foreign:
-        what = "add --target (e.g. aarch64-unknown-linux-gnu)" if crate else "drop it"
-        raise UsageError(
-            "--python-home names the target's root of a program built for another "
-            f"architecture; this one is for this machine's: {what} (--python chooses this "
-            "machine's interpreter)"
-        )
-    reasons = {
-        "--requirements": "pip would install wheels for this machine, not the target's",
-        "--verify-on": "its Debian roots are this machine's architecture (use --verify: it "
-        "runs the bundle under qemu-user with the target's C library)",
-    }
-    for option in given_options(request) if foreign else ():
-        if option in reasons:
-            built_for = f"--target {target}" if target else f"a {machine} program"
-            raise UsageError(f"{option} cannot be used with {built_for}: {reasons[option]}")
 
 
 def prepare_out_dir(out_dir: str) -> None:

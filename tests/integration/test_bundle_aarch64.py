@@ -61,6 +61,16 @@ def _verify(subject: Path, root: Path, *args: str, cwd: str | None = None) -> Ve
     return verify_bundle(str(subject), args, environ=dict(os.environ), sysroot=str(root), cwd=cwd)
 
 
+def _stand_in_site(tmp_path: Path) -> Path:
+    """A pure-Python stand-in markupsafe in a folder that extmods is given as its argument:
+    imported only if the argument reaches the program intact (it has a space in it)."""
+    site = tmp_path / "site dir"
+    (site / "markupsafe").mkdir(parents=True)
+    (site / "markupsafe" / "__init__.py").write_text("")
+    (site / "markupsafe" / "_speedups.py").write_text("")
+    return site
+
+
 @pytest.mark.parametrize("output", ["hello", "hello.tar.zst", "onefile/hello"])
 def test_hello_runs_under_qemu_with_the_targets_python(
     output: str, bundles: Path, arm64_root: Path
@@ -75,12 +85,7 @@ def test_hello_runs_under_qemu_with_the_targets_python(
 def test_extmods_loads_the_shipped_arm64_decimal_and_passes_arguments_and_status(
     bundles: Path, arm64_root: Path, tmp_path: Path
 ) -> None:
-    # A stand-in markupsafe in a folder named by the argument: imported only if the
-    # argument reaches the program intact (it has a space in it).
-    site = tmp_path / "site dir"
-    (site / "markupsafe").mkdir(parents=True)
-    (site / "markupsafe" / "__init__.py").write_text("")
-    (site / "markupsafe" / "_speedups.py").write_text("")
+    site = _stand_in_site(tmp_path)
     found = _verify(
         bundles / "extmods" / "extmods.tar.zst", arm64_root, str(site), cwd=str(tmp_path)
     )
@@ -100,10 +105,7 @@ def test_extmods_onefile_passes_arguments_and_status(
     bundles: Path, arm64_root: Path, tmp_path: Path
 ) -> None:
     program = bundles / "extmods" / "onefile" / "extmods"
-    site = tmp_path / "site dir"
-    (site / "markupsafe").mkdir(parents=True)
-    (site / "markupsafe" / "__init__.py").write_text("")
-    (site / "markupsafe" / "_speedups.py").write_text("")
+    site = _stand_in_site(tmp_path)
     found = _verify(program, arm64_root, str(site), cwd=str(tmp_path))
     assert found.returncode == 0, found.stderr
     lines = found.stdout.splitlines()
