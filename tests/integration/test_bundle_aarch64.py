@@ -5,7 +5,8 @@ arm64 libpython, the root's stdlib and the arm64 system libraries it needs; with
 --onefile it appends the root's stdlib to a static arm64 program (Debian's
 libpython3.11-pic.a). `verify` runs the folder, the tar.zst and the onefile program
 under qemu-user in the bubblewrap sandbox, where the host's Python is hidden and only
-the root's C library is visible (not its Python).
+the root's C library is visible (not its Python). Without a binfmt_misc handler for
+aarch64 on the host, verify registers qemu in a user namespace: Linux 6.7 or later.
 """
 
 from __future__ import annotations
