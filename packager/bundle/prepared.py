@@ -7,6 +7,8 @@ the machine, the interpreter and libpython files, every stdlib file (path, size,
 the trim rules and the options; later bundles copy it. An entry holds:
 
     libpython                         the shared libpython (dynamic embeds), stripped
+                                      (files needing a library a tree ships from the
+                                      system have a run path to the tree's lib/ already)
     lib/python3X.zip                  the compiled pure-Python stdlib (unless sources)
     lib/python3.X/lib-dynload/        stdlib extension modules, stripped
     lib/python3.X/...                 the stdlib as sources and __pycache__ (with sources)
@@ -29,13 +31,13 @@ from packager import cache
 from packager.bundle import stdlib
 from packager.bundle.launchers import RESTORE_MODULE, RESTORE_PTH, restore_hook
 from packager.bundle.outputs.archives import sha256_file
-from packager.bundle.rpaths import scrub_rpaths
+from packager.bundle.rpaths import add_library_entry, scrub_rpaths
 from packager.bundle.runtime import PythonRuntime
 from packager.bundle.strip import elf_files_under, strip_files
 from packager.context import Context
 
 # Part of every key: bump it when the layout or the way an entry is made changes.
-_FORMAT = 4
+_FORMAT = 5
 LIBPYTHON = "libpython"
 MANIFEST = "manifest.json"
 
@@ -173,6 +175,9 @@ def _build(
     stdlib.compile_tree(python, compiled, ctx, source_prefix=os.path.relpath(compiled, root))
     dynload = elf_files_under(os.path.join(version_dir, "lib-dynload"))
     scrub_rpaths([*stripped, *dynload], ctx)
+    # Where a tree puts the system libraries it ships (lib/), as vendoring would point them.
+    add_library_entry(stripped, "$ORIGIN", ctx)  # libpython goes into lib/ itself
+    add_library_entry(dynload, "$ORIGIN/../..", ctx)  # lib/python3.X/lib-dynload
     if options.strip:
         strip_files([*stripped, *dynload], ctx)
     digests = {
