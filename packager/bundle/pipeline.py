@@ -141,6 +141,11 @@ def check_request(request: BundleRequest, layout: Layout, *, crate: bool) -> Non
     for option in given_options(request):
         if option not in layout.options:
             raise UsageError(f"{option} cannot be used with {layout.title}{_why(option, layout)}")
+    if layout is ONEFILE and request.obtain.target and _crate_layout(request.obtain.target) is PE:
+        raise UsageError(
+            f"--onefile writes a Linux program; {request.obtain.target} is a Windows target "
+            "(drop --onefile: a Windows program is bundled as a folder or zip)"
+        )
     if layout is not PE:
         check_foreign(request, crate=crate)
     if request.obtain.mode is not None and not crate:
@@ -232,12 +237,11 @@ def obtain(request: BundleRequest, layout: Layout, ctx: Context, *, crate: bool)
                 "binary (drop --target: its format is read from the file)"
             )
         return Obtained(request.source, request.obtain.python)
+    mode = "static" if layout is ONEFILE else (request.obtain.mode or "auto")
     if request.obtain.target is not None:
-        mode = "static" if layout is ONEFILE else (request.obtain.mode or "auto")
         return _obtain_for_target(request, request.obtain.target, mode, ctx)
     from packager.build import build_crate
 
-    mode = "static" if layout is ONEFILE else (request.obtain.mode or "auto")
     if layout is ONEFILE:
         ctx.progress(f"building {request.source} statically")
     outcome = build_crate(

@@ -14,6 +14,7 @@ from tests.helpers import SAMPLES, run_packager
 
 HELLO = str(SAMPLES / "hello")
 AARCH64 = "aarch64-unknown-linux-gnu"
+WINDOWS = "x86_64-pc-windows-gnu"
 
 # (arguments after `bundle`, words the one-line error must contain)
 REFUSED = [
@@ -31,6 +32,7 @@ REFUSED = [
     (["--python-home", "/tmp", sys.executable], ["--python-home", "this machine's"]),
     (["--target", AARCH64, "--requirements", __file__, HELLO], ["--requirements", AARCH64]),
     (["--target", AARCH64, "--verify-on", "bookworm", HELLO], ["--verify-on", "qemu-user"]),
+    (["--onefile", "--target", WINDOWS, HELLO], ["--onefile", "Windows target"]),
     (["--mode", "static", sys.executable], ["--mode", "built binary"]),
     (["--version", "1.0", HELLO], ["--version", "--format installer,deb"]),
     (["--icon", "/nonexistent.png", HELLO], ["--icon", "installers"]),
