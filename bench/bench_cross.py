@@ -7,14 +7,13 @@ bundle), for this machine, for aarch64-unknown-linux-gnu (--python-home: a root 
 Debian's arm64 libpython3.11, as the tests' arm64_root fixture makes it) and for
 x86_64-pc-windows-gnu (--python-home: CPython's embeddable package). The peer is the
 native bundle, measured in the same run:
-- cold: an empty cargo target directory and an empty packager cache (XDG_CACHE_HOME):
-  the whole dependency graph is compiled and the runtime prepared; one run.
+- cold: an empty cargo target directory and an empty packager cache (XDG_CACHE_HOME)
+  per target: the whole dependency graph is compiled and the runtime prepared; one run
+  of each, one after the other.
 - warm: the same directories again: a no-op cargo build and the prepared runtime from the
-  cache; the median of N runs.
-One target at a time, its directories deleted before the next (a cold cargo target
-directory takes about 100 MB), so the targets are not interleaved: compare figures of
-one run on a machine whose load does not change much. No target: the figures say what
-a cross bundle costs next to a native one.
+  cache; the median of N runs, interleaved, so a change of load hits all three alike.
+The three directories take about 400 MB in the temporary directory while it runs. No
+target: the figures say what a cross bundle costs next to a native one.
 `--source` runs this checkout (`python -m packager`) instead of the installed script.
 """
 
@@ -78,15 +77,17 @@ def main() -> int:
     }
     targets["aarch64"] += ("--python-home", str(options.arm64_root))
     targets["windows"] += ("--python-home", str(options.windows_home))
-    cold: dict[str, float] = {}
-    warm: dict[str, list[float]] = {}
-    for name, args in targets.items():
-        with tempfile.TemporaryDirectory(prefix=f"bench-cross-{name}-") as temporary:
-            work, out = Path(temporary) / "work", Path(temporary) / "out"
-            cold[name] = bundle_seconds(command, args, work, out, environ)
-            warm[name] = [
-                bundle_seconds(command, args, work, out, environ) for _ in range(options.runs)
-            ]
+    with tempfile.TemporaryDirectory(prefix="bench-cross-") as temporary:
+        base = Path(temporary)
+
+        def run(name: str) -> float:
+            return bundle_seconds(command, targets[name], base / name, base / "out", environ)
+
+        cold = {name: run(name) for name in targets}
+        warm: dict[str, list[float]] = {name: [] for name in targets}
+        for _ in range(options.runs):
+            for name in targets:
+                warm[name].append(run(name))
     for name in targets:
         median = statistics.median(warm[name])
         native = statistics.median(warm[NATIVE])
