@@ -210,7 +210,7 @@ def check_foreign(request: BundleRequest, *, crate: bool) -> None:
     """Refuse what a Linux bundle for another architecture cannot honour, and a target's
     root (--python-home) for a program of this machine."""
     target = request.obtain.target
-    machine = None if crate else elf_machine(request.source)
+    machine = None if crate else _machine_of(request.source)
     foreign = target is not None or (machine is not None and machine != host_arch())
     if request.content.python_home is not None and not foreign:
         what = "add --target (e.g. aarch64-unknown-linux-gnu)" if crate else "drop it"
@@ -228,3 +228,11 @@ def check_foreign(request: BundleRequest, *, crate: bool) -> None:
         if option in reasons:
             built_for = f"--target {target}" if target else f"a {machine} program"
             raise UsageError(f"{option} cannot be used with {built_for}: {reasons[option]}")
+
+
+def _machine_of(binary: str) -> str | None:
+    """The machine of a built ELF program; None when unreadable (reading it later says why)."""
+    try:
+        return elf_machine(binary)
+    except OSError:
+        return None
