@@ -69,20 +69,39 @@ def start_up_link_args(
     *,
     echo: runner.Echo | None = None,
 ) -> tuple[str, ...]:
-    """The linker arguments that put the start-up code into the binaries of a build.
+    """The linker arguments that put the start-up code into the binaries of a build."""
+    cc = runner.require("cc", environ, fix=_CC_FIX)
+    ar = runner.require("ar", environ, fix="install binutils (Debian: apt-get install binutils)")
+    headers = (("-I", _headers(interpreter)),)
+    return start_up_archive_args(
+        headers, interpreter.version, target_dir, environ, cc=cc, ar=ar, echo=echo
+    )
+
+
+def start_up_archive_args(
+    headers: tuple[tuple[str, str], ...],
+    version: str,
+    target_dir: Path,
+    environ: Mapping[str, str],
+    *,
+    cc: str,
+    ar: str,
+    echo: runner.Echo | None = None,
+) -> tuple[str, ...]:
+    """The linker arguments for the start-up archive compiled by `cc` (a cross compiler
+    for another target) against `headers` ((flag, directory) pairs: -I, -idirafter).
 
     The archive is compiled the first time; its directory is named after what it is made
-    from, so a new packager or interpreter gets a new archive, and cargo relinks.
+    from, so a new packager, interpreter or compiler gets a new archive, and cargo relinks.
     """
     source = start_source()
-    headers = _headers(interpreter)
-    cc = runner.require("cc", environ, fix=_CC_FIX)
-    key_parts = (source, headers, interpreter.version, os.path.realpath(cc), *_CFLAGS)
+    include_flags = [part for pair in headers for part in pair]
+    key_parts = (source, *include_flags, version, os.path.realpath(cc), *_CFLAGS)
     key = hashlib.sha256("\0".join(key_parts).encode()).hexdigest()[:16]
     directory = target_dir / "packager" / f"start-{key}"
     archive = directory / START_ARCHIVE
     if not archive.is_file():
-        _compile(source, headers, cc, directory, environ, echo)
+        _compile(source, include_flags, cc, ar, directory, environ, echo)
     return (str(archive), f"-Wl,--wrap={WRAPPED_FUNCTION}")
 
 
@@ -101,21 +120,21 @@ def _headers(interpreter: Interpreter) -> str:
 
 def _compile(
     source: str,
-    headers: str,
+    include_flags: list[str],
     cc: str,
+    ar: str,
     directory: Path,
     environ: Mapping[str, str],
     echo: runner.Echo | None,
 ) -> None:
     """Compile the start-up code into `directory`/libpackager_start.a, atomically."""
     directory.parent.mkdir(parents=True, exist_ok=True)
-    ar = runner.require("ar", environ, fix="install binutils (Debian: apt-get install binutils)")
     work = Path(tempfile.mkdtemp(prefix=".start-", dir=directory.parent))
     try:
         (work / START_SOURCE).write_text(source, encoding="utf-8")
         # Relative names, run inside `work`: the object records no temporary path.
         obj = "packager_start.o"
-        compile_argv = [cc, "-c", *_CFLAGS, "-I", headers, "-o", obj, START_SOURCE]
+        compile_argv = [cc, "-c", *_CFLAGS, *include_flags, "-o", obj, START_SOURCE]
         runner.run(compile_argv, environ=environ, cwd=str(work), echo=echo)
         runner.run([ar, "rcsD", START_ARCHIVE, obj], environ=environ, cwd=str(work), echo=echo)
         (work / START_SOURCE).unlink()

@@ -22,7 +22,7 @@ from packager.build import (
     user_rustflags,
 )
 from packager.checks import check_result
-from packager.crate_runtime import RUNTIME_FILE, write_runtime
+from packager.crate_runtime import RUNTIME_FILE, start_up_archive_args, write_runtime
 from packager.cross import (
     LINUX_ROOT_FIX,
     WINDOWS_HOME_FIX,
@@ -61,6 +61,8 @@ class TargetPython:
     config: PyO3Config
     source: str  # the Windows home or the Linux root it came from
     rustflags: tuple[str, ...] = ()  # linker arguments the target needs besides
+    # A Linux target's Python.h directories, as (flag, directory): the start-up code's.
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def target_config(
@@ -76,7 +78,13 @@ def target_config(
         linux = find_linux_python(python_home, target)
         config = linux_config(linux, mode)
         flags = linux_link_args(linux, target, config.mode)
-        return TargetPython(config, linux.sysroot, tuple(flags))
+        # Debian's pyconfig.h includes <MULTIARCH/python3.X/pyconfig.h> from usr/include;
+        # -idirafter: the cross compiler's own C headers come first.
+        headers = (
+            ("-I", linux.rooted(linux.text("INCLUDEPY"))),
+            ("-idirafter", linux.rooted("/usr/include")),
+        )
+        return TargetPython(config, linux.sysroot, tuple(flags), headers)
     if target.system is TargetSystem.WINDOWS:
         if Mode(mode) is Mode.STATIC:
             raise UsageError(
@@ -127,9 +135,10 @@ def build_for_target(
     argv += ["--target", chosen.triple, "--message-format=json-render-diagnostics"]
     if release:
         argv.append("--release")
+    rustflags = [*python.rustflags, *_start_up(chosen, python, linker, target_dir, environ, echo)]
     binaries = run_cargo(
         argv,
-        _cargo_environ(environ, chosen, config_file, linker, python.rustflags),
+        _cargo_environ(environ, chosen, config_file, linker, rustflags),
         crate_dir,
         echo=echo,
         on_line=on_line,
@@ -154,6 +163,28 @@ def build_for_target(
         notes=notes,
         check=checked,
     )
+
+
+def _start_up(
+    target: CrossTarget,
+    python: TargetPython,
+    linker: str,
+    target_dir: Path,
+    environ: Mapping[str, str],
+    echo: Echo | None,
+) -> list[str]:
+    """rustc flags that link packager's start-up code, compiled by the target's compiler,
+    into a Linux target's programs (as `packager build` does natively); none for Windows."""
+    if target.system is not TargetSystem.LINUX:
+        return []
+    ar = runner.require(
+        f"{target.multiarch}-ar", environ, fix=f"install binutils-{target.multiarch} "
+        f"(Debian: apt-get install binutils-{target.multiarch})"
+    )  # fmt: skip
+    arguments = start_up_archive_args(
+        python.headers, python.config.version, target_dir, environ, cc=linker, ar=ar, echo=echo
+    )
+    return [f"-Clink-arg={argument}" for argument in arguments]
 
 
 def _bundled_later(

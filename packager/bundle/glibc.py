@@ -27,14 +27,17 @@ class TreeFloor:
     file: str | None  # relative to the tree's root
 
 
-def enforce_floor(paths: Sequence[str], root: str, required: str | None, ctx: Context) -> TreeFloor:
+def enforce_floor(
+    paths: Sequence[str], root: str, required: str | None, ctx: Context, *, sysroot: str = "/"
+) -> TreeFloor:
     """The floor of the ELF files under `paths` (all inside `root`); with `required`,
-    raise FloorError naming each file that needs more than that glibc or than the allowlist."""
+    raise FloorError naming each file that needs more than that glibc or than the allowlist.
+    `sysroot` is the system their libraries resolve in (a foreign target's root)."""
     from packager.inspect import inspect_paths
 
     reports = [
         report
-        for report in inspect_paths(list(paths), environ=ctx.environ).binaries
+        for report in inspect_paths(list(paths), environ=ctx.environ, root=sysroot).binaries
         if report.format is BinaryFormat.ELF
     ]
     if required is not None:

@@ -11,7 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 
 from packager.bundle.model import BundleFormat
+from packager.bundle.strip import elf_machine
 from packager.errors import UsageError
+from packager.portable.spec import host_arch
 
 # Debian policy: [epoch:]upstream[-revision], upstream starting with a digit. The .deb
 # writer and every other installer format take the version from here.
@@ -43,7 +45,7 @@ class ContentOptions:
     stdlib_sources: bool = False  # ship .py sources instead of a .pyc zip
     strip: bool = True  # strip ELF files
     unstripped: tuple[str, ...] = ()  # shell patterns of ELF files to leave unstripped
-    python_home: str | None = None  # a Windows CPython home, for a PE program
+    python_home: str | None = None  # a Windows CPython home, or another Linux arch's root
 
 
 @dataclass(frozen=True)
@@ -206,3 +208,35 @@ def parse_formats(text: str) -> tuple[BundleFormat, ...]:
     if not wanted:
         raise UsageError("no bundle format given", fix="e.g. --format dir,tar.gz")
     return tuple(fmt for fmt in BundleFormat if fmt in wanted)
+
+
+def check_foreign(request: BundleRequest, *, crate: bool) -> None:
+    """Refuse what a Linux bundle for another architecture cannot honour, and a target's
+    root (--python-home) for a program of this machine."""
+    target = request.obtain.target
+    machine = None if crate else _machine_of(request.source)
+    foreign = target is not None or (machine is not None and machine != host_arch())
+    if request.content.python_home is not None and not foreign:
+        what = "add --target (e.g. aarch64-unknown-linux-gnu)" if crate else "drop it"
+        raise UsageError(
+            "--python-home names the target's root of a program built for another "
+            f"architecture; this one is for this machine's: {what} (--python chooses this "
+            "machine's interpreter)"
+        )
+    reasons = {
+        "--requirements": "pip would install wheels for this machine, not the target's",
+        "--verify-on": "its Debian roots are this machine's architecture (use --verify: it "
+        "runs the bundle under qemu-user with the target's C library)",
+    }
+    for option in given_options(request) if foreign else ():
+        if option in reasons:
+            built_for = f"--target {target}" if target else f"a {machine} program"
+            raise UsageError(f"{option} cannot be used with {built_for}: {reasons[option]}")
+
+
+def _machine_of(binary: str) -> str | None:
+    """The machine of a built ELF program; None when unreadable (reading it later says why)."""
+    try:
+        return elf_machine(binary)
+    except OSError:
+        return None

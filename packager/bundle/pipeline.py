@@ -36,6 +36,7 @@ from packager.bundle.options import (
     METADATA_OPTIONS,
     BundleRequest,
     check_bundle_name,
+    check_foreign,
     check_version,
     check_workdir,
     given_options,
@@ -49,6 +50,7 @@ from packager.bundle.outputs import (
 )
 from packager.bundle.outputs.desktop import check_theme_icon
 from packager.bundle.roots import DEBIAN_RELEASES, debian_root, lowest_glibc
+from packager.bundle.strip import elf_machine
 from packager.bundle.tcltk import refuse_tkinter_in_onefile
 from packager.bundle.verify import verify_bundle
 from packager.bundle.verify_gui import gui_tools, verify_window
@@ -56,6 +58,7 @@ from packager.context import Context
 from packager.errors import FloorError, UnreadableInputError, UsageError
 from packager.floor import version_key
 from packager.model import BinaryFormat, BinaryReport, LinkMode
+from packager.portable.spec import host_arch
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,12 @@ def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
         check_site_dirs(request.onefile_options.site_dirs)  # before the build, not after
         obtained = obtain(request, layout, ctx, crate=crate)
         binary = os.path.abspath(obtained.binary)
-        _check_roots(request, enforce_floor([binary], os.path.dirname(binary), request.glibc, ctx))
+        foreign = elf_machine(binary) not in (None, host_arch())
+        sysroot = request.content.python_home if foreign else None
+        floor = enforce_floor(
+            [binary], os.path.dirname(binary), request.glibc, ctx, sysroot=sysroot or "/"
+        )
+        _check_roots(request, floor)
         result = build_onefile(_onefile_job(request, obtained, name, crate=crate), ctx)
         return BundleRun(layout.key, None, result, _verify(request, [result.path], ctx))
     obtained = obtain(request, layout, ctx, crate=crate)
@@ -156,6 +164,13 @@ def check_request(request: BundleRequest, layout: Layout, *, crate: bool) -> Non
     for option in given_options(request):
         if option not in layout.options:
             raise UsageError(f"{option} cannot be used with {layout.title}{_why(option, layout)}")
+    if layout is ONEFILE and request.obtain.target and _crate_layout(request.obtain.target) is PE:
+        raise UsageError(
+            f"--onefile writes a Linux program; {request.obtain.target} is a Windows target "
+            "(drop --onefile: a Windows program is bundled as a folder or zip)"
+        )
+    if layout is not PE:
+        check_foreign(request, crate=crate)
     for option in ("--mode", "--package", "--bin"):
         if option in given_options(request) and not crate:
             raise UsageError(
@@ -210,16 +225,11 @@ def _why(option: str, layout: Layout) -> str:
             "--workdir": "a onefile program has no launcher to start it in a folder, and "
             "its app files are inside the file (drop --workdir)",
             "--stdlib-sources": "a onefile program carries compiled modules only",
-            "--python-home": "a onefile program is a Linux program",
             "--version": "a onefile program is not a package",
         }
         return f": {reasons.get(option, 'it applies to folder bundles')}"
     if option in ("--only-needed", "--script", "--include", "--site", "--no-compress"):
         return ": it applies to --onefile only"
-    if option == "--python-home":
-        return ": it names the Windows CPython of a Windows program"
-    if option == "--target":
-        return ": bundling a program built for another Linux architecture is not supported yet"
     if option == "--workdir" and layout is PE:
         return ": the Windows launcher starts the program in the caller's folder"
     if option in ("--glibc", "--verify-on"):
@@ -258,11 +268,11 @@ def obtain(request: BundleRequest, layout: Layout, ctx: Context, *, crate: bool)
                 "binary (drop --target: its format is read from the file)"
             )
         return Obtained(request.source, request.obtain.python)
+    mode = "static" if layout is ONEFILE else (request.obtain.mode or "auto")
     if request.obtain.target is not None:
-        return _obtain_for_target(request, request.obtain.target, ctx)
+        return _obtain_for_target(request, request.obtain.target, mode, ctx)
     from packager.build import build_crate
 
-    mode = "static" if layout is ONEFILE else (request.obtain.mode or "auto")
     if layout is ONEFILE:
         ctx.progress(f"building {request.source} statically")
     outcome = build_crate(
@@ -282,8 +292,9 @@ def obtain(request: BundleRequest, layout: Layout, ctx: Context, *, crate: bool)
     return Obtained(binary, outcome.interpreter)
 
 
-def _obtain_for_target(request: BundleRequest, target: str, ctx: Context) -> Obtained:
-    """Build the crate in release mode for `target`, against the target's Python."""
+def _obtain_for_target(request: BundleRequest, target: str, mode: str, ctx: Context) -> Obtained:
+    """Build the crate in release mode for `target`, against the target's Python; no
+    interpreter of this machine was used (--python-home names where its Python is)."""
     from packager.cross_build import build_for_target
 
     outcome = build_for_target(
@@ -291,14 +302,14 @@ def _obtain_for_target(request: BundleRequest, target: str, ctx: Context) -> Obt
         target=target,
         environ=ctx.environ,
         python_home=request.content.python_home,
-        mode=request.obtain.mode or "auto",
+        mode=mode,
         release=True,
         echo=ctx.echo,
         on_line=ctx.on_line,
     )
     binary = outcome.binaries[0]
     ctx.progress(f"built {binary} for {target} (Python {outcome.python_version})")
-    return Obtained(binary, outcome.interpreter)
+    return Obtained(binary, None)
 
 
 def read(binary: str, layout: Layout, ctx: Context) -> BinaryReport:
@@ -339,7 +350,12 @@ def _bundle_tree(
         job = TreeJob(request, name, obtained.binary, report, obtained.interpreter, staging, meta)
         laid_out = layout.lay_out(job, ctx)
         root = laid_out.tree.root
-        floor = enforce_floor([root], root, request.glibc, ctx) if layout is ELF else None
+        sysroot = request.content.python_home if report.arch != host_arch() else None
+        floor = (
+            enforce_floor([root], root, request.glibc, ctx, sysroot=sysroot or "/")
+            if layout is ELF
+            else None
+        )
         tree = laid_out.tree
         if floor is not None:
             _check_roots(request, floor)
@@ -421,7 +437,7 @@ def _onefile_job(
 ) -> OnefileJob:
     return OnefileJob(
         binary=os.path.abspath(obtained.binary),
-        interpreter=obtained.interpreter,
+        interpreter=obtained.interpreter or request.obtain.python,
         out=os.path.join(request.out_dir, name),
         crate_dir=request.source if crate else None,
         content=request.content,
@@ -460,6 +476,18 @@ def _verify(
         where = "" if root == "/" else f" over {os.path.basename(root)}"
         for subject in subjects:
             ctx.progress(f"verifying {subject} in a sandbox{where}")
-            run = verify_window if gui else verify_bundle
-            results.append(run(subject, environ=ctx.environ, echo=ctx.echo, root=root))
+            if gui:
+                results.append(
+                    verify_window(subject, environ=ctx.environ, echo=ctx.echo, root=root)
+                )
+            else:
+                results.append(
+                    verify_bundle(
+                        subject,
+                        environ=ctx.environ,
+                        echo=ctx.echo,
+                        root=root,
+                        sysroot=request.content.python_home,
+                    )
+                )
     return tuple(results)

@@ -3,10 +3,12 @@
 Preparing is the slow part of a bundle: copying and trimming the stdlib, precompiling it
 (and zipping it), stripping libpython and lib-dynload. None of it depends on the binary
 being bundled, so the result is cached under the cache's `runtime/` directory, keyed by
-the interpreter and libpython files and every stdlib file (path, size, mtime), the trim
-rules and the options; later bundles copy it. An entry holds:
+the machine, the interpreter and libpython files, every stdlib file (path, size, mtime),
+the trim rules and the options; later bundles copy it. An entry holds:
 
     libpython                         the shared libpython (dynamic embeds), stripped
+                                      (files needing a library a tree ships from the
+                                      system have a run path to the tree's lib/ already)
     lib/python3X.zip                  the compiled pure-Python stdlib (unless sources)
     lib/python3.X/lib-dynload/        stdlib extension modules, stripped
     lib/python3.X/...                 the stdlib as sources and __pycache__ (with sources)
@@ -29,13 +31,13 @@ from packager import cache
 from packager.bundle import stdlib
 from packager.bundle.launchers import RESTORE_MODULE, RESTORE_PTH, restore_hook
 from packager.bundle.outputs.archives import sha256_file
-from packager.bundle.rpaths import scrub_rpaths
+from packager.bundle.rpaths import add_library_entry, scrub_rpaths
 from packager.bundle.runtime import PythonRuntime
 from packager.bundle.strip import elf_files_under, strip_files
 from packager.context import Context
 
 # Part of every key: bump it when the layout or the way an entry is made changes.
-_FORMAT = 4
+_FORMAT = 5
 LIBPYTHON = "libpython"
 MANIFEST = "manifest.json"
 
@@ -76,6 +78,9 @@ def runtime_key(runtime: PythonRuntime, options: RuntimeOptions) -> str:
     return cache.cache_key(
         {
             "format": _FORMAT,
+            # A foreign root's runtime has its own files, but the machine is said outright:
+            # an entry for one architecture must never serve a bundle for another.
+            "machine": runtime.machine,
             "interpreter": cache.file_identity(runtime.interpreter.executable),
             "libpython": cache.file_identity(runtime.libpython) if runtime.libpython else None,
             "stdlib": runtime.stdlib_dir,
@@ -170,6 +175,9 @@ def _build(
     stdlib.compile_tree(python, compiled, ctx, source_prefix=os.path.relpath(compiled, root))
     dynload = elf_files_under(os.path.join(version_dir, "lib-dynload"))
     scrub_rpaths([*stripped, *dynload], ctx)
+    # Where a tree puts the system libraries it ships (lib/), as vendoring would point them.
+    add_library_entry(stripped, "$ORIGIN", ctx)  # libpython goes into lib/ itself
+    add_library_entry(dynload, "$ORIGIN/../..", ctx)  # lib/python3.X/lib-dynload
     if options.strip:
         strip_files([*stripped, *dynload], ctx)
     digests = {

@@ -43,3 +43,31 @@ def scrub_rpaths(paths: Iterable[str], ctx: Context) -> list[str]:
         runner.run([patchelf, *action, path], environ=ctx.environ, echo=ctx.echo)
         changed.append(path)
     return changed
+
+
+def add_library_entry(paths: Iterable[str], entry: str, ctx: Context) -> list[str]:
+    """Append `entry` ("$ORIGIN/../..") to the run path of each of `paths` that needs a
+    library beyond the manylinux allowlist (one a bundle ships in its lib/), as vendoring
+    would; the files changed. Done once in a prepared runtime, it leaves vendoring
+    nothing to change there, so those files stay as cached (their zstd frames too)."""
+    from packager.floor import is_allowed
+
+    changed: list[str] = []
+    for path in paths:
+        try:
+            _, images = read_binary(path)
+        except PackagerError:
+            continue
+        if len(images) != 1 or all(is_allowed(name) for name in images[0].needed):
+            continue
+        entries = portable_entries(images[0].rpaths)
+        if entry in entries:
+            continue
+        patchelf = runner.require("patchelf", ctx.environ, fix=_PATCHELF_FIX)
+        runner.run(
+            [patchelf, "--set-rpath", ":".join([*entries, entry]), path],
+            environ=ctx.environ,
+            echo=ctx.echo,
+        )
+        changed.append(path)
+    return changed

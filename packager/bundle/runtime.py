@@ -32,6 +32,7 @@ class PythonRuntime:
     dynload_dir: str  # compiled stdlib extension modules (platstdlib/lib-dynload)
     libpython: str | None  # the shared libpython to ship (dynamic binaries), a real path
     site_packages: str  # where this stdlib's site.py looks, relative to the prefix
+    machine: str | None = None  # the machine its ELF files are for: "x86_64", "aarch64"
 
     @property
     def version_dir(self) -> str:
@@ -113,7 +114,9 @@ def _runtime(
                 fix="pass an interpreter built with --enable-shared with --python",
             )
     site_packages = _cached_site_packages_dir(interpreter, cache_dir)
-    return PythonRuntime(interpreter, stdlib, dynload, libpython, site_packages)
+    return PythonRuntime(
+        interpreter, stdlib, dynload, libpython, site_packages, machine=report.arch
+    )
 
 
 _ROOT = "/@packager-prefix@"
@@ -138,13 +141,15 @@ def _cached_site_packages_dir(interpreter: Interpreter, cache_dir: str | None) -
     return found
 
 
-def site_packages_dir(interpreter: Interpreter) -> str:
+def site_packages_dir(interpreter: Interpreter, *, stdlib_dir: str | None = None) -> str:
     """The site-packages directory this stdlib's site.py adds for a prefix, relative to it.
 
     Distributions patch site.py (Debian's adds lib/python3.X/dist-packages, not
-    site-packages), so the interpreter itself is asked.
+    site-packages), so the interpreter itself is asked; with `stdlib_dir` (another root's
+    stdlib of the same version), it answers with that stdlib's site.py.
     """
-    script = f"import json, site; print(json.dumps(site.getsitepackages([{_ROOT!r}])))"
+    first = f"import sys; sys.path.insert(0, {stdlib_dir!r}); " if stdlib_dir else ""
+    script = f"{first}import json, site; print(json.dumps(site.getsitepackages([{_ROOT!r}])))"
     try:
         result = runner.run([interpreter.executable, "-I", "-S", "-c", script], environ={})
         paths = [str(path) for path in json.loads(result.stdout.strip().splitlines()[-1])]

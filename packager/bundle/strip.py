@@ -5,6 +5,8 @@ dynamic symbol table, so everything the loader and extension modules look up (th
 exported Python C API of libpython, each module's PyInit_*) still resolves. What is lost
 is what debuggers and profilers read: backtraces show addresses instead of function names
 (`--no-strip` keeps them). Only copies are stripped, never the files they came from.
+Files for another machine (an aarch64 bundle made here) are stripped by that machine's
+binutils, `aarch64-linux-gnu-strip`: the host's strip knows only its own machine.
 """
 
 from __future__ import annotations
@@ -15,7 +17,11 @@ import re
 from collections.abc import Iterable, Sequence
 
 from packager import runner
+from packager.binary.elf import machine_name
 from packager.context import Context
+from packager.cross import TARGETS, TargetSystem
+from packager.errors import UsageError
+from packager.portable.spec import host_arch
 
 _STRIP_FIX = "install binutils (Debian: apt-get install binutils), or pass --no-strip"
 _ELF_MAGIC = b"\x7fELF"
@@ -79,8 +85,44 @@ def strip_files(paths: Sequence[str], ctx: Context, *, keep_symbols: Iterable[st
     """
     if not paths:
         return
-    strip = runner.require("strip", ctx.environ, fix=_STRIP_FIX)
     flags = [f"--keep-symbol={pattern}" for pattern in sorted(set(keep_symbols))]
     if flags:
         flags.insert(0, "--wildcard")
-    runner.run([strip, "--strip-unneeded", *flags, *paths], environ=ctx.environ, echo=ctx.echo)
+    by_machine: dict[str, list[str]] = {}
+    for path in paths:
+        by_machine.setdefault(elf_machine(path) or host_arch(), []).append(path)
+    for machine, files in sorted(by_machine.items()):
+        strip = strip_tool(machine, files[0], ctx)
+        runner.run([strip, "--strip-unneeded", *flags, *files], environ=ctx.environ, echo=ctx.echo)
+
+
+def elf_machine(path: str) -> str | None:
+    """The machine an ELF file is for ("aarch64"), None when it is not ELF."""
+    with open(path, "rb") as handle:
+        head = handle.read(20)
+    if len(head) < 20 or head[:4] != _ELF_MAGIC:
+        return None
+    little = head[5] == 1
+    return machine_name(
+        head[4] == 2, little, int.from_bytes(head[18:20], "little" if little else "big")
+    )
+
+
+def strip_tool(machine: str, example: str, ctx: Context) -> str:
+    """This host's strip for its own files, the cross binutils' strip for another machine's
+    (`example` is a file of that machine, named if there is no strip for it)."""
+    if machine == host_arch():
+        return runner.require("strip", ctx.environ, fix=_STRIP_FIX)
+    for target in TARGETS.values():
+        if target.system is TargetSystem.LINUX and target.arch == machine:
+            package = target.linker_package.replace("gcc-", "binutils-", 1)
+            return runner.require(
+                f"{target.multiarch}-strip",
+                ctx.environ,
+                fix=f"install {package} (Debian: apt-get install {package}), or pass --no-strip",
+            )
+    raise UsageError(
+        f"no strip for {machine} files on this {host_arch()} machine",
+        path=example,
+        fix="pass --no-strip",
+    )

@@ -34,9 +34,15 @@ class Vendored:
     changed: frozenset[str]  # files whose run path it set
 
 
-def vendor_libraries(root: str, ctx: Context, lib_dir: str = "lib") -> Vendored:
+def vendor_libraries(
+    root: str, ctx: Context, lib_dir: str = "lib", *, sysroot: str = "/"
+) -> Vendored:
     """Copy into `root`/`lib_dir` every library the tree's ELF files take from the
-    system beyond the allowlist, transitively, and point the needing files at them."""
+    system beyond the allowlist, transitively, and point the needing files at them.
+
+    `sysroot` is the system the libraries are resolved in: a target's root for a program
+    of another architecture (the host's /usr/lib is never read for it).
+    """
     from packager.inspect import inspect_paths
 
     target_dir = os.path.join(root, lib_dir)
@@ -45,7 +51,7 @@ def vendor_libraries(root: str, ctx: Context, lib_dir: str = "lib") -> Vendored:
     for _ in range(_ROUNDS):
         reports = [
             report
-            for report in inspect_paths([root], environ=ctx.environ).binaries
+            for report in inspect_paths([root], environ=ctx.environ, root=sysroot).binaries
             if report.format is BinaryFormat.ELF
         ]
         wanted = _from_the_system(reports, root)

@@ -4,7 +4,8 @@ Hidden: every /usr/lib/python3* directory, /usr/bin/python3* and the system's
 libpython3*.so* (each file covered by /dev/null, as tmpfs cannot cover a single file),
 /usr/local, /opt, /root and $HOME (pyenv lives there). The bundle is first copied (or
 extracted, or installed) to a path with a space in it, so the run also proves the bundle
-is relocatable and quotes its paths. HOME and TMPDIR are fresh tmpfs directories.
+is relocatable and quotes its paths. HOME and TMPDIR are fresh tmpfs directories. A
+bundle for another architecture runs under qemu-user (verify_qemu.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ from dataclasses import dataclass
 from packager import runner
 from packager.bundle.model import VerifyResult
 from packager.bundle.verify_installers import installer_kind, verify_installer
+from packager.bundle.verify_qemu import (
+    TARGET_LIBRARIES,
+    foreign_machine,
+    qemu_prefix,
+    target_libraries,
+)
 from packager.bundle.verify_wine import verify_windows, windows_bundle_name
 from packager.errors import UnreadableInputError, UsageError
 from packager.safe_extract import extract_tar, extract_zip
@@ -71,12 +78,13 @@ def sandbox_argv(
     cwd: str = SANDBOX_HOME,
     binds: Sequence[str] = (),
     root: str = "/",
+    libraries: str | None = None,
 ) -> tuple[list[str], list[str]]:
     """(bwrap arguments up to the command, hidden paths) with `area` at SANDBOX_AREA and
     `root` (this host's, or another userland's directory) as the read-only system.
 
     The command starts in `cwd`; each of `binds` (host directories) is visible at its own
-    path, writable.
+    path, writable; `libraries` (a foreign target's C library) at TARGET_LIBRARIES.
     """
     directories, files = hidden_paths(environ, root)
     argv = [bwrap, "--ro-bind", root, "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
@@ -87,6 +95,8 @@ def sandbox_argv(
     argv += ["--bind", area, SANDBOX_AREA, "--dir", SANDBOX_HOME]
     for directory in binds:
         argv += ["--bind", directory, directory]
+    if libraries is not None:
+        argv += ["--ro-bind", libraries, TARGET_LIBRARIES]
     argv += ["--unshare-all", "--die-with-parent", "--new-session", "--clearenv"]
     for key, value in (
         ("PATH", "/usr/bin:/bin"),
@@ -110,6 +120,7 @@ def verify_bundle(
     echo: runner.Echo | None = None,
     cwd: str | None = None,
     root: str = "/",
+    sysroot: str | None = None,
 ) -> VerifyResult:
     """Copy, extract or install `subject` into the sandbox and run it with `args`.
 
@@ -119,7 +130,8 @@ def verify_bundle(
     program, beside it), an absolute one a directory of this machine, made visible in the
     sandbox at that path; None: a fresh, empty HOME. A Windows bundle runs under wine
     instead (packager.bundle.verify_wine), and an .msi or setup.exe is installed, run and
-    removed there (packager.bundle.verify_installers).
+    removed there (packager.bundle.verify_installers); one for another Linux architecture
+    runs under qemu-user, with the C library of `sysroot` (the root it was built against).
     """
     if installer_kind(subject) is not None:
         return verify_installer(
@@ -134,7 +146,14 @@ def verify_bundle(
     work = tempfile.mkdtemp(prefix="packager-verify-")
     try:
         sandbox = prepare_sandbox(
-            subject, work, environ=environ, extra_env=extra_env, cwd=cwd, root=root, echo=echo
+            subject,
+            work,
+            environ=environ,
+            extra_env=extra_env,
+            cwd=cwd,
+            root=root,
+            echo=echo,
+            sysroot=sysroot,
         )
         result = runner.run(
             [*sandbox.argv, *args], environ=environ, check=False, timeout=timeout, echo=echo
@@ -172,6 +191,7 @@ def prepare_sandbox(
     root: str = "/",
     echo: runner.Echo | None = None,
     binds: Sequence[str] = (),
+    sysroot: str | None = None,
 ) -> Sandbox:
     """Copy, extract or install `subject` under `work` (an empty directory the caller
     removes) and make the command that runs it in the sandbox (see verify_bundle); each of
@@ -197,10 +217,30 @@ def prepare_sandbox(
         command = _installed_in(command, cwd)  # the folder exists once it has run
     elif cwd is not None and top is not None:
         start = _folder_of_bundle(top, cwd, area, subject)
+    wrapper, libraries, sandbox_env = _foreign(area, work, sysroot, subject, environ)
     argv, hidden = sandbox_argv(
-        bwrap, area, environ, extra_env, cwd=start, binds=visible, root=os.path.abspath(root)
+        bwrap,
+        area,
+        environ,
+        {**sandbox_env, **(extra_env or {})},
+        cwd=start,
+        binds=visible,
+        root=os.path.abspath(root),
+        libraries=libraries,
     )
-    return Sandbox((*argv, *command), tuple(command), tuple(hidden))
+    return Sandbox((*wrapper, *argv, *command), tuple(command), tuple(hidden))
+
+
+def _foreign(
+    area: str, work: str, sysroot: str | None, subject: str, environ: Mapping[str, str]
+) -> tuple[list[str], str | None, dict[str, str]]:
+    """(the command the sandbox runs under, the target's libraries, the variables qemu
+    reads) for a bundle of another architecture; nothing for one of this machine."""
+    machine = foreign_machine(area)
+    if machine is None:
+        return [], None, {}
+    libraries = target_libraries(sysroot, machine, os.path.join(work, "target"), subject)
+    return qemu_prefix(machine, environ), libraries, {"QEMU_LD_PREFIX": TARGET_LIBRARIES}
 
 
 def _check_cwd(cwd: str) -> None:

@@ -12,7 +12,7 @@ from packager.context import cache_root
 from packager.discovery import Candidate, Discovered, Discovery, discover, select_interpreter
 from packager.errors import InterpreterError, UsageError
 from packager.interpreters import probe
-from packager.pyo3_config import Mode, PyO3Config, config_for
+from packager.pyo3_config import Mode, config_for
 from packager.reporting.config import list_to_json, list_to_text, to_json, to_text
 
 
@@ -66,6 +66,7 @@ def command(
       packager config --list
       packager config --json --mode dynamic
       packager config --target x86_64-pc-windows-gnu --python-home python-3.11-embed-amd64
+      packager config --target aarch64-unknown-linux-gnu --python-home arm64-root --json
     """
     environ: Mapping[str, str] = os.environ
     if list_all:
@@ -74,7 +75,8 @@ def command(
         click.echo(list_to_json(found) if as_json else list_to_text(found))
         return
     if target is not None:
-        click.echo(to_text(_target_config(target, python_home, mode, python, as_json)), nl=False)
+        # The config text ends in a newline of its own; the JSON does not.
+        click.echo(_target_report(target, python_home, mode, python, as_json), nl=as_json)
         return
     interpreter = select_interpreter(environ, python)
     config = config_for(interpreter, Mode(mode))
@@ -98,16 +100,23 @@ def _built_runtimes(environ: Mapping[str, str]) -> list[Discovered]:
     return found
 
 
-def _target_config(
+def _target_report(
     target: str, python_home: str | None, mode: str, python: str | None, as_json: bool
-) -> PyO3Config:
-    """The config `build --target` writes; PyO3 derives the same from PYO3_CROSS_LIB_DIR."""
+) -> str:
+    """The config `build --target` writes (PyO3 derives the same from PYO3_CROSS_LIB_DIR),
+    as PYO3_PRINT_CONFIG prints it, or as JSON."""
     from packager.cross import cross_target
     from packager.cross_build import target_config
+    from packager.reporting.config import target_to_json
 
-    if python is not None or as_json:
+    if python is not None:
         raise UsageError(
-            "--target shows the config as PYO3_PRINT_CONFIG prints it, from --python-home",
-            fix="drop --python and --json",
+            "--target takes the target's Python from --python-home; --python names an "
+            "interpreter of this machine",
+            fix="drop --python",
         )
-    return target_config(cross_target(target), python_home=python_home, mode=mode).config
+    chosen = cross_target(target)
+    found = target_config(chosen, python_home=python_home, mode=mode)
+    if as_json:
+        return target_to_json(chosen, found, Mode(mode))
+    return to_text(found.config)

@@ -128,6 +128,13 @@ def _show_gui(
     metavar="TEXT",
     help="With --gui: the window to wait for, by a part of its title.  [default: any]",
 )
+@click.option(
+    "--sysroot",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="For a bundle built for another architecture (aarch64): the target's root it was "
+    "built against (--python-home); its C library runs the program under qemu-user.",
+)
 @json_option
 @click.pass_context
 def command(
@@ -142,6 +149,7 @@ def command(
     gui: bool,
     screenshot: str | None,
     window_title: str | None,
+    sysroot: str | None,
     as_json: bool,
 ) -> None:
     """Run SUBJECT (a bundle folder, archive, .deb, .rpm or installer) with ARGS in a sandbox.
@@ -150,6 +158,7 @@ def command(
     /usr/bin/python3*, the system libpython, /usr/local, /opt and $HOME hidden; the bundle
     is placed under "/tmp/packager verify/" first, so the run also proves it relocates.
     With --root or --distro the system is another userland, with nothing added to it.
+    A bundle for another architecture runs under qemu-user with the --sysroot C library.
 
     A Windows bundle (folder or zip) runs under wine instead, through its .cmd launcher,
     in a copy of a clean prefix (cached) with no Python installed and no Z: drive. wine 8
@@ -170,6 +179,7 @@ def command(
       packager verify dist/myapp --cwd app
       packager verify --distro bullseye dist/myapp.tar.zst
       packager verify dist/myapp --gui --screenshot shot.png --window-title "My App"
+      packager verify --sysroot arm64-root dist/myapp-aarch64.tar.zst
     """
     from packager.bundle import verify_bundle
     from packager.reporting.bundle import verify_to_json, verify_to_text
@@ -184,7 +194,7 @@ def command(
         return
     result = verify_bundle(
         subject, args, environ=dict(os.environ), extra_env=_parse_env(env_pairs),
-        timeout=timeout, echo=echo, cwd=cwd, root=system_root,
+        timeout=timeout, echo=echo, cwd=cwd, root=system_root, sysroot=sysroot,
     )  # fmt: skip
     click.echo(verify_to_json(result) if as_json else verify_to_text(result))
     sys.exit(0 if result.ok else 1)

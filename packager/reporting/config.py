@@ -1,6 +1,7 @@
 """Reports of `packager config`: the PyO3 configuration, and the list of interpreters found.
 
-Schema: packager/schema/config-v1.json (both documents).
+Schema: packager/schema/config-v1.json (both documents); with --target,
+packager/schema/config-target-v1.json.
 """
 
 from __future__ import annotations
@@ -8,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from packager.cross import CrossTarget
+from packager.cross_build import TargetPython
 from packager.discovery import Discovery
 from packager.interpreters import Interpreter
 from packager.pyo3_config import Mode, PyO3Config, render
@@ -28,6 +31,32 @@ def to_document(interpreter: Interpreter, mode: Mode, config: PyO3Config) -> dic
 def to_json(interpreter: Interpreter, mode: Mode, config: PyO3Config) -> str:
     """The JSON text of the configuration."""
     return dumps(to_document(interpreter, mode, config))
+
+
+def target_to_document(target: CrossTarget, python: TargetPython, mode: Mode) -> dict[str, Any]:
+    """The JSON document of the configuration `build --target` would use."""
+    config = python.config
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "target": {
+            "triple": target.triple,
+            "system": target.system.value,
+            "arch": target.arch,
+            "linker": target.linker,
+            "linker_package": target.linker_package,
+            "multiarch": target.multiarch,
+        },
+        "python_home": python.source,
+        "requested_mode": mode.value,
+        "mode": config.mode.value,
+        "config": {**asdict(config), "text": render(config)},
+        "rustflags": list(python.rustflags),
+    }
+
+
+def target_to_json(target: CrossTarget, python: TargetPython, mode: Mode) -> str:
+    """The JSON text of a target's configuration."""
+    return dumps(target_to_document(target, python, mode))
 
 
 def to_text(config: PyO3Config) -> str:

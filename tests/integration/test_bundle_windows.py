@@ -345,7 +345,7 @@ def test_refusals_name_the_dll_and_the_fix(pe_pair: PePair, tmp_path: Path) -> N
             environ={},
             content=ContentOptions(python_home=str(no_stdlib)),
         )
-    with pytest.raises(UsageError, match="--python-home cannot be used with a Linux"):
+    with pytest.raises(UsageError, match="--python-home names the target's root"):
         bundle_tree(
             sys.executable,
             out_dir=str(tmp_path),

@@ -23,7 +23,7 @@ from packager.cross import cross_target
 from packager.cross_build import build_for_target, target_config
 from packager.inspect import inspect_paths
 from packager.model import BinaryFormat
-from tests.helpers import CARGO_TARGET_DIR, SAMPLES, pyo3_cross_config
+from tests.helpers import CARGO_TARGET_DIR, REPO, SAMPLES, pyo3_cross_config
 from tests.integration.windows_helpers import (
     PYTHON_VERSION,
     TARGET,
@@ -40,11 +40,12 @@ def _bundle(
     environ: dict[str, str],
     home: Path,
     app_dir: Path | None = None,
+    crate: Path | None = None,
 ) -> list[VerifyResult]:
     started = time.monotonic()
     run = bundle(
         BundleRequest(
-            str(SAMPLES / sample),
+            str(crate or SAMPLES / sample),
             out_dir=str(out),
             formats=(BundleFormat.DIR, BundleFormat.ZIP),
             obtain=ObtainOptions(target=TARGET),
@@ -124,6 +125,37 @@ def test_extmods_imports_pyd_modules_and_passes_arguments_and_exit_codes(
     missing = verify_bundle(str(bundle_dir), ["C:\\nowhere at all"], environ=cross_environ)
     assert missing.returncode == 1
     assert "could not import: markupsafe._speedups" in missing.stderr
+
+
+@pytest.fixture(scope="module")
+def guideapp_runs(
+    windows_home: Path, cross_environ: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> list[VerifyResult]:
+    """tests/crates/guideapp bundled for Windows (folder and zip), each run under wine."""
+    crate = REPO / "tests" / "crates" / "guideapp"
+    out = tmp_path_factory.mktemp("guideapp-windows")
+    return _bundle("guideapp", out, cross_environ, windows_home, crate=crate)
+
+
+def test_guideapp_in_the_guides_style_runs_under_wine(guideapp_runs: list[VerifyResult]) -> None:
+    for result in guideapp_runs:
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "Traceback" not in result.stderr
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the crate never flushes Python's output, and packager's start-up code (which "
+    "flushes it at exit) is linked into Linux programs only: with stdout a pipe, a Windows "
+    "build loses what Python printed",
+)
+def test_guideapp_output_reaches_a_pipe_under_wine(guideapp_runs: list[VerifyResult]) -> None:
+    for result in guideapp_runs:
+        assert _lines(result) == [
+            "hello, guide, from Rust",
+            "decimal 3.30",
+            "prefix C:\\packager verify\\guideapp",
+        ]
 
 
 @pytest.mark.parametrize("sample", ["hello", "extmods"])

@@ -13,6 +13,8 @@ from packager.errors import UsageError
 from tests.helpers import SAMPLES, run_packager
 
 HELLO = str(SAMPLES / "hello")
+AARCH64 = "aarch64-unknown-linux-gnu"
+WINDOWS = "x86_64-pc-windows-gnu"
 
 # (arguments after `bundle`, words the one-line error must contain)
 REFUSED = [
@@ -21,13 +23,16 @@ REFUSED = [
     (["--onefile", "--stdlib-sources", HELLO], ["--stdlib-sources", "--onefile"]),
     (["--onefile", "--mode", "dynamic", HELLO], ["--mode", "--onefile"]),
     (["--onefile", "--version", "1.0", HELLO], ["--version", "--onefile"]),
-    (["--onefile", "--python-home", "/tmp", HELLO], ["--python-home", "--onefile"]),
+    (["--onefile", "--python-home", "/tmp", HELLO], ["--python-home", "add --target"]),
     (["--only-needed", HELLO], ["--only-needed", "--onefile only"]),
     (["--site", "/tmp", HELLO], ["--site", "--onefile only"]),
     (["--no-compress", HELLO], ["--no-compress", "--onefile only"]),
     (["--onefile", "--script", "app/main.py", HELLO], ["--script", "--only-needed"]),
-    (["--python-home", "/tmp", HELLO], ["--python-home", "Linux (ELF)"]),
-    (["--python-home", "/tmp", sys.executable], ["--python-home", "Linux (ELF)"]),
+    (["--python-home", "/tmp", HELLO], ["--python-home", "add --target"]),
+    (["--python-home", "/tmp", sys.executable], ["--python-home", "this machine's"]),
+    (["--target", AARCH64, "--requirements", __file__, HELLO], ["--requirements", AARCH64]),
+    (["--target", AARCH64, "--verify-on", "bookworm", HELLO], ["--verify-on", "qemu-user"]),
+    (["--onefile", "--target", WINDOWS, HELLO], ["--onefile", "Windows target"]),
     (["--mode", "static", sys.executable], ["--mode", "built binary"]),
     (["--version", "1.0", HELLO], ["--version", "--format installer,deb"]),
     (["--icon", "/nonexistent.png", HELLO], ["--icon", "installers"]),

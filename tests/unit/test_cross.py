@@ -58,7 +58,7 @@ def test_windows_home_needs_exactly_one_versioned_dll(tmp_path: Path, dlls: tupl
         find_windows_python(str(tmp_path))
 
 
-def _root(tmp_path: Path, text: str = SYSCONFIG) -> Path:
+def fake_root(tmp_path: Path, text: str = SYSCONFIG) -> Path:
     root = tmp_path / "root"
     stdlib = root / "usr" / "lib" / "python3.11"
     stdlib.mkdir(parents=True)
@@ -75,7 +75,7 @@ def _root(tmp_path: Path, text: str = SYSCONFIG) -> Path:
 
 def test_sysconfigdata_is_read_never_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    root = _root(tmp_path, SYSCONFIG.replace("MARKER", "'ran'"))
+    root = fake_root(tmp_path, SYSCONFIG.replace("MARKER", "'ran'"))
     python = find_linux_python(str(root), AARCH64)
     assert python.sysconfig_path.endswith("/_sysconfigdata__aarch64-linux-gnu.py")
     assert not (tmp_path / "ran").exists()
@@ -88,7 +88,9 @@ def test_sysconfigdata_is_read_never_run(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_static_config_prefers_debians_pic_archive(tmp_path: Path) -> None:
-    python = find_linux_python(str(_root(tmp_path, SYSCONFIG.replace("MARKER", "'x'"))), AARCH64)
+    python = find_linux_python(
+        str(fake_root(tmp_path, SYSCONFIG.replace("MARKER", "'x'"))), AARCH64
+    )
     static = linux_config(python, Mode.STATIC)
     config_dir = str(tmp_path / "root/usr/lib/python3.11/config-3.11-aarch64-linux-gnu")
     assert (static.shared, static.lib_name, static.lib_dir) == (False, "python3.11-pic", config_dir)
@@ -116,4 +118,4 @@ def test_a_root_without_sysconfigdata_is_refused(tmp_path: Path) -> None:
 
 def test_sysconfigdata_without_the_dictionary_is_refused(tmp_path: Path) -> None:
     with pytest.raises(UnreadableInputError, match="sysconfigdata"):
-        find_linux_python(str(_root(tmp_path, "build_time_vars = compute()\n")), AARCH64)
+        find_linux_python(str(fake_root(tmp_path, "build_time_vars = compute()\n")), AARCH64)

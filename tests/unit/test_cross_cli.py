@@ -43,18 +43,16 @@ def test_windows_build_is_never_static(tmp_path: object) -> None:
     assert "drop --mode static" in completed.stderr
 
 
-def test_bundling_an_aarch64_build_is_refused_in_one_line() -> None:
+def test_bundling_for_aarch64_without_a_target_root_is_refused_in_one_line() -> None:
     completed = _packager(
         "bundle", str(SAMPLES / "hello"), "--target", AARCH64, "--python-home", "/"
     )
-    assert completed.returncode == 2
-    assert (
-        "--target cannot be used with a Linux (ELF) program: bundling a program built for "
-        "another Linux architecture is not supported yet"
-    ) in completed.stderr
+    assert completed.returncode == 2 and "Traceback" not in completed.stderr
+    assert "expected the sysconfigdata of one CPython for aarch64-linux-gnu" in completed.stderr
+    assert "fix: pass the target's root file system with --python-home" in completed.stderr
 
 
 def test_target_is_for_crates_not_built_binaries(tmp_path: object) -> None:
     completed = _packager("bundle", "/bin/true", "--target", WINDOWS, "--python-home", "/")
     assert completed.returncode == 2
-    assert "--target cannot be used with a Linux (ELF) program" in completed.stderr
+    assert "--target chooses what a crate is built for" in completed.stderr

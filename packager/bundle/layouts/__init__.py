@@ -88,6 +88,8 @@ ELF = Layout(
         "--workdir",
         "--glibc",
         "--verify-on",
+        "--target",
+        "--python-home",
         *METADATA_OPTIONS,
     },
     "packager.bundle.layouts.elf",
@@ -119,6 +121,8 @@ ONEFILE = Layout(
             "--no-compress",
             "--glibc",
             "--verify-on",
+            "--target",
+            "--python-home",
         }
     ),
     None,  # the pipeline hands it to packager.bundle.onefile.builder

@@ -2,7 +2,9 @@
 
 The runtime (libpython and the stdlib) comes from the interpreter a build just used, else
 `--python`, else the interpreter matching what the binary links; it is prepared once per
-interpreter and options in the cache, then copied into the tree (see elf_tree.py).
+interpreter and options in the cache, then copied into the tree (see elf_tree.py). A
+program for another architecture takes it from the target's root (`--python-home`), and
+the system libraries it ships come from there too (target_runtime.py).
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from packager.bundle.layouts.elf_tree import TreeSpec, build_tree
 from packager.bundle.model import BundleManifest
 from packager.bundle.outputs import StagedTree
 from packager.bundle.prepared import RuntimeOptions, prepare_runtime
-from packager.bundle.runtime import find_runtime
+from packager.bundle.runtime import PythonRuntime, find_runtime
 from packager.bundle.stdlib import trim_rules
+from packager.bundle.target_runtime import target_runtime
 from packager.bundle.tcltk import TKINTER, imports_tkinter, require_tkinter
 from packager.context import Context
+from packager.portable.spec import host_arch
 
 
 def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
@@ -29,13 +33,7 @@ def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
         keep = (*keep, TKINTER)
         notes.append(f"tkinter kept: app/{importing[0]} imports it")
     rules, kept = trim_rules(keep)
-    ctx.progress("finding the Python installation the binary was built against")
-    runtime = find_runtime(
-        job.report,
-        environ=ctx.environ,
-        explicit=job.interpreter or request.obtain.python,
-        cache_dir=ctx.cache_dir,
-    )
+    runtime = _runtime(job, ctx)
     if TKINTER in kept:
         require_tkinter(runtime.dynload_dir, runtime.stdlib_dir)
     prepared = prepare_runtime(
@@ -58,6 +56,7 @@ def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
         request.workdir,
         content.unstripped,
         request.glibc,
+        sysroot=foreign_root(job) or "/",
     )
     tree = build_tree(root, spec, ctx)
     if not has_slot(job.binary):
@@ -73,7 +72,8 @@ def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
         binary_format=job.report.format,
         link_mode=job.report.link_mode,
         python_version=version,
-        interpreter=runtime.interpreter.path,
+        # A foreign runtime is compiled by a host interpreter but comes from the root.
+        interpreter=runtime.stdlib_dir if foreign_root(job) else runtime.interpreter.path,
         launcher=tree.launcher,
         binary=tree.binary,
         rpath_patched=tree.rpath_patched,
@@ -100,3 +100,29 @@ def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
         shipped=tree.shipped,
     )
     return LaidOut(staged, manifest)
+
+
+def foreign_root(job: TreeJob) -> str | None:
+    """The target's root a program for another architecture takes its runtime from
+    ("" when none was given: target_runtime refuses that); None for this machine's."""
+    if job.report.arch == host_arch():
+        return None
+    return job.request.content.python_home or ""
+
+
+def _runtime(job: TreeJob, ctx: Context) -> PythonRuntime:
+    explicit = job.request.obtain.python
+    if foreign_root(job) is not None:
+        ctx.progress(f"taking the {job.report.arch} runtime from the target's root")
+        return target_runtime(
+            job.report,
+            job.request.content.python_home,
+            environ=ctx.environ,
+            explicit=explicit,
+            cache_dir=ctx.cache_dir,
+        )
+    ctx.progress("finding the Python installation the binary was built against")
+    return find_runtime(
+        job.report, environ=ctx.environ, explicit=job.interpreter or explicit,
+        cache_dir=ctx.cache_dir,
+    )  # fmt: skip

@@ -58,6 +58,7 @@ class TreeSpec:
     workdir: str | None = None  # the folder the launcher starts the program in
     unstripped: tuple[str, ...] = ()  # shell patterns of files left unstripped
     glibc: str | None = None  # with requirements: take only wheels for this glibc
+    sysroot: str = "/"  # where the system libraries it ships come from (a target's root)
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ def build_tree(
         tcl_tk=(tcltk.tcl, tcltk.tk, tcltk.fonts_conf) if tcltk else None,
     )
     stdlib.write_text(os.path.join(root, launcher), text, mode=0o755)
-    vendored = vendor_libraries(root, ctx)
+    vendored = vendor_libraries(root, ctx, sysroot=spec.sysroot)
     sizes = measure(root, spec.name, runtime)
     return Tree(
         launcher,

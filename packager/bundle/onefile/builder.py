@@ -33,15 +33,16 @@ from packager.bundle.options import ContentOptions, OnefileOptions
 from packager.bundle.outputs.archives import sha256_file, source_mtime
 from packager.bundle.runtime import PythonRuntime, find_runtime
 from packager.bundle.stdlib import trim_rules
+from packager.bundle.strip import elf_machine, strip_tool
+from packager.bundle.target_runtime import target_runtime
 from packager.checks import check_result
 from packager.context import Context, Progress
 from packager.errors import OutputExistsError, UsageError
 from packager.inspect import inspect_paths
 from packager.interpreters import Interpreter
 from packager.model import BinaryReport, LinkMode
+from packager.portable.spec import host_arch
 from packager.resources import templates_dir
-
-_STRIP_FIX = "install binutils (Debian: apt-get install binutils), or pass strip=False"
 
 
 @dataclass(frozen=True)
@@ -94,9 +95,9 @@ def build_onefile(job: OnefileJob, ctx: Context) -> OnefileResult:
     if os.path.lexists(out) and not job.force:
         raise OutputExistsError("already exists", path=out, fix="remove it or pass --force")
     options, content = job.onefile, job.content
-    environ, echo, progress = ctx.environ, ctx.echo, ctx.progress
+    environ, progress = ctx.environ, ctx.progress
     rules, kept = trim_rules(content.keep)
-    binary, interpreter_path, strip = job.binary, job.interpreter, content.strip
+    binary, strip = job.binary, content.strip
     out_dir = os.path.dirname(out)
     os.makedirs(out_dir, exist_ok=True)
     staging_dir = Staging(out_dir)
@@ -108,9 +109,8 @@ def build_onefile(job: OnefileJob, ctx: Context) -> OnefileResult:
         report = _checked_static(program, shown=binary, environ=environ)
         _check_slot(program, shown=binary)
         if strip:
-            _strip(program, environ=environ, echo=echo)
-        progress("finding the standard library of the interpreter the binary was built with")
-        runtime = find_runtime(report, environ=environ, explicit=interpreter_path)
+            _strip(program, ctx)
+        runtime = _runtime(report, job, ctx)
         interpreter = runtime.interpreter
         notes: list[str] = []
         progress("collecting and compiling the standard library and packages")
@@ -131,7 +131,8 @@ def build_onefile(job: OnefileJob, ctx: Context) -> OnefileResult:
             needed = _needed(job, staged, runtime, environ, progress)
             if options.compress:
                 needed |= {"zlib"}  # what zipimport inflates the modules with
-        members, plans = _members(staged, runtime, report, needed=needed)
+        sysroot = content.python_home if report.arch != host_arch() else None
+        members, plans = _members(staged, runtime, report, needed=needed, sysroot=sysroot)
         deflate, stored = _compression(options.compress, interpreter, plans, members)
         if options.compress and not deflate:
             notes.append("zlib is neither built into the interpreter nor carried: stored")
@@ -162,7 +163,7 @@ def build_onefile(job: OnefileJob, ctx: Context) -> OnefileResult:
         path=out,
         source_binary=binary,
         python_version=interpreter.version,
-        interpreter=interpreter.path,
+        interpreter=runtime.stdlib_dir if report.arch != host_arch() else interpreter.path,
         size=os.path.getsize(out),
         executable_size=executable_size,
         archive_size=len(zipped),
@@ -183,14 +184,18 @@ def _members(
     report: BinaryReport,
     *,
     needed: frozenset[str] | None,
+    sysroot: str | None = None,
 ) -> tuple[dict[str, str], tuple[ExtensionPlan, ...]]:
-    """(archive members, extension plans): everything staged, or only the `needed` modules."""
+    """(archive members, extension plans): everything staged, or only the `needed` modules.
+
+    `sysroot` is the target's root a foreign program's modules find their libraries in."""
     suffixes = _extension_suffixes(runtime)
     plans, _ = plan_extensions(
         staged.shared_objects,
         builtin_names=_builtin_names(runtime, report),
         suffixes=suffixes,
         tree=staged.root,
+        sysroot=sysroot or "/",
     )
     members = dict(staged.modules)
     if needed is not None:
@@ -341,10 +346,26 @@ def _refuse_impossible(plans: Sequence[ExtensionPlan]) -> None:
         )
 
 
-def _strip(program: str, *, environ: Mapping[str, str], echo: runner.Echo | None) -> None:
-    strip_tool = runner.require("strip", environ, fix=_STRIP_FIX)
+def _strip(program: str, ctx: Context) -> None:
+    tool = strip_tool(elf_machine(program) or host_arch(), program, ctx)
     # .symtab and debug info go; .dynsym stays, so extension modules still link.
-    runner.run([strip_tool, program], environ=environ, echo=echo)
+    runner.run([tool, program], environ=ctx.environ, echo=ctx.echo)
+
+
+def _runtime(report: BinaryReport, job: OnefileJob, ctx: Context) -> PythonRuntime:
+    """The stdlib's runtime: the interpreter the program was built with, or for a program
+    of another architecture, the target's root (--python-home)."""
+    if report.arch != host_arch():
+        ctx.progress(f"taking the {report.arch} standard library from the target's root")
+        return target_runtime(
+            report,
+            job.content.python_home,
+            environ=ctx.environ,
+            explicit=job.interpreter,
+            cache_dir=ctx.cache_dir,
+        )
+    ctx.progress("finding the standard library of the interpreter the binary was built with")
+    return find_runtime(report, environ=ctx.environ, explicit=job.interpreter)
 
 
 def _check_slot(program: str, *, shown: str) -> None:

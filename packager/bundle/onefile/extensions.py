@@ -60,12 +60,14 @@ def plan_extensions(
     builtin_names: Iterable[str],
     suffixes: Iterable[str],
     tree: str,
+    sysroot: str = "/",
 ) -> tuple[tuple[ExtensionPlan, ...], tuple[str, ...]]:
     """(plans, archive members to leave out) for the shared objects in `files`.
 
     `files` maps an archive member (`lib-dynload/_json...so`, `site-packages/pkg/_x...so`)
     to its file in the staging `tree`. Built-in modules and shared objects that are not
-    modules are left out of the archive.
+    modules are left out of the archive. Libraries resolve in `sysroot` (a foreign
+    program's target root).
     """
     builtin = frozenset(builtin_names)
     suffix_list = tuple(suffixes)
@@ -82,15 +84,15 @@ def plan_extensions(
             plans.append(ExtensionPlan(name, Placement.BUILTIN, member, "in the static libpython"))
             omitted.append(member)
             continue
-        plans.append(_plan_loaded(name, member, files[member], tree, members))
+        plans.append(_plan_loaded(name, member, files[member], tree, members, sysroot))
     return tuple(plans), tuple(omitted)
 
 
 def _plan_loaded(
-    name: str, member: str, path: str, tree: str, members: Mapping[str, str]
+    name: str, member: str, path: str, tree: str, members: Mapping[str, str], sysroot: str
 ) -> ExtensionPlan:
     try:
-        needs = _Needs.of(path, tree, members)
+        needs = _Needs.of(path, tree, members, sysroot)
     except _Impossible as exc:
         return ExtensionPlan(name, Placement.IMPOSSIBLE, member, exc.reason)
     reason = "loaded from memory"
@@ -125,9 +127,11 @@ class _Needs:
     system: list[str]
     carried: dict[str, str]  # member -> host file, for the carried system libraries
 
+    sysroot: str = "/"  # where the target's libraries are (a foreign program's root)
+
     @classmethod
-    def of(cls, path: str, tree: str, members: Mapping[str, str]) -> _Needs:
-        needs = cls([], [], {})
+    def of(cls, path: str, tree: str, members: Mapping[str, str], sysroot: str) -> _Needs:
+        needs = cls([], [], {}, sysroot)
         needs._add(path, tree, members, visiting=set())
         return needs
 
@@ -140,7 +144,8 @@ class _Needs:
             raise _Impossible(f"a {binary_format.value} file, which Linux cannot load")
         visiting.add(os.path.realpath(path))
         tree_root = os.path.realpath(tree) + os.sep
-        for library in resolve_needed(images[0], path, ResolveContext(environ={})):
+        context = ResolveContext(environ={}, root=self.sysroot)
+        for library in resolve_needed(images[0], path, context):
             resolved = library.resolved_path or _carried(library.name, members)
             if resolved is None:
                 raise _Impossible(f"needs {library.name}, which is not installed on this system")

