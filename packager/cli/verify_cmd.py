@@ -156,9 +156,8 @@ def command(
 
     The sandbox (bubblewrap) sees the system read-only with /usr/lib/python3*,
     /usr/bin/python3*, the system libpython, /usr/local, /opt and $HOME hidden; the bundle
-    is placed under "/tmp/packager verify/" first, so the run also proves it relocates.
-    With --root or --distro the system is another userland, with nothing added to it.
-    A bundle for another architecture runs under qemu-user with the --sysroot C library.
+    is placed under "/tmp/packager verify/" first, so the run also proves it relocates. With
+    --root or --distro the system is another userland; --sysroot: see its help.
 
     A Windows bundle (folder or zip) runs under wine instead, through its .cmd launcher,
     in a copy of a clean prefix (cached) with no Python installed and no Z: drive. wine 8
@@ -169,8 +168,8 @@ def command(
     behind fails it.
 
     \b
-    Exit codes: 0 the program exited 0 (--gui: showed its window), 1 it did not,
-    2 usage error, 3 bwrap (--gui: Xvfb, xdotool, xwd, ImageMagick) failed.
+    Exit codes: 0 the program exited 0 (--gui: showed its window), 1 it did not, 2 usage
+    error, 3 bwrap (--gui: Xvfb, xdotool, xwd, ImageMagick) failed.
 
     \b
     Examples:
@@ -184,8 +183,7 @@ def command(
     from packager.bundle import verify_bundle
     from packager.reporting.bundle import verify_to_json, verify_to_text
 
-    verbose = is_verbose(ctx)
-    echo: Echo | None = (lambda line: click.echo(line, err=True)) if verbose else None
+    echo: Echo | None = (lambda line: click.echo(line, err=True)) if is_verbose(ctx) else None
     _check_gui_options(gui, screenshot, window_title)
     system_root = _system_root(root, distro, echo=echo, quiet=as_json)
     if gui:
