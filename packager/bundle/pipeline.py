@@ -14,18 +14,23 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import platform
 from dataclasses import dataclass
-from pathlib import Path
 
-from packager.binary import ResolveContext, detect_format
+from packager.binary import detect_format
 from packager.bundle.appdir import check_app_dir
-from packager.bundle.appmeta import AppMetadata, read_metadata
 from packager.bundle.atomic import OutputDirError, Staging, check_targets
 from packager.bundle.glibc import TreeFloor, enforce_floor
 from packager.bundle.launchers import check_search_path_safe
 from packager.bundle.layouts import ELF, ONEFILE, PE, Layout, TreeJob
 from packager.bundle.model import PACKAGE_FORMATS, BundleFormat, BundleManifest, VerifyResult
+from packager.bundle.obtain import (
+    Obtained,
+    app_metadata,
+    obtain,
+    provisional_name,
+    read,
+    runtime_of,
+)
 from packager.bundle.onefile.builder import (
     OnefileJob,
     OnefileResult,
@@ -42,13 +47,11 @@ from packager.bundle.options import (
     given_options,
 )
 from packager.bundle.outputs import (
-    DESKTOP_FORMATS,
     all_names,
     check_outputs,
     output_names,
     write_outputs,
 )
-from packager.bundle.outputs.desktop import check_theme_icon
 from packager.bundle.roots import DEBIAN_RELEASES, debian_root, lowest_glibc
 from packager.bundle.strip import elf_machine
 from packager.bundle.tcltk import refuse_tkinter_in_onefile
@@ -57,7 +60,7 @@ from packager.bundle.verify_gui import gui_tools, verify_window
 from packager.context import Context
 from packager.errors import FloorError, UnreadableInputError, UsageError
 from packager.floor import version_key
-from packager.model import BinaryFormat, BinaryReport, LinkMode
+from packager.model import BinaryFormat, BinaryReport
 from packager.portable.spec import host_arch
 
 
@@ -76,14 +79,6 @@ class BundleRun:
         return all(result.ok for result in self.verified)
 
 
-@dataclass(frozen=True)
-class Obtained:
-    """The binary to bundle, and the interpreter a build used for it."""
-
-    binary: str
-    interpreter: str | None
-
-
 def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
     """Run the pipeline for `request`; nothing appears in the output directory on failure."""
     crate = is_crate(request.source)
@@ -91,15 +86,15 @@ def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
     check_request(request, layout, crate=crate)
     gui = False
     if layout is not ONEFILE:  # refuse wrong metadata before the build
-        provisional = request.name or _provisional_name(request.source)
-        meta = _metadata(request, provisional, ctx, crate=crate)
+        provisional = request.name or provisional_name(request.source)
+        meta = app_metadata(request, provisional, ctx, crate=crate)
         gui = meta.gui and layout is ELF
         if gui and (request.verify or request.verify_on):
             gui_tools(ctx.environ)  # a missing X tool is named before the build
         check_outputs(request.formats or (), meta)
     prepare_out_dir(request.out_dir)
     if layout is ONEFILE:
-        name = request.name or _provisional_name(request.source)
+        name = request.name or provisional_name(request.source)
         check_bundle_name(name, request.source)
         check_targets(request.out_dir, [name], force=request.force)
         check_site_dirs(request.onefile_options.site_dirs)  # before the build, not after
@@ -259,77 +254,6 @@ def prepare_out_dir(out_dir: str) -> None:
         ) from exc
 
 
-def obtain(request: BundleRequest, layout: Layout, ctx: Context, *, crate: bool) -> Obtained:
-    """Build the crate in release mode, or take the binary."""
-    if not crate:
-        if request.obtain.target is not None:
-            raise UsageError(
-                f"--target chooses what a crate is built for; {request.source} is a built "
-                "binary (drop --target: its format is read from the file)"
-            )
-        return Obtained(request.source, request.obtain.python)
-    mode = "static" if layout is ONEFILE else (request.obtain.mode or "auto")
-    if request.obtain.target is not None:
-        return _obtain_for_target(request, request.obtain.target, mode, ctx)
-    from packager.build import build_crate
-
-    if layout is ONEFILE:
-        ctx.progress(f"building {request.source} statically")
-    outcome = build_crate(
-        request.source,
-        environ=ctx.environ,
-        mode=mode,
-        python=_default_python(request, ctx),
-        release=True,
-        package=request.obtain.package,
-        binary=request.obtain.binary,
-        echo=ctx.echo,
-        on_line=ctx.on_line,
-        note=ctx.note,
-    )
-    binary = outcome.binaries[0]
-    ctx.progress(f"built {binary} ({outcome.mode.value}, Python {outcome.python_version})")
-    return Obtained(binary, outcome.interpreter)
-
-
-def _obtain_for_target(request: BundleRequest, target: str, mode: str, ctx: Context) -> Obtained:
-    """Build the crate in release mode for `target`, against the target's Python; no
-    interpreter of this machine was used (--python-home names where its Python is)."""
-    from packager.cross_build import build_for_target
-
-    outcome = build_for_target(
-        request.source,
-        target=target,
-        environ=ctx.environ,
-        python_home=request.content.python_home,
-        mode=mode,
-        release=True,
-        echo=ctx.echo,
-        on_line=ctx.on_line,
-    )
-    binary = outcome.binaries[0]
-    ctx.progress(f"built {binary} for {target} (Python {outcome.python_version})")
-    return Obtained(binary, None)
-
-
-def read(binary: str, layout: Layout, ctx: Context) -> BinaryReport:
-    """Inspect the binary; refuse one that does not embed Python or does not fit `layout`."""
-    from packager.inspect import inspect_file
-
-    report = inspect_file(binary, ResolveContext(environ=dict(ctx.environ)))[0]
-    if report.link_mode is LinkMode.NONE and report.format is not BinaryFormat.PE:
-        raise UsageError(
-            "this binary neither links libpython nor contains the interpreter",
-            path=binary,
-            fix="bundle the program that embeds Python (check it with `packager inspect`)",
-        )
-    if layout is ELF and report.format is not BinaryFormat.ELF:
-        raise UsageError(
-            f"expected a Linux (ELF) program, found {report.format.value.upper()}", path=binary
-        )
-    return report
-
-
 def _bundle_tree(
     request: BundleRequest,
     layout: Layout,
@@ -342,7 +266,7 @@ def _bundle_tree(
     """Lay the tree out and write its outputs, all in one staging directory."""
     name = request.name or _default_name(obtained.binary, layout)
     check_bundle_name(name, obtained.binary, windows=layout is PE)
-    meta = _metadata(request, name, ctx, crate=crate)
+    meta = app_metadata(request, name, ctx, crate=crate)
     formats = request.formats or (BundleFormat.DIR,)
     names = output_names(name, formats, version=meta.version, arch=report.arch)
     check_targets(request.out_dir, all_names(names), force=request.force)
@@ -363,66 +287,13 @@ def _bundle_tree(
         written = write_outputs(staging, tree, formats, ctx, force=request.force)
     return dataclasses.replace(
         laid_out.manifest,
-        runtime=_runtime_of(laid_out.manifest.interpreter),
+        runtime=runtime_of(laid_out.manifest.interpreter),
         outputs=written.outputs,
         deb_depends=written.depends,
         notes=(*written.notes, *laid_out.manifest.notes),
         glibc_floor=floor.glibc if floor else None,
         glibc_floor_file=floor.file if floor else None,
     )
-
-
-def _metadata(request: BundleRequest, name: str, ctx: Context, *, crate: bool) -> AppMetadata:
-    """The app's metadata, from the built package's Cargo.toml and the flags (validated)."""
-    crate_dir = None
-    if crate:
-        source = os.path.abspath(request.source)
-        crate_dir = os.path.dirname(source) if source.endswith("Cargo.toml") else source
-        if request.obtain.package is not None:
-            from packager.workspace import select_package
-
-            selection = select_package(
-                Path(crate_dir),
-                package=request.obtain.package,
-                binary=request.obtain.binary,
-                environ=ctx.environ,
-            )
-            crate_dir = str(selection.package.directory)
-    meta = read_metadata(crate_dir, name, version=request.version, flags=request.metadata)
-    if set(request.formats or ()) & set(DESKTOP_FORMATS):
-        check_theme_icon(meta.icon, option="--icon" if request.metadata.icon else "icon")
-    return meta
-
-
-def _provisional_name(source: str) -> str:
-    """A name to check the metadata with before the program exists: the source's."""
-    return os.path.basename(os.path.abspath(source).removesuffix("/Cargo.toml")) or "app"
-
-
-def _runtime_of(interpreter: str) -> str | None:
-    """The selector of the portable runtime `interpreter` (its bin/python3.X) belongs to."""
-    from packager.portable import read_runtime
-
-    runtime = read_runtime(os.path.dirname(os.path.dirname(interpreter)))
-    return runtime.selector if runtime is not None else None
-
-
-def _default_python(request: BundleRequest, ctx: Context) -> str | None:
-    """--python, else the newest portable runtime built for this machine, if any: a bundle
-    made with it runs from its glibc floor on (usually 2.17), not just from this host's."""
-    if request.obtain.python is not None:
-        return request.obtain.python
-    from packager.portable import list_runtimes
-
-    machine = platform.machine()
-    for runtime in list_runtimes(ctx.cache_dir):
-        if runtime.arch == machine:
-            ctx.progress(
-                f"building against the portable runtime {runtime.selector} (glibc "
-                f"{runtime.glibc_text}) from the cache; --python chooses another interpreter"
-            )
-            return runtime.executable
-    return None
 
 
 def _default_name(binary: str, layout: Layout) -> str:

@@ -1,0 +1,155 @@
+"""The pipeline's first stages: what the app says of itself, and the binary to bundle.
+
+A crate is built in release mode (against --python, else a portable runtime of this
+machine when one is built, else the interpreter `build` finds), for this host or a
+--target; a built binary is taken as it is. `read` inspects the result.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+
+from packager.binary import ResolveContext
+from packager.bundle.appmeta import AppMetadata, read_metadata
+from packager.bundle.layouts import ELF, ONEFILE, Layout
+from packager.bundle.options import BundleRequest
+from packager.bundle.outputs import DESKTOP_FORMATS
+from packager.bundle.outputs.desktop import check_theme_icon
+from packager.context import Context
+from packager.errors import UsageError
+from packager.model import BinaryFormat, BinaryReport, LinkMode
+
+
+@dataclass(frozen=True)
+class Obtained:
+    """The binary to bundle, and the interpreter a build used for it."""
+
+    binary: str
+    interpreter: str | None
+
+
+def obtain(request: BundleRequest, layout: Layout, ctx: Context, *, crate: bool) -> Obtained:
+    """Build the crate in release mode, or take the binary."""
+    if not crate:
+        if request.obtain.target is not None:
+            raise UsageError(
+                f"--target chooses what a crate is built for; {request.source} is a built "
+                "binary (drop --target: its format is read from the file)"
+            )
+        return Obtained(request.source, request.obtain.python)
+    mode = "static" if layout is ONEFILE else (request.obtain.mode or "auto")
+    if request.obtain.target is not None:
+        return _obtain_for_target(request, request.obtain.target, mode, ctx)
+    from packager.build import build_crate
+
+    if layout is ONEFILE:
+        ctx.progress(f"building {request.source} statically")
+    outcome = build_crate(
+        request.source,
+        environ=ctx.environ,
+        mode=mode,
+        python=_default_python(request, ctx),
+        release=True,
+        package=request.obtain.package,
+        binary=request.obtain.binary,
+        echo=ctx.echo,
+        on_line=ctx.on_line,
+        note=ctx.note,
+    )
+    binary = outcome.binaries[0]
+    ctx.progress(f"built {binary} ({outcome.mode.value}, Python {outcome.python_version})")
+    return Obtained(binary, outcome.interpreter)
+
+
+def _obtain_for_target(request: BundleRequest, target: str, mode: str, ctx: Context) -> Obtained:
+    """Build the crate in release mode for `target`, against the target's Python; no
+    interpreter of this machine was used (--python-home names where its Python is)."""
+    from packager.cross_build import build_for_target
+
+    outcome = build_for_target(
+        request.source,
+        target=target,
+        environ=ctx.environ,
+        python_home=request.content.python_home,
+        mode=mode,
+        release=True,
+        echo=ctx.echo,
+        on_line=ctx.on_line,
+    )
+    binary = outcome.binaries[0]
+    ctx.progress(f"built {binary} for {target} (Python {outcome.python_version})")
+    return Obtained(binary, None)
+
+
+def read(binary: str, layout: Layout, ctx: Context) -> BinaryReport:
+    """Inspect the binary; refuse one that does not embed Python or does not fit `layout`."""
+    from packager.inspect import inspect_file
+
+    report = inspect_file(binary, ResolveContext(environ=dict(ctx.environ)))[0]
+    if report.link_mode is LinkMode.NONE and report.format is not BinaryFormat.PE:
+        raise UsageError(
+            "this binary neither links libpython nor contains the interpreter",
+            path=binary,
+            fix="bundle the program that embeds Python (check it with `packager inspect`)",
+        )
+    if layout is ELF and report.format is not BinaryFormat.ELF:
+        raise UsageError(
+            f"expected a Linux (ELF) program, found {report.format.value.upper()}", path=binary
+        )
+    return report
+
+
+def app_metadata(request: BundleRequest, name: str, ctx: Context, *, crate: bool) -> AppMetadata:
+    """The app's metadata, from the built package's Cargo.toml and the flags (validated)."""
+    crate_dir = None
+    if crate:
+        source = os.path.abspath(request.source)
+        crate_dir = os.path.dirname(source) if source.endswith("Cargo.toml") else source
+        if request.obtain.package is not None:
+            from packager.workspace import select_package
+
+            selection = select_package(
+                Path(crate_dir),
+                package=request.obtain.package,
+                binary=request.obtain.binary,
+                environ=ctx.environ,
+            )
+            crate_dir = str(selection.package.directory)
+    meta = read_metadata(crate_dir, name, version=request.version, flags=request.metadata)
+    if set(request.formats or ()) & set(DESKTOP_FORMATS):
+        check_theme_icon(meta.icon, option="--icon" if request.metadata.icon else "icon")
+    return meta
+
+
+def provisional_name(source: str) -> str:
+    """A name to check the metadata with before the program exists: the source's."""
+    return os.path.basename(os.path.abspath(source).removesuffix("/Cargo.toml")) or "app"
+
+
+def runtime_of(interpreter: str) -> str | None:
+    """The selector of the portable runtime `interpreter` (its bin/python3.X) belongs to."""
+    from packager.portable import read_runtime
+
+    runtime = read_runtime(os.path.dirname(os.path.dirname(interpreter)))
+    return runtime.selector if runtime is not None else None
+
+
+def _default_python(request: BundleRequest, ctx: Context) -> str | None:
+    """--python, else the newest portable runtime built for this machine, if any: a bundle
+    made with it runs from its glibc floor on (usually 2.17), not just from this host's."""
+    if request.obtain.python is not None:
+        return request.obtain.python
+    from packager.portable import list_runtimes
+
+    machine = platform.machine()
+    for runtime in list_runtimes(ctx.cache_dir):
+        if runtime.arch == machine:
+            ctx.progress(
+                f"building against the portable runtime {runtime.selector} (glibc "
+                f"{runtime.glibc_text}) from the cache; --python chooses another interpreter"
+            )
+            return runtime.executable
+    return None
