@@ -27,7 +27,7 @@ import struct
 import tomllib
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from packager.bundle.options import DEFAULT_VERSION, MetadataOptions, check_version
@@ -196,21 +196,9 @@ def read_icon(path: str, *, option: str = "--icon") -> Icon:
 
 
 @dataclass(frozen=True)
-class _Table:
-    display_name: str | None = None
-    publisher: str | None = None
-    description: str | None = None
-    icon: str | None = None
-    license: str | None = None
-    homepage: str | None = None
-    upgrade_code: str | None = None
-    gui: bool | None = None
-    categories: tuple[str, ...] | None = None
-
-
-@dataclass(frozen=True)
 class _Declared:
-    table: _Table = _Table()
+    # [package.metadata.packager], read into the same shape as the flags
+    table: MetadataOptions = field(default_factory=MetadataOptions)
     version: str | None = None
     description: str | None = None
     author: str | None = None
@@ -241,7 +229,7 @@ def _declared(crate_dir: Path) -> _Declared:
     metadata = package.get("metadata")
     raw = metadata.get("packager") if isinstance(metadata, dict) else None
     return _Declared(
-        table=_table(raw, manifest_path) if raw is not None else _Table(),
+        table=_table(raw, manifest_path) if raw is not None else MetadataOptions(),
         version=_string(values["version"], "package.version", manifest_path),
         description=_string(values["description"], "package.description", manifest_path),
         author=author,
@@ -287,7 +275,7 @@ def _string(value: object, key: str, path: Path) -> str | None:
     raise UsageError(f"{key} must be a string", path=str(path))
 
 
-def _table(raw: object, path: Path) -> _Table:
+def _table(raw: object, path: Path) -> MetadataOptions:
     if not isinstance(raw, dict):
         raise UsageError(f"{TABLE} must be a table", path=str(path))
     unknown = sorted(set(raw) - set(_KEYS))
@@ -310,7 +298,7 @@ def _table(raw: object, path: Path) -> _Table:
         elif not isinstance(value, str) or not value.strip():
             raise UsageError(f"{TABLE} {key} must be a non-empty string", path=str(path))
         values[attr] = value
-    return _Table(**values)  # type: ignore[arg-type]
+    return MetadataOptions(**values)  # type: ignore[arg-type]
 
 
 def _check_text(meta: AppMetadata) -> None:
