@@ -191,6 +191,8 @@ EXPECTED_ENTRIES = [
     "hello/Lib/site-packages/",
     "hello/Lib/site-packages/_packager_restore_env.pth",
     "hello/Lib/site-packages/_packager_restore_env.py",
+    "hello/Lib/site-packages/_packager_streams.pth",
+    "hello/Lib/site-packages/_packager_streams.py",
     "hello/hello.cmd",
     "hello/hello.exe",
     "hello/python3.dll",
@@ -386,6 +388,8 @@ def test_embeddable_package_layout(pe_pair: PePair, tmp_path: Path) -> None:
         "DLLs/_fake.pyd",  # on sys.path as the platstdlib directory
         "Lib/site-packages/_packager_restore_env.pth",
         "Lib/site-packages/_packager_restore_env.py",
+        "Lib/site-packages/_packager_streams.pth",
+        "Lib/site-packages/_packager_streams.py",
         "app.cmd",
         "app.exe",
         "libffi-8.dll",  # beside the program: the application directory is searched

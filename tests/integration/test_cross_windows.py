@@ -143,12 +143,6 @@ def test_guideapp_in_the_guides_style_runs_under_wine(guideapp_runs: list[Verify
         assert "Traceback" not in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the crate never flushes Python's output, and packager's start-up code (which "
-    "flushes it at exit) is linked into Linux programs only: with stdout a pipe, a Windows "
-    "build loses what Python printed",
-)
 def test_guideapp_output_reaches_a_pipe_under_wine(guideapp_runs: list[VerifyResult]) -> None:
     for result in guideapp_runs:
         assert _lines(result) == [

@@ -8,6 +8,7 @@ NAME/python3.dll         the stable-ABI forwarder (when the home has it; require
 NAME/*.dll               the home's other top-level DLLs (vcruntime140.dll, libffi-8.dll)
 NAME/python3XY.zip       the zipped stdlib (the embeddable package's layout) and/or
 NAME/Lib/                the stdlib as files; Lib/site-packages/ holds the restore hook
+                         and the hook that line-buffers the program's output
 NAME/DLLs/               compiled stdlib modules (.pyd) and the DLLs they need
 NAME/app/                the --app-dir files
 NAME/LICENSE.txt         CPython's licence, when the home has one
@@ -34,6 +35,7 @@ from packager.bundle.launchers import RESTORE_MODULE, RESTORE_PTH, cmd_launcher,
 from packager.bundle.layouts import LaidOut, TreeJob
 from packager.bundle.model import BundleManifest, SizeBreakdown
 from packager.bundle.outputs import StagedTree
+from packager.bundle.templates import read_template
 from packager.bundle.windows_home import HOME_FIX, WindowsHome, find_windows_home
 from packager.context import Context
 from packager.errors import InterpreterError, UsageError
@@ -42,6 +44,8 @@ from packager.inspect import inspect_file
 from packager.libpython import match_libpython
 from packager.model import BinaryFormat, BinaryKind, BinaryReport, LinkMode
 
+STREAMS_MODULE = "_packager_streams"
+STREAMS = f"launchers/{STREAMS_MODULE}.py"
 _EXECUTABLE_SUFFIXES = (".exe", ".dll", ".pyd", ".cmd")
 # Third-party packages of the home stay out (as on Linux); caches are not shipped.
 _SKIPPED_IN_LIB = ("__pycache__", "site-packages")
@@ -196,6 +200,9 @@ def _build_tree(
     module_source, pth_line = restore_hook()
     _write_text(os.path.join(site_packages, f"{RESTORE_MODULE}.py"), module_source)
     _write_text(os.path.join(site_packages, RESTORE_PTH), pth_line)
+    # The program's own output, line by line: nothing flushes it when the program exits.
+    _write_text(os.path.join(site_packages, f"{STREAMS_MODULE}.py"), read_template(STREAMS))
+    _write_text(os.path.join(site_packages, f"{STREAMS_MODULE}.pth"), f"import {STREAMS_MODULE}\n")
     if app_dir is not None:
         if not os.path.isdir(app_dir):
             raise UsageError("--app-dir is not a directory", path=app_dir)
