@@ -17,13 +17,16 @@ from packager.bundle import (
     ContentOptions,
     bundle,
 )
+from packager.bundle.layouts import ELF
 from packager.context import Context, Progress, silent
 from tests.helpers import SAMPLES, cargo_env
 
 # A name no real Debian package has, so the .deb test can install and remove it.
 BUNDLE_NAME = "pkgtest-hello"
 SOURCE_DATE_EPOCH = "1700000000"
-ALL_FORMATS = tuple(BundleFormat)
+# Every format a Linux program can be written as (the Windows installers are the PE
+# layout's: tests/integration/test_msi.py).
+ALL_FORMATS = ELF.formats
 # Debian's interpreter: the bundle tests read its layout (lib/python3.11/dist-packages).
 DEBIAN_PYTHON = "/usr/bin/python3.11"
 EXPECTED_LINES = ("hello, packager, from Rust", "2 + 3 = 5")
