@@ -71,11 +71,12 @@ def test_pool_only_for_work_that_pays_for_it() -> None:
     assert pool_workers(5.0, 2) == 2  # never more processes than cores
 
 
-def test_a_hundred_libraries_are_read_in_process() -> None:
-    # About 0.1 s of reading: less than a pool needs to pay for its start-up.
-    pooled, result = _inspect("auto", _system_elf_files()[:100])
+def test_a_few_dozen_libraries_are_read_in_process() -> None:
+    # A few hundredths of a second of reading, well below what a pool costs to start even
+    # on a loaded machine (the choice follows the measured speed, so the count stays small).
+    pooled, result = _inspect("auto", _system_elf_files()[:30])
     assert not pooled
-    assert len(result["binaries"]) == 100  # type: ignore[arg-type]
+    assert len(result["binaries"]) == 30  # type: ignore[arg-type]
 
 
 def test_a_large_run_uses_a_pool_and_reports_the_same_as_one_process() -> None:
