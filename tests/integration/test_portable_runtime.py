@@ -172,8 +172,11 @@ def test_it_runs_on_debian_11_with_glibc_2_31(
 ) -> None:
     assert list(bullseye_root.glob("lib/x86_64-linux-gnu/libc-2.31.so")), "not a bullseye root"
     cert, key = tls_files
+    # The shared root stays read-only: the folders the binds need are made on tmpfs mounts.
+    tops = sorted({"/" + Path(p).parts[1] for p in (runtime.prefix, str(cert.parent))})
     sandbox = [
         *("bwrap", "--ro-bind", str(bullseye_root), "/", "--proc", "/proc", "--dev", "/dev"),
+        *(arg for top in tops for arg in ("--tmpfs", top)),
         *("--ro-bind", runtime.prefix, runtime.prefix),
         *("--ro-bind", str(cert.parent), str(cert.parent)),
         *("--unshare-net", "--die-with-parent", "--clearenv"),
