@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from packager.bundle import BundleFormat, BundleRequest, ContentOptions, bundle
+from packager.bundle import BundleFormat, BundleRequest, BundleRun, ContentOptions, bundle
 from packager.bundle.options import MetadataOptions, ObtainOptions
 from packager.bundle.shell_link import shell_link_target
 from packager.bundle.verify import verify_bundle
@@ -62,6 +62,27 @@ def _msiinfo_table(msi: Path, table: str) -> list[list[str]]:
     return [line.split("\t") for line in exported.stdout.splitlines()[3:]]
 
 
+def _hello_installers(
+    out: Path,
+    formats: tuple[BundleFormat, ...],
+    windows_home: Path,
+    environ: dict[str, str],
+    app_dir: Path | None = None,
+    **request: object,
+) -> BundleRun:
+    """samples/hello built for Windows and written as `formats` into `out`."""
+    app = None if app_dir is None else str(app_dir)
+    full = BundleRequest(
+        str(SAMPLES / "hello"),
+        out_dir=str(out),
+        formats=formats,
+        obtain=ObtainOptions(target=TARGET),
+        content=ContentOptions(python_home=str(windows_home), app_dir=app),
+        **request,  # type: ignore[arg-type]
+    )
+    return bundle(full, Context(environ=environ))
+
+
 @pytest.fixture(scope="session")
 def packages(
     windows_home: Path, cross_environ: dict[str, str], tmp_path_factory: pytest.TempPathFactory
@@ -77,23 +98,16 @@ def packages(
         (app / "version.txt").write_text(version)
         (app / f"only-{version}.txt").write_text(version)
         out = work / f"out-{version}"
-        run = bundle(
-            BundleRequest(
-                str(SAMPLES / "hello"),
-                out_dir=str(out),
-                formats=(BundleFormat.MSI, BundleFormat.SETUP),
-                obtain=ObtainOptions(target=TARGET),
-                content=ContentOptions(python_home=str(windows_home), app_dir=str(app)),
-                version=version,
-                metadata=MetadataOptions(
-                    display_name=DISPLAY_NAME,
-                    publisher=PUBLISHER,
-                    homepage=HOMEPAGE,
-                    icon=str(icon),
-                    upgrade_code=UPGRADE_CODE,
-                ),
-            ),
-            Context(environ=cross_environ),
+        metadata = MetadataOptions(
+            display_name=DISPLAY_NAME,
+            publisher=PUBLISHER,
+            homepage=HOMEPAGE,
+            icon=str(icon),
+            upgrade_code=UPGRADE_CODE,
+        )
+        formats = (BundleFormat.MSI, BundleFormat.SETUP)
+        run = _hello_installers(
+            out, formats, windows_home, cross_environ, app, version=version, metadata=metadata
         )
         assert run.manifest is not None
         assert not [note for note in run.manifest.notes if "upgrade code" in note]
@@ -314,16 +328,8 @@ def test_verify_installs_runs_and_removes_the_setup_exe(
 def test_an_upgrade_code_derived_from_the_name_is_noted(
     windows_home: Path, cross_environ: dict[str, str], tmp_path: Path
 ) -> None:
-    run = bundle(
-        BundleRequest(
-            str(SAMPLES / "hello"),
-            out_dir=str(tmp_path),
-            formats=(BundleFormat.MSI, BundleFormat.SETUP),
-            obtain=ObtainOptions(target=TARGET),
-            content=ContentOptions(python_home=str(windows_home)),
-        ),
-        Context(environ=cross_environ),
-    )
+    formats = (BundleFormat.MSI, BundleFormat.SETUP)
+    run = _hello_installers(tmp_path, formats, windows_home, cross_environ)
     assert run.manifest is not None
     [note] = [note for note in run.manifest.notes if "upgrade code" in note]
     assert "upgrade code" in note and "--upgrade-code" in note
@@ -336,17 +342,9 @@ def test_an_upgrade_code_derived_from_the_name_is_noted(
 def test_a_windowed_app_s_shortcut_starts_the_program_itself(
     windows_home: Path, cross_environ: dict[str, str], tmp_path: Path
 ) -> None:
-    run = bundle(
-        BundleRequest(
-            str(SAMPLES / "hello"),
-            out_dir=str(tmp_path),
-            formats=(BundleFormat.MSI,),
-            obtain=ObtainOptions(target=TARGET),
-            content=ContentOptions(python_home=str(windows_home)),
-            metadata=MetadataOptions(gui=True, upgrade_code=UPGRADE_CODE),
-            verify=True,
-        ),
-        Context(environ=cross_environ),
+    metadata = MetadataOptions(gui=True, upgrade_code=UPGRADE_CODE)
+    run = _hello_installers(
+        tmp_path, (BundleFormat.MSI,), windows_home, cross_environ, metadata=metadata, verify=True
     )
     [result] = run.verified
     assert result.ok, result.stdout + result.stderr
@@ -367,17 +365,9 @@ def test_a_display_name_beyond_ascii_installs_runs_and_uninstalls(
     tmp_path: Path,
 ) -> None:
     # An .msi's tables are in Windows-1252; NSIS takes any Unicode.
-    run = bundle(
-        BundleRequest(
-            str(SAMPLES / "hello"),
-            out_dir=str(tmp_path),
-            formats=(fmt,),
-            obtain=ObtainOptions(target=TARGET),
-            content=ContentOptions(python_home=str(windows_home)),
-            metadata=MetadataOptions(display_name=display_name, upgrade_code=UPGRADE_CODE),
-            verify=True,
-        ),
-        Context(environ=cross_environ),
+    metadata = MetadataOptions(display_name=display_name, upgrade_code=UPGRADE_CODE)
+    run = _hello_installers(
+        tmp_path, (fmt,), windows_home, cross_environ, metadata=metadata, verify=True
     )
     [result] = run.verified
     assert result.ok, result.stdout + result.stderr
