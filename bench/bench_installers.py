@@ -26,8 +26,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from packager.bundle import BundleFormat, BundleRequest, ContentOptions, bundle  # noqa: E402
-from packager.context import Context  # noqa: E402
-from packager.fsutil import tree_size  # noqa: E402
+from packager.core.context import Context  # noqa: E402
+from packager.core.fsutil import tree_size  # noqa: E402
 
 DEBIAN_PYTHON = "/usr/bin/python3.11"
 LINUX = ("installer", "deb", "rpm")
@@ -37,12 +37,12 @@ WINDOWS = ("msi", "setup")
 def build(crate: Path, environ: dict[str, str], target: str | None, home: str | None) -> str:
     """The release binary of `crate`, for this host or `target`."""
     if target is None:
-        from packager.build import build_crate
+        from packager.crate.build import build_crate
 
         return build_crate(
             crate, environ=environ, mode="dynamic", python=DEBIAN_PYTHON, release=True
         ).binaries[0]
-    from packager.cross_build import build_for_target
+    from packager.crate.cross_build import build_for_target
 
     outcome = build_for_target(
         str(crate), target=target, environ=environ, python_home=home, mode="auto", release=True

@@ -33,7 +33,7 @@ from packager.bundle import (  # noqa: E402
     OnefileOptions,
     bundle,
 )
-from packager.context import Context  # noqa: E402
+from packager.core.context import Context  # noqa: E402
 
 STATIC_PYTHON = "/usr/bin/python3.11"
 PYINSTALLER_SIZE = 16.5e6

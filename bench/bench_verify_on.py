@@ -24,7 +24,7 @@ from pathlib import Path
 from common import compare, packager_command
 
 FORMATS = "dir,tar.zst,installer"
-# The glibc of each Debian release packager makes roots of (packager.bundle.roots).
+# The glibc of each Debian release packager makes roots of (packager.verify.roots).
 RELEASE_GLIBC = {"bullseye": (2, 31), "bookworm": (2, 36), "trixie": (2, 41)}
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from packager.interpreters import Interpreter
+from packager.python.interpreters import Interpreter
 from tests import pythons
 
 # Session fixtures: the hello sample built and bundled once; the Windows CPython and wine.

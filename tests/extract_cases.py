@@ -1,4 +1,4 @@
-"""Hostile and well-formed archives for packager.safe_extract; needs no pytest.
+"""Hostile and well-formed archives for packager.core.safe_extract; needs no pytest.
 
 tests/test_safe_extract.py runs every case in the test interpreter, and runs this file as a
 script under Debian's python3.11 (3.11.2, older than tarfile's extraction filters):
@@ -23,8 +23,8 @@ from pathlib import Path
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from packager.errors import UnreadableInputError
-from packager.safe_extract import extract_tar, extract_zip
+from packager.core.errors import UnreadableInputError
+from packager.core.safe_extract import extract_tar, extract_zip
 
 SECRET = b"the host's file"
 TarMembers = list[tuple[tarfile.TarInfo, bytes]]

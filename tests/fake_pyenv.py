@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from packager.discovery import pyenv_installations, pyenv_root
-from packager.interpreters import Interpreter
+from packager.python.discovery import pyenv_installations, pyenv_root
+from packager.python.interpreters import Interpreter
 from tests.pythons import INSTALL_PYPY, INSTALL_SHARED, installed_pythons
 
 # The PATH `pyenv rehash` runs with (bash and coreutils).

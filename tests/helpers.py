@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from packager.binary import read_binary
-from packager.cross import cross_target
-from packager.model import BinaryFormat, ParsedBinary
-from packager.pyo3_config import PyO3Config, parse
+from packager.binary.model import BinaryFormat, ParsedBinary
+from packager.crate.pyo3_config import PyO3Config, parse
+from packager.targets import cross_target
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"

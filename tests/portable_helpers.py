@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from packager.context import Context
-from packager.portable import BuildOptions, Runtime, build_runtime, parse_spec
+from packager.core.context import Context
+from packager.python.portable import BuildOptions, Runtime, build_runtime, parse_spec
 
 
 @functools.cache

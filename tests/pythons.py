@@ -1,7 +1,7 @@
 """The Python installations of this machine that tests use as subjects.
 
-They are found the way packager finds interpreters (`packager.discovery`, facts from
-`packager.interpreters.probe`), never at a fixed path. Candidates, in this order: the
+They are found the way packager finds interpreters (`packager.python.discovery`, facts from
+`packager.python.interpreters.probe`), never at a fixed path. Candidates, in this order: the
 running interpreter's own installation (the base one when the suite runs from a venv),
 python3 and python3.X on PATH, every version pyenv has installed (`$PYENV_ROOT/versions`,
 pyenv's own layout), then `pypy3` or `pypy` on PATH.
@@ -23,12 +23,12 @@ from pathlib import Path
 
 import pytest
 
-from packager import runner
 from packager.binary import read_binary
-from packager.discovery import discover
-from packager.errors import PackagerError
-from packager.interpreters import Interpreter, probe
-from packager.pyo3_config import config_for
+from packager.core import runner
+from packager.core.errors import PackagerError
+from packager.crate.pyo3_config import config_for
+from packager.python.discovery import discover
+from packager.python.interpreters import Interpreter, probe
 
 _RUNNING = f"{sys.version_info.major}.{sys.version_info.minor}"
 

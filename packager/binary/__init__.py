@@ -10,8 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from packager.errors import NotABinaryError, UnreadableInputError
-from packager.model import BinaryFormat, NeededLibrary, ParsedBinary
+from packager.binary.model import BinaryFormat, NeededLibrary, ParsedBinary
+from packager.core.errors import NotABinaryError, UnreadableInputError
 
 _ELF_MAGIC = b"\x7fELF"
 _MACHO_MAGICS = (

@@ -18,9 +18,10 @@ from itertools import compress
 from typing import NamedTuple, NoReturn
 
 from packager.binary import pyversion
+from packager.binary.model import BinaryFormat, BinaryKind, ParsedBinary, PythonSymbolTable
 from packager.binary.pyversion import Buffer
-from packager.errors import UnreadableInputError
-from packager.model import BinaryFormat, BinaryKind, ParsedBinary, PythonSymbolTable
+from packager.core.errors import UnreadableInputError
+from packager.targets.machines import ELF_MACHINES
 
 ET_REL, ET_EXEC, ET_DYN = 1, 2, 3
 PT_LOAD, PT_DYNAMIC, PT_INTERP = 1, 2, 3
@@ -41,18 +42,6 @@ _GLIBC_VERSION = re.compile(r"GLIBC_([0-9]+(?:\.[0-9]+)+)")
 _NAME_ENCODING, _ERRORS = "utf-8", "backslashreplace"
 _UINT32 = "I"  # array typecode of a 4-byte unsigned int on every platform CPython supports
 
-# e_machine -> (name for ELFCLASS32, name for ELFCLASS64); PPC64 and MIPS also need the order.
-_MACHINES = {
-    3: ("i386", "i386"),
-    20: ("ppc", "ppc"),
-    22: ("s390", "s390x"),
-    40: ("arm", "arm"),
-    62: ("x32", "x86_64"),
-    183: ("aarch64", "aarch64"),
-    243: ("riscv32", "riscv64"),
-    258: ("loongarch32", "loongarch64"),
-}
-
 
 def machine_name(is64: bool, little: bool, machine: int) -> str:
     """The architecture name packager reports for an ELF class, byte order and e_machine."""
@@ -60,7 +49,7 @@ def machine_name(is64: bool, little: bool, machine: int) -> str:
         return "ppc64le" if little else "ppc64"
     if machine in (8, 10):  # EM_MIPS, EM_MIPS_RS3_LE
         return ("mips64" if is64 else "mips") + ("el" if little else "")
-    names = _MACHINES.get(machine)
+    names = ELF_MACHINES.get(machine)
     return names[is64] if names else f"unknown-{machine}"
 
 

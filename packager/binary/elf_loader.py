@@ -16,7 +16,8 @@ import re
 import stat
 from typing import TYPE_CHECKING
 
-from packager.model import NeededLibrary, ParsedBinary
+from packager.binary.model import NeededLibrary, ParsedBinary
+from packager.targets.machines import machine
 
 if TYPE_CHECKING:  # packager.binary imports this module lazily; no runtime cycle
     from packager.binary import ResolveContext
@@ -24,24 +25,6 @@ if TYPE_CHECKING:  # packager.binary imports this module lazily; no runtime cycl
 _Identity = tuple[int, int, int]  # EI_CLASS, EI_DATA, e_machine
 _NOT_ELF: _Identity = (0, 0, 0)
 
-# Debian-style multiarch triplets, by the arch names the ELF reader reports.
-_MULTIARCH = {
-    "x86_64": "x86_64-linux-gnu",
-    "x32": "x86_64-linux-gnux32",
-    "i386": "i386-linux-gnu",
-    "aarch64": "aarch64-linux-gnu",
-    "arm": "arm-linux-gnueabihf",
-    "ppc64le": "powerpc64le-linux-gnu",
-    "ppc64": "powerpc64-linux-gnu",
-    "ppc": "powerpc-linux-gnu",
-    "s390x": "s390x-linux-gnu",
-    "riscv64": "riscv64-linux-gnu",
-    "mips64el": "mips64el-linux-gnuabi64",
-    "mipsel": "mipsel-linux-gnu",
-    "loongarch64": "loongarch64-linux-gnu",
-}
-# AT_PLATFORM as the kernel reports it, which is what $PLATFORM expands to.
-_PLATFORMS = {"x86_64": "x86_64", "i386": "i686", "aarch64": "aarch64", "s390x": "s390x"}
 _DST = re.compile(r"\$(?:(ORIGIN|LIB|PLATFORM)\b|\{(ORIGIN|LIB|PLATFORM)\})")
 _CONF_INCLUDE_DEPTH = 16  # include loops in ld.so.conf are cut here (ldconfig has no guard)
 
@@ -125,8 +108,8 @@ class _Layout:
     def of(cls, arch: str, is64: bool, root: str) -> _Layout:
         """Debian puts libraries in /lib/<triplet> and builds ld.so to search there first;
         Fedora, SUSE and Arch use /lib64 on 64-bit systems; 32-bit systems plain /lib."""
-        platform = _PLATFORMS.get(arch)
-        triplet = _MULTIARCH.get(arch)
+        known = machine(arch)
+        platform, triplet = known.platform, known.multiarch
         if triplet and os.path.isdir(_under_root(root, f"/usr/lib/{triplet}")):
             system = (f"/lib/{triplet}", f"/usr/lib/{triplet}", "/lib", "/usr/lib")
             return cls(f"lib/{triplet}", system, platform)

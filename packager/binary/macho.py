@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from packager.binary import pyversion
-from packager.errors import UnreadableInputError
-from packager.model import BinaryFormat, BinaryKind, ParsedBinary, PythonSymbolTable
+from packager.binary.model import BinaryFormat, BinaryKind, ParsedBinary, PythonSymbolTable
+from packager.core.errors import UnreadableInputError
 
 if TYPE_CHECKING:
     import mmap

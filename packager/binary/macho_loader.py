@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from packager.model import BinaryKind, NeededLibrary, ParsedBinary
+from packager.binary.model import BinaryKind, NeededLibrary, ParsedBinary
 
 if TYPE_CHECKING:
     from packager.binary import ResolveContext

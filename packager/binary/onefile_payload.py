@@ -25,9 +25,9 @@ import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from packager.binary.model import OnefilePayload
 from packager.binary.onefile_markers import COMMENT_MAGIC, SLOT_MAGIC
-from packager.errors import UnreadableInputError
-from packager.model import OnefilePayload
+from packager.core.errors import UnreadableInputError
 
 FORMAT_VERSION = 2
 # Formats this packager no longer writes, and what they lack.

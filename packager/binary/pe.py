@@ -12,19 +12,13 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from packager.binary import pyversion
-from packager.errors import UnreadableInputError
-from packager.model import BinaryFormat, BinaryKind, ParsedBinary, PythonSymbolTable
+from packager.binary.model import BinaryFormat, BinaryKind, ParsedBinary, PythonSymbolTable
+from packager.core.errors import UnreadableInputError
+from packager.targets.machines import PE_MACHINES
 
 if TYPE_CHECKING:
     import mmap
 
-_MACHINES = {
-    0x8664: "x86_64",  # IMAGE_FILE_MACHINE_AMD64
-    0x014C: "i386",  # IMAGE_FILE_MACHINE_I386
-    0xAA64: "aarch64",  # IMAGE_FILE_MACHINE_ARM64
-    0x01C0: "arm",  # IMAGE_FILE_MACHINE_ARM
-    0x01C4: "arm",  # IMAGE_FILE_MACHINE_ARMNT (Thumb-2)
-}
 _IMAGE_FILE_DLL = 0x2000
 _COFF_SYMBOL_SIZE = 18
 _DIRECTORIES = {0: "export", 1: "import", 13: "delay-import"}  # data directory indexes
@@ -101,7 +95,7 @@ def _parsed(image: Any, data: bytes | mmap.mmap) -> ParsedBinary:
     kind = BinaryKind.SHARED_LIBRARY if characteristics & _IMAGE_FILE_DLL else BinaryKind.EXECUTABLE
     return ParsedBinary(
         format=BinaryFormat.PE,
-        arch=_MACHINES.get(machine, f"machine-{machine:#06x}"),
+        arch=PE_MACHINES.get(machine, f"machine-{machine:#06x}"),
         kind=kind,
         needed=needed,
         rpaths=(),

@@ -16,13 +16,13 @@ import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
+from packager.binary.model import BinaryKind, NeededLibrary, ParsedBinary
 from packager.binary.windows_dlls import (
     API_SET_PREFIXES,
     KNOWN_DLLS,
     REDISTRIBUTABLE_DLLS,
     SYSTEM_DLLS,
 )
-from packager.model import BinaryKind, NeededLibrary, ParsedBinary
 
 if TYPE_CHECKING:
     from packager.binary import ResolveContext

@@ -1,18 +1,16 @@
-"""Bundle a binary that embeds Python: a relocatable tree, archives, installers, and verify.
+"""Bundle a binary that embeds Python: the pipeline and the layouts.
 
-Library entry points: `bundle` (runs the pipeline for a BundleRequest and returns a
-BundleRun) and `verify_bundle` (returns a VerifyResult). Nothing here prints or exits.
+The pipeline obtains the program (built from a crate, or given), lays it out with the
+layout its target asks for (`layouts/`: an ELF tree, a PE tree, or `onefile/`), trims
+and ships the standard library, site-packages and system libraries, then hands the tree
+to `outputs` and, with --verify, to `verify`. Library entry points: `bundle` (runs the
+pipeline for a BundleRequest and returns a BundleRun) and `verify_bundle` (re-exported
+from `verify`). Nothing here prints or exits. May import every stage below it: core,
+targets, binary, python, crate, outputs, verify.
 """
 
 from __future__ import annotations
 
-from packager.bundle.model import (
-    BundleFormat,
-    BundleManifest,
-    BundleOutput,
-    SizeBreakdown,
-    VerifyResult,
-)
 from packager.bundle.options import (
     BundleRequest,
     ContentOptions,
@@ -21,7 +19,14 @@ from packager.bundle.options import (
     parse_formats,
 )
 from packager.bundle.pipeline import BundleRun, bundle
-from packager.bundle.verify import verify_bundle
+from packager.outputs.model import (
+    BundleFormat,
+    BundleManifest,
+    BundleOutput,
+    SizeBreakdown,
+)
+from packager.verify.model import VerifyResult
+from packager.verify.sandbox import verify_bundle
 
 __all__ = [
     "BundleFormat",

@@ -12,7 +12,7 @@ import errno
 import os
 import stat
 
-from packager.errors import UsageError
+from packager.core.errors import UsageError
 
 _KINDS = (
     (stat.S_ISSOCK, "a socket"),

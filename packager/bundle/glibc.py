@@ -11,10 +11,10 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from packager.context import Context
-from packager.errors import FloorError
-from packager.floor import floor_findings, highest, version_key
-from packager.model import BinaryFormat, BinaryReport, Finding
+from packager.binary.floor import floor_findings, highest, version_key
+from packager.binary.model import BinaryFormat, BinaryReport, Finding
+from packager.core.context import Context
+from packager.core.errors import FloorError
 
 _SHOWN = 5  # findings named in the error; the rest are counted
 
@@ -33,7 +33,7 @@ def enforce_floor(
     """The floor of the ELF files under `paths` (all inside `root`); with `required`,
     raise FloorError naming each file that needs more than that glibc or than the allowlist.
     `sysroot` is the system their libraries resolve in (a foreign target's root)."""
-    from packager.inspect import inspect_paths
+    from packager.binary.inspect import inspect_paths
 
     reports = [
         report

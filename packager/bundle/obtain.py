@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from packager.binary import ResolveContext
-from packager.bundle.appmeta import AppMetadata, read_metadata
+from packager.binary.model import BinaryFormat, BinaryReport, LinkMode
 from packager.bundle.layouts import ELF, ONEFILE, Layout
 from packager.bundle.options import BundleRequest
-from packager.bundle.outputs import DESKTOP_FORMATS
-from packager.bundle.outputs.desktop import check_theme_icon
-from packager.context import Context
-from packager.errors import UsageError
-from packager.model import BinaryFormat, BinaryReport, LinkMode
+from packager.core.context import Context
+from packager.core.errors import UsageError
+from packager.crate.appmeta import AppMetadata, read_metadata
+from packager.outputs import DESKTOP_FORMATS
+from packager.outputs.desktop import check_theme_icon
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def obtain(request: BundleRequest, layout: Layout, ctx: Context, *, crate: bool)
     mode = "static" if layout is ONEFILE else (request.obtain.mode or "auto")
     if request.obtain.target is not None:
         return _obtain_for_target(request, request.obtain.target, mode, ctx)
-    from packager.build import build_crate
+    from packager.crate.build import build_crate
 
     if layout is ONEFILE:
         ctx.progress(f"building {request.source} statically")
@@ -67,7 +67,7 @@ def obtain(request: BundleRequest, layout: Layout, ctx: Context, *, crate: bool)
 def _obtain_for_target(request: BundleRequest, target: str, mode: str, ctx: Context) -> Obtained:
     """Build the crate in release mode for `target`, against the target's Python; no
     interpreter of this machine was used (--python-home names where its Python is)."""
-    from packager.cross_build import build_for_target
+    from packager.crate.cross_build import build_for_target
 
     outcome = build_for_target(
         request.source,
@@ -86,7 +86,7 @@ def _obtain_for_target(request: BundleRequest, target: str, mode: str, ctx: Cont
 
 def read(binary: str, layout: Layout, ctx: Context) -> BinaryReport:
     """Inspect the binary; refuse one that does not embed Python or does not fit `layout`."""
-    from packager.inspect import inspect_file
+    from packager.binary.inspect import inspect_file
 
     report = inspect_file(binary, ResolveContext(environ=dict(ctx.environ)))[0]
     if report.link_mode is LinkMode.NONE and report.format is not BinaryFormat.PE:
@@ -109,7 +109,7 @@ def app_metadata(request: BundleRequest, name: str, ctx: Context, *, crate: bool
         source = os.path.abspath(request.source)
         crate_dir = os.path.dirname(source) if source.endswith("Cargo.toml") else source
         if request.obtain.package is not None:
-            from packager.workspace import select_package
+            from packager.crate.workspace import select_package
 
             selection = select_package(
                 Path(crate_dir),
@@ -131,7 +131,7 @@ def provisional_name(source: str) -> str:
 
 def runtime_of(interpreter: str) -> str | None:
     """The selector of the portable runtime `interpreter` (its bin/python3.X) belongs to."""
-    from packager.portable import read_runtime
+    from packager.python.portable import read_runtime
 
     runtime = read_runtime(os.path.dirname(os.path.dirname(interpreter)))
     return runtime.selector if runtime is not None else None
@@ -142,7 +142,7 @@ def _default_python(request: BundleRequest, ctx: Context) -> str | None:
     made with it runs from its glibc floor on (usually 2.17), not just from this host's."""
     if request.obtain.python is not None:
         return request.obtain.python
-    from packager.portable import list_runtimes
+    from packager.python.portable import list_runtimes
 
     machine = platform.machine()
     for runtime in list_runtimes(ctx.cache_dir):

@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
-from packager.bundle.model import BundleFormat
-from packager.bundle.strip import elf_machine
-from packager.errors import UsageError
-from packager.portable.spec import host_arch
+from packager.binary.elf_head import elf_machine
+from packager.core.errors import UsageError
+from packager.crate.appmeta import MetadataOptions
+from packager.outputs.model import BundleFormat
+from packager.targets import host_arch, linux_cross_triples
 
 # Debian policy: [epoch:]upstream[-revision], upstream starting with a digit. The .deb
 # writer and every other installer format take the version from here.
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 # CON, NUL, COM1... name devices on Windows, not files.
 _WINDOWS_DEVICE = re.compile(r"(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?", re.IGNORECASE)
-_VERSION = re.compile(r"(?:[0-9]+:)?[0-9][A-Za-z0-9.+~]*(?:-[A-Za-z0-9.+~]+)?")
-DEFAULT_VERSION = "0.0.0"
 
 
 @dataclass(frozen=True)
@@ -57,25 +56,6 @@ class OnefileOptions:
     include: tuple[str, ...] = ()  # modules to keep as well with only_needed
     site_dirs: tuple[str, ...] = ()  # pip --target directories to carry
     compress: bool = True  # deflate the module archive
-
-
-@dataclass(frozen=True)
-class MetadataOptions:
-    """Values given on the command line; None (or empty) means "not given"."""
-
-    display_name: str | None = None
-    publisher: str | None = None
-    description: str | None = None
-    icon: str | None = None
-    license: str | None = None
-    homepage: str | None = None
-    upgrade_code: str | None = None
-    gui: bool | None = None
-    categories: tuple[str, ...] = ()
-
-    def given(self) -> bool:
-        """Whether any value was given."""
-        return any(getattr(self, f.name) not in (None, ()) for f in fields(self))
 
 
 @dataclass(frozen=True)
@@ -157,15 +137,6 @@ def given_options(request: BundleRequest) -> list[str]:
     return [option for option, given in OPTION_GIVEN.items() if given(request)]
 
 
-def check_version(version: str) -> None:
-    """Refuse a package version that dpkg, rpm or an installer would reject or misread."""
-    if not _VERSION.fullmatch(version):
-        raise UsageError(
-            f"--version {version!r} is not a package version",
-            fix="use digits, letters and . + ~, starting with a digit (e.g. 1.2.0 or 1.2.0-1)",
-        )
-
-
 def check_workdir(workdir: str, app_dir: str | None) -> None:
     """Refuse a --workdir that cannot name a folder inside the bundle (e.g. app)."""
     parts = workdir.split("/")
@@ -217,7 +188,7 @@ def check_foreign(request: BundleRequest, *, crate: bool) -> None:
     machine = None if crate else _machine_of(request.source)
     foreign = target is not None or (machine is not None and machine != host_arch())
     if request.content.python_home is not None and not foreign:
-        what = "add --target (e.g. aarch64-unknown-linux-gnu)" if crate else "drop it"
+        what = f"add --target (e.g. {linux_cross_triples()[0]})" if crate else "drop it"
         raise UsageError(
             "--python-home names the target's root of a program built for another "
             f"architecture; this one is for this machine's: {what} (--python chooses this "

@@ -17,12 +17,12 @@ import os
 from dataclasses import dataclass
 
 from packager.binary import detect_format
+from packager.binary.elf_head import elf_machine
+from packager.binary.floor import version_key
+from packager.binary.model import BinaryFormat, BinaryReport
 from packager.bundle.appdir import check_app_dir
-from packager.bundle.atomic import OutputDirError, Staging, check_targets
 from packager.bundle.glibc import TreeFloor, enforce_floor
-from packager.bundle.launchers import check_search_path_safe
-from packager.bundle.layouts import ELF, ONEFILE, PE, Layout, TreeJob
-from packager.bundle.model import PACKAGE_FORMATS, BundleFormat, BundleManifest, VerifyResult
+from packager.bundle.layouts import ELF, ONEFILE, PE, TREE_LAYOUTS, Layout, TreeJob
 from packager.bundle.obtain import (
     Obtained,
     app_metadata,
@@ -42,26 +42,27 @@ from packager.bundle.options import (
     BundleRequest,
     check_bundle_name,
     check_foreign,
-    check_version,
     check_workdir,
     given_options,
 )
-from packager.bundle.outputs import (
+from packager.bundle.tcltk import refuse_tkinter_in_onefile
+from packager.core.atomic import OutputDirError, Staging, check_targets
+from packager.core.context import Context
+from packager.core.errors import FloorError, UnreadableInputError, UsageError
+from packager.crate.appmeta import check_version
+from packager.outputs import (
     all_names,
     check_outputs,
     output_names,
     write_outputs,
 )
-from packager.bundle.roots import DEBIAN_RELEASES, debian_root, lowest_glibc
-from packager.bundle.strip import elf_machine
-from packager.bundle.tcltk import refuse_tkinter_in_onefile
-from packager.bundle.verify import verify_bundle
-from packager.bundle.verify_gui import gui_tools, verify_window
-from packager.context import Context
-from packager.errors import FloorError, UnreadableInputError, UsageError
-from packager.floor import version_key
-from packager.model import BinaryFormat, BinaryReport
-from packager.portable.spec import host_arch
+from packager.outputs.launchers import check_search_path_safe
+from packager.outputs.model import PACKAGE_FORMATS, BundleFormat, BundleManifest
+from packager.targets import cross_target, host_arch
+from packager.verify.gui import gui_tools, verify_window
+from packager.verify.model import VerifyResult
+from packager.verify.roots import DEBIAN_RELEASES, debian_root, lowest_glibc
+from packager.verify.sandbox import verify_bundle
 
 
 @dataclass(frozen=True)
@@ -146,12 +147,10 @@ def choose_layout(request: BundleRequest, *, crate: bool) -> Layout:
 
 
 def _crate_layout(target: str | None) -> Layout:
-    """A crate is built for this host (ELF), or for --target's system."""
+    """A crate is built for this host (ELF), or for --target: its entry names the layout."""
     if target is None:
         return ELF
-    from packager.cross import TargetSystem, cross_target
-
-    return PE if cross_target(target).system is TargetSystem.WINDOWS else ELF
+    return TREE_LAYOUTS[cross_target(target).layout]
 
 
 def check_request(request: BundleRequest, layout: Layout, *, crate: bool) -> None:

@@ -27,14 +27,15 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from packager import cache
+from packager.binary.elf_head import elf_files_under
 from packager.bundle import stdlib
-from packager.bundle.launchers import RESTORE_MODULE, RESTORE_PTH, restore_hook
-from packager.bundle.outputs.archives import sha256_file
 from packager.bundle.rpaths import add_library_entry, scrub_rpaths
-from packager.bundle.runtime import PythonRuntime
-from packager.bundle.strip import elf_files_under, strip_files
-from packager.context import Context
+from packager.bundle.strip import strip_files
+from packager.core import cache
+from packager.core.context import Context
+from packager.outputs.archives import sha256_file
+from packager.outputs.launchers import RESTORE_MODULE, RESTORE_PTH, restore_hook
+from packager.python.runtime import PythonRuntime
 
 # Part of every key: bump it when the layout or the way an entry is made changes.
 _FORMAT = 5

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from packager import runner
 from packager.binary import read_binary
-from packager.context import Context
-from packager.errors import PackagerError
+from packager.core import runner
+from packager.core.context import Context
+from packager.core.errors import PackagerError
 
 _PATCHELF_FIX = "install patchelf (Debian: apt-get install patchelf)"
 _ORIGIN = ("$ORIGIN", "${ORIGIN}")
@@ -50,7 +50,7 @@ def add_library_entry(paths: Iterable[str], entry: str, ctx: Context) -> list[st
     library beyond the manylinux allowlist (one a bundle ships in its lib/), as vendoring
     would; the files changed. Done once in a prepared runtime, it leaves vendoring
     nothing to change there, so those files stay as cached (their zstd frames too)."""
-    from packager.floor import is_allowed
+    from packager.binary.floor import is_allowed
 
     changed: list[str] = []
     for path in paths:

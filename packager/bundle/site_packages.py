@@ -8,9 +8,9 @@ import shutil
 import sys
 from dataclasses import dataclass
 
-from packager import runner
-from packager.context import Context
-from packager.errors import ToolError, UsageError
+from packager.core import runner
+from packager.core.context import Context
+from packager.core.errors import ToolError, UsageError
 
 # The legacy manylinux names and the glibc each stands for (PEP 600).
 _LEGACY_MANYLINUX = {(2, 17): "manylinux2014", (2, 12): "manylinux2010", (2, 5): "manylinux1"}
@@ -22,7 +22,7 @@ class WheelTarget:
     """The system the installed wheels must run on: wheels only, none newer than this."""
 
     glibc: str  # MAJOR.MINOR
-    arch: str  # as manylinux tags spell it: x86_64, aarch64, i686, ...
+    arch: str  # as manylinux tags spell it: x86_64, i686, ...
     python_version: str  # MAJOR.MINOR
     abi: str  # cp311
 
@@ -59,7 +59,7 @@ def target_options(target: WheelTarget) -> list[str]:
 def runtime_target(python: str, arch: str) -> WheelTarget | None:
     """The wheels a portable runtime (its bin/python3.X) can load: for its glibc floor,
     whichever machine builds the bundle; None for any other interpreter."""
-    from packager.portable import read_runtime
+    from packager.python.portable import read_runtime
 
     runtime = read_runtime(os.path.dirname(os.path.dirname(python)))
     if runtime is None:

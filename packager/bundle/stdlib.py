@@ -16,10 +16,10 @@ import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from packager import runner
-from packager.bundle.outputs.archives import Entry, write_zip_entry, zip_time
-from packager.context import Context
-from packager.errors import UsageError
+from packager.core import runner
+from packager.core.context import Context
+from packager.core.errors import UsageError
+from packager.outputs.archives import Entry, write_zip_entry, zip_time
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ dynamic symbol table, so everything the loader and extension modules look up (th
 exported Python C API of libpython, each module's PyInit_*) still resolves. What is lost
 is what debuggers and profilers read: backtraces show addresses instead of function names
 (`--no-strip` keeps them). Only copies are stripped, never the files they came from.
-Files for another machine (an aarch64 bundle made here) are stripped by that machine's
-binutils, `aarch64-linux-gnu-strip`: the host's strip knows only its own machine.
+Files for another machine (a bundle for a cross target) are stripped by that machine's
+binutils (`<multiarch>-strip`): the host's strip knows only its own machine.
 """
 
 from __future__ import annotations
@@ -16,40 +16,17 @@ import os
 import re
 from collections.abc import Iterable, Sequence
 
-from packager import runner
-from packager.binary.elf import machine_name
-from packager.context import Context
-from packager.cross import TARGETS, TargetSystem
-from packager.errors import UsageError
-from packager.portable.spec import host_arch
+from packager.binary.elf_head import elf_machine
+from packager.core import runner
+from packager.core.context import Context
+from packager.core.errors import UsageError
+from packager.targets import host_arch, linux_target_for
 
 _STRIP_FIX = "install binutils (Debian: apt-get install binutils), or pass --no-strip"
-_ELF_MAGIC = b"\x7fELF"
 # auditwheel repair copies a wheel's libraries into PACKAGE.libs/ (delocate: .dylibs) and
 # renames them with a hash (libgfortran-040039e1.so.5.0.0); patchelf has rewritten their
 # headers, and strip run over such a file can leave segments the loader refuses.
 _HASHED_NAME = re.compile(r".+-[0-9a-f]{8}\.so(\.[0-9]+)*")
-
-
-def is_elf(path: str) -> bool:
-    """Whether `path` is a regular file that starts with the ELF magic number."""
-    if os.path.islink(path) or not os.path.isfile(path):
-        return False
-    with open(path, "rb") as handle:
-        return handle.read(4) == _ELF_MAGIC
-
-
-def elf_files_under(root: str) -> list[str]:
-    """Every ELF file under `root` (shared objects of any name), sorted."""
-    found: list[str] = []
-    for directory, subdirs, files in os.walk(root):
-        subdirs.sort()
-        found.extend(
-            path
-            for path in (os.path.join(directory, name) for name in sorted(files))
-            if is_elf(path)
-        )
-    return found
 
 
 def repaired_by_a_wheel_tool(path: str) -> bool:
@@ -96,31 +73,19 @@ def strip_files(paths: Sequence[str], ctx: Context, *, keep_symbols: Iterable[st
         runner.run([strip, "--strip-unneeded", *flags, *files], environ=ctx.environ, echo=ctx.echo)
 
 
-def elf_machine(path: str) -> str | None:
-    """The machine an ELF file is for ("aarch64"), None when it is not ELF."""
-    with open(path, "rb") as handle:
-        head = handle.read(20)
-    if len(head) < 20 or head[:4] != _ELF_MAGIC:
-        return None
-    little = head[5] == 1
-    return machine_name(
-        head[4] == 2, little, int.from_bytes(head[18:20], "little" if little else "big")
-    )
-
-
 def strip_tool(machine: str, example: str, ctx: Context) -> str:
     """This host's strip for its own files, the cross binutils' strip for another machine's
     (`example` is a file of that machine, named if there is no strip for it)."""
     if machine == host_arch():
         return runner.require("strip", ctx.environ, fix=_STRIP_FIX)
-    for target in TARGETS.values():
-        if target.system is TargetSystem.LINUX and target.arch == machine:
-            package = target.linker_package.replace("gcc-", "binutils-", 1)
-            return runner.require(
-                f"{target.multiarch}-strip",
-                ctx.environ,
-                fix=f"install {package} (Debian: apt-get install {package}), or pass --no-strip",
-            )
+    target = linux_target_for(machine)
+    package = target.binutils_package if target is not None else None
+    if target is not None and package is not None:
+        return runner.require(
+            f"{target.multiarch}-strip",
+            ctx.environ,
+            fix=f"install {package} (Debian: apt-get install {package}), or pass --no-strip",
+        )
     raise UsageError(
         f"no strip for {machine} files on this {host_arch()} machine",
         path=example,

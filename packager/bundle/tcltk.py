@@ -28,10 +28,10 @@ import os
 import shutil
 from dataclasses import dataclass
 
-from packager import runner
 from packager.bundle import stdlib
-from packager.context import Context
-from packager.errors import ToolError, UsageError
+from packager.core import runner
+from packager.core.context import Context
+from packager.core.errors import ToolError, UsageError
 
 TKINTER = "tkinter"
 _TK_FIX = "install Tk for the interpreter (Debian: apt-get install python3-tk)"

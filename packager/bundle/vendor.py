@@ -16,11 +16,11 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from packager import runner
+from packager.binary.floor import inside, is_allowed
+from packager.binary.model import BinaryFormat, BinaryReport
 from packager.bundle.rpaths import portable_entries
-from packager.context import Context
-from packager.floor import inside, is_allowed
-from packager.model import BinaryFormat, BinaryReport
+from packager.core import runner
+from packager.core.context import Context
 
 _PATCHELF_FIX = "install patchelf (Debian: apt-get install patchelf)"
 _ROUNDS = 16  # dependency depth bound; real chains (readline -> tinfo -> libc) are short
@@ -43,7 +43,7 @@ def vendor_libraries(
     `sysroot` is the system the libraries are resolved in: a target's root for a program
     of another architecture (the host's /usr/lib is never read for it).
     """
-    from packager.inspect import inspect_paths
+    from packager.binary.inspect import inspect_paths
 
     target_dir = os.path.join(root, lib_dir)
     copied: list[str] = []

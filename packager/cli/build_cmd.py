@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from packager.build import BuildFailed, BuildOutcome, build_crate
-from packager.checks import worst_severity
+from packager.binary.checks import worst_severity
+from packager.binary.model import Severity
 from packager.cli.main import is_verbose
 from packager.cli.options import (
     bin_option,
@@ -17,10 +17,10 @@ from packager.cli.options import (
     package_option,
     target_option,
 )
-from packager.errors import EXIT_CLEAN, EXIT_FINDINGS, UsageError
-from packager.model import Severity
+from packager.core.errors import EXIT_CLEAN, EXIT_FINDINGS, UsageError
+from packager.core.runner import Echo
+from packager.crate.build import BuildFailed, BuildOutcome, build_crate
 from packager.reporting.build import to_json, to_text
-from packager.runner import Echo
 
 HELP = """Build CRATE (default: the current directory) so that it embeds Python.
 
@@ -163,7 +163,7 @@ def _build_for_target(
     streams: dict[str, Echo | None],
 ) -> BuildOutcome:
     """A cross build: the target's Python comes from --python-home, never --python."""
-    from packager.cross_build import build_for_target
+    from packager.crate.cross_build import build_for_target
 
     if python is not None or static_library is not None:
         raise UsageError(

@@ -18,7 +18,8 @@ from packager.cli.options import (
 )
 
 if TYPE_CHECKING:
-    from packager.bundle.options import BundleRequest, MetadataOptions
+    from packager.bundle.options import BundleRequest
+    from packager.crate.appmeta import MetadataOptions
 
 HELP = """Bundle a binary with its libpython, a trimmed stdlib and launchers.
 
@@ -253,7 +254,7 @@ class BundleParams(TypedDict):
 @click.pass_context
 def command(ctx: click.Context, **params: Unpack[BundleParams]) -> None:
     from packager.bundle import bundle
-    from packager.context import Context
+    from packager.core.context import Context
     from packager.reporting.bundle import to_json, to_text
 
     as_json = params["as_json"]
@@ -280,6 +281,7 @@ def command(ctx: click.Context, **params: Unpack[BundleParams]) -> None:
 
 def _request(params: BundleParams) -> BundleRequest:
     """The typed request for the pipeline, from the command's options."""
+    from packager.binary.floor import parse_floor
     from packager.bundle.options import (
         BundleRequest,
         ContentOptions,
@@ -287,8 +289,7 @@ def _request(params: BundleParams) -> BundleRequest:
         OnefileOptions,
         parse_formats,
     )
-    from packager.bundle.roots import parse_distros
-    from packager.floor import parse_floor
+    from packager.verify.roots import parse_distros
 
     formats = params["formats"]
     return BundleRequest(
@@ -333,7 +334,7 @@ def _request(params: BundleParams) -> BundleRequest:
 
 def _metadata_options(params: BundleParams) -> MetadataOptions:
     """What the flags say about the app, for its installers."""
-    from packager.bundle.options import MetadataOptions
+    from packager.crate.appmeta import MetadataOptions
 
     return MetadataOptions(
         display_name=params["display_name"],

@@ -7,11 +7,11 @@ import sys
 
 import click
 
-from packager.checks import check_result, worst_severity
+from packager.binary.checks import check_result, worst_severity
+from packager.binary.floor import parse_floor
+from packager.binary.model import Severity
 from packager.cli.options import echo_errors, jobs_option, json_option, run_inspect
-from packager.errors import EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE
-from packager.floor import parse_floor
-from packager.model import Severity
+from packager.core.errors import EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE
 from packager.reporting.inspect import to_json, to_text
 
 

@@ -8,11 +8,11 @@ from collections.abc import Mapping
 import click
 
 from packager.cli.options import json_option, mode_option, target_option
-from packager.context import cache_root
-from packager.discovery import Candidate, Discovered, Discovery, discover, select_interpreter
-from packager.errors import InterpreterError, UsageError
-from packager.interpreters import probe
-from packager.pyo3_config import Mode, config_for
+from packager.core.context import cache_root
+from packager.core.errors import InterpreterError, UsageError
+from packager.crate.pyo3_config import Mode, config_for
+from packager.python.discovery import Candidate, Discovered, Discovery, discover, select_interpreter
+from packager.python.interpreters import probe
 from packager.reporting.config import list_to_json, list_to_text, to_json, to_text
 
 
@@ -88,7 +88,7 @@ def command(
 
 def _built_runtimes(environ: Mapping[str, str]) -> list[Discovered]:
     """The portable runtimes `packager runtime build` made, probed like any interpreter."""
-    from packager.portable import list_runtimes
+    from packager.python.portable import list_runtimes
 
     found: list[Discovered] = []
     for runtime in list_runtimes(cache_root(environ)):
@@ -105,9 +105,9 @@ def _target_report(
 ) -> str:
     """The config `build --target` writes (PyO3 derives the same from PYO3_CROSS_LIB_DIR),
     as PYO3_PRINT_CONFIG prints it, or as JSON."""
-    from packager.cross import cross_target
-    from packager.cross_build import target_config
+    from packager.crate.cross_build import target_config
     from packager.reporting.config import target_to_json
+    from packager.targets import cross_target
 
     if python is not None:
         raise UsageError(

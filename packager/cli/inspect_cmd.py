@@ -6,9 +6,9 @@ import sys
 
 import click
 
-from packager.checks import check_result
+from packager.binary.checks import check_result
 from packager.cli.options import echo_errors, jobs_option, json_option, run_inspect
-from packager.errors import EXIT_CLEAN, EXIT_USAGE
+from packager.core.errors import EXIT_CLEAN, EXIT_USAGE
 from packager.reporting.inspect import to_json, to_text
 
 

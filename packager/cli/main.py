@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from packager import __version__
-from packager.errors import EXIT_USAGE, PackagerError
+from packager.core.errors import EXIT_USAGE, PackagerError
 
 # name -> (module, one-line help shown by `packager --help` without importing the module)
 _SUBCOMMANDS: dict[str, tuple[str, str]] = {

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from packager.scaffold import new_crate
+from packager.crate.scaffold import new_crate
 
 
 @click.command("new")

@@ -13,9 +13,9 @@ import click
 from packager.cli.main import is_debug
 
 if TYPE_CHECKING:
-    from packager.model import InspectResult
+    from packager.binary.model import InspectResult
 
-# The link modes of packager.pyo3_config.Mode, spelled out so that a command's options do
+# The link modes of packager.crate.pyo3_config.Mode, spelled out so that a command's options do
 # not import the configuration module before it runs.
 LINK_MODES = ("auto", "dynamic", "static")
 
@@ -59,7 +59,7 @@ def mode_option(help_text: str) -> Callable[[Any], Any]:
 
 def run_inspect(ctx: click.Context, paths: tuple[str, ...], jobs: int | None) -> InspectResult:
     """Inspect `paths` with the process environment, as every inspecting command does."""
-    from packager.inspect import inspect_paths
+    from packager.binary.inspect import inspect_paths
 
     return inspect_paths(
         list(paths), environ=os.environ, jobs=jobs, raise_internal_errors=is_debug(ctx)

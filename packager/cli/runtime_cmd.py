@@ -9,7 +9,7 @@ import click
 
 from packager.cli.main import is_verbose
 from packager.cli.options import interrupt_on_sigterm, json_option
-from packager.context import Context
+from packager.core.context import Context
 
 SCHEMA_VERSION = 1
 
@@ -57,7 +57,7 @@ def build(
     as_json: bool,
 ) -> None:
     """Build a runtime into the cache (or find the one built before) and print its prefix."""
-    from packager.portable import BuildOptions, build_runtime, parse_spec
+    from packager.python.portable import BuildOptions, build_runtime, parse_spec
 
     options = BuildOptions(parse_spec(python, glibc, arch), source, deps_source, jobs)
     run = Context(
@@ -90,8 +90,8 @@ def build(
 @json_option
 def list_command(as_json: bool) -> None:
     """List the runtimes built so far, newest first."""
-    from packager.context import cache_root
-    from packager.portable import list_runtimes
+    from packager.core.context import cache_root
+    from packager.python.portable import list_runtimes
 
     runtimes = list_runtimes(cache_root(os.environ))
     if as_json:

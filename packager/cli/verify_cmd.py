@@ -9,8 +9,8 @@ import click
 
 from packager.cli.main import is_verbose
 from packager.cli.options import json_option
-from packager.errors import UsageError
-from packager.runner import Echo
+from packager.core.errors import UsageError
+from packager.core.runner import Echo
 
 
 def _parse_env(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -25,8 +25,8 @@ def _parse_env(pairs: tuple[str, ...]) -> dict[str, str]:
 
 def _system_root(root: str | None, distro: str | None, *, echo: Echo | None, quiet: bool) -> str:
     """The root directory the sandbox shows: --root, the cached --distro root, or "/"."""
-    from packager.bundle.roots import debian_root, parse_distros
-    from packager.context import Context, silent
+    from packager.core.context import Context, silent
+    from packager.verify.roots import debian_root, parse_distros
 
     if root is not None and distro is not None:
         raise UsageError("--root and --distro both name the system to run on: give one")
@@ -66,8 +66,8 @@ def _show_gui(
 ) -> None:
     """Run SUBJECT on a virtual screen until its window shows (--gui) and report it;
     `gui_options` are --screenshot and --window-title."""
-    from packager.bundle.verify_gui import verify_gui
     from packager.reporting.bundle import gui_to_json, gui_to_text
+    from packager.verify.gui import verify_gui
 
     screenshot, window_title = gui_options
     shown = verify_gui(

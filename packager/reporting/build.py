@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from packager.build import BuildOutcome
+from packager.crate.build import BuildOutcome
 from packager.reporting import SCHEMA_VERSION, dumps
 from packager.reporting import inspect as inspect_report
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from packager.bundle.model import BundleManifest, VerifyResult
 from packager.bundle.onefile.builder import OnefileResult
 from packager.bundle.onefile.extensions import Placement
 from packager.bundle.pipeline import BundleRun
-from packager.bundle.verify_gui import GuiResult
+from packager.outputs.model import BundleManifest
 from packager.reporting import SCHEMA_VERSION, dumps
+from packager.verify.gui import GuiResult
+from packager.verify.model import VerifyResult
 
 _MEGABYTE = 1e6
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from packager.cross import CrossTarget
-from packager.cross_build import TargetPython
-from packager.discovery import Discovery
-from packager.interpreters import Interpreter
-from packager.pyo3_config import Mode, PyO3Config, render
+from packager.crate.cross_build import TargetPython
+from packager.crate.pyo3_config import Mode, PyO3Config, render
+from packager.python.discovery import Discovery
+from packager.python.interpreters import Interpreter
 from packager.reporting import SCHEMA_VERSION, dumps
+from packager.targets import Target
 
 
 def to_document(interpreter: Interpreter, mode: Mode, config: PyO3Config) -> dict[str, Any]:
@@ -33,7 +33,7 @@ def to_json(interpreter: Interpreter, mode: Mode, config: PyO3Config) -> str:
     return dumps(to_document(interpreter, mode, config))
 
 
-def target_to_document(target: CrossTarget, python: TargetPython, mode: Mode) -> dict[str, Any]:
+def target_to_document(target: Target, python: TargetPython, mode: Mode) -> dict[str, Any]:
     """The JSON document of the configuration `build --target` would use."""
     config = python.config
     return {
@@ -54,7 +54,7 @@ def target_to_document(target: CrossTarget, python: TargetPython, mode: Mode) ->
     }
 
 
-def target_to_json(target: CrossTarget, python: TargetPython, mode: Mode) -> str:
+def target_to_json(target: Target, python: TargetPython, mode: Mode) -> str:
     """The JSON text of a target's configuration."""
     return dumps(target_to_document(target, python, mode))
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from packager.model import BinaryFormat, BinaryReport, Finding, InspectResult, OnefilePayload
+from packager.binary.model import BinaryFormat, BinaryReport, Finding, InspectResult, OnefilePayload
 from packager.reporting import SCHEMA_VERSION, dumps
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from packager.build import build_crate
 from packager.bundle import (
     BundleFormat,
     BundleManifest,
@@ -18,7 +17,8 @@ from packager.bundle import (
     bundle,
 )
 from packager.bundle.layouts import ELF
-from packager.context import Context, Progress, silent
+from packager.core.context import Context, Progress, silent
+from packager.crate.build import build_crate
 from tests.helpers import SAMPLES, cargo_env
 
 # A name no real Debian package has, so the .deb test can install and remove it.

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from packager.bundle import BundleFormat, BundleManifest, BundleRequest, ContentOptions
-from packager.bundle.launchers import posix_launcher
 from packager.bundle.layouts import ELF, ONEFILE, PE
 from packager.bundle.pipeline import check_request
-from packager.bundle.verify import SANDBOX_AREA, verify_bundle
-from packager.errors import UsageError
+from packager.core.errors import UsageError
+from packager.outputs.launchers import posix_launcher
+from packager.verify.sandbox import SANDBOX_AREA, verify_bundle
 from tests.integration.bundle_helpers import output_path
 
 REPORT = '#!/bin/sh\nprintf "%s\\n" "$(pwd)" "${PACKAGER_APP_DIR-unset}"\n'

@@ -12,7 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from packager.interpreters import Interpreter
+from packager.python.interpreters import Interpreter
 from tests.helpers import CARGO_TARGET_DIR, SAMPLES, cargo_env, require_cargo, run_packager
 from tests.pythons import INSTALL_STATIC, has_pic_archive
 

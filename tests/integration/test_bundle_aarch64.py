@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from packager.binary.elf_head import elf_files_under, elf_machine
+from packager.binary.inspect import inspect_paths
+from packager.binary.model import BinaryFormat, LinkMode
 from packager.bundle import verify_bundle
-from packager.bundle.model import VerifyResult
-from packager.bundle.strip import elf_files_under, elf_machine
-from packager.bundle.verify import SANDBOX_AREA
-from packager.errors import UsageError
-from packager.inspect import inspect_paths
-from packager.model import BinaryFormat, LinkMode
+from packager.core.errors import UsageError
+from packager.verify.model import VerifyResult
+from packager.verify.sandbox import SANDBOX_AREA
 from tests.helpers import REPO, SAMPLES, cargo_env, run_packager
 
 pytestmark = pytest.mark.integration

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from packager.binary import ResolveContext
+from packager.binary.inspect import inspect_file
+from packager.binary.model import LinkMode
 from packager.bundle import BundleFormat, BundleManifest, ContentOptions, verify_bundle
 from packager.bundle.strip import strip_files
-from packager.bundle.verify import SANDBOX_AREA, sandbox_argv
-from packager.context import Context
-from packager.inspect import inspect_file
-from packager.model import LinkMode
+from packager.core.context import Context
+from packager.verify.sandbox import SANDBOX_AREA, sandbox_argv
 from tests.helpers import REPO
 from tests.integration.bundle_helpers import (
     ALL_FORMATS,

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from packager.bundle import BundleFormat
-from packager.bundle.atomic import OWNER_FILE, STAGING_PREFIX, current_owner
-from packager.errors import OutputExistsError
+from packager.core.atomic import OWNER_FILE, STAGING_PREFIX, current_owner
+from packager.core.errors import OutputExistsError
 from tests.helpers import REPO
 from tests.integration.bundle_helpers import bundle_environ, bundle_tree
 from tests.integration.cbuild import DEBIAN_PIC_ARCHIVE, static_embed
@@ -270,7 +270,7 @@ def test_a_killed_run_leaves_staging_that_the_next_run_removes(
         [
             sys.executable,
             "-c",
-            "import sys; from packager.bundle.atomic import Staging; "
+            "import sys; from packager.core.atomic import Staging; "
             "print(Staging(sys.argv[1]).path, flush=True); sys.stdin.read()",
             str(out),
         ],

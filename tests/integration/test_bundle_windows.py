@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from packager.bundle import BundleFormat, ContentOptions
-from packager.errors import InterpreterError, UsageError
+from packager.core.errors import InterpreterError, UsageError
 from tests.integration.bundle_helpers import bundle_tree
 
 MARKER = "FAKE-PYTHON311-STARTED"

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from packager.checks import check_result, worst_severity
-from packager.inspect import inspect_paths
-from packager.interpreters import Interpreter
-from packager.model import InspectResult, LinkMode, Severity
+from packager.binary.checks import check_result, worst_severity
+from packager.binary.inspect import inspect_paths
+from packager.binary.model import InspectResult, LinkMode, Severity
+from packager.python.interpreters import Interpreter
 from tests.integration import cbuild
 
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from packager.cross import cross_target
-from packager.cross_build import build_for_target, target_config
-from packager.inspect import inspect_paths
-from packager.model import BinaryFormat, LinkMode
+from packager.binary.inspect import inspect_paths
+from packager.binary.model import BinaryFormat, LinkMode
+from packager.crate.cross_build import build_for_target, target_config
+from packager.targets import cross_target
 from tests.helpers import SAMPLES, cargo_env, pyo3_cross_config
 
 pytestmark = pytest.mark.integration

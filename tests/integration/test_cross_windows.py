@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from packager.binary.inspect import inspect_paths
+from packager.binary.model import BinaryFormat
 from packager.bundle import BundleFormat, BundleRequest, ContentOptions, bundle
-from packager.bundle.model import VerifyResult
 from packager.bundle.options import ObtainOptions
-from packager.context import Context
-from packager.cross import cross_target
-from packager.cross_build import build_for_target, target_config
-from packager.inspect import inspect_paths
-from packager.model import BinaryFormat
+from packager.core.context import Context
+from packager.crate.cross_build import build_for_target, target_config
+from packager.targets import cross_target
+from packager.verify.model import VerifyResult
 from tests.helpers import CARGO_TARGET_DIR, REPO, SAMPLES, pyo3_cross_config
 from tests.integration.windows_helpers import (
     PYTHON_VERSION,
@@ -109,7 +109,7 @@ def test_extmods_imports_pyd_modules_and_passes_arguments_and_exit_codes(
     out = tmp_path / "out"
     _bundle("extmods", out, cross_environ, windows_home, app_dir=site)
     bundle_dir = out / "extmods"
-    from packager.bundle.verify import verify_bundle
+    from packager.verify.sandbox import verify_bundle
 
     app = "C:\\packager verify\\extmods\\app"
     for subject in (bundle_dir, out / "extmods.zip"):

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from packager.bundle import BundleFormat, BundleManifest
-from packager.bundle.options import MetadataOptions
 from packager.bundle.pipeline import BundleRun
-from packager.bundle.roots import debian_root
-from packager.context import Context
+from packager.core.context import Context
+from packager.crate.appmeta import MetadataOptions
 from packager.reporting.bundle import to_document
+from packager.verify.roots import debian_root
 from tests.helpers import REPO, parse_desktop_exec, png
 from tests.integration.bundle_helpers import (
     BUNDLE_NAME,

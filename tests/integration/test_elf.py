@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from packager.interpreters import Interpreter
-from packager.model import BinaryKind
+from packager.binary.model import BinaryKind
+from packager.python.interpreters import Interpreter
 from tests.integration import cbuild
 from tests.pythons import sysconfig_of
 from tests.unit.test_elf import ours, parse_file, reference, subject, system_python_version

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from packager.binary.floor import version_key
 from packager.bundle import (
     BundleFormat,
     BundleRequest,
@@ -25,10 +26,9 @@ from packager.bundle import (
     bundle,
     verify_bundle,
 )
-from packager.bundle.roots import DEBIAN_RELEASES, debian_root
-from packager.context import Context
-from packager.errors import FloorError
-from packager.floor import version_key
+from packager.core.context import Context
+from packager.core.errors import FloorError
+from packager.verify.roots import DEBIAN_RELEASES, debian_root
 from tests.helpers import REPO, cargo_env
 
 pytestmark = pytest.mark.integration

@@ -16,6 +16,9 @@ from typing import Any
 
 import pytest
 
+from packager.binary.floor import highest, version_key
+from packager.binary.inspect import inspect_paths
+from packager.binary.model import BinaryFormat, BinaryReport
 from packager.bundle import (
     BundleFormat,
     BundleManifest,
@@ -24,15 +27,12 @@ from packager.bundle import (
     bundle,
     verify_bundle,
 )
-from packager.bundle.outputs.installer_sh import write_installer
-from packager.bundle.roots import DEBIAN_RELEASES, debian_root
-from packager.context import Context
-from packager.errors import FloorError, ToolError
-from packager.floor import highest, version_key
-from packager.inspect import inspect_paths
-from packager.model import BinaryFormat, BinaryReport
+from packager.core.context import Context
+from packager.core.errors import FloorError, ToolError
+from packager.outputs.installer_sh import write_installer
 from packager.reporting import SCHEMA_VERSION
 from packager.reporting.bundle import manifest_document
+from packager.verify.roots import DEBIAN_RELEASES, debian_root
 from tests.helpers import run_packager
 from tests.integration.bundle_helpers import (
     BUNDLE_NAME,

@@ -23,7 +23,6 @@ from typing import Any
 
 import pytest
 
-from packager.build import build_crate
 from packager.bundle import (
     BundleFormat,
     BundleRequest,
@@ -32,11 +31,12 @@ from packager.bundle import (
     ObtainOptions,
     bundle,
 )
-from packager.bundle.options import MetadataOptions
-from packager.bundle.roots import debian_root
 from packager.bundle.tcltk import ScriptLibraries, find_script_libraries
-from packager.bundle.verify_gui import GuiSession, gui_session
-from packager.context import Context
+from packager.core.context import Context
+from packager.crate.appmeta import MetadataOptions
+from packager.crate.build import build_crate
+from packager.verify.gui import GuiSession, gui_session
+from packager.verify.roots import debian_root
 from tests.helpers import REPO, SAMPLES, cargo_env
 from tests.integration.bundle_helpers import DEBIAN_PYTHON, bundle_environ
 from tests.schemas import validate

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from packager.inspect import pool_workers
+from packager.binary.inspect import pool_workers
 from tests.helpers import REPO
 
 pytestmark = pytest.mark.integration
@@ -23,7 +23,7 @@ LIBDIR = "/usr/lib/x86_64-linux-gnu"
 
 _SCRIPT = """
 import json, sys
-from packager.inspect import inspect_paths
+from packager.binary.inspect import inspect_paths
 from packager.reporting.inspect import to_document
 jobs = None if sys.argv[1] == "auto" else int(sys.argv[1])
 result = inspect_paths(sys.argv[2:], environ={}, jobs=jobs)

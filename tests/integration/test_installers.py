@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from packager.bundle import BundleFormat, BundleManifest
-from packager.bundle.outputs.installer_sh import write_installer
+from packager.outputs.installer_sh import write_installer
 from tests.integration.bundle_helpers import EXPECTED_LINES, output_path
 
 

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from packager.bundle import BundleFormat, BundleManifest
-from packager.bundle.launchers import posix_launcher, render
+from packager.outputs.launchers import posix_launcher, render
 from tests.integration.bundle_helpers import output_path
 
 KEYS = ("LD_LIBRARY_PATH", "PYTHONHOME", "PYTHONPATH", "PYTHONNOUSERSITE")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from packager.binary import ResolveContext, read_binary, resolve_needed
-from packager.model import BinaryFormat, BinaryKind, ParsedBinary
+from packager.binary.model import BinaryFormat, BinaryKind, ParsedBinary
 from tests.helpers import read_single
 from tests.unit.test_macho import APP_PY_NEEDED, FRAMEWORK, HELPER, LIBSYSTEM
 

@@ -18,12 +18,13 @@ from pathlib import Path
 
 import pytest
 
+from packager.binary.shell_link import shell_link_target
 from packager.bundle import BundleFormat, BundleRequest, BundleRun, ContentOptions, bundle
-from packager.bundle.options import MetadataOptions, ObtainOptions
-from packager.bundle.shell_link import shell_link_target
-from packager.bundle.verify import verify_bundle
-from packager.bundle.verify_wine import WinePrefix, fresh_prefix
-from packager.context import Context
+from packager.bundle.options import ObtainOptions
+from packager.core.context import Context
+from packager.crate.appmeta import MetadataOptions
+from packager.verify.sandbox import verify_bundle
+from packager.verify.wine import WinePrefix, fresh_prefix
 from tests.helpers import SAMPLES, png
 from tests.integration.windows_helpers import TARGET, assert_hello_output
 

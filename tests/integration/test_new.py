@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from packager.interpreters import Interpreter
-from packager.scaffold import new_crate
+from packager.crate.scaffold import new_crate
+from packager.python.interpreters import Interpreter
 from tests.helpers import cargo_build, cargo_env, run_binary
 
 

@@ -34,9 +34,9 @@ from packager.bundle import (
 )
 from packager.bundle.onefile.builder import OnefileResult
 from packager.bundle.onefile.extensions import Placement
-from packager.bundle.verify import SANDBOX_AREA, sandbox_argv
-from packager.context import Context
-from packager.errors import UsageError
+from packager.core.context import Context
+from packager.core.errors import UsageError
+from packager.verify.sandbox import SANDBOX_AREA, sandbox_argv
 from tests.helpers import SAMPLES, cargo_env, run_packager
 from tests.integration.cbuild import (
     DEBIAN_PIC_ARCHIVE,

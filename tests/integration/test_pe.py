@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from packager.binary import ResolveContext, resolve_needed
-from packager.model import BinaryFormat, BinaryKind, ParsedBinary
+from packager.binary.model import BinaryFormat, BinaryKind, ParsedBinary
 from tests.helpers import read_single
 
 MINGW_APP_NEEDED = ("python311.dll", "KERNEL32.dll", "msvcrt.dll")

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from packager.inspect import inspect_paths
-from packager.model import BinaryReport
+from packager.binary.inspect import inspect_paths
+from packager.binary.model import BinaryReport
 
 pytestmark = pytest.mark.integration
 

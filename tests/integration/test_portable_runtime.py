@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from packager.binary.elf import parse as parse_elf
-from packager.bundle.roots import debian_root
-from packager.context import Context
-from packager.portable import BuildOptions, Runtime, build_runtime, parse_spec
-from packager.staticlib import diagnose_archive
+from packager.binary.staticlib import diagnose_archive
+from packager.core.context import Context
+from packager.python.portable import BuildOptions, Runtime, build_runtime, parse_spec
+from packager.verify.roots import debian_root
 from tests.helpers import CARGO_TARGET_DIR, REPO, SAMPLES, cargo_env, require_cargo
 from tests.portable_helpers import built_runtime as _built
 from tests.portable_helpers import elf_files as _elf_files

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from packager.interpreters import Interpreter, probe
-from packager.pyo3_config import PyO3Config, config_for, parse, write_config_file
+from packager.crate.pyo3_config import PyO3Config, config_for, parse, write_config_file
+from packager.python.interpreters import Interpreter, probe
 from tests.helpers import cargo_env, require_cargo
 
 _MAIN_RS = """\

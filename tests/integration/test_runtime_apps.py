@@ -23,9 +23,9 @@ from packager.bundle import (
     bundle,
     verify_bundle,
 )
-from packager.bundle.roots import debian_root
-from packager.context import Context
-from packager.portable import Runtime
+from packager.core.context import Context
+from packager.python.portable import Runtime
+from packager.verify.roots import debian_root
 from tests.helpers import CARGO_TARGET_DIR, REPO, SAMPLES, cargo_env, run_packager
 from tests.integration.bundle_helpers import EXPECTED_LINES
 from tests.integration.test_floor_apps import EXPECTED, app_lines, write_app

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from packager.interpreters import Interpreter
+from packager.python.interpreters import Interpreter
 from tests.helpers import SAMPLES, cargo_build, cargo_env, run_binary
 
 STDLIB_EXTENSIONS = ("_decimal", "_ctypes", "_json")

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from packager.bundle.launchers import check_search_path_safe
-from packager.checks import check_result
-from packager.errors import EXIT_USAGE, SearchPathError, UsageError
-from packager.inspect import inspect_paths
+from packager.binary.checks import check_result
+from packager.binary.inspect import inspect_paths
+from packager.core.errors import EXIT_USAGE, SearchPathError, UsageError
+from packager.outputs.launchers import check_search_path_safe
 from tests.integration import cbuild
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from packager.bundle.atomic import (
+from packager.core.atomic import (
     OWNER_FILE,
     STAGING_PREFIX,
     Owner,
@@ -21,7 +21,7 @@ from packager.bundle.atomic import (
     owner_is_gone,
     remove_stale_staging,
 )
-from packager.errors import EXIT_USAGE, UnreadableInputError
+from packager.core.errors import EXIT_USAGE, UnreadableInputError
 from tests.helpers import REPO
 
 
@@ -135,9 +135,9 @@ def test_an_input_that_cannot_be_read_is_named(tmp_path: Path) -> None:
 # (a file copy, a tree copy, a tool), then prints the error and what the tmpfs holds.
 _FILL = """
 import json, os, shutil, sys
-from packager import runner
-from packager.bundle.atomic import Staging
-from packager.errors import PackagerError
+from packager.core import runner
+from packager.core.atomic import Staging
+from packager.core.errors import PackagerError
 out, source, how = sys.argv[1:]
 try:
     with Staging(out) as staging:

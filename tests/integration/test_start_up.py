@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from packager.crate_runtime import START_ARCHIVE, start_up_link_args
-from packager.errors import InterpreterError
-from packager.interpreters import Interpreter, probe
+from packager.core.errors import InterpreterError
+from packager.crate.crate_runtime import START_ARCHIVE, start_up_link_args
+from packager.python.interpreters import Interpreter, probe
 from tests.integration.cbuild import DEBIAN_INCLUDE, DEBIAN_LIBS, DEBIAN_PIC_ARCHIVE, gcc
 
 pytestmark = pytest.mark.integration

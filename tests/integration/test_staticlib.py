@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from packager.errors import UnreadableInputError
-from packager.staticlib import describe, diagnose_archive
+from packager.binary.staticlib import describe, diagnose_archive
+from packager.core.errors import UnreadableInputError
 from tests.unit.test_staticlib import _debian
 
 # Taking addresses forces absolute relocations in non-PIC code (R_X86_64_32/32S).

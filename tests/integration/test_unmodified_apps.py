@@ -28,9 +28,9 @@ from packager.bundle import (
     bundle,
     verify_bundle,
 )
-from packager.bundle.verify import SANDBOX_AREA, sandbox_argv
-from packager.context import Context
-from packager.interpreters import Interpreter
+from packager.core.context import Context
+from packager.python.interpreters import Interpreter
+from packager.verify.sandbox import SANDBOX_AREA, sandbox_argv
 from tests.helpers import REPO, cargo_build, cargo_env, run_packager
 
 pytestmark = pytest.mark.integration

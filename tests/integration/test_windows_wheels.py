@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from packager.binary.checks import check_result
+from packager.binary.inspect import inspect_paths
+from packager.binary.model import InspectResult
 from packager.binary.windows_dlls import KNOWN_DLLS, SYSTEM_DLLS
-from packager.checks import check_result
-from packager.inspect import inspect_paths
-from packager.model import InspectResult
 
 pytestmark = pytest.mark.integration
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from packager.bundle.verify_wine import SYSTEM_DLLS_VARIABLE
+from packager.verify.wine import SYSTEM_DLLS_VARIABLE
 from tests.helpers import REPO, cargo_env
 
 TARGET = "x86_64-pc-windows-gnu"

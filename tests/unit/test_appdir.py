@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from packager.bundle.appdir import check_app_dir
-from packager.errors import EXIT_USAGE, UsageError
+from packager.core.errors import EXIT_USAGE, UsageError
 
 
 def app_tree(root: Path) -> Path:

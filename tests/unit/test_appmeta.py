@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from packager.bundle.appmeta import derived_upgrade_code, read_icon, read_metadata
-from packager.bundle.options import MetadataOptions
-from packager.errors import UsageError
+from packager.core.errors import UsageError
+from packager.crate.appmeta import MetadataOptions, derived_upgrade_code, read_icon, read_metadata
 from tests.helpers import png
 
 

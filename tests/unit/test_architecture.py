@@ -15,38 +15,17 @@ from tests.helpers import REPO
 PACKAGE = REPO / "packager"
 
 # Lowest first. A module may import from its own layer's other parts and from lower
-# layers; a part is a top-level module or sub-package (packager.bundle, packager.inspect).
+# layers; a part is a top-level module or sub-package (packager.bundle, packager.binary.inspect).
 LAYERS: list[set[str]] = [
-    {
-        "packager",
-        "errors",
-        "model",
-        "fsutil",
-        "resources",
-        "runner",
-        "context",
-        "safe_extract",
-        "cache",
-    },
-    {"binary", "libpython"},
-    {"inspect", "checks", "floor"},
-    {
-        "interpreters",
-        "discovery",
-        "pyo3_config",
-        "staticlib",
-        "inittab",
-        "rust_source",
-        "diagnose",
-        "crate_runtime",
-        "scaffold",
-        "cross",
-        "portable",
-        "workspace",
-    },
-    {"build", "cross_build"},
+    {"packager", "core"},
+    {"targets"},
+    {"binary"},
+    {"python"},
+    {"crate"},
+    {"outputs"},
+    {"verify"},
     {"bundle"},
-    {"reporting", "render"},
+    {"reporting"},
     {"cli", "__main__"},
 ]
 
@@ -172,7 +151,7 @@ def test_no_import_cycles_between_modules() -> None:
 def test_the_checker_sees_a_cycle_and_an_upward_import() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert _layer("packager.cli.bundle_cmd") > _layer("packager.bundle.pipeline")
-    assert _layer("packager.binary.onefile_payload") < _layer("packager.inspect")
+    assert _layer("packager.binary.onefile_payload") < _layer("packager.python.discovery")
 
 
 def test_command_functions_stay_short() -> None:

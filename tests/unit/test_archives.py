@@ -12,8 +12,11 @@ from pathlib import Path
 import pytest
 
 from packager.bundle import BundleFormat, parse_formats
-from packager.bundle.outputs import output_names
-from packager.bundle.outputs.archives import (
+from packager.bundle.stdlib import trim_rules
+from packager.core.context import cache_root
+from packager.core.errors import UsageError
+from packager.outputs import output_names
+from packager.outputs.archives import (
     DEFAULT_MTIME,
     Entry,
     sha256_file,
@@ -24,12 +27,9 @@ from packager.bundle.outputs.archives import (
     write_tar_gz,
     write_zip,
 )
-from packager.bundle.outputs.deb import package_name, parse_dpkg_search
-from packager.bundle.outputs.zstd import FRAME_MIN_SIZE, framed_files, write_tar_zst
-from packager.bundle.stdlib import trim_rules
-from packager.bundle.verify import hidden_paths
-from packager.context import cache_root
-from packager.errors import UsageError
+from packager.outputs.deb import package_name, parse_dpkg_search
+from packager.outputs.zstd import FRAME_MIN_SIZE, framed_files, write_tar_zst
+from packager.verify.sandbox import hidden_paths
 
 
 def make_tree(root: Path) -> Path:

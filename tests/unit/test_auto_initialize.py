@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from packager.build import _uses_auto_initialize
-from packager.interpreters import probe
-from packager.pyo3_config import (
+from packager.crate.build import _uses_auto_initialize
+from packager.crate.pyo3_config import (
     Mode,
     config_file_path,
     config_for,
@@ -24,6 +23,7 @@ from packager.pyo3_config import (
     parse,
     render,
 )
+from packager.python.interpreters import probe
 
 DEBIAN_PYTHON = "/usr/bin/python3.11"
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from packager.bundle.options import check_version
 from packager.bundle.rpaths import portable_entries
-from packager.errors import UsageError
+from packager.core.errors import UsageError
+from packager.crate.appmeta import check_version
 from tests.helpers import SAMPLES, run_packager
 
 HELLO = str(SAMPLES / "hello")

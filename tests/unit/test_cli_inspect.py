@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from packager.interpreters import Interpreter
+from packager.python.interpreters import Interpreter
 from tests.helpers import run_packager
 from tests.pythons import real_executable, sysconfig_of
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from packager.interpreters import Interpreter
-from packager.pyo3_config import parse
+from packager.crate.pyo3_config import parse
+from packager.python.interpreters import Interpreter
 from tests import fake_pyenv
 from tests.helpers import run_packager
 from tests.pythons import sysconfig_of

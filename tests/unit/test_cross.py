@@ -6,16 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from packager.cross import (
-    cross_target,
-    find_linux_python,
-    find_windows_python,
-    linux_config,
-    linux_link_args,
-    windows_config,
-)
-from packager.errors import InterpreterError, UnreadableInputError, UsageError
-from packager.pyo3_config import Mode, render
+from packager.core.errors import InterpreterError, UnreadableInputError, UsageError
+from packager.crate.cross import linux_config, linux_link_args, windows_config
+from packager.crate.pyo3_config import Mode, render
+from packager.python.target_root import find_linux_python
+from packager.python.windows_home import find_windows_python
+from packager.targets import cross_target
 
 AARCH64 = cross_target("aarch64-unknown-linux-gnu")
 SYSCONFIG = """# system configuration generated and used by the sysconfig module

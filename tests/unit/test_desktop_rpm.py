@@ -10,9 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from packager.bundle import BundleFormat, BundleRequest, bundle
-from packager.bundle.appmeta import AppMetadata, Icon
-from packager.bundle.options import MetadataOptions
-from packager.bundle.outputs.desktop import (
+from packager.core.context import Context
+from packager.core.errors import ToolError, UsageError
+from packager.crate.appmeta import AppMetadata, Icon, MetadataOptions
+from packager.outputs.desktop import (
     check_theme_icon,
     exec_argument,
     exec_value,
@@ -20,7 +21,7 @@ from packager.bundle.outputs.desktop import (
     stage_entry,
     string_value,
 )
-from packager.bundle.outputs.rpm import (
+from packager.outputs.rpm import (
     RpmVersion,
     package_file_name,
     rpm_requires,
@@ -28,9 +29,7 @@ from packager.bundle.outputs.rpm import (
     spec_text,
     write_rpm,
 )
-from packager.bundle.outputs.sysdeps import SystemNeeds
-from packager.context import Context
-from packager.errors import ToolError, UsageError
+from packager.outputs.sysdeps import SystemNeeds
 from tests.helpers import parse_desktop_exec, png
 
 META = AppMetadata(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from packager.diagnose import diagnose, relevant_lines
+from packager.crate.diagnose import diagnose, relevant_lines
 
 CASES = {
     "missing-libpython": "error: could not find native static library `python3.11`, "

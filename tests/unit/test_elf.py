@@ -15,8 +15,8 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerNeedSection
 
 from packager.binary import elf, pyversion, read_binary
-from packager.interpreters import Interpreter
-from packager.model import BinaryFormat, BinaryKind, ParsedBinary
+from packager.binary.model import BinaryFormat, BinaryKind, ParsedBinary
+from packager.python.interpreters import Interpreter
 from tests.pythons import real_executable, sysconfig_of
 
 SYSTEM_PYTHON = "/usr/bin/python3.11"

@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from packager.binary import elf, read_binary
-from packager.errors import UnreadableInputError
-from packager.model import ParsedBinary
+from packager.binary.model import ParsedBinary
+from packager.core.errors import UnreadableInputError
 from tests.pythons import INSTALL_LINKED, INSTALL_PYPY, links_its_runtime, pick, real_executable
 
 SMALL_EXTENSION = "/usr/lib/python3.11/lib-dynload/_crypt.cpython-311-x86_64-linux-gnu.so"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from packager.binary import ResolveContext, elf_loader, read_binary, resolve_needed
-from packager.interpreters import Interpreter
-from packager.model import ParsedBinary
+from packager.binary.model import ParsedBinary
+from packager.python.interpreters import Interpreter
 from tests.pythons import real_executable, sysconfig_of
 
 SYSTEM_LIBPYTHON = "/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0"

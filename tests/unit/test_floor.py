@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from packager.errors import UsageError
-from packager.floor import floor_findings, highest, is_allowed, own_tree, parse_floor
-from packager.model import (
+from packager.binary.floor import floor_findings, highest, is_allowed, own_tree, parse_floor
+from packager.binary.model import (
     BinaryFormat,
     BinaryKind,
     BinaryReport,
@@ -14,6 +13,7 @@ from packager.model import (
     NeededLibrary,
     PythonSymbolTable,
 )
+from packager.core.errors import UsageError
 
 
 def report(

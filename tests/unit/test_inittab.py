@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from packager.errors import UnreadableInputError, UsageError
-from packager.inittab import (
+from packager.core.errors import UnreadableInputError, UsageError
+from packager.crate.inittab import (
     INITTAB_FILE,
     PyModuleDecl,
     check_names,
@@ -18,7 +18,7 @@ from packager.inittab import (
     reserved_names,
     write_inittab,
 )
-from packager.rust_source import TokenKind, tokenize
+from packager.crate.rust_source import TokenKind, tokenize
 from tests.helpers import SAMPLES
 
 RESERVED = reserved_names(("sys", "_io"), ("json", "os", "sys"))

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from packager.discovery import (
+from packager.core.errors import InterpreterError
+from packager.python.discovery import (
     discover,
     find_interpreters,
     is_pyenv_shim,
     pyenv_installations,
     select_interpreter,
 )
-from packager.errors import InterpreterError
-from packager.interpreters import Interpreter, link_libraries, probe, require_embeddable
+from packager.python.interpreters import Interpreter, link_libraries, probe, require_embeddable
 from tests import fake_pyenv
 from tests.helpers import REPO
 from tests.pythons import installed_pythons, sysconfig_of
@@ -351,6 +351,6 @@ def test_each_path_to_one_interpreter_reports_its_own_executable(tmp_path: Path)
 _PROBE_INTO_CACHE = """
 import sys
 from pathlib import Path
-from packager.interpreters import probe
+from packager.python.interpreters import probe
 probe(sys.argv[1], {}, cache_dir=Path(sys.argv[2]))
 """

@@ -11,7 +11,7 @@ import pytest
 
 from packager.binary import ResolveContext, macho
 from packager.binary.macho_loader import resolve
-from packager.model import BinaryFormat, BinaryKind, ParsedBinary, PythonSymbolTable
+from packager.binary.model import BinaryFormat, BinaryKind, ParsedBinary, PythonSymbolTable
 
 FRAMEWORK = "@rpath/Python3.framework/Versions/3.11/Python3"
 LIBSYSTEM = "/usr/lib/libSystem.B.dylib"

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from packager.binary import macho, pe, read_binary
-from packager.errors import UnreadableInputError
-from packager.model import ParsedBinary
+from packager.binary.model import ParsedBinary
+from packager.core.errors import UnreadableInputError
 from tests.unit.test_macho import (
     LC_LOAD_DYLIB,
     N_EXT,

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from packager.bundle.appmeta import AppMetadata, Icon
-from packager.bundle.outputs.ico import png_to_ico
-from packager.bundle.outputs.msi import (
+from packager.core.errors import UsageError
+from packager.crate.appmeta import AppMetadata, Icon
+from packager.outputs.ico import png_to_ico
+from packager.outputs.msi import (
     MsiPlan,
     check_metadata,
     component_guid,
@@ -21,8 +22,7 @@ from packager.bundle.outputs.msi import (
     product_code,
     wix_source,
 )
-from packager.bundle.outputs.windows import install_folder, windows_platform
-from packager.errors import UsageError
+from packager.outputs.windows import install_folder, windows_platform
 from tests.helpers import SAMPLES, png, run_packager
 
 WIX = "{http://schemas.microsoft.com/wix/2006/wi}"

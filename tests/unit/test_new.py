@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from packager.errors import OutputExistsError, UsageError
-from packager.inittab import INITTAB_FILE, find_modules, render_inittab
-from packager.scaffold import new_crate
+from packager.core.errors import OutputExistsError, UsageError
+from packager.crate.inittab import INITTAB_FILE, find_modules, render_inittab
+from packager.crate.scaffold import new_crate
 from tests.helpers import run_packager
 
 

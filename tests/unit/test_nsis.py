@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from packager.bundle.outputs.nsis import SetupPlan, nsis_script, setup_file_name, uninstall_key
-from packager.errors import UsageError
+from packager.core.errors import UsageError
+from packager.outputs.nsis import SetupPlan, nsis_script, setup_file_name, uninstall_key
 from tests.unit.test_msi import META
 
 KEY = (

@@ -16,8 +16,8 @@ from packager.bundle import BundleRequest, BundleRun, OnefileOptions, bundle
 from packager.bundle.onefile.builder import OnefileResult
 from packager.bundle.onefile.extensions import ExtensionPlan, Placement
 from packager.bundle.onefile.selection import member_module, select_members
-from packager.context import Context
-from packager.errors import UsageError
+from packager.core.context import Context
+from packager.core.errors import UsageError
 from packager.reporting.bundle import to_json, to_text
 from tests.helpers import REPO
 from tests.schemas import validate

@@ -33,7 +33,7 @@ from packager.binary.onefile_payload import (
 )
 from packager.bundle.onefile.archive import render_boot, write_archive
 from packager.bundle.onefile.extensions import ExtensionPlan, Placement, module_name
-from packager.crate_runtime import RUNTIME_FILE, runtime_source
+from packager.crate.crate_runtime import RUNTIME_FILE, runtime_source
 from tests.helpers import REPO, SAMPLES
 from tests.onefile_tamper import (
     flip_bit,

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from packager.binary import ResolveContext
+from packager.binary.model import BinaryFormat, BinaryKind, ParsedBinary, PythonSymbolTable
 from packager.binary.pe_loader import resolve
-from packager.model import BinaryFormat, BinaryKind, ParsedBinary, PythonSymbolTable
 
 
 def _parsed_pe(needed: tuple[str, ...]) -> ParsedBinary:

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from packager.context import Context
-from packager.errors import InterpreterError, RuntimeBuildError, UsageError
-from packager.portable import BuildOptions, build_runtime
-from packager.portable.debian import library_packages, sources_list, suite_for
-from packager.portable.sources import DEPENDENCIES, find_dependencies, python_source
-from packager.portable.spec import parse_selector, parse_spec
-from packager.portable.store import (
+from packager.core.context import Context
+from packager.core.errors import InterpreterError, RuntimeBuildError, UsageError
+from packager.python.portable import BuildOptions, build_runtime
+from packager.python.portable.debian import library_packages, sources_list, suite_for
+from packager.python.portable.sources import DEPENDENCIES, find_dependencies, python_source
+from packager.python.portable.spec import parse_selector, parse_spec
+from packager.python.portable.store import (
     MANIFEST,
     find_runtime,
     find_runtime_interpreter,

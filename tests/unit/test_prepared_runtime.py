@@ -6,8 +6,8 @@ from pathlib import Path
 
 from packager.bundle import stdlib
 from packager.bundle.prepared import RuntimeOptions, runtime_key
-from packager.bundle.runtime import PythonRuntime
-from packager.interpreters import Interpreter
+from packager.python.interpreters import Interpreter
+from packager.python.runtime import PythonRuntime
 
 
 def _runtime(interpreter: Interpreter, root: Path) -> PythonRuntime:

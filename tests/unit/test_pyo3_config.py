@@ -10,9 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from packager.cli.options import LINK_MODES
-from packager.errors import InterpreterError, UnreadableInputError
-from packager.interpreters import interpreter_from_facts, probe
-from packager.pyo3_config import (
+from packager.core.errors import InterpreterError, UnreadableInputError
+from packager.crate.pyo3_config import (
     Mode,
     PyO3Config,
     config_for,
@@ -20,6 +19,7 @@ from packager.pyo3_config import (
     render,
     write_config_file,
 )
+from packager.python.interpreters import interpreter_from_facts, probe
 
 DEBIAN_PYTHON = "/usr/bin/python3.11"
 DEBIAN_LIBPL = "/usr/lib/python3.11/config-3.11-x86_64-linux-gnu"

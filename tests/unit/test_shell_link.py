@@ -6,8 +6,8 @@ import struct
 
 import pytest
 
-from packager.bundle.shell_link import shell_link_target
-from packager.errors import UnreadableInputError
+from packager.binary.shell_link import shell_link_target
+from packager.core.errors import UnreadableInputError
 
 LINK_CLSID = bytes.fromhex("0114020000000000c000000000000046")
 FOLDER = "C:\\users\\me\\AppData\\Local\\Programs\\Hello Café"

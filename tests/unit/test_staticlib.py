@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from packager.errors import UnreadableInputError
-from packager.staticlib import describe, diagnose_archive
+from packager.binary.staticlib import describe, diagnose_archive
+from packager.core.errors import UnreadableInputError
 
 DEBIAN_LIBPL = Path("/usr/lib/python3.11/config-3.11-x86_64-linux-gnu")
 

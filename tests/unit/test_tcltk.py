@@ -10,15 +10,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from packager.bundle.launchers import posix_launcher
 from packager.bundle.tcltk import (
     has_tkinter,
     imports_tkinter,
     parse_tcl_answer,
     require_tkinter,
 )
-from packager.bundle.verify_gui import gui_tools, name_pattern
-from packager.errors import ToolError, UsageError
+from packager.core.errors import ToolError, UsageError
+from packager.outputs.launchers import posix_launcher
+from packager.verify.gui import gui_tools, name_pattern
 
 
 def test_scripts_importing_tkinter_are_found_by_parsing(tmp_path: Path) -> None:

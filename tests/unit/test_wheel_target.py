@@ -39,7 +39,7 @@ def test_the_requirement_pip_could_not_satisfy_is_named() -> None:
 def test_a_floor_older_than_any_manylinux_tag_is_refused() -> None:
     import pytest
 
-    from packager.errors import UsageError
+    from packager.core.errors import UsageError
 
     assert platform_tags("2.4", "x86_64") == []
     with pytest.raises(UsageError, match="oldest is manylinux1"):

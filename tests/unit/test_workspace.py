@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from packager.errors import UsageError
-from packager.workspace import resolved_features, select_package
+from packager.core.errors import UsageError
+from packager.crate.workspace import resolved_features, select_package
 from tests.helpers import REPO
 
 WORKSPACE = REPO / "tests" / "crates" / "workspace"

@@ -13,13 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
-from packager.bundle.appmeta import AppMetadata
-from packager.bundle.atomic import Staging
-from packager.bundle.model import ARCHIVE_FORMATS, BundleFormat, BundleManifest
+from packager.binary.model import BinaryReport
 from packager.bundle.options import METADATA_OPTIONS, BundleRequest
-from packager.bundle.outputs import StagedTree
-from packager.context import Context
-from packager.model import BinaryReport
+from packager.core.atomic import Staging
+from packager.core.context import Context
+from packager.crate.appmeta import AppMetadata
+from packager.outputs import StagedTree
+from packager.outputs.model import ARCHIVE_FORMATS, BundleFormat, BundleManifest
+from packager.targets import LayoutKind
 
 # Options every layout honours: where the outputs go and what is done with them.
 _COMMON = frozenset({"--format"})
@@ -101,6 +102,8 @@ PE = Layout(
     _COMMON | {"--python-home", "--app-dir", "--export-env", "--target", *METADATA_OPTIONS},
     "packager.bundle.layouts.pe",
 )
+# The tree layout of each target's LayoutKind.
+TREE_LAYOUTS = {LayoutKind.ELF: ELF, LayoutKind.PE: PE}
 ONEFILE = Layout(
     "onefile",
     "--onefile",

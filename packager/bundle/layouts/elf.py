@@ -4,7 +4,7 @@ The runtime (libpython and the stdlib) comes from the interpreter a build just u
 `--python`, else the interpreter matching what the binary links; it is prepared once per
 interpreter and options in the cache, then copied into the tree (see elf_tree.py). A
 program for another architecture takes it from the target's root (`--python-home`), and
-the system libraries it ships come from there too (target_runtime.py).
+the system libraries it ships come from there too (packager.python.target_runtime).
 """
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ from __future__ import annotations
 from packager.binary.onefile_markers import has_slot
 from packager.bundle.layouts import LaidOut, TreeJob
 from packager.bundle.layouts.elf_tree import TreeSpec, build_tree
-from packager.bundle.model import BundleManifest
-from packager.bundle.outputs import StagedTree
 from packager.bundle.prepared import RuntimeOptions, prepare_runtime
-from packager.bundle.runtime import PythonRuntime, find_runtime
 from packager.bundle.stdlib import trim_rules
-from packager.bundle.target_runtime import target_runtime
 from packager.bundle.tcltk import TKINTER, imports_tkinter, require_tkinter
-from packager.context import Context
-from packager.portable.spec import host_arch
+from packager.core.context import Context
+from packager.outputs import StagedTree
+from packager.outputs.model import BundleManifest
+from packager.python.runtime import PythonRuntime, find_runtime
+from packager.python.target_runtime import target_runtime
+from packager.targets import host_arch
 
 
 def lay_out(job: TreeJob, ctx: Context) -> LaidOut:

@@ -22,21 +22,22 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from packager import runner
+from packager.binary.elf_head import elf_files_under
+from packager.binary.model import BinaryReport, LinkMode
 from packager.bundle import stdlib
-from packager.bundle.launchers import posix_launcher
-from packager.bundle.model import SizeBreakdown
 from packager.bundle.prepared import LIBPYTHON, PreparedRuntime, zip_name
 from packager.bundle.rpaths import scrub_rpaths
-from packager.bundle.runtime import PythonRuntime
 from packager.bundle.site_packages import WheelTarget, pip_install, runtime_target
-from packager.bundle.strip import elf_files_under, strip_files, to_strip
+from packager.bundle.strip import strip_files, to_strip
 from packager.bundle.tcltk import ship_tcltk
 from packager.bundle.vendor import unchanged, vendor_libraries
-from packager.context import Context
-from packager.errors import UsageError
-from packager.fsutil import tree_size
-from packager.model import BinaryReport, LinkMode
+from packager.core import runner
+from packager.core.context import Context
+from packager.core.errors import UsageError
+from packager.core.fsutil import tree_size
+from packager.outputs.launchers import posix_launcher
+from packager.outputs.model import SizeBreakdown
+from packager.python.runtime import PythonRuntime
 
 _PATCHELF_FIX = "install patchelf (Debian: apt-get install patchelf)"
 RPATH = "$ORIGIN/../lib"

@@ -31,18 +31,18 @@ import os
 import shutil
 
 from packager.binary import ResolveContext
-from packager.bundle.launchers import RESTORE_MODULE, RESTORE_PTH, cmd_launcher, restore_hook
+from packager.binary.inspect import inspect_file
+from packager.binary.libpython import match_libpython
+from packager.binary.model import BinaryFormat, BinaryKind, BinaryReport, LinkMode
 from packager.bundle.layouts import LaidOut, TreeJob
-from packager.bundle.model import BundleManifest, SizeBreakdown
-from packager.bundle.outputs import StagedTree
-from packager.bundle.templates import read_template
-from packager.bundle.windows_home import HOME_FIX, WindowsHome, find_windows_home
-from packager.context import Context
-from packager.errors import InterpreterError, UsageError
-from packager.fsutil import tree_size
-from packager.inspect import inspect_file
-from packager.libpython import match_libpython
-from packager.model import BinaryFormat, BinaryKind, BinaryReport, LinkMode
+from packager.core.context import Context
+from packager.core.errors import InterpreterError, UsageError
+from packager.core.fsutil import tree_size
+from packager.core.templates import read_template
+from packager.outputs import StagedTree
+from packager.outputs.launchers import RESTORE_MODULE, RESTORE_PTH, cmd_launcher, restore_hook
+from packager.outputs.model import BundleManifest, SizeBreakdown
+from packager.python.windows_home import HOME_FIX, WindowsHome, find_windows_home
 
 STREAMS_MODULE = "_packager_streams"
 STREAMS = f"launchers/{STREAMS_MODULE}.py"

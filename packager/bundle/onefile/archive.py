@@ -33,10 +33,10 @@ from packager.binary.onefile_payload import (
 )
 from packager.bundle import stdlib
 from packager.bundle.onefile.extensions import ExtensionPlan, Placement
-from packager.bundle.outputs.archives import zip_time
 from packager.bundle.site_packages import pip_install, runtime_target
-from packager.context import Context
-from packager.errors import ToolError, UsageError
+from packager.core.context import Context
+from packager.core.errors import ToolError, UsageError
+from packager.outputs.archives import zip_time
 
 BOOT_MODULE = "_packager_boot"
 STDLIB_DIR = ""  # the archive root

@@ -16,7 +16,10 @@ import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from packager import runner
+from packager.binary.checks import check_result
+from packager.binary.elf_head import elf_machine
+from packager.binary.inspect import inspect_paths
+from packager.binary.model import BinaryReport, LinkMode
 from packager.binary.onefile_markers import SLOT_MAGIC
 from packager.binary.onefile_payload import (
     PayloadDescription,
@@ -25,24 +28,22 @@ from packager.binary.onefile_payload import (
     read_slot,
     seal,
 )
-from packager.bundle.atomic import Staging
 from packager.bundle.onefile import archive
 from packager.bundle.onefile.extensions import ExtensionPlan, Placement, plan_extensions
 from packager.bundle.onefile.selection import START_UP_MODULES, needed_modules, select_members
 from packager.bundle.options import ContentOptions, OnefileOptions
-from packager.bundle.outputs.archives import sha256_file, source_mtime
-from packager.bundle.runtime import PythonRuntime, find_runtime
 from packager.bundle.stdlib import trim_rules
-from packager.bundle.strip import elf_machine, strip_tool
-from packager.bundle.target_runtime import target_runtime
-from packager.checks import check_result
-from packager.context import Context, Progress
-from packager.errors import OutputExistsError, UsageError
-from packager.inspect import inspect_paths
-from packager.interpreters import Interpreter
-from packager.model import BinaryReport, LinkMode
-from packager.portable.spec import host_arch
-from packager.resources import templates_dir
+from packager.bundle.strip import strip_tool
+from packager.core import runner
+from packager.core.atomic import Staging
+from packager.core.context import Context, Progress
+from packager.core.errors import OutputExistsError, UsageError
+from packager.core.resources import templates_dir
+from packager.outputs.archives import sha256_file, source_mtime
+from packager.python.interpreters import Interpreter
+from packager.python.runtime import PythonRuntime, find_runtime
+from packager.python.target_runtime import target_runtime
+from packager.targets import host_arch
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from packager.binary import ResolveContext, read_binary, resolve_needed
-from packager.errors import PackagerError
-from packager.floor import is_allowed
-from packager.model import BinaryFormat
+from packager.binary.floor import is_allowed
+from packager.binary.model import BinaryFormat
+from packager.core.errors import PackagerError
 
 
 class Placement(StrEnum):

@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 
-from packager import runner
-from packager.errors import ToolError, UsageError
+from packager.core import runner
+from packager.core.errors import ToolError, UsageError
 
 # Imported by the interpreter itself before any script runs (UTF-8 mode: see
 # templates/runtime/packager_start.c), or by the boot module.

@@ -1,0 +1,197 @@
+"""The one place packager runs external programs (cargo, pip, linkers, dpkg-deb, bwrap).
+
+Resolves the program on PATH, reports the command through an optional callback (the CLI's
+`--verbose`), captures or streams output, and raises ToolError with the output on failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import IO
+
+from packager.core.errors import ToolError
+
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def which(program: str, environ: Mapping[str, str]) -> str | None:
+    """The absolute path of `program` on the PATH given in `environ`, or None."""
+    return shutil.which(program, path=environ.get("PATH", ""))
+
+
+def require(program: str, environ: Mapping[str, str], *, fix: str) -> str:
+    """Like which(), but raise a ToolError naming the program and how to install it."""
+    found = which(program, environ)
+    if found is None:
+        raise ToolError(f"'{program}' was not found on PATH", fix=fix)
+    return found
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    environ: Mapping[str, str],
+    cwd: str | None = None,
+    check: bool = True,
+    echo: Echo | None = None,
+    on_line: Echo | None = None,
+    timeout: float | None = None,
+    stdin_text: str | None = None,
+) -> ToolResult:
+    """Run `argv` with exactly `environ`; with `on_line`, stream stderr line by line."""
+    command = tuple(argv)
+    if echo is not None:
+        echo("+ " + shlex.join(command))
+    try:
+        if on_line is None:
+            result = _capture(command, environ, cwd, timeout, stdin_text)
+        else:
+            result = _stream(command, environ, cwd, on_line, timeout)
+    except FileNotFoundError as exc:
+        raise ToolError(f"'{command[0]}' was not found", fix="install it or fix PATH") from exc
+    except OSError as exc:  # not executable, a directory, not a program for this machine
+        raise ToolError(
+            f"cannot run '{command[0]}': {exc.strerror or exc}",
+            path=command[0],
+            fix="check that it exists and is an executable program",
+        ) from exc
+    except subprocess.TimeoutExpired as exc:
+        raise ToolError(f"'{shlex.join(command)}' did not finish within {timeout} s") from exc
+    if check and result.returncode != 0:
+        raise ToolError(
+            f"'{shlex.join(command)}' failed with exit code {result.returncode}",
+            output=result.stdout + result.stderr,
+            returncode=result.returncode,
+        )
+    return result
+
+
+def _capture(
+    command: tuple[str, ...],
+    environ: Mapping[str, str],
+    cwd: str | None,
+    timeout: float | None,
+    stdin_text: str | None,
+) -> ToolResult:
+    """Run to completion capturing both streams; on any interruption kill what it started.
+
+    The child leads a process group of its own, so a timeout, Ctrl-C or SIGTERM kills
+    it with everything it spawned (compileall's worker processes, say): none of them
+    keeps writing into a directory the caller is about to remove.
+    """
+    with subprocess.Popen(
+        command,
+        env=dict(environ),
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(stdin_text, timeout=timeout)
+        except BaseException:
+            _kill_group(process)
+            raise
+    return ToolResult(command, process.returncode, stdout, stderr)
+
+
+def start(
+    argv: Sequence[str],
+    *,
+    environ: Mapping[str, str],
+    output: IO[bytes],
+    echo: Echo | None = None,
+    pass_fds: Sequence[int] = (),
+) -> subprocess.Popen[bytes]:
+    """Start `argv` in the background, leading a process group of its own, its stdout and
+    stderr going to `output`; `stop` ends it with everything it spawned."""
+    command = tuple(argv)
+    if echo is not None:
+        echo("+ " + shlex.join(command) + " &")
+    try:
+        return subprocess.Popen(
+            command,
+            env=dict(environ),
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=output,
+            pass_fds=tuple(pass_fds),
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise ToolError(
+            f"cannot run '{command[0]}': {exc.strerror or exc}",
+            path=command[0],
+            fix="check that it exists and is an executable program",
+        ) from exc
+
+
+def stop(process: subprocess.Popen[bytes], grace: float = 5) -> int:
+    """End the process group `start` made: SIGTERM, then SIGKILL after `grace` seconds;
+    the leader's exit status."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=grace)
+    with contextlib.suppress(ProcessLookupError):  # what the leader left behind, if any
+        os.killpg(process.pid, signal.SIGKILL)
+    return process.wait()
+
+
+def _kill_group(process: subprocess.Popen[str]) -> None:
+    with contextlib.suppress(ProcessLookupError):  # the whole group has exited already
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _stream(
+    command: tuple[str, ...],
+    environ: Mapping[str, str],
+    cwd: str | None,
+    on_line: Echo,
+    timeout: float | None,
+) -> ToolResult:
+    """Stream stderr (where cargo and compilers report progress) while capturing stdout."""
+    with subprocess.Popen(
+        command,
+        env=dict(environ),
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        errors="replace",
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        stdout_chunks: list[str] = []
+        stdout = process.stdout
+        # Reading stdout on a thread keeps a full stdout pipe from stalling the child.
+        reader = threading.Thread(target=lambda: stdout_chunks.append(stdout.read()))
+        reader.start()
+        stderr_lines: list[str] = []
+        for line in process.stderr:
+            stderr_lines.append(line)
+            on_line(line.rstrip("\n"))
+        returncode = process.wait(timeout=timeout)
+        reader.join()
+    return ToolResult(command, returncode, "".join(stdout_chunks), "".join(stderr_lines))

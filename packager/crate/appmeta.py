@@ -1,0 +1,341 @@
+"""What installers say about an app, declared once.
+
+Read from the crate's `Cargo.toml`: `[package]` gives the version, description, authors,
+licence and homepage, and `[package.metadata.packager]` (the place cargo-deb, cargo-wix and
+cargo-bundle read their own tables from) adds or overrides them:
+
+    [package.metadata.packager]
+    display-name = "Hello"            # the name people see (menus, Add/Remove Programs)
+    publisher = "Example Ltd"         # default: the first of `authors`, without the e-mail
+    description = "Says hello"        # default: package.description
+    icon = "assets/hello.png"         # a square PNG, relative to the crate
+    license = "MIT"                   # default: package.license
+    homepage = "https://example.org"  # default: package.homepage, else package.repository
+    upgrade-code = "6f1c…"            # a GUID, stable across versions (Windows upgrades)
+    gui = true                        # a windowed app: no terminal for its menu entry
+    categories = ["Utility"]          # freedesktop menu categories
+
+Command-line flags override each value. Everything is validated before any build starts,
+so a wrong icon path or a malformed GUID never costs a build.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import struct
+import tomllib
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from packager.core.errors import UsageError
+
+DEFAULT_VERSION = "0.0.0"
+_VERSION = re.compile(r"(?:[0-9]+:)?[0-9][A-Za-z0-9.+~]*(?:-[A-Za-z0-9.+~]+)?")
+TABLE = "[package.metadata.packager]"
+# Freedesktop main categories; additional ones are accepted alongside one of these.
+MAIN_CATEGORIES = frozenset(
+    [
+        "AudioVideo",
+        "Audio",
+        "Video",
+        "Development",
+        "Education",
+        "Game",
+        "Graphics",
+        "Network",
+        "Office",
+        "Science",
+        "Settings",
+        "System",
+        "Utility",
+    ]
+)
+_HEX = "[0-9A-Fa-f]"
+_GUID = re.compile(rf"\{{?({_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}})\}}?")
+_URL = re.compile(r"https?://[^\s\"'<>]+")
+_CATEGORY = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_MAX_ICON = 1024
+# Characters that XML, .desktop files, shell scripts and spec files all carry safely.
+_TEXT_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f]")
+_KEYS = {
+    "display-name": "display_name",
+    "publisher": "publisher",
+    "description": "description",
+    "icon": "icon",
+    "license": "license",
+    "homepage": "homepage",
+    "upgrade-code": "upgrade_code",
+    "gui": "gui",
+    "categories": "categories",
+}
+
+
+@dataclass(frozen=True)
+class MetadataOptions:
+    """Values given on the command line; None (or empty) means "not given"."""
+
+    display_name: str | None = None
+    publisher: str | None = None
+    description: str | None = None
+    icon: str | None = None
+    license: str | None = None
+    homepage: str | None = None
+    upgrade_code: str | None = None
+    gui: bool | None = None
+    categories: tuple[str, ...] = ()
+
+    def given(self) -> bool:
+        """Whether any value was given."""
+        return any(getattr(self, f.name) not in (None, ()) for f in fields(self))
+
+
+def check_version(version: str) -> None:
+    """Refuse a package version that dpkg, rpm or an installer would reject or misread."""
+    if not _VERSION.fullmatch(version):
+        raise UsageError(
+            f"--version {version!r} is not a package version",
+            fix="use digits, letters and . + ~, starting with a digit (e.g. 1.2.0 or 1.2.0-1)",
+        )
+
+
+@dataclass(frozen=True)
+class Icon:
+    """A square PNG, and its size in pixels."""
+
+    path: str  # absolute
+    size: int
+
+
+@dataclass(frozen=True)
+class AppMetadata:
+    """The app as every installer describes it."""
+
+    name: str  # the bundle's name: files, packages, commands
+    display_name: str
+    version: str
+    publisher: str
+    description: str
+    icon: Icon | None
+    license: str | None
+    homepage: str | None
+    upgrade_code: str  # an upper-case GUID without braces
+    upgrade_code_derived: bool  # made from the name and publisher: stable only while they are
+    gui: bool
+    categories: tuple[str, ...]
+
+    @property
+    def summary(self) -> str:
+        """One line for package summaries: the description's first line, or the name."""
+        first = self.description.strip().splitlines()[0] if self.description.strip() else ""
+        return first or self.display_name
+
+
+def read_metadata(
+    crate_dir: str | None,
+    name: str,
+    *,
+    version: str | None,
+    flags: MetadataOptions,
+) -> AppMetadata:
+    """The app's metadata: flags over `[package.metadata.packager]` over `[package]`.
+
+    `crate_dir` is None for a built binary: then only the flags and `name` are used.
+    """
+    declared = _declared(Path(crate_dir)) if crate_dir is not None else _Declared()
+    base = Path(crate_dir) if crate_dir is not None else Path.cwd()
+    table = replace(declared.table, **_flag_values(flags))  # type: ignore[arg-type]
+    chosen_version = version or declared.version or DEFAULT_VERSION
+    check_version(chosen_version)
+    publisher = table.publisher or declared.author or name
+    display = table.display_name or name
+    icon = None
+    if table.icon is not None:
+        where = table.icon if flags.icon is not None else os.path.join(base, table.icon)
+        icon = read_icon(where, option="--icon" if flags.icon is not None else f"{TABLE} icon")
+    homepage = table.homepage or declared.homepage
+    if homepage is not None and not _URL.fullmatch(homepage):
+        raise UsageError(
+            f"homepage {homepage!r} is not an http(s) URL", fix="e.g. https://example.org/app"
+        )
+    code = table.upgrade_code
+    if code is not None:
+        found = _GUID.fullmatch(code.strip())
+        if found is None:
+            raise UsageError(
+                f"upgrade code {code!r} is not a GUID",
+                fix="make one once (python3 -c 'import uuid; print(uuid.uuid4())') and keep it",
+            )
+        code = found.group(1).upper()
+    categories = table.categories or ()
+    for category in categories:
+        if not _CATEGORY.fullmatch(category):
+            raise UsageError(f"desktop category {category!r} is not a category name")
+    if categories and not MAIN_CATEGORIES & set(categories):
+        raise UsageError(
+            f"categories {', '.join(categories)} name no main menu category",
+            fix=f"add one of {', '.join(sorted(MAIN_CATEGORIES))}",
+        )
+    meta = AppMetadata(
+        name=name,
+        display_name=display,
+        version=chosen_version,
+        publisher=publisher,
+        description=table.description or declared.description or "",
+        icon=icon,
+        license=table.license or declared.license,
+        homepage=homepage,
+        upgrade_code=code or derived_upgrade_code(name, publisher),
+        upgrade_code_derived=code is None,
+        gui=bool(table.gui),
+        categories=tuple(categories) or (("Utility",) if table.gui else ()),
+    )
+    _check_text(meta)
+    return meta
+
+
+def derived_upgrade_code(name: str, publisher: str) -> str:
+    """A GUID made from the app's name and publisher: the same on every run and machine."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"packager:{publisher}:{name}")).upper()
+
+
+def read_icon(path: str, *, option: str = "--icon") -> Icon:
+    """Check that `path` is a square PNG no larger than 1024 pixels; its size."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(24)
+    except OSError as exc:
+        raise UsageError(
+            f"{option}: cannot read the icon ({exc.strerror or exc})", path=path
+        ) from exc
+    if len(head) < 24 or not head.startswith(_PNG_SIGNATURE) or head[12:16] != b"IHDR":
+        raise UsageError(f"{option}: the icon is not a PNG image", path=path, fix="give a PNG")
+    width, height = struct.unpack(">II", head[16:24])
+    if width != height or not 16 <= width <= _MAX_ICON:
+        raise UsageError(
+            f"{option}: the icon is {width}x{height}; a square PNG of 16 to {_MAX_ICON} "
+            "pixels is needed",
+            path=path,
+            fix="e.g. a 256x256 PNG",
+        )
+    return Icon(os.path.abspath(path), width)
+
+
+@dataclass(frozen=True)
+class _Declared:
+    # [package.metadata.packager], read into the same shape as the flags
+    table: MetadataOptions = field(default_factory=MetadataOptions)
+    version: str | None = None
+    description: str | None = None
+    author: str | None = None
+    license: str | None = None
+    homepage: str | None = None
+
+
+def _flag_values(flags: MetadataOptions) -> dict[str, object]:
+    values = {f.name: getattr(flags, f.name) for f in fields(flags)}
+    return {key: value for key, value in values.items() if value not in (None, ())}
+
+
+def _declared(crate_dir: Path) -> _Declared:
+    manifest_path = crate_dir / "Cargo.toml"
+    manifest = _load(manifest_path)
+    package = manifest.get("package")
+    if not isinstance(package, dict):
+        return _Declared()
+    inherited = _workspace_package(crate_dir)
+    values = {
+        key: _inherit(package.get(key), inherited, key, manifest_path)
+        for key in ("version", "description", "authors", "license", "homepage", "repository")
+    }
+    authors = values["authors"]
+    author = None
+    if isinstance(authors, list) and authors and isinstance(authors[0], str):
+        author = re.sub(r"\s*<[^>]*>\s*$", "", authors[0]).strip() or None
+    metadata = package.get("metadata")
+    raw = metadata.get("packager") if isinstance(metadata, dict) else None
+    return _Declared(
+        table=_table(raw, manifest_path) if raw is not None else MetadataOptions(),
+        version=_string(values["version"], "package.version", manifest_path),
+        description=_string(values["description"], "package.description", manifest_path),
+        author=author,
+        license=_string(values["license"], "package.license", manifest_path),
+        homepage=_string(values["homepage"] or values["repository"], "homepage", manifest_path),
+    )
+
+
+def _load(path: Path) -> dict[str, object]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"cannot read Cargo.toml: {exc}", path=str(path)) from exc
+
+
+def _workspace_package(crate_dir: Path) -> Mapping[str, object]:
+    """`[workspace.package]` of the nearest enclosing workspace, for `key.workspace = true`."""
+    for directory in [crate_dir, *crate_dir.parents]:
+        candidate = directory / "Cargo.toml"
+        if not candidate.is_file():
+            continue
+        workspace = _load(candidate).get("workspace")
+        if isinstance(workspace, dict):
+            package = workspace.get("package")
+            return package if isinstance(package, dict) else {}
+    return {}
+
+
+def _inherit(value: object, inherited: Mapping[str, object], key: str, path: Path) -> object:
+    if isinstance(value, dict) and value.get("workspace") is True:
+        if key not in inherited:
+            raise UsageError(
+                f"package.{key} is inherited from the workspace, which does not set it",
+                path=str(path),
+            )
+        return inherited[key]
+    return value
+
+
+def _string(value: object, key: str, path: Path) -> str | None:
+    if value is None or isinstance(value, str):
+        return value or None
+    raise UsageError(f"{key} must be a string", path=str(path))
+
+
+def _table(raw: object, path: Path) -> MetadataOptions:
+    if not isinstance(raw, dict):
+        raise UsageError(f"{TABLE} must be a table", path=str(path))
+    unknown = sorted(set(raw) - set(_KEYS))
+    if unknown:
+        raise UsageError(
+            f"{TABLE} has unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}",
+            path=str(path),
+            fix=f"use {', '.join(_KEYS)}",
+        )
+    values: dict[str, object] = {}
+    for key, value in raw.items():
+        attr = _KEYS[key]
+        if attr == "gui":
+            if not isinstance(value, bool):
+                raise UsageError(f"{TABLE} gui must be true or false", path=str(path))
+        elif attr == "categories":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise UsageError(f"{TABLE} categories must be a list of strings", path=str(path))
+            value = tuple(value)
+        elif not isinstance(value, str) or not value.strip():
+            raise UsageError(f"{TABLE} {key} must be a non-empty string", path=str(path))
+        values[attr] = value
+    return MetadataOptions(**values)  # type: ignore[arg-type]
+
+
+def _check_text(meta: AppMetadata) -> None:
+    for label, value in (
+        ("display name", meta.display_name),
+        ("publisher", meta.publisher),
+        ("licence", meta.license or ""),
+        ("description", meta.description.replace("\n", " ")),
+    ):
+        if _TEXT_FORBIDDEN.search(value):
+            raise UsageError(f"the {label} holds control characters: {value!r}")

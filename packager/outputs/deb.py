@@ -1,0 +1,157 @@
+"""A Debian package of a bundle: the tree under /opt/NAME, the command in /usr/bin, and
+for a GUI app its menu entry and icon under /usr/share (outputs/pkgroot.py).
+
+`Depends` lists the packages owning the system libraries the bundle's ELF files still
+need (outputs/sysdeps.py; found with `dpkg -S` on where each library resolves), with
+libc6 at the highest glibc version any of them requires.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+
+from packager.core import runner
+from packager.core.errors import UsageError
+from packager.crate.appmeta import AppMetadata
+from packager.outputs.pkgroot import normalize_modes, stage_package_root
+from packager.outputs.sysdeps import SystemNeeds, read_system_needs
+from packager.targets.machines import machine
+
+_PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
+_DPKG_FIX = "install dpkg-dev and fakeroot (Debian: apt-get install dpkg-dev fakeroot)"
+
+
+def package_name(name: str) -> str:
+    """The Debian package name for bundle `name` (lower case, '_' as '-')."""
+    candidate = name.lower().replace("_", "-")
+    if not _PACKAGE_NAME.fullmatch(candidate):
+        raise UsageError(
+            f"'{name}' cannot be a Debian package name",
+            fix="rename the binary to letters, digits, '.', '+' and '-' (two or more)",
+        )
+    return candidate
+
+
+def deb_architecture(arch: str) -> str:
+    """Debian's name for an ELF architecture."""
+    found = machine(arch).deb
+    if found is None:
+        raise UsageError(f"no Debian architecture is known for '{arch}'")
+    return found
+
+
+def parse_dpkg_search(output: str) -> dict[str, str]:
+    """{path: package} from `dpkg -S` output ("libc6:amd64: /lib/…/libc.so.6")."""
+    owners: dict[str, str] = {}
+    for line in output.splitlines():
+        packages, separator, path = line.partition(": ")
+        if not separator or not path.startswith("/") or packages.startswith("diversion"):
+            continue
+        first = packages.split(",")[0].strip()
+        owners[path.strip()] = first.split(":")[0]
+    return owners
+
+
+def _path_variants(path: str) -> list[str]:
+    # Merged /usr: a package may own /lib/x/libc.so.6 while the loader reports /usr/lib/x/…
+    variants = [path, os.path.realpath(path)]
+    for candidate in list(variants):
+        if candidate.startswith("/usr/"):
+            variants.append(candidate[len("/usr") :])
+        else:
+            variants.append("/usr" + candidate)
+    return list(dict.fromkeys(variants))
+
+
+def debian_depends(
+    needs: SystemNeeds, *, environ: Mapping[str, str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(Depends entries, notes): the packages owning the system libraries `needs` names,
+    found with `dpkg -S`, with libc6 at the glibc floor."""
+    notes = list(needs.notes)
+    system_paths = {path for _soname, path in needs.libraries}
+    dpkg = runner.require("dpkg", environ, fix=_DPKG_FIX)
+    queries = sorted({variant for path in system_paths for variant in _path_variants(path)})
+    owners = parse_dpkg_search(
+        runner.run([dpkg, "-S", *queries], environ=environ, check=False).stdout if queries else ""
+    )
+    packages: set[str] = set()
+    for path in sorted(system_paths):
+        owner = next((owners[v] for v in _path_variants(path) if v in owners), None)
+        if owner is None:
+            notes.append(f"{path} belongs to no Debian package: not in Depends")
+        else:
+            packages.add(owner)
+    depends = [
+        f"libc6 (>= {needs.glibc})" if package == "libc6" and needs.glibc else package
+        for package in sorted(packages)
+    ]
+    return tuple(depends), tuple(notes)
+
+
+def control_text(fields: Iterable[tuple[str, str]]) -> str:
+    """A DEBIAN/control file from (field, value) pairs; empty values are left out."""
+    return "".join(f"{field}: {value}\n" for field, value in fields if value)
+
+
+def write_deb(
+    tree: str,
+    name: str,
+    launcher: str,
+    *,
+    version: str,
+    arch: str,
+    python_version: str,
+    work_dir: str,
+    out_path: str,
+    environ: Mapping[str, str],
+    mtime: int,
+    meta: AppMetadata | None = None,
+    echo: runner.Echo | None = None,
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Build `out_path` from the bundle tree; (Depends entries, notes). With `meta` of a
+    GUI app or one with an icon, the package installs its menu entry and icon too."""
+    dpkg_deb = runner.require("dpkg-deb", environ, fix=_DPKG_FIX)
+    package = package_name(name)
+    root = os.path.join(work_dir, "deb-root")
+    stage_package_root(root, tree, name, launcher, meta)
+    install_dir = os.path.join(root, "opt", name)
+    needs = read_system_needs(install_dir, environ=environ)
+    depends, notes = debian_depends(needs, environ=environ)
+    installed_kib = (
+        sum(
+            os.path.getsize(os.path.join(d, f))
+            for d, _, files in os.walk(install_dir)
+            for f in files
+        )
+        // 1024
+        + 1
+    )
+    control_dir = os.path.join(root, "DEBIAN")
+    os.makedirs(control_dir)
+    with open(os.path.join(control_dir, "control"), "w", encoding="utf-8") as handle:
+        handle.write(
+            control_text(
+                [
+                    ("Package", package),
+                    ("Version", version),
+                    ("Architecture", deb_architecture(arch)),
+                    ("Maintainer", f"{name} maintainers <root@localhost>"),
+                    ("Installed-Size", str(installed_kib)),
+                    ("Depends", ", ".join(depends)),
+                    ("Section", "misc"),
+                    ("Priority", "optional"),
+                    ("Description", f"{name}, with its own Python {python_version} runtime"),
+                ]
+            )
+        )
+    normalize_modes(root)
+    build_environ = {**environ, "SOURCE_DATE_EPOCH": str(mtime)}
+    runner.run(
+        [dpkg_deb, "--root-owner-group", "-Zxz", "--build", root, out_path],
+        environ=build_environ,
+        echo=echo,
+    )
+    return depends, notes

@@ -1,0 +1,229 @@
+"""An NSIS installer (NAME-VERSION-setup.exe) of a Windows bundle, built with makensis.
+
+Like the .msi, it installs for the current user with no administrator rights, into
+%LOCALAPPDATA%\\Programs\\DISPLAY NAME, with a Start-menu shortcut; `/S` makes it silent.
+It registers an uninstaller under HKCU's Uninstall key, named by the upgrade code, so
+Add/Remove Programs lists it once whatever the version. Installing over an installed
+version first runs that version's uninstaller, so files the new one lacks go too.
+The uninstaller deletes the files the installer wrote, by name (never a folder with
+whatever else is in it: the folder can be chosen with /D=), the .pyc files CPython wrote
+beside the bundle's .py files, then each folder if it is empty, the shortcut and the key.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from packager.core import runner
+from packager.crate.appmeta import AppMetadata
+from packager.outputs.windows import (
+    InstallerJob,
+    install_folder,
+    shortcut_program,
+    windows_platform,
+    write_icon,
+)
+
+ICON_NAME = "app.ico"  # written into the install folder when the app has an icon
+UNINSTALLER = "uninstall.exe"
+_MAKENSIS_FIX = "install NSIS (Debian: apt-get install nsis)"
+
+
+@dataclass(frozen=True)
+class SetupPlan:
+    """What the installer installs, and where it is written."""
+
+    root: str  # the laid-out tree
+    program: str  # what the shortcut starts, relative to root
+    meta: AppMetadata
+    icon: str | None  # the .ico file to install beside the program
+    out_path: str  # the setup.exe makensis writes
+    target: str  # NSIS's stub: amd64-unicode for an x86_64 program, x86-unicode for i386
+
+
+def setup_file_name(name: str, version: str, arch: str) -> str:
+    """NAME-VERSION-setup.exe; a UsageError for a machine it cannot be built for."""
+    windows_platform(arch)
+    return f"{name}-{version}-setup.exe"
+
+
+def uninstall_key(meta: AppMetadata) -> str:
+    """The HKCU key Add/Remove Programs reads: one per app, whatever its version."""
+    return f"Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\{{{meta.upgrade_code}}}"
+
+
+def nsis_script(plan: SetupPlan) -> str:
+    """The NSIS script for `plan`, as makensis reads it (UTF-8)."""
+    meta = plan.meta
+    install_dir = _expr(f"$LOCALAPPDATA\\Programs\\{_escape(install_folder(meta))}")
+    icons = [f"{kind} {_literal(plan.icon)}" for kind in ("Icon", "UninstallIcon") if plan.icon]
+    lines = [
+        f"Target {plan.target}",
+        "SetCompressor /SOLID lzma",
+        "RequestExecutionLevel user",
+        f"Name {_literal(meta.display_name)}",
+        f"OutFile {_literal(plan.out_path)}",
+        f"InstallDir {install_dir}",
+        "ShowInstDetails nevershow",
+        *icons,
+        "Page instfiles",
+        "UninstPage instfiles",
+        "",
+        "Section",
+        *_install_lines(plan),
+        "SectionEnd",
+        "",
+        "Section Uninstall",
+        *_uninstall_lines(plan),
+        "SectionEnd",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _install_lines(plan: SetupPlan) -> list[str]:
+    """Remove an installed version, copy the tree, write the uninstaller, shortcut and key."""
+    key = _literal(uninstall_key(plan.meta))
+    target = _expr(f"$INSTDIR\\{_windows(plan.program)}")
+    icon = _expr(f"$INSTDIR\\{ICON_NAME}") if plan.icon else target
+    lines = [
+        # An installed version is removed first, by its own uninstaller, run in place.
+        f"  ReadRegStr $0 HKCU {key} InstallLocation",
+        '  StrCmp $0 "" fresh',
+        f'  IfFileExists "$0\\{UNINSTALLER}" 0 fresh',
+        f"  ExecWait '\"$0\\{UNINSTALLER}\" /S _?=$0'",
+        f'  Delete "$0\\{UNINSTALLER}"',
+        '  RMDir "$0"',
+        "  fresh:",
+    ]
+    folders, files = _tree(plan.root)
+    lines += [f"  CreateDirectory {_expr(_in_install(folder))}" for folder in folders]
+    current = None
+    for path in files:
+        folder, name = os.path.split(path)
+        if folder != current:
+            lines.append(f"  SetOutPath {_expr(_in_install(folder))}")
+            current = folder
+        source = _literal(os.path.join(plan.root, path))
+        lines.append(f"  File {_literal('/oname=' + name)} {source}")
+    lines.append('  SetOutPath "$INSTDIR"')
+    if plan.icon is not None:
+        lines.append(f"  File {_literal('/oname=' + ICON_NAME)} {_literal(plan.icon)}")
+    return [
+        *lines,
+        f'  WriteUninstaller "$INSTDIR\\{UNINSTALLER}"',
+        f'  CreateShortcut {_shortcut(plan.meta)} {target} "" {icon}',
+        *_registry_lines(key, plan.meta, icon),
+    ]
+
+
+def _uninstall_lines(plan: SetupPlan) -> list[str]:
+    """Delete what the installer wrote, by name, and the .pyc files; then empty folders."""
+    folders, files = _tree(plan.root)
+    return [
+        f"  Delete {_shortcut(plan.meta)}",
+        *(f"  Delete {_expr(_in_install(path))}" for path in files),
+        *(f"  Delete {_expr(_in_install(path))}" for path in _pycache_patterns(files)),
+        f'  Delete "$INSTDIR\\{UNINSTALLER}"',
+        *([f'  Delete "$INSTDIR\\{ICON_NAME}"'] if plan.icon else []),
+        *(f"  RMDir {_expr(_in_install(folder))}" for folder in _removal_order(folders, files)),
+        '  RMDir "$INSTDIR"',
+        f"  DeleteRegKey HKCU {_literal(uninstall_key(plan.meta))}",
+    ]
+
+
+def _shortcut(meta: AppMetadata) -> str:
+    return _expr(f"$SMPROGRAMS\\{_escape(install_folder(meta))}.lnk")
+
+
+def write_setup(
+    job: InstallerJob, environ: Mapping[str, str], echo: runner.Echo | None = None
+) -> None:
+    """Write the NSIS installer of `job`'s tree, with its scratch directory for the script."""
+    makensis = runner.require("makensis", environ, fix=_MAKENSIS_FIX)
+    plan = SetupPlan(
+        job.root,
+        shortcut_program(job.name, job.meta),
+        job.meta,
+        write_icon(job.meta, os.path.join(job.work_dir, ICON_NAME)),
+        os.path.abspath(job.out_path),
+        "amd64-unicode" if windows_platform(job.arch) == "x64" else "x86-unicode",
+    )
+    script = os.path.join(job.work_dir, f"{job.name}.nsi")
+    with open(script, "w", encoding="utf-8") as handle:
+        handle.write(nsis_script(plan))
+    runner.run(
+        [makensis, "-V2", "-INPUTCHARSET", "UTF8", script],
+        environ=environ,
+        cwd=job.work_dir,
+        echo=echo,
+    )
+
+
+def _registry_lines(key: str, meta: AppMetadata, icon: str) -> list[str]:
+    values = {
+        "DisplayName": _literal(meta.display_name),
+        "DisplayVersion": _literal(meta.version),
+        "Publisher": _literal(meta.publisher),
+        "InstallLocation": '"$INSTDIR"',
+        "DisplayIcon": icon,
+        "UninstallString": f'"$\\"$INSTDIR\\{UNINSTALLER}$\\""',
+        "QuietUninstallString": f'"$\\"$INSTDIR\\{UNINSTALLER}$\\" /S"',
+    }
+    if meta.homepage is not None:
+        values["URLInfoAbout"] = _literal(meta.homepage)
+    lines = [f"  WriteRegStr HKCU {key} {name} {value}" for name, value in values.items()]
+    return [*lines, *(f"  WriteRegDWORD HKCU {key} {flag} 1" for flag in ("NoModify", "NoRepair"))]
+
+
+def _tree(root: str) -> tuple[list[str], list[str]]:
+    """(folders, files) under `root`, as sorted relative paths with '/'."""
+    folders: list[str] = []
+    files: list[str] = []
+    for directory, subdirectories, names in os.walk(root):
+        subdirectories.sort()
+        relative = os.path.relpath(directory, root)
+        prefix = "" if relative == "." else relative.replace(os.sep, "/") + "/"
+        folders += [prefix + sub for sub in subdirectories]
+        files += [prefix + name for name in sorted(names)]
+    return sorted(folders), sorted(files)
+
+
+def _pycache_patterns(files: list[str]) -> list[str]:
+    """The .pyc files CPython may write beside the bundle's .py files, as wildcards."""
+    folders = sorted({os.path.dirname(path) for path in files if path.endswith(".py")})
+    return [os.path.join(folder, "__pycache__", "*.pyc") for folder in folders]
+
+
+def _removal_order(folders: list[str], files: list[str]) -> list[str]:
+    """Every folder to remove (the bundle's and __pycache__ ones), deepest first."""
+    caches = [os.path.dirname(pattern) for pattern in _pycache_patterns(files)]
+    every = set(folders) | set(caches)
+    return sorted(every, key=lambda folder: (-folder.count("/"), folder))
+
+
+def _in_install(path: str) -> str:
+    """The NSIS expression of a bundle path (with '/') inside the install folder."""
+    return "$INSTDIR" + ("\\" + _windows(path) if path else "")
+
+
+def _windows(path: str) -> str:
+    """A bundle path (with '/'), escaped, with Windows separators."""
+    return _escape(path).replace("/", "\\")
+
+
+def _escape(text: str) -> str:
+    """`text` as NSIS reads it literally inside a double-quoted string."""
+    return text.replace("$", "$$").replace('"', '$\\"')
+
+
+def _literal(text: str) -> str:
+    """A double-quoted NSIS string that means exactly `text`."""
+    return f'"{_escape(text)}"'
+
+
+def _expr(text: str) -> str:
+    """A double-quoted NSIS string of `text`, whose variables ($INSTDIR…) are expanded:
+    any name from outside must already be escaped (see _windows)."""
+    return f'"{text}"'

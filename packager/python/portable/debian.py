@@ -1,0 +1,144 @@
+"""Fetch a runtime's sources as Debian source packages, once, into the cache.
+
+CPython comes from the release that ships that version (python3.11 from bookworm,
+python3.13 from trixie); the libraries always from LIBRARY_SUITE.
+
+apt-get runs with a private sources list, state and cache directory, so the host's apt
+configuration is neither read nor changed; it checks every file against the suite's
+signed indexes (Debian's archive keyring). The downloads are published whole into
+`sources/debian-<suite>/` and reused offline from then on.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from packager.core import runner
+from packager.core.cache import new_entry_dir, publish
+from packager.core.context import Context
+from packager.core.errors import ToolError, UsageError
+from packager.python.portable.sources import DEBIAN_SUITES, DEPENDENCIES
+from packager.python.portable.spec import RuntimeSpec
+
+DEBIAN_MIRROR = "http://deb.debian.org/debian"
+DEBIAN_SECURITY = "http://deb.debian.org/debian-security"
+KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
+# The libraries come from one release for every CPython: bookworm's OpenSSL 3.0 (an LTS
+# line Debian maintains), and one set of libraries built once for all runtimes.
+LIBRARY_SUITE = "bookworm"
+
+
+def suite_for(spec: RuntimeSpec) -> str:
+    """The Debian suite whose python3.X a runtime is built from, or UsageError."""
+    suite = DEBIAN_SUITES.get(spec.minor)
+    if suite is None:
+        known = ", ".join(f"3.{minor}" for minor in sorted(DEBIAN_SUITES))
+        raise UsageError(
+            f"no Debian release ships CPython {spec.short_version} (it has {known})",
+            fix=f"give --source Python-{spec.short_version}.Y.tgz (a CPython release tarball)",
+        )
+    return suite
+
+
+def library_packages() -> list[str]:
+    """The source packages of the libraries, fetched from LIBRARY_SUITE."""
+    return [dep.debian_package for dep in DEPENDENCIES]
+
+
+def sources_list(suite: str) -> str:
+    """The private sources.list: the suite and its security updates, sources only.
+
+    (`-updates` is left out: it carries volatile data packages, none of which a runtime
+    needs, and its index may name files the mirror no longer has.)
+    """
+    options = f"[signed-by={KEYRING}]"
+    return (
+        f"deb-src {options} {DEBIAN_MIRROR} {suite} main\n"
+        f"deb-src {options} {DEBIAN_SECURITY} {suite}-security main\n"
+    )
+
+
+def fetch_python(spec: RuntimeSpec, ctx: Context, root: str) -> str:
+    """The directory holding Debian's python3.X source package, fetched the first time."""
+    suite = suite_for(spec)
+    python = f"python{spec.short_version}"
+    return _fetch(suite, [python], python, ctx, root)
+
+
+def fetch_libraries(ctx: Context, root: str) -> str:
+    """The directory holding the libraries' source packages, fetched the first time."""
+    return _fetch(LIBRARY_SUITE, library_packages(), "libraries", ctx, root)
+
+
+def _fetch(suite: str, packages: list[str], label: str, ctx: Context, root: str) -> str:
+    final = os.path.join(root, "sources", f"debian-{suite}-{label}")
+    if os.path.isdir(final):
+        return final
+    apt_get = runner.require(
+        "apt-get", ctx.environ, fix="install apt, or give --source and --deps-source"
+    )
+    if not os.path.isfile(KEYRING):
+        raise ToolError(
+            "Debian's archive keyring is missing",
+            path=KEYRING,
+            fix="apt-get install debian-archive-keyring, or give --source and --deps-source",
+        )
+    building = new_entry_dir(os.path.dirname(final))
+    if building is None:
+        raise UsageError("cannot write the source cache", path=final, fix="check its permissions")
+    try:
+        state = os.path.join(building, ".apt")
+        options = _apt_options(state, suite)
+        ctx.progress(f"fetching Debian {suite}'s source packages (apt-get update)…")
+        runner.run([apt_get, *options, "update"], environ=_apt_env(ctx), echo=ctx.echo)
+        ctx.progress(f"fetching {', '.join(packages)} from Debian {suite} (apt-get source)…")
+        runner.run(
+            [apt_get, *options, "source", "--download-only", *(f"{p}/{suite}" for p in packages)],
+            environ=_apt_env(ctx),
+            cwd=building,
+            echo=ctx.echo,
+        )
+        shutil.rmtree(state)
+        return publish(building, final)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+
+
+def _apt_options(state: str, suite: str) -> list[str]:
+    """apt options that point every file apt reads or writes into `state`."""
+    lists = os.path.join(state, "lists", "partial")
+    archives = os.path.join(state, "cache", "archives", "partial")
+    parts = os.path.join(state, "sources.list.d")
+    for directory in (lists, archives, parts, os.path.join(state, "preferences.d")):
+        os.makedirs(directory, exist_ok=True)
+    # An empty package status: apt would otherwise map a name to the version installed
+    # on the host (bzip2 1.0.8-5 from bookworm) and look for that in another suite.
+    status = os.path.join(state, "status")
+    with open(status, "w", encoding="utf-8"):
+        pass
+    source_list = os.path.join(state, "sources.list")
+    with open(source_list, "w", encoding="utf-8") as stream:
+        stream.write(sources_list(suite))
+    settings = {
+        "Dir::Etc::SourceList": source_list,
+        "Dir::Etc::SourceParts": parts,
+        "Dir::Etc::Preferences": os.path.join(state, "preferences"),
+        "Dir::Etc::PreferencesParts": os.path.join(state, "preferences.d"),
+        "Dir::State": state,
+        "Dir::State::status": status,
+        "Dir::Cache": os.path.join(state, "cache"),
+        # The private directories belong to the caller; apt's unprivileged download
+        # user could not write into them.
+        "APT::Sandbox::User": "root" if os.geteuid() == 0 else "",
+        "Acquire::Languages": "none",
+    }
+    return [f"-o{key}={value}" for key, value in settings.items() if value]
+
+
+def _apt_env(ctx: Context) -> dict[str, str]:
+    keep = ("PATH", "HOME", "http_proxy", "https_proxy", "no_proxy")
+    env = {key: ctx.environ[key] for key in keep if key in ctx.environ}
+    env["LC_ALL"] = "C"
+    return env

@@ -1,0 +1,383 @@
+"""Run a bundle where no Python is visible: a bubblewrap sandbox over a read-only root.
+
+Hidden: every /usr/lib/python3* directory, /usr/bin/python3* and the system's
+libpython3*.so* (each file covered by /dev/null, as tmpfs cannot cover a single file),
+/usr/local, /opt, /root and $HOME (pyenv lives there). The bundle is first copied (or
+extracted, or installed) to a path with a space in it, so the run also proves the bundle
+is relocatable and quotes its paths. HOME and TMPDIR are fresh tmpfs directories. A
+bundle for another architecture runs under qemu-user (packager.verify.qemu).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from packager.core import runner
+from packager.core.errors import UnreadableInputError, UsageError
+from packager.core.safe_extract import extract_tar, extract_zip
+from packager.verify.installers import installer_kind, verify_installer
+from packager.verify.model import VerifyResult
+from packager.verify.qemu import (
+    TARGET_LIBRARIES,
+    foreign_machine,
+    qemu_prefix,
+    target_libraries,
+)
+from packager.verify.wine import verify_windows, windows_bundle_name
+
+SANDBOX_AREA = "/tmp/packager verify"
+SANDBOX_HOME = "/tmp/home"
+_BWRAP_FIX = "install bubblewrap (Debian: apt-get install bubblewrap)"
+_HIDDEN_DIRS = ("/usr/local", "/opt", "/root")
+_HIDDEN_DIR_GLOBS = ("/usr/lib/python3*", "/usr/lib64/python3*")
+_HIDDEN_FILE_GLOBS = (
+    "/usr/bin/python3*",
+    "/usr/lib/*/libpython3*.so*",
+    "/usr/lib/libpython3*.so*",
+    "/usr/lib64/libpython3*.so*",
+)
+
+
+def hidden_paths(environ: Mapping[str, str], root: str = "/") -> tuple[list[str], list[str]]:
+    """(directories covered by tmpfs, regular files covered by /dev/null) in `root`, as
+    paths inside it; the user's HOME only when `root` is this host's own."""
+
+    root = root.rstrip("/")  # "" for this host: root + path is then the path itself
+
+    def inside(pattern: str) -> list[str]:
+        return [path[len(root) :] for path in sorted(glob.glob(root + pattern))]
+
+    directories = [path for path in _HIDDEN_DIRS if os.path.isdir(root + path)]
+    home = environ.get("HOME")
+    if not root and home and os.path.isdir(home) and os.path.realpath(home) not in ("/", "/tmp"):
+        directories.append(os.path.realpath(home))
+    for pattern in _HIDDEN_DIR_GLOBS:
+        directories.extend(path for path in inside(pattern) if os.path.isdir(root + path))
+    files: list[str] = []
+    for pattern in _HIDDEN_FILE_GLOBS:
+        files.extend(
+            path
+            for path in inside(pattern)
+            if os.path.isfile(root + path) and not os.path.islink(root + path)
+        )
+    return list(dict.fromkeys(directories)), files
+
+
+def sandbox_argv(
+    bwrap: str,
+    area: str,
+    environ: Mapping[str, str],
+    extra_env: Mapping[str, str] | None = None,
+    *,
+    cwd: str = SANDBOX_HOME,
+    binds: Sequence[str] = (),
+    root: str = "/",
+    libraries: str | None = None,
+) -> tuple[list[str], list[str]]:
+    """(bwrap arguments up to the command, hidden paths) with `area` at SANDBOX_AREA and
+    `root` (this host's, or another userland's directory) as the read-only system.
+
+    The command starts in `cwd`; each of `binds` (host directories) is visible at its own
+    path, writable; `libraries` (a foreign target's C library) at TARGET_LIBRARIES.
+    """
+    directories, files = hidden_paths(environ, root)
+    argv = [bwrap, "--ro-bind", root, "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    for directory in directories:
+        argv += ["--tmpfs", directory]
+    for path in files:
+        argv += ["--ro-bind", "/dev/null", path]
+    argv += ["--bind", area, SANDBOX_AREA, "--dir", SANDBOX_HOME]
+    for directory in binds:
+        argv += ["--bind", directory, directory]
+    if libraries is not None:
+        argv += ["--ro-bind", libraries, TARGET_LIBRARIES]
+    argv += ["--unshare-all", "--die-with-parent", "--new-session", "--clearenv"]
+    for key, value in (
+        ("PATH", "/usr/bin:/bin"),
+        ("HOME", SANDBOX_HOME),
+        ("TMPDIR", "/tmp"),
+        ("LANG", "C.UTF-8"),
+        *(extra_env or {}).items(),
+    ):
+        argv += ["--setenv", key, value]
+    argv += ["--chdir", cwd]
+    return argv, directories + files
+
+
+def verify_bundle(
+    subject: str,
+    args: Sequence[str] = (),
+    *,
+    environ: Mapping[str, str],
+    extra_env: Mapping[str, str] | None = None,
+    timeout: float = 300,
+    echo: runner.Echo | None = None,
+    cwd: str | None = None,
+    root: str = "/",
+    sysroot: str | None = None,
+) -> VerifyResult:
+    """Copy, extract or install `subject` into the sandbox and run it with `args`.
+
+    The program sees only PATH, HOME, TMPDIR, LANG and `extra_env`, over the system at
+    `root`: this host's by default, or another userland's (a debootstrap root) as it is.
+    It starts in `cwd`: a relative path names a folder of the bundle (for a onefile
+    program, beside it), an absolute one a directory of this machine, made visible in the
+    sandbox at that path; None: a fresh, empty HOME. A Windows bundle runs under wine
+    instead (packager.verify.wine), and an .msi or setup.exe is installed, run and
+    removed there (packager.verify.installers); one for another Linux architecture
+    runs under qemu-user, with the C library of `sysroot` (the root it was built against).
+    """
+    if installer_kind(subject) is not None:
+        return verify_installer(
+            subject, args, environ=environ, extra_env=extra_env, timeout=timeout, echo=echo
+        )
+    windows_name = windows_bundle_name(subject) if os.path.exists(subject) else None
+    if windows_name is not None:
+        return verify_windows(
+            subject, windows_name, args, environ=environ, extra_env=extra_env,
+            timeout=timeout, echo=echo,
+        )  # fmt: skip
+    work = tempfile.mkdtemp(prefix="packager-verify-")
+    try:
+        sandbox = prepare_sandbox(
+            subject,
+            work,
+            environ=environ,
+            extra_env=extra_env,
+            cwd=cwd,
+            root=root,
+            echo=echo,
+            sysroot=sysroot,
+        )
+        result = runner.run(
+            [*sandbox.argv, *args], environ=environ, check=False, timeout=timeout, echo=echo
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return VerifyResult(
+        root=os.path.abspath(root),
+        subject=subject,
+        command=(*sandbox.command, *args),
+        sandbox_path=SANDBOX_AREA,
+        hidden=sandbox.hidden,
+        returncode=result.returncode,
+        stdout=result.stdout,
+        stderr=result.stderr,
+    )
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """A bundle placed in a sandbox's area, and how to run it there."""
+
+    argv: tuple[str, ...]  # bwrap and its arguments, then the command
+    command: tuple[str, ...]  # the command inside the sandbox
+    hidden: tuple[str, ...]  # paths hidden from the program
+
+
+def prepare_sandbox(
+    subject: str,
+    work: str,
+    *,
+    environ: Mapping[str, str],
+    extra_env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+    root: str = "/",
+    echo: runner.Echo | None = None,
+    binds: Sequence[str] = (),
+    sysroot: str | None = None,
+) -> Sandbox:
+    """Copy, extract or install `subject` under `work` (an empty directory the caller
+    removes) and make the command that runs it in the sandbox (see verify_bundle); each of
+    `binds` (host paths: a directory, or a socket) is visible at its own path."""
+    bwrap = runner.require("bwrap", environ, fix=_BWRAP_FIX)
+    if not os.path.exists(subject):
+        raise UnreadableInputError("no such file or directory", path=subject)
+    if cwd is not None:
+        _check_cwd(cwd)
+    if not os.path.isfile(os.path.join(root, "bin", "sh")):
+        raise UsageError(
+            "not the root of a Linux system (no bin/sh in it)",
+            path=root,
+            fix="pass a directory made by debootstrap, or --distro NAME",
+        )
+    area = os.path.join(work, "area")
+    os.mkdir(area)
+    command, top = _prepare(os.path.abspath(subject), area, environ, echo)
+    start, visible = SANDBOX_HOME, list(binds)
+    if cwd is not None and os.path.isabs(cwd):
+        start, visible = cwd, [*visible, cwd]
+    elif cwd is not None and top is None:
+        command = _installed_in(command, cwd)  # the folder exists once it has run
+    elif cwd is not None and top is not None:
+        start = _folder_of_bundle(top, cwd, area, subject)
+    wrapper, libraries, sandbox_env = _foreign(area, work, sysroot, subject, environ)
+    argv, hidden = sandbox_argv(
+        bwrap,
+        area,
+        environ,
+        {**sandbox_env, **(extra_env or {})},
+        cwd=start,
+        binds=visible,
+        root=os.path.abspath(root),
+        libraries=libraries,
+    )
+    return Sandbox((*wrapper, *argv, *command), tuple(command), tuple(hidden))
+
+
+def _foreign(
+    area: str, work: str, sysroot: str | None, subject: str, environ: Mapping[str, str]
+) -> tuple[list[str], str | None, dict[str, str]]:
+    """(the command the sandbox runs under, the target's libraries, the variables qemu
+    reads) for a bundle of another architecture; nothing for one of this machine."""
+    machine = foreign_machine(area)
+    if machine is None:
+        return [], None, {}
+    libraries = target_libraries(sysroot, machine, os.path.join(work, "target"), subject)
+    return qemu_prefix(machine, environ), libraries, {"QEMU_LD_PREFIX": TARGET_LIBRARIES}
+
+
+def _check_cwd(cwd: str) -> None:
+    if os.path.isabs(cwd):
+        if not os.path.isdir(cwd):
+            raise UsageError("--cwd names no directory", path=cwd, fix="pass an existing folder")
+        return
+    if any(part in ("", ".", "..") for part in cwd.split("/")):
+        raise UsageError(
+            f"--cwd {cwd!r} must name a folder inside the bundle, or an absolute directory",
+            fix="e.g. --cwd app, or --cwd /path/to/data",
+        )
+
+
+def _folder_of_bundle(top: str, cwd: str, area: str, subject: str) -> str:
+    """The sandbox path of the bundle's folder `cwd`; `top` is the bundle's, in the sandbox."""
+    inside = os.path.join(top, cwd)
+    if not os.path.isdir(os.path.join(area, os.path.relpath(inside, SANDBOX_AREA))):
+        raise UsageError(
+            f"--cwd {cwd} is not a folder of the bundle",
+            path=subject,
+            fix="name a folder inside it (e.g. app), or an absolute directory",
+        )
+    return inside
+
+
+def _installed_in(command: list[str], cwd: str) -> list[str]:
+    """The installer's command, changed to start the program in the installed `cwd`."""
+    sh, flag, _, name, installer = command
+    script = 'sh "$1" >&2 && cd -- "$2" && shift 2 && exec "$HOME/.local/bin/$0" "$@"'
+    return [sh, flag, script, name, installer, f"{SANDBOX_HOME}/.local/opt/{name}/{cwd}"]
+
+
+def _prepare(
+    subject: str, area: str, environ: Mapping[str, str], echo: runner.Echo | None
+) -> tuple[list[str], str | None]:
+    """Put the bundle under `area`: (the command that runs it inside the sandbox, the
+    sandbox path of the folder the bundle is, or None when an installer puts it there)."""
+    base = os.path.basename(subject.rstrip("/"))
+    if os.path.isdir(subject):
+        shutil.copytree(subject, os.path.join(area, base), symlinks=True)
+        return _launched(area, os.path.join(area, base), base, subject)
+    if base.endswith("-installer.sh"):
+        name = base[: -len("-installer.sh")]
+        shutil.copy2(subject, os.path.join(area, base))
+        script = 'sh "$1" >&2 && shift && exec "$HOME/.local/bin/$0" "$@"'
+        return ["sh", "-c", script, name, f"{SANDBOX_AREA}/{base}"], None
+    if base.endswith((".tar.gz", ".tgz")):
+        extract_tar(subject, area)
+    elif base.endswith(".tar.zst"):
+        zstd = runner.require("zstd", environ, fix="install zstd (Debian: apt-get install zstd)")
+        plain = os.path.join(os.path.dirname(area), "payload.tar")
+        runner.run([zstd, "-q", "-d", "-f", "-o", plain, subject], environ=environ, echo=echo)
+        extract_tar(plain, area)
+    elif base.endswith(".zip"):
+        extract_zip(subject, area)
+    elif base.endswith(".deb"):
+        dpkg_deb = runner.require("dpkg-deb", environ, fix="install dpkg (apt-get install dpkg)")
+        root = os.path.join(area, "root")
+        runner.run([dpkg_deb, "-x", subject, root], environ=environ, echo=echo)
+        return _installed_under_opt(area, root, subject)
+    elif base.endswith(".rpm"):
+        root = os.path.join(area, "root")
+        _extract_rpm_opt(subject, root, os.path.join(os.path.dirname(area), "rpm"), environ, echo)
+        return _installed_under_opt(area, root, subject)
+    elif _carries_payload(subject):
+        # A onefile program: it needs nothing beside it, so it runs from the area itself.
+        shutil.copy2(subject, os.path.join(area, base))
+        return [f"{SANDBOX_AREA}/{base}"], SANDBOX_AREA
+    else:
+        raise UsageError(
+            "not a bundle directory, archive (.tar.gz, .tar.zst, .zip), .deb, .rpm, installer "
+            "or onefile program",
+            path=subject,
+            fix="pass what `packager bundle` wrote",
+        )
+    tops = sorted(os.listdir(area))
+    if len(tops) != 1 or not os.path.isdir(os.path.join(area, tops[0])):
+        raise UnreadableInputError("the archive must hold exactly one top folder", path=subject)
+    return _launched(area, os.path.join(area, tops[0]), tops[0], subject)
+
+
+def _installed_under_opt(area: str, root: str, subject: str) -> tuple[list[str], str]:
+    """The launch of a package's files extracted to `root`: its one folder under /opt."""
+    opt = os.path.join(root, "opt")
+    names = sorted(os.listdir(opt)) if os.path.isdir(opt) else []
+    if len(names) != 1:
+        raise UnreadableInputError(
+            "expected one folder under /opt in the package",
+            path=subject,
+            fix="pass a .deb or .rpm written by `packager bundle`",
+        )
+    return _launched(area, os.path.join(root, "opt", names[0]), names[0], subject)
+
+
+def _extract_rpm_opt(
+    subject: str, root: str, scratch: str, environ: Mapping[str, str], echo: runner.Echo | None
+) -> None:
+    """Extract the /opt part of the .rpm `subject` into `root`, working in `scratch`:
+    rpm2archive makes a tar of the payload, whose /usr/bin command (an absolute symlink)
+    the safe extraction would refuse."""
+    rpm2archive = runner.require("rpm2archive", environ, fix="install rpm (apt-get install rpm)")
+    os.mkdir(scratch)
+    package = os.path.join(scratch, "package.rpm")
+    shutil.copyfile(subject, package)
+    runner.run([rpm2archive, package], environ=environ, echo=echo)
+    opt_only = os.path.join(scratch, "opt.tar")
+    with (
+        tarfile.open(package + ".tgz", "r:gz") as payload,
+        tarfile.open(opt_only, "w") as kept,
+    ):
+        for member in payload:
+            member.name = member.name.removeprefix("./")
+            if member.name.startswith("opt/"):
+                kept.addfile(member, payload.extractfile(member) if member.isfile() else None)
+    os.makedirs(os.path.join(root, "opt"))  # the payload lists /opt/NAME, not /opt
+    extract_tar(opt_only, root)
+
+
+def _launched(area: str, tree: str, name: str, subject: str) -> tuple[list[str], str]:
+    launcher = _launcher_in(area, tree, name, subject)
+    return [launcher], os.path.dirname(launcher)
+
+
+def _carries_payload(path: str) -> bool:
+    from packager.binary.onefile_payload import read_payload
+
+    return read_payload(path) is not None
+
+
+def _launcher_in(area: str, tree: str, name: str, subject: str) -> str:
+    """The sandbox path of the launcher `name` at the top of `tree` (a folder in `area`)."""
+    launcher = os.path.join(tree, name)
+    if not os.path.isfile(launcher):
+        raise UnreadableInputError(
+            f"no launcher '{name}' at the top of the bundle",
+            path=subject,
+            fix="pass a folder or archive written by `packager bundle`",
+        )
+    return os.path.join(SANDBOX_AREA, os.path.relpath(launcher, area))
