@@ -1,6 +1,9 @@
-"""Format detection and dispatch to one reader per binary format.
+"""Reading binaries: format detection and one bounded reader per format, then inspect.
 
-Readers parse bytes only: nothing here ever executes the file it reads.
+Owns: the ELF, Mach-O and PE readers and where each file's needed libraries resolve
+(`*_loader`), the report model, `inspect` and `check` (findings with stable codes), the
+glibc floor, static archives (`staticlib`), onefile payloads and Windows shortcuts. Readers
+parse bytes only: nothing here ever executes the file it reads. May import: core, targets.
 """
 
 from __future__ import annotations

@@ -15,21 +15,29 @@ import sys
 from array import array
 from collections.abc import Iterator
 from itertools import compress
-from typing import NamedTuple, NoReturn
+from typing import NamedTuple
 
 from packager.binary import pyversion
+from packager.binary.elf_image import (
+    NAME_ENCODING,
+    NAME_ERRORS,
+    PT_LOAD,
+    SHT_NOBITS,
+    ElfImage,
+    Section,
+)
 from packager.binary.model import BinaryFormat, BinaryKind, ParsedBinary, PythonSymbolTable
 from packager.binary.pyversion import Buffer
 from packager.core.errors import UnreadableInputError
-from packager.targets.machines import ELF_MACHINES
+from packager.targets.machines import elf_machine_name
 
 ET_REL, ET_EXEC, ET_DYN = 1, 2, 3
-PT_LOAD, PT_DYNAMIC, PT_INTERP = 1, 2, 3
-SHT_PROGBITS, SHT_SYMTAB, SHT_DYNAMIC, SHT_NOBITS, SHT_DYNSYM = 1, 2, 6, 8, 11
+PT_DYNAMIC, PT_INTERP = 2, 3
+SHT_PROGBITS, SHT_SYMTAB, SHT_DYNAMIC, SHT_DYNSYM = 1, 2, 6, 11
 SHT_GNU_VERNEED = 0x6FFFFFFE
 DT_NULL, DT_NEEDED, DT_STRTAB, DT_STRSZ, DT_SONAME, DT_RPATH, DT_RUNPATH = 0, 1, 5, 10, 14, 15, 29
 DT_FLAGS_1, DF_1_PIE = 0x6FFFFFFB, 0x08000000
-SHN_UNDEF, SHN_LORESERVE, SHN_XINDEX, PN_XNUM = 0, 0xFF00, 0xFFFF, 0xFFFF
+SHN_UNDEF, SHN_LORESERVE = 0, 0xFF00
 STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE = 1, 2, 10
 STV_DEFAULT, STV_PROTECTED = 0, 3
 
@@ -38,54 +46,7 @@ _EXPORTED_VISIBILITIES = frozenset({STV_DEFAULT, STV_PROTECTED})
 _PY_AT = re.compile(rb"Py")
 _UNDERSCORE_PY_AT = re.compile(rb"_Py")
 _GLIBC_VERSION = re.compile(r"GLIBC_([0-9]+(?:\.[0-9]+)+)")
-# Names are bytes to ELF; undecodable ones stay visible without breaking text output.
-_NAME_ENCODING, _ERRORS = "utf-8", "backslashreplace"
 _UINT32 = "I"  # array typecode of a 4-byte unsigned int on every platform CPython supports
-
-
-def machine_name(is64: bool, little: bool, machine: int) -> str:
-    """The architecture name packager reports for an ELF class, byte order and e_machine."""
-    if machine == 21:
-        return "ppc64le" if little else "ppc64"
-    if machine in (8, 10):  # EM_MIPS, EM_MIPS_RS3_LE
-        return ("mips64" if is64 else "mips") + ("el" if little else "")
-    names = ELF_MACHINES.get(machine)
-    return names[is64] if names else f"unknown-{machine}"
-
-
-class _Structs(NamedTuple):
-    ehdr: struct.Struct  # the header after e_ident
-    phdr: struct.Struct
-    shdr: struct.Struct
-    dyn: struct.Struct
-    sym: struct.Struct
-    verneed: struct.Struct  # Elf_Verneed and Elf_Vernaux share one 16-byte shape
-    vernaux: struct.Struct
-
-
-def _structs(order: str, is64: bool) -> _Structs:
-    if is64:
-        formats = ("HHIQQQIHHHHHH", "IIQQQQQQ", "IIQQQQIIQQ", "QQ", "IBBHQQ")
-    else:
-        formats = ("HHIIIIIHHHHHH", "IIIIIIII", "IIIIIIIIII", "II", "IIIBBH")
-    shapes = [struct.Struct(order + fmt) for fmt in (*formats, "HHIII", "IHHII")]
-    return _Structs(*shapes)
-
-
-_LAYOUTS = {(order, is64): _structs(order, is64) for order in "<>" for is64 in (False, True)}
-
-
-class _Section(NamedTuple):
-    name: int
-    type: int
-    flags: int
-    addr: int
-    offset: int
-    size: int
-    link: int
-    info: int
-    addralign: int
-    entsize: int
 
 
 class _Dynamic(NamedTuple):
@@ -104,109 +65,16 @@ class _Symbols:
         self.version_at: tuple[int, int, int] | None = None  # Py_Version value, size, shndx
 
 
-class _Elf:
-    """One ELF image: the header fields and tables, each validated as it is read."""
-
-    def __init__(self, path: str, data: Buffer) -> None:
-        self.path, self.data, self.size = path, data, len(data)
-        if self.size < 16 or data[:4] != b"\x7fELF":
-            self.fail("no ELF identification")
-        ei_class, ei_data = data[4], data[5]
-        if ei_class not in (1, 2) or ei_data not in (1, 2):
-            self.fail(f"bad class {ei_class} or byte order {ei_data}")
-        self.is64, self.little = ei_class == 2, ei_data == 1
-        self.st = _LAYOUTS[("<" if self.little else ">", self.is64)]
-        header = self.unpack(self.st.ehdr, 16, "ELF header")
-        self.type, self.machine = header[0], header[1]
-        phoff, shoff, phentsize, phnum, shentsize, shnum, shstrndx = header[4:6] + header[8:]
-        if shoff and (shnum == 0 or phnum == PN_XNUM or shstrndx == SHN_XINDEX):
-            # Extended numbering: values that overflow 16 bits live in section 0.
-            first = self._first_section(shoff, shentsize)
-            shnum = shnum or first.size
-            phnum = first.info if phnum == PN_XNUM else phnum
-            shstrndx = first.link if shstrndx == SHN_XINDEX else shstrndx
-        self.shstrndx = shstrndx
-        self.segments = list(self.table(phoff, phnum, phentsize, self.st.phdr, "program headers"))
-        self.sections = [
-            _Section(*fields)
-            for fields in self.table(shoff, shnum, shentsize, self.st.shdr, "section headers")
-        ]
-
-    def fail(self, what: str) -> NoReturn:
-        raise UnreadableInputError(f"truncated or malformed ELF: {what}", path=self.path)
-
-    def unpack(self, shape: struct.Struct, offset: int, what: str) -> tuple[int, ...]:
-        if offset < 0 or offset + shape.size > self.size:
-            self.fail(f"{what} past the end of the file")
-        return shape.unpack_from(self.data, offset)
-
-    def span(self, offset: int, size: int, what: str) -> tuple[int, int]:
-        """(start, end) of a region after checking it lies inside the file."""
-        if offset < 0 or size < 0 or offset + size > self.size:
-            self.fail(f"{what} (offset {offset:#x}, size {size:#x}) outside the file")
-        return offset, offset + size
-
-    def table(
-        self, offset: int, count: int, entsize: int, shape: struct.Struct, what: str
-    ) -> Iterator[tuple[int, ...]]:
-        """Entries of a header table; the count is capped by what the file can hold."""
-        if count == 0:
-            return
-        if entsize < shape.size:
-            self.fail(f"{what} entry size {entsize}")
-        start, _ = self.span(offset, count * entsize, what)
-        for index in range(count):
-            fields = shape.unpack_from(self.data, start + index * entsize)
-            yield _normalize_phdr(fields, self.is64) if shape is self.st.phdr else fields
-
-    def cstring(self, offset: int, end: int, what: str) -> str:
-        """The NUL-terminated string at `offset`, which must end before `end`."""
-        stop = self.data.find(b"\0", offset, end) if 0 <= offset < end else -1
-        if stop < 0:
-            self.fail(f"{what} string at {offset:#x} runs past its table")
-        return self.data[offset:stop].decode(_NAME_ENCODING, _ERRORS)
-
-    def section(self, index: int, what: str) -> _Section:
-        if not 0 < index < len(self.sections):
-            self.fail(f"{what} refers to section {index}")
-        return self.sections[index]
-
-    def section_span(self, section: _Section, what: str) -> tuple[int, int]:
-        if section.type == SHT_NOBITS:
-            self.fail(f"{what} has no data in the file")
-        return self.span(section.offset, section.size, what)
-
-    def vaddr_span(self, vaddr: int, size: int) -> tuple[int, int] | None:
-        """File region of a virtual address range, through the PT_LOAD segments."""
-        for p_type, p_offset, p_vaddr, p_filesz, _ in self.segments:
-            if p_type == PT_LOAD and p_vaddr <= vaddr and vaddr + size <= p_vaddr + p_filesz:
-                return self.span(p_offset + vaddr - p_vaddr, size, "dynamic table")
-        return None
-
-    def _first_section(self, shoff: int, shentsize: int) -> _Section:
-        if shentsize < self.st.shdr.size:
-            self.fail(f"section header entry size {shentsize}")
-        return _Section(*self.unpack(self.st.shdr, shoff, "section header 0"))
-
-
-def _normalize_phdr(fields: tuple[int, ...], is64: bool) -> tuple[int, ...]:
-    """(p_type, p_offset, p_vaddr, p_filesz, p_align): the two classes order the fields
-    differently."""
-    if is64:
-        return fields[0], fields[2], fields[3], fields[5], fields[7]
-    return fields[0], fields[1], fields[2], fields[4], fields[7]
-
-
 def parse(path: str, data: Buffer) -> list[ParsedBinary]:
     """Read one ELF image from `data` (an mmap or bytes) into a one-element list."""
     try:
-        return [_parse(_Elf(path, data))]
+        return [_parse(ElfImage(path, data))]
     except (struct.error, ValueError, IndexError, OverflowError) as exc:
         # Every read is validated first; this only keeps a missed case a clean error.
         raise UnreadableInputError(f"truncated or malformed ELF: {exc}", path=path) from exc
 
 
-def _parse(elf: _Elf) -> ParsedBinary:
+def _parse(elf: ElfImage) -> ParsedBinary:
     interpreter = _interpreter(elf)
     dynamic = _dynamic(elf)
     str_start, str_end = _dynamic_strings(elf, dynamic)
@@ -221,7 +89,7 @@ def _parse(elf: _Elf) -> ParsedBinary:
     needed = [elf.cstring(str_start + offset, str_end, "DT_NEEDED") for offset in dynamic.needed]
     return ParsedBinary(
         format=BinaryFormat.ELF,
-        arch=machine_name(elf.is64, elf.little, elf.machine),
+        arch=elf_machine_name(elf.is64, elf.little, elf.machine),
         kind=kind,
         needed=tuple(needed),
         rpaths=tuple(rpath.split(":")) if rpath is not None else (),
@@ -259,7 +127,7 @@ def _kind(elf_type: int, has_interp: bool, tags: dict[int, int]) -> BinaryKind:
     return BinaryKind.OTHER
 
 
-def _interpreter(elf: _Elf) -> str | None:
+def _interpreter(elf: ElfImage) -> str | None:
     for p_type, p_offset, _, p_filesz, _ in elf.segments:
         if p_type == PT_INTERP:
             start, end = elf.span(p_offset, p_filesz, "PT_INTERP")
@@ -267,7 +135,7 @@ def _interpreter(elf: _Elf) -> str | None:
     return None
 
 
-def _dynamic(elf: _Elf) -> _Dynamic:
+def _dynamic(elf: ElfImage) -> _Dynamic:
     """DT_* entries up to DT_NULL, from PT_DYNAMIC (what ld.so reads) or the section."""
     region = next(
         ((off, size) for kind, off, _, size, _ in elf.segments if kind == PT_DYNAMIC), None
@@ -289,7 +157,7 @@ def _dynamic(elf: _Elf) -> _Dynamic:
     return result
 
 
-def _dynamic_strings(elf: _Elf, dynamic: _Dynamic) -> tuple[int, int]:
+def _dynamic_strings(elf: ElfImage, dynamic: _Dynamic) -> tuple[int, int]:
     """File span of the dynamic string table: DT_STRTAB, else the .dynamic section's link.
 
     Without either it is empty, so looking up any name in it fails cleanly.
@@ -304,7 +172,7 @@ def _dynamic_strings(elf: _Elf, dynamic: _Dynamic) -> tuple[int, int]:
     return 0, 0
 
 
-def _python_symbols(elf: _Elf) -> _Symbols:
+def _python_symbols(elf: ElfImage) -> _Symbols:
     symbols = _Symbols()
     for section in elf.sections:
         if section.type in (SHT_DYNSYM, SHT_SYMTAB):
@@ -312,7 +180,7 @@ def _python_symbols(elf: _Elf) -> _Symbols:
     return symbols
 
 
-def _scan_symbols(elf: _Elf, section: _Section, symbols: _Symbols) -> None:
+def _scan_symbols(elf: ElfImage, section: Section, symbols: _Symbols) -> None:
     """Add the table's Py*/_Py* symbols; other names are never decoded."""
     shape = elf.st.sym
     if section.entsize not in (0, shape.size):
@@ -337,7 +205,9 @@ def _scan_symbols(elf: _Elf, section: _Section, symbols: _Symbols) -> None:
     dynamic = section.type == SHT_DYNSYM
     for index in compress(range(count), map(matched.__contains__, names)):
         name_offset, word = names[index], packed[index]
-        name = strings[name_offset : strings.index(0, name_offset)].decode(_NAME_ENCODING, _ERRORS)
+        name = strings[name_offset : strings.index(0, name_offset)].decode(
+            NAME_ENCODING, NAME_ERRORS
+        )
         if elf.little:
             info, other, shndx = word & 0xFF, (word >> 8) & 0xFF, word >> 16
         else:
@@ -374,7 +244,7 @@ def _classify(
         symbols.exported.add(name)
 
 
-def _misaligned_loads(elf: _Elf) -> int:
+def _misaligned_loads(elf: ElfImage) -> int:
     """PT_LOAD segments whose file offset and address disagree modulo their alignment:
     the loader cannot map them (a tool that rewrote the file broke it)."""
     return sum(
@@ -384,7 +254,7 @@ def _misaligned_loads(elf: _Elf) -> int:
     )
 
 
-def _glibc_floor(elf: _Elf) -> str | None:
+def _glibc_floor(elf: ElfImage) -> str | None:
     """Highest GLIBC_x.y[.z] in .gnu.version_r, compared numerically."""
     section = next((s for s in elf.sections if s.type == SHT_GNU_VERNEED), None)
     if section is None:
@@ -399,7 +269,7 @@ def _glibc_floor(elf: _Elf) -> str | None:
     return ".".join(map(str, best)) if best else None
 
 
-def _vernaux_names(elf: _Elf, start: int, end: int) -> Iterator[int]:
+def _vernaux_names(elf: ElfImage, start: int, end: int) -> Iterator[int]:
     """vna_name of every Vernaux entry; vn_next/vna_next chains may loop, so each record
     costs one unit of a budget no larger than the number of records the section holds."""
     budget = (end - start) // elf.st.verneed.size
@@ -420,13 +290,13 @@ def _vernaux_names(elf: _Elf, start: int, end: int) -> Iterator[int]:
         need += next_need
 
 
-def _record(elf: _Elf, shape: struct.Struct, offset: int, end: int) -> tuple[int, ...]:
+def _record(elf: ElfImage, shape: struct.Struct, offset: int, end: int) -> tuple[int, ...]:
     if offset + shape.size > end:
         elf.fail("version record past the end of .gnu.version_r")
     return elf.unpack(shape, offset, "version record")
 
 
-def _version_hex(elf: _Elf, located: tuple[int, int, int] | None) -> int | None:
+def _version_hex(elf: ElfImage, located: tuple[int, int, int] | None) -> int | None:
     """Py_Version's PY_VERSION_HEX value, read through the section that holds it."""
     if located is None:
         return None
@@ -441,7 +311,7 @@ def _version_hex(elf: _Elf, located: tuple[int, int, int] | None) -> int | None:
     return int.from_bytes(elf.data[start:end], "little" if elf.little else "big")
 
 
-def _rodata(elf: _Elf) -> tuple[int, int] | None:
+def _rodata(elf: ElfImage) -> tuple[int, int] | None:
     """(offset, size) of .rodata, where compilers put string literals such as PY_VERSION."""
     if not elf.sections:
         return None

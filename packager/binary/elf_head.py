@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from packager.binary.elf import machine_name
+from packager.targets.machines import elf_machine_name
 
 _ELF_MAGIC = b"\x7fELF"
 
@@ -37,6 +37,6 @@ def elf_machine(path: str) -> str | None:
     if len(head) < 20 or head[:4] != _ELF_MAGIC:
         return None
     little = head[5] == 1
-    return machine_name(
+    return elf_machine_name(
         head[4] == 2, little, int.from_bytes(head[18:20], "little" if little else "big")
     )

@@ -99,7 +99,27 @@ def pip_install(
         # Wheels only, chosen by the target's tags: any pip installs them (a portable
         # runtime ships none), so the one packager runs with does.
         pip_python = sys.executable
-    argv = [
+    argv = _pip_argv(pip_python, requirements, site_packages, target)
+    try:
+        runner.run(argv, environ=pip_environ, echo=ctx.echo)
+    except ToolError as exc:
+        raise _pip_failure(exc, python, requirements, target) from exc
+    # Scripts pip wrote point at the build machine's interpreter: they cannot run here.
+    shutil.rmtree(os.path.join(site_packages, "bin"), ignore_errors=True)
+    return tuple(
+        sorted(
+            "==".join(entry[: -len(".dist-info")].rsplit("-", 1))
+            for entry in os.listdir(site_packages)
+            if entry.endswith(".dist-info")
+        )
+    )
+
+
+def _pip_argv(
+    pip_python: str, requirements: str, site_packages: str, target: WheelTarget | None
+) -> list[str]:
+    """The `pip install --target` command line, limited to `target`'s wheels when given."""
+    return [
         pip_python,
         "-m",
         "pip",
@@ -114,33 +134,27 @@ def pip_install(
         requirements,
         *(target_options(target) if target else []),
     ]
-    try:
-        runner.run(argv, environ=pip_environ, echo=ctx.echo)
-    except ToolError as exc:
-        unmatched = unmatched_requirement(exc.output) if target else None
-        if target and unmatched:
-            raise ToolError(
-                f"no wheel of {unmatched} runs on glibc {target.glibc} ({target.arch}, "
-                f"CPython {target.python_version}); packager never builds an sdist for a floor",
-                path=requirements,
-                fix=f"pin a version of {unmatched} with a manylinux wheel for glibc "
-                f"{target.glibc} or older, or raise --glibc",
-                output=exc.output,
-                returncode=exc.returncode,
-            ) from exc
-        raise ToolError(
-            f"pip could not install the requirements: {exc.output.strip()[-2000:]}",
+
+
+def _pip_failure(
+    exc: ToolError, python: str, requirements: str, target: WheelTarget | None
+) -> ToolError:
+    """The error to raise for a failed pip: which requirement has no wheel, when known."""
+    unmatched = unmatched_requirement(exc.output) if target else None
+    if target and unmatched:
+        return ToolError(
+            f"no wheel of {unmatched} runs on glibc {target.glibc} ({target.arch}, "
+            f"CPython {target.python_version}); packager never builds an sdist for a floor",
             path=requirements,
-            fix=f"check the file, the network, and that '{python} -m pip' works",
+            fix=f"pin a version of {unmatched} with a manylinux wheel for glibc "
+            f"{target.glibc} or older, or raise --glibc",
             output=exc.output,
             returncode=exc.returncode,
-        ) from exc
-    # Scripts pip wrote point at the build machine's interpreter: they cannot run here.
-    shutil.rmtree(os.path.join(site_packages, "bin"), ignore_errors=True)
-    return tuple(
-        sorted(
-            "==".join(entry[: -len(".dist-info")].rsplit("-", 1))
-            for entry in os.listdir(site_packages)
-            if entry.endswith(".dist-info")
         )
+    return ToolError(
+        f"pip could not install the requirements: {exc.output.strip()[-2000:]}",
+        path=requirements,
+        fix=f"check the file, the network, and that '{python} -m pip' works",
+        output=exc.output,
+        returncode=exc.returncode,
     )

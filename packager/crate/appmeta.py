@@ -152,33 +152,10 @@ def read_metadata(
     check_version(chosen_version)
     publisher = table.publisher or declared.author or name
     display = table.display_name or name
-    icon = None
-    if table.icon is not None:
-        where = table.icon if flags.icon is not None else os.path.join(base, table.icon)
-        icon = read_icon(where, option="--icon" if flags.icon is not None else f"{TABLE} icon")
-    homepage = table.homepage or declared.homepage
-    if homepage is not None and not _URL.fullmatch(homepage):
-        raise UsageError(
-            f"homepage {homepage!r} is not an http(s) URL", fix="e.g. https://example.org/app"
-        )
-    code = table.upgrade_code
-    if code is not None:
-        found = _GUID.fullmatch(code.strip())
-        if found is None:
-            raise UsageError(
-                f"upgrade code {code!r} is not a GUID",
-                fix="make one once (python3 -c 'import uuid; print(uuid.uuid4())') and keep it",
-            )
-        code = found.group(1).upper()
-    categories = table.categories or ()
-    for category in categories:
-        if not _CATEGORY.fullmatch(category):
-            raise UsageError(f"desktop category {category!r} is not a category name")
-    if categories and not MAIN_CATEGORIES & set(categories):
-        raise UsageError(
-            f"categories {', '.join(categories)} name no main menu category",
-            fix=f"add one of {', '.join(sorted(MAIN_CATEGORIES))}",
-        )
+    icon = _icon(table, flags, base)
+    homepage = _homepage(table.homepage or declared.homepage)
+    code = _upgrade_code(table.upgrade_code)
+    categories = _categories(table.categories or ())
     meta = AppMetadata(
         name=name,
         display_name=display,
@@ -195,6 +172,49 @@ def read_metadata(
     )
     _check_text(meta)
     return meta
+
+
+def _icon(table: MetadataOptions, flags: MetadataOptions, base: Path) -> Icon | None:
+    """The icon the table names, checked: a flag's path as given, a table's from the crate."""
+    if table.icon is None:
+        return None
+    where = table.icon if flags.icon is not None else os.path.join(base, table.icon)
+    return read_icon(where, option="--icon" if flags.icon is not None else f"{TABLE} icon")
+
+
+def _homepage(homepage: str | None) -> str | None:
+    """`homepage`, refused unless it is an http(s) URL."""
+    if homepage is not None and not _URL.fullmatch(homepage):
+        raise UsageError(
+            f"homepage {homepage!r} is not an http(s) URL", fix="e.g. https://example.org/app"
+        )
+    return homepage
+
+
+def _upgrade_code(code: str | None) -> str | None:
+    """`code` as an upper-case GUID without braces, refused unless it is a GUID."""
+    if code is None:
+        return None
+    found = _GUID.fullmatch(code.strip())
+    if found is None:
+        raise UsageError(
+            f"upgrade code {code!r} is not a GUID",
+            fix="make one once (python3 -c 'import uuid; print(uuid.uuid4())') and keep it",
+        )
+    return found.group(1).upper()
+
+
+def _categories(categories: tuple[str, ...]) -> tuple[str, ...]:
+    """`categories`, refused unless each is a name and one is a main menu category."""
+    for category in categories:
+        if not _CATEGORY.fullmatch(category):
+            raise UsageError(f"desktop category {category!r} is not a category name")
+    if categories and not MAIN_CATEGORIES & set(categories):
+        raise UsageError(
+            f"categories {', '.join(categories)} name no main menu category",
+            fix=f"add one of {', '.join(sorted(MAIN_CATEGORIES))}",
+        )
+    return categories
 
 
 def derived_upgrade_code(name: str, publisher: str) -> str:

@@ -119,40 +119,17 @@ def build_crate(
     interpreter = select_interpreter(environ, python, cache_dir=target_dir / "packager" / "probe")
     config = config_for(interpreter, mode, static_archive=static_library)
     notes: list[str] = []
-    non_pie = False
-    if config.mode is Mode.STATIC:
-        non_pie = _check_archive(config, notes)
-        if _uses_auto_initialize(manifest) or _auto_initialize_resolved(selection, environ):
-            config = for_auto_initialize(config)
-            notes.append(_auto_initialize_note(config, crate_dir))
-    modules, generated = _prepare_inittab(crate_dir, interpreter)
-    if (crate_dir / "src" / RUNTIME_FILE).exists():
-        write_runtime(crate_dir)  # the crate calls packager_runtime::initialize()
-    config_file = write_config_file(config, target_dir)
-    start_up: tuple[str, ...] = ()
-    if start_up_supported():
-        start_up = start_up_link_args(interpreter, target_dir, environ, echo=echo)
+    config, non_pie = _static_config(config, manifest, selection, environ, notes)
+    modules, generated, config_file = _write_crate_files(crate_dir, interpreter, config, target_dir)
+    start_up = _start_up_args(interpreter, target_dir, environ, echo=echo)
     for line in notes:
         if note is not None:
             note(line)
 
-    rustflags = _our_rustflags(config, interpreter, non_pie=non_pie)
-    rustflags += [f"-Clink-arg={arg}" for arg in start_up]
-    floor = runtime_floor(interpreter)
-    if floor is not None:
-        rustflags.append(f"-Clinker={_floor_linker(floor, target_dir, environ)}")
-        if note is not None:
-            note(
-                f"linked with zig for glibc {floor.glibc_text}, the floor of the portable "
-                f"runtime {floor.version}: the program runs wherever the runtime does"
-            )
-    argv = [cargo, "build", *selection.cargo_args(), "--message-format=json-render-diagnostics"]
-    if release:
-        argv.append("--release")
-    if non_pie:
-        # With an explicit --target, RUSTFLAGS reach only the target's crates, not build
-        # scripts and proc-macros, which must stay position-independent.
-        argv += ["--target", _host_triple(environ)]
+    rustflags = _link_rustflags(
+        config, interpreter, target_dir, environ, non_pie=non_pie, start_up=start_up, note=note
+    )
+    argv = _cargo_argv(cargo, selection, environ, release=release, non_pie=non_pie)
     cargo_environ = _cargo_environ(environ, config_file, interpreter, rustflags)
     binaries = run_cargo(argv, cargo_environ, crate_dir, echo=echo, on_line=on_line)
     inspected = inspect_paths(binaries, environ={}, jobs=1)
@@ -170,6 +147,85 @@ def build_crate(
         notes=tuple(notes),
         check=checked,
     )
+
+
+def _static_config(
+    config: PyO3Config,
+    manifest: Mapping[str, object],
+    selection: Selection,
+    environ: Mapping[str, str],
+    notes: list[str],
+) -> tuple[PyO3Config, bool]:
+    """The config adjusted for a static link, and whether that link must be non-PIE."""
+    if config.mode is not Mode.STATIC:
+        return config, False
+    non_pie = _check_archive(config, notes)
+    if _uses_auto_initialize(manifest) or _auto_initialize_resolved(selection, environ):
+        config = for_auto_initialize(config)
+        notes.append(_auto_initialize_note(config, selection.package.directory))
+    return config, non_pie
+
+
+def _write_crate_files(
+    crate_dir: Path, interpreter: Interpreter, config: PyO3Config, target_dir: Path
+) -> tuple[tuple[str, ...], bool, Path]:
+    """Write what cargo reads; the crate's modules, whether its inittab is ours, the config."""
+    modules, generated = _prepare_inittab(crate_dir, interpreter)
+    if (crate_dir / "src" / RUNTIME_FILE).exists():
+        write_runtime(crate_dir)  # the crate calls packager_runtime::initialize()
+    return modules, generated, write_config_file(config, target_dir)
+
+
+def _start_up_args(
+    interpreter: Interpreter, target_dir: Path, environ: Mapping[str, str], *, echo: Echo | None
+) -> tuple[str, ...]:
+    """The link arguments of packager's start-up code; none where it is not supported."""
+    if not start_up_supported():
+        return ()
+    return start_up_link_args(interpreter, target_dir, environ, echo=echo)
+
+
+def _link_rustflags(
+    config: PyO3Config,
+    interpreter: Interpreter,
+    target_dir: Path,
+    environ: Mapping[str, str],
+    *,
+    non_pie: bool,
+    start_up: Sequence[str],
+    note: Echo | None,
+) -> list[str]:
+    """packager's rustc flags: link lines, start-up objects and the glibc floor's linker."""
+    rustflags = _our_rustflags(config, interpreter, non_pie=non_pie)
+    rustflags += [f"-Clink-arg={arg}" for arg in start_up]
+    floor = runtime_floor(interpreter)
+    if floor is not None:
+        rustflags.append(f"-Clinker={_floor_linker(floor, target_dir, environ)}")
+        if note is not None:
+            note(
+                f"linked with zig for glibc {floor.glibc_text}, the floor of the portable "
+                f"runtime {floor.version}: the program runs wherever the runtime does"
+            )
+    return rustflags
+
+
+def _cargo_argv(
+    cargo: str,
+    selection: Selection,
+    environ: Mapping[str, str],
+    *,
+    release: bool,
+    non_pie: bool,
+) -> list[str]:
+    """The `cargo build` command line, with JSON messages to find what it built."""
+    argv = [cargo, "build", *selection.cargo_args(), "--message-format=json-render-diagnostics"]
+    if release:
+        argv.append("--release")
+    if non_pie:
+        # With an explicit --target, RUSTFLAGS reach only the target's crates, not build
+        # scripts and proc-macros, which must stay position-independent.
+        argv += ["--target", _host_triple(environ)]
+    return argv
 
 
 def _crate_dir(crate: str | os.PathLike[str]) -> Path:

@@ -2,7 +2,9 @@
 
 Each format is one entry of `WRITERS`: how its file is named and how it is written from
 the staged tree. `write_outputs` writes the requested ones beside the tree, adds
-SHA256SUMS, and commits everything into the output directory at once.
+SHA256SUMS, and commits everything into the output directory at once. The launcher
+scripts and the bundle manifest's values live here too. May import: core, targets,
+binary, python, crate.
 """
 
 from __future__ import annotations

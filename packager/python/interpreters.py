@@ -173,14 +173,7 @@ def probe(
     A cached result saves a no-op build the subprocess.
     """
     real = os.path.realpath(executable)
-    try:
-        stat = os.stat(real)
-    except OSError as exc:
-        raise InterpreterError(
-            f"Python interpreter not found ({exc.strerror})",
-            path=executable,
-            fix="pass the path of an existing python3.X with --python",
-        ) from exc
+    stat = _stat_interpreter(executable, real)
     key = _cache_key(executable, real, stat, environ)
     cached = _probe_cache.get(key)
     if cached is not None:
@@ -190,6 +183,27 @@ def probe(
         interpreter = interpreter_from_facts(executable, facts)
         _probe_cache[key] = interpreter
         return interpreter
+    facts = _run_probe(executable, environ)
+    interpreter = interpreter_from_facts(executable, facts)
+    _probe_cache[key] = interpreter
+    _write_cached_facts(cache_dir, key, facts)
+    return interpreter
+
+
+def _stat_interpreter(executable: str, real: str) -> os.stat_result:
+    """The stat of `real`, the file `executable` leads to; InterpreterError when missing."""
+    try:
+        return os.stat(real)
+    except OSError as exc:
+        raise InterpreterError(
+            f"Python interpreter not found ({exc.strerror})",
+            path=executable,
+            fix="pass the path of an existing python3.X with --python",
+        ) from exc
+
+
+def _run_probe(executable: str, environ: Mapping[str, str]) -> dict[str, object]:
+    """The facts the probe script prints; InterpreterError when it cannot give them all."""
     try:
         result = runner.run(
             [executable, "-E", "-s", "-S", "-c", _PROBE_SCRIPT],
@@ -220,10 +234,7 @@ def probe(
             path=executable,
             fix=_EMBEDDABLE_FIX,
         )
-    interpreter = interpreter_from_facts(executable, facts)
-    _probe_cache[key] = interpreter
-    _write_cached_facts(cache_dir, key, facts)
-    return interpreter
+    return facts
 
 
 # Variables that change what a shim or a venv's python resolves to.

@@ -3,6 +3,7 @@
 Each module offers `to_document(result)` (plain data, the JSON document), `to_json` and
 `to_text`; text is rendered from the same document, so the two never disagree. Every
 document carries `schema_version`, and `packager/schema/<name>-v<N>.json` describes it.
+May import every stage; only `cli` imports it.
 """
 
 from __future__ import annotations

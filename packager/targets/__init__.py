@@ -158,11 +158,6 @@ def linux_arches() -> tuple[str, ...]:
     return tuple(dict.fromkeys(t.arch for t in TARGETS.values() if t.system is TargetSystem.LINUX))
 
 
-def is_host(arch: str | None) -> bool:
-    """Whether `arch` is this machine's (None, a file that is not ELF, counts as this host's)."""
-    return arch is None or arch == host_arch()
-
-
 __all__ = [
     "CROSS_TARGETS",
     "TARGETS",
@@ -173,7 +168,6 @@ __all__ = [
     "TargetSystem",
     "cross_target",
     "host_arch",
-    "is_host",
     "linux_arches",
     "linux_cross_triples",
     "linux_target_for",

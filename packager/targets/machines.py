@@ -24,11 +24,6 @@ class Machine:
     rpm_64bit: bool = False  # whether rpm marks its sonames "(64bit)"
     openssl: str | None = None  # OpenSSL's Configure target for Linux
 
-    @property
-    def loader_prefix(self) -> str:
-        """What a Linux file of this machine is built for, as zig names it: "x86_64-linux-gnu"."""
-        return f"{self.name}-linux-gnu"
-
 
 MACHINES = {
     machine.name: machine
@@ -72,6 +67,16 @@ PE_MACHINES = {
     0x01C0: "arm",  # IMAGE_FILE_MACHINE_ARM
     0x01C4: "arm",  # IMAGE_FILE_MACHINE_ARMNT (Thumb-2)
 }
+
+
+def elf_machine_name(is64: bool, little: bool, machine: int) -> str:
+    """The architecture name packager reports for an ELF class, byte order and e_machine."""
+    if machine == 21:
+        return "ppc64le" if little else "ppc64"
+    if machine in (8, 10):  # EM_MIPS, EM_MIPS_RS3_LE
+        return ("mips64" if is64 else "mips") + ("el" if little else "")
+    names = ELF_MACHINES.get(machine)
+    return names[is64] if names else f"unknown-{machine}"
 
 
 def elf_machine_number(name: str) -> int | None:

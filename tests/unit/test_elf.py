@@ -14,9 +14,10 @@ from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerNeedSection
 
-from packager.binary import elf, pyversion, read_binary
+from packager.binary import pyversion, read_binary
 from packager.binary.model import BinaryFormat, BinaryKind, ParsedBinary
 from packager.python.interpreters import Interpreter
+from packager.targets.machines import elf_machine_name
 from tests.pythons import real_executable, sysconfig_of
 
 SYSTEM_PYTHON = "/usr/bin/python3.11"
@@ -224,13 +225,13 @@ def test_every_installed_libpython_reports_its_own_version(
 
 
 def test_machine_names() -> None:
-    assert elf.machine_name(True, True, 62) == "x86_64"
-    assert elf.machine_name(False, True, 3) == "i386"
-    assert elf.machine_name(True, False, 21) == "ppc64"
-    assert elf.machine_name(True, True, 21) == "ppc64le"
-    assert elf.machine_name(False, True, 243) == "riscv32"
-    assert elf.machine_name(True, True, 8) == "mips64el"
-    assert elf.machine_name(True, True, 4242) == "unknown-4242"
+    assert elf_machine_name(True, True, 62) == "x86_64"
+    assert elf_machine_name(False, True, 3) == "i386"
+    assert elf_machine_name(True, False, 21) == "ppc64"
+    assert elf_machine_name(True, True, 21) == "ppc64le"
+    assert elf_machine_name(False, True, 243) == "riscv32"
+    assert elf_machine_name(True, True, 8) == "mips64el"
+    assert elf_machine_name(True, True, 4242) == "unknown-4242"
 
 
 # --- the version helper shared with the Mach-O and PE readers ------------------------------

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from packager.binary.onefile_markers import has_slot
 from packager.bundle.layouts import LaidOut, TreeJob
-from packager.bundle.layouts.elf_tree import TreeSpec, build_tree
-from packager.bundle.prepared import RuntimeOptions, prepare_runtime
-from packager.bundle.stdlib import trim_rules
+from packager.bundle.layouts.elf_tree import Tree, TreeSpec, build_tree
+from packager.bundle.options import ContentOptions
+from packager.bundle.prepared import PreparedRuntime, RuntimeOptions, prepare_runtime
+from packager.bundle.stdlib import TrimRule, trim_rules
 from packager.bundle.tcltk import TKINTER, imports_tkinter, require_tkinter
 from packager.core.context import Context
 from packager.outputs import StagedTree
@@ -25,13 +26,8 @@ from packager.targets import host_arch
 
 def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
     """Lay the program of `job` out with its runtime in the staging directory."""
-    request, content = job.request, job.request.content
-    notes: list[str] = []
-    keep = content.keep
-    importing = imports_tkinter(content.app_dir)
-    if importing and TKINTER not in keep:
-        keep = (*keep, TKINTER)
-        notes.append(f"tkinter kept: app/{importing[0]} imports it")
+    content = job.request.content
+    keep, notes = _keep_with_tkinter(content)
     rules, kept = trim_rules(keep)
     runtime = _runtime(job, ctx)
     if TKINTER in kept:
@@ -43,7 +39,39 @@ def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
         scratch=job.staging.entry(".runtime"),
     )
     root = job.staging.entry(job.name)
-    spec = TreeSpec(
+    tree = build_tree(root, _tree_spec(job, runtime, prepared), ctx)
+    if not has_slot(job.binary):
+        notes.append(
+            "bin/ binary was not built by `packager build` (it lacks packager's start-up "
+            "code), so it needs PYTHONHOME to find the bundle's stdlib: run it through the "
+            "launcher"
+        )
+    manifest = _manifest(job, runtime, tree, rules, kept, notes)
+    staged = StagedTree(
+        root=root,
+        name=job.name,
+        launcher=tree.launcher,
+        arch=job.report.arch,
+        python_version=runtime.interpreter.version,
+        version=job.meta.version,
+        meta=job.meta,
+        shipped=tree.shipped,
+    )
+    return LaidOut(staged, manifest)
+
+
+def _keep_with_tkinter(content: ContentOptions) -> tuple[tuple[str, ...], list[str]]:
+    """The --keep names, with tkinter added when the app imports it, and the notes saying so."""
+    importing = imports_tkinter(content.app_dir)
+    if importing and TKINTER not in content.keep:
+        return (*content.keep, TKINTER), [f"tkinter kept: app/{importing[0]} imports it"]
+    return content.keep, []
+
+
+def _tree_spec(job: TreeJob, runtime: PythonRuntime, prepared: PreparedRuntime) -> TreeSpec:
+    """What build_tree makes the tree of `job` from."""
+    request, content = job.request, job.request.content
+    return TreeSpec(
         job.name,
         job.binary,
         job.report,
@@ -58,20 +86,24 @@ def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
         request.glibc,
         sysroot=foreign_root(job) or "/",
     )
-    tree = build_tree(root, spec, ctx)
-    if not has_slot(job.binary):
-        notes.append(
-            "bin/ binary was not built by `packager build` (it lacks packager's start-up "
-            "code), so it needs PYTHONHOME to find the bundle's stdlib: run it through the "
-            "launcher"
-        )
-    version = runtime.interpreter.version
-    manifest = BundleManifest(
+
+
+def _manifest(
+    job: TreeJob,
+    runtime: PythonRuntime,
+    tree: Tree,
+    rules: tuple[TrimRule, ...],
+    kept: tuple[str, ...],
+    notes: list[str],
+) -> BundleManifest:
+    """The manifest of the bundle laid out as `tree`."""
+    request, content = job.request, job.request.content
+    return BundleManifest(
         name=job.name,
         source_binary=job.binary,
         binary_format=job.report.format,
         link_mode=job.report.link_mode,
-        python_version=version,
+        python_version=runtime.interpreter.version,
         # A foreign runtime is compiled by a host interpreter but comes from the root.
         interpreter=runtime.stdlib_dir if foreign_root(job) else runtime.interpreter.path,
         launcher=tree.launcher,
@@ -89,17 +121,6 @@ def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
         notes=tuple(notes),
         vendored=tree.vendored,
     )
-    staged = StagedTree(
-        root=root,
-        name=job.name,
-        launcher=tree.launcher,
-        arch=job.report.arch,
-        python_version=version,
-        version=job.meta.version,
-        meta=job.meta,
-        shipped=tree.shipped,
-    )
-    return LaidOut(staged, manifest)
 
 
 def foreign_root(job: TreeJob) -> str | None:

@@ -81,9 +81,32 @@ def build_tree(
     ctx: Context,
 ) -> Tree:
     """Create the tree at `root` (which must not exist yet)."""
-    runtime = spec.runtime
     dynamic = spec.report.link_mode is LinkMode.DYNAMIC
-    site_packages = os.path.join(root, runtime.site_packages)
+    binary = _install_binary(root, spec, dynamic, ctx)
+    ctx.progress("copying libpython and the standard library from the prepared runtime")
+    shipped = _copy_prepared(root, spec)
+    installed: tuple[str, ...] = ()
+    if spec.requirements:
+        installed = _install_requirements(root, spec.requirements, spec, ctx)
+    if spec.app_dir:
+        _copy_app(spec.app_dir, os.path.join(root, "app"))
+    _check_workdir(root, spec)
+    launcher = _write_launcher(root, spec, binary, dynamic, ctx)
+    vendored = vendor_libraries(root, ctx, sysroot=spec.sysroot)
+    sizes = measure(root, spec.name, spec.runtime)
+    return Tree(
+        launcher,
+        binary,
+        dynamic,
+        installed,
+        sizes,
+        unchanged(shipped, set(vendored.changed)),
+        vendored.sonames,
+    )
+
+
+def _install_binary(root: str, spec: TreeSpec, dynamic: bool, ctx: Context) -> str:
+    """Copy the binary into bin/, stripped and with its RUNPATH set; its tree path."""
     os.makedirs(os.path.join(root, "bin"))
     binary = f"bin/{spec.name}"
     stdlib.copy_file(spec.binary, os.path.join(root, binary))
@@ -92,29 +115,40 @@ def build_tree(
         strip_files([os.path.join(root, binary)], ctx, keep_symbols=_symbols_to_keep(spec.report))
     if dynamic:
         _patch_rpath(os.path.join(root, binary), ctx)
-    ctx.progress("copying libpython and the standard library from the prepared runtime")
-    shipped = _copy_prepared(root, spec)
-    installed: tuple[str, ...] = ()
-    if spec.requirements:
-        ctx.progress(f"installing {spec.requirements} into site-packages")
-        python = runtime.interpreter.executable
-        installed = pip_install(python, spec.requirements, site_packages, ctx, _wheels_for(spec))
-        prefix = os.path.relpath(site_packages, root)
-        stdlib.compile_tree(python, site_packages, ctx, source_prefix=prefix)
-        shared_objects = elf_files_under(site_packages)
-        scrub_rpaths(shared_objects, ctx)
-        if spec.strip:
-            strip_files(to_strip(shared_objects, root, spec.unstripped), ctx)
-    if spec.app_dir:
-        _copy_app(spec.app_dir, os.path.join(root, "app"))
+    return binary
+
+
+def _install_requirements(
+    root: str, requirements: str, spec: TreeSpec, ctx: Context
+) -> tuple[str, ...]:
+    """Install, compile and strip `requirements` in site-packages; what was installed."""
+    ctx.progress(f"installing {requirements} into site-packages")
+    site_packages = os.path.join(root, spec.runtime.site_packages)
+    python = spec.runtime.interpreter.executable
+    installed = pip_install(python, requirements, site_packages, ctx, _wheels_for(spec))
+    prefix = os.path.relpath(site_packages, root)
+    stdlib.compile_tree(python, site_packages, ctx, source_prefix=prefix)
+    shared_objects = elf_files_under(site_packages)
+    scrub_rpaths(shared_objects, ctx)
+    if spec.strip:
+        strip_files(to_strip(shared_objects, root, spec.unstripped), ctx)
+    return installed
+
+
+def _check_workdir(root: str, spec: TreeSpec) -> None:
+    """Refuse a --workdir that is not a folder of the tree."""
     if spec.workdir is not None and not os.path.isdir(os.path.join(root, spec.workdir)):
         raise UsageError(
             f"--workdir {spec.workdir} is not a folder of the bundle",
             path=spec.app_dir,
             fix="name a folder the bundle has, e.g. --workdir app, or app/SUBDIR of --app-dir",
         )
-    dynload = os.path.join(root, "lib", runtime.version_dir, "lib-dynload")
-    tcltk = ship_tcltk(root, dynload, runtime.interpreter.executable, ctx)
+
+
+def _write_launcher(root: str, spec: TreeSpec, binary: str, dynamic: bool, ctx: Context) -> str:
+    """Ship Tcl/Tk if tkinter is kept, then write the launcher; its tree path."""
+    dynload = os.path.join(root, "lib", spec.runtime.version_dir, "lib-dynload")
+    tcltk = ship_tcltk(root, dynload, spec.runtime.interpreter.executable, ctx)
     launcher = spec.name
     text = posix_launcher(
         spec.name,
@@ -125,17 +159,7 @@ def build_tree(
         tcl_tk=(tcltk.tcl, tcltk.tk, tcltk.fonts_conf) if tcltk else None,
     )
     stdlib.write_text(os.path.join(root, launcher), text, mode=0o755)
-    vendored = vendor_libraries(root, ctx, sysroot=spec.sysroot)
-    sizes = measure(root, spec.name, runtime)
-    return Tree(
-        launcher,
-        binary,
-        dynamic,
-        installed,
-        sizes,
-        unchanged(shipped, set(vendored.changed)),
-        vendored.sonames,
-    )
+    return launcher
 
 
 def _wheels_for(spec: TreeSpec) -> WheelTarget | None:

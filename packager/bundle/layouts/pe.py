@@ -33,7 +33,7 @@ import shutil
 from packager.binary import ResolveContext
 from packager.binary.inspect import inspect_file
 from packager.binary.libpython import match_libpython
-from packager.binary.model import BinaryFormat, BinaryKind, BinaryReport, LinkMode
+from packager.binary.model import BinaryFormat, BinaryKind, BinaryReport, LibPython, LinkMode
 from packager.bundle.layouts import LaidOut, TreeJob
 from packager.core.context import Context
 from packager.core.errors import InterpreterError, UsageError
@@ -55,15 +55,7 @@ def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
     """Lay the Windows program of `job` out with the CPython in `--python-home`."""
     report = require_windows_program(job.report, job.binary)
     assert report.libpython is not None  # require_windows_program refuses anything else
-    python_home = job.request.content.python_home
-    if python_home is None:
-        raise UsageError(
-            f"bundling a Windows program needs a Windows CPython to take "
-            f"{report.libpython.name} and the standard library from",
-            path=job.binary,
-            fix=HOME_FIX,
-        )
-    home = find_windows_home(python_home, report.libpython.name, report.libpython.abi3)
+    home = _find_home(job, report.libpython)
     python_version = _check_home_dll(home, report)
     name = job.name
     ctx.progress(f"laying out {name}/ from {home.root}")
@@ -71,37 +63,8 @@ def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
     sizes = _build_tree(
         root, name, job.binary, report, home, job.request.content.app_dir, job.request.export_env
     )
-    notes = [
-        f"{name}.exe finds {report.libpython.name} and the stdlib beside it, so it starts "
-        f"without {name}.cmd; the launcher also shields it from a PYTHONHOME or PYTHONPATH "
-        "set for another Python"
-    ]
-    if home.pth_file is not None:
-        notes.append(
-            f"{os.path.basename(home.pth_file)} was left out: it would make CPython ignore "
-            "PYTHONHOME and Lib\\site-packages"
-        )
-    manifest = BundleManifest(
-        name=name,
-        source_binary=job.binary,
-        binary_format=report.format,
-        link_mode=report.link_mode,
-        python_version=python_version,
-        interpreter=home.root,  # the Windows CPython the DLL and stdlib came from
-        launcher=f"{name}.cmd",
-        binary=f"{name}.exe",
-        rpath_patched=False,
-        export_env=job.request.export_env,
-        zip_stdlib=home.stdlib_zip is not None and home.lib_dir is None,
-        stripped=False,  # PE files ship as linked: strip them at link time (-s, /DEBUG:NONE)
-        trimmed=(),
-        kept=(),
-        requirements=(),
-        deb_depends=(),
-        sizes=sizes,
-        outputs=(),
-        notes=tuple(notes),
-    )
+    notes = _notes(name, report.libpython.name, home)
+    manifest = _manifest(job, report, home, python_version, sizes, notes)
     staged = StagedTree(
         root=root,
         name=name,
@@ -112,6 +75,66 @@ def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
         meta=job.meta,
     )
     return LaidOut(staged, manifest)
+
+
+def _find_home(job: TreeJob, libpython: LibPython) -> WindowsHome:
+    """The Windows CPython of `--python-home`; refuse a job that names none."""
+    python_home = job.request.content.python_home
+    if python_home is None:
+        raise UsageError(
+            f"bundling a Windows program needs a Windows CPython to take "
+            f"{libpython.name} and the standard library from",
+            path=job.binary,
+            fix=HOME_FIX,
+        )
+    return find_windows_home(python_home, libpython.name, libpython.abi3)
+
+
+def _notes(name: str, dll_name: str, home: WindowsHome) -> tuple[str, ...]:
+    """The manifest's notes on how the program starts and what of the home was left out."""
+    notes = [
+        f"{name}.exe finds {dll_name} and the stdlib beside it, so it starts "
+        f"without {name}.cmd; the launcher also shields it from a PYTHONHOME or PYTHONPATH "
+        "set for another Python"
+    ]
+    if home.pth_file is not None:
+        notes.append(
+            f"{os.path.basename(home.pth_file)} was left out: it would make CPython ignore "
+            "PYTHONHOME and Lib\\site-packages"
+        )
+    return tuple(notes)
+
+
+def _manifest(
+    job: TreeJob,
+    report: BinaryReport,
+    home: WindowsHome,
+    python_version: str,
+    sizes: SizeBreakdown,
+    notes: tuple[str, ...],
+) -> BundleManifest:
+    """The manifest of the tree laid out for `job` from `home`."""
+    return BundleManifest(
+        name=job.name,
+        source_binary=job.binary,
+        binary_format=report.format,
+        link_mode=report.link_mode,
+        python_version=python_version,
+        interpreter=home.root,  # the Windows CPython the DLL and stdlib came from
+        launcher=f"{job.name}.cmd",
+        binary=f"{job.name}.exe",
+        rpath_patched=False,
+        export_env=job.request.export_env,
+        zip_stdlib=home.stdlib_zip is not None and home.lib_dir is None,
+        stripped=False,  # PE files ship as linked: strip them at link time (-s, /DEBUG:NONE)
+        trimmed=(),
+        kept=(),
+        requirements=(),
+        deb_depends=(),
+        sizes=sizes,
+        outputs=(),
+        notes=notes,
+    )
 
 
 def require_windows_program(report: BinaryReport, path: str) -> BinaryReport:

@@ -16,25 +16,20 @@ import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from packager.binary.checks import check_result
-from packager.binary.elf_head import elf_machine
-from packager.binary.inspect import inspect_paths
-from packager.binary.model import BinaryReport, LinkMode
-from packager.binary.onefile_markers import SLOT_MAGIC
-from packager.binary.onefile_payload import (
-    PayloadDescription,
-    find_slot,
-    read_payload,
-    read_slot,
-    seal,
-)
+from packager.binary.model import BinaryReport
+from packager.binary.onefile_payload import PayloadDescription
 from packager.bundle.onefile import archive
 from packager.bundle.onefile.extensions import ExtensionPlan, Placement, plan_extensions
+from packager.bundle.onefile.program import (
+    append_payload,
+    check_slot,
+    checked_static,
+    require_readable,
+    strip_program,
+)
 from packager.bundle.onefile.selection import START_UP_MODULES, needed_modules, select_members
 from packager.bundle.options import ContentOptions, OnefileOptions
-from packager.bundle.stdlib import trim_rules
-from packager.bundle.strip import strip_tool
-from packager.core import runner
+from packager.bundle.stdlib import TrimRule, trim_rules
 from packager.core.atomic import Staging
 from packager.core.context import Context, Progress
 from packager.core.errors import OutputExistsError, UsageError
@@ -84,6 +79,17 @@ class OnefileJob:
     force: bool = False
 
 
+@dataclass(frozen=True)
+class _Contents:
+    """What the archive carries and how it is compressed."""
+
+    members: dict[str, str]  # archive name -> file, the boot module included
+    plans: tuple[ExtensionPlan, ...]
+    deflate: bool
+    stored: frozenset[str]  # members left uncompressed when deflating
+    notes: tuple[str, ...]
+
+
 def build_onefile(job: OnefileJob, ctx: Context) -> OnefileResult:
     """Write the onefile program `job.out` from the static program `job.binary`.
 
@@ -95,87 +101,128 @@ def build_onefile(job: OnefileJob, ctx: Context) -> OnefileResult:
     out = os.path.abspath(job.out)
     if os.path.lexists(out) and not job.force:
         raise OutputExistsError("already exists", path=out, fix="remove it or pass --force")
-    options, content = job.onefile, job.content
-    environ, progress = ctx.environ, ctx.progress
-    rules, kept = trim_rules(content.keep)
-    binary, strip = job.binary, content.strip
+    rules, kept = trim_rules(job.content.keep)
     out_dir = os.path.dirname(out)
     os.makedirs(out_dir, exist_ok=True)
     staging_dir = Staging(out_dir)
     staging = staging_dir.path
     with staging_dir:
-        # Work on a private copy at once: another build may replace the file in target/.
-        program = os.path.join(staging, "program")
-        shutil.copyfile(binary, program)
-        report = _checked_static(program, shown=binary, environ=environ)
-        _check_slot(program, shown=binary)
-        if strip:
-            _strip(program, ctx)
+        program, report = _working_copy(job, staging, ctx)
         runtime = _runtime(report, job, ctx)
-        interpreter = runtime.interpreter
-        notes: list[str] = []
-        progress("collecting and compiling the standard library and packages")
-        staged = archive.stage(
-            os.path.join(staging, "tree"),
-            python=interpreter.executable,
-            version_dir=runtime.version_dir,
-            stdlib_dir=runtime.stdlib_dir,
-            dynload_dir=runtime.dynload_dir,
-            rules=rules,
-            site_dirs=options.site_dirs,
-            requirements=content.requirements,
-            app_dir=content.app_dir,
-            ctx=ctx,
-        )
-        needed = None
-        if options.only_needed:
-            needed = _needed(job, staged, runtime, environ, progress)
-            if options.compress:
-                needed |= {"zlib"}  # what zipimport inflates the modules with
-        sysroot = content.python_home if report.arch != host_arch() else None
-        members, plans = _members(staged, runtime, report, needed=needed, sysroot=sysroot)
-        deflate, stored = _compression(options.compress, interpreter, plans, members)
-        if options.compress and not deflate:
-            notes.append("zlib is neither built into the interpreter nor carried: stored")
-        template = (templates_dir() / "runtime" / f"{archive.BOOT_MODULE}.py").read_text("utf-8")
-        boot = archive.compile_boot(
-            interpreter.executable, archive.render_boot(template, plans), staging, ctx
-        )
-        members[f"{archive.BOOT_MODULE}.pyc"] = boot
-        description = PayloadDescription(
-            python_version=interpreter.version,
-            entry=os.path.basename(binary),
-            search_paths=staged.search_paths,
-            extension_modules=len([p for p in plans if p.placement is Placement.MEMORY]),
-        )
-        progress(f"writing {out}")
-        zipped = archive.write_archive(
-            members,
-            comment=description.render(),
-            mtime=source_mtime(environ),
-            deflate=deflate,
-            stored=stored,
-        )
-        executable_size = _append_payload(program, zipped, shown=binary)
-        _require_readable(program, out)
+        staged = _stage(job, runtime, rules, staging, ctx)
+        contents = _contents(job, staged, runtime, report, staging, ctx)
+        zipped = _archive_bytes(job, out, staged, runtime.interpreter, contents, ctx)
+        executable_size = append_payload(program, zipped, shown=job.binary)
+        require_readable(program, out)
         os.chmod(program, 0o755)
         os.replace(program, out)
+    interpreter = runtime.interpreter
     return OnefileResult(
         path=out,
-        source_binary=binary,
+        source_binary=job.binary,
         python_version=interpreter.version,
         interpreter=runtime.stdlib_dir if report.arch != host_arch() else interpreter.path,
         size=os.path.getsize(out),
         executable_size=executable_size,
         archive_size=len(zipped),
-        archive_members=len(members),
+        archive_members=len(contents.members),
         search_paths=staged.search_paths,
-        extensions=plans,
+        extensions=contents.plans,
         trimmed=tuple(rule.name for rule in rules),
         kept=kept,
-        stripped=strip,
+        stripped=job.content.strip,
         sha256=sha256_file(out),
-        notes=tuple(notes),
+        notes=contents.notes,
+    )
+
+
+def _working_copy(job: OnefileJob, staging: str, ctx: Context) -> tuple[str, BinaryReport]:
+    """A checked copy of the binary in `staging` (stripped with --strip) and its report."""
+    # Work on a private copy at once: another build may replace the file in target/.
+    program = os.path.join(staging, "program")
+    shutil.copyfile(job.binary, program)
+    report = checked_static(program, shown=job.binary, environ=ctx.environ)
+    check_slot(program, shown=job.binary)
+    if job.content.strip:
+        strip_program(program, ctx)
+    return program, report
+
+
+def _stage(
+    job: OnefileJob,
+    runtime: PythonRuntime,
+    rules: tuple[TrimRule, ...],
+    staging: str,
+    ctx: Context,
+) -> archive.StagedTree:
+    """The stdlib, packages and app files collected and compiled under `staging`."""
+    ctx.progress("collecting and compiling the standard library and packages")
+    return archive.stage(
+        os.path.join(staging, "tree"),
+        python=runtime.interpreter.executable,
+        version_dir=runtime.version_dir,
+        stdlib_dir=runtime.stdlib_dir,
+        dynload_dir=runtime.dynload_dir,
+        rules=rules,
+        site_dirs=job.onefile.site_dirs,
+        requirements=job.content.requirements,
+        app_dir=job.content.app_dir,
+        ctx=ctx,
+    )
+
+
+def _contents(
+    job: OnefileJob,
+    staged: archive.StagedTree,
+    runtime: PythonRuntime,
+    report: BinaryReport,
+    staging: str,
+    ctx: Context,
+) -> _Contents:
+    """What the archive carries, with the boot module compiled under `staging`."""
+    options = job.onefile
+    interpreter = runtime.interpreter
+    needed = None
+    if options.only_needed:
+        needed = _needed(job, staged, runtime, ctx.environ, ctx.progress)
+        if options.compress:
+            needed |= {"zlib"}  # what zipimport inflates the modules with
+    sysroot = job.content.python_home if report.arch != host_arch() else None
+    members, plans = _members(staged, runtime, report, needed=needed, sysroot=sysroot)
+    deflate, stored = _compression(options.compress, interpreter, plans, members)
+    notes: list[str] = []
+    if options.compress and not deflate:
+        notes.append("zlib is neither built into the interpreter nor carried: stored")
+    template = (templates_dir() / "runtime" / f"{archive.BOOT_MODULE}.py").read_text("utf-8")
+    boot = archive.compile_boot(
+        interpreter.executable, archive.render_boot(template, plans), staging, ctx
+    )
+    members[f"{archive.BOOT_MODULE}.pyc"] = boot
+    return _Contents(members, plans, deflate, stored, tuple(notes))
+
+
+def _archive_bytes(
+    job: OnefileJob,
+    out: str,
+    staged: archive.StagedTree,
+    interpreter: Interpreter,
+    contents: _Contents,
+    ctx: Context,
+) -> bytes:
+    """The module archive, the payload's description in its comment."""
+    description = PayloadDescription(
+        python_version=interpreter.version,
+        entry=os.path.basename(job.binary),
+        search_paths=staged.search_paths,
+        extension_modules=len([p for p in contents.plans if p.placement is Placement.MEMORY]),
+    )
+    ctx.progress(f"writing {out}")
+    return archive.write_archive(
+        contents.members,
+        comment=description.render(),
+        mtime=source_mtime(ctx.environ),
+        deflate=contents.deflate,
+        stored=contents.stored,
     )
 
 
@@ -249,33 +296,6 @@ def _needed(
     )
 
 
-def _require_readable(program: str, out: str) -> None:
-    """Read the payload back as `inspect` and the start-up code will, before publishing."""
-    written = read_payload(program)
-    if written is None or written.problem is not None:
-        detail = written.problem if written is not None else "no payload found"
-        raise UsageError(f"the onefile program does not read back: {detail}", path=out)
-
-
-def _checked_static(program: str, *, shown: str, environ: Mapping[str, str]) -> BinaryReport:
-    """The report of `program`, which must embed Python statically and export its API."""
-    checked = check_result(inspect_paths([program], environ=environ, jobs=1))
-    if checked.errors:
-        raise UsageError(checked.errors[0].message, path=shown)
-    report = checked.binaries[0]
-    if report.link_mode is not LinkMode.STATIC:
-        raise UsageError(
-            f"a onefile program needs the interpreter linked in, but this binary's link "
-            f"mode is {report.link_mode.value}",
-            path=shown,
-            fix="build it with `packager build --mode static`, or pass the crate directory",
-        )
-    unexported = [f for f in report.findings if f.code == "PKG101"]
-    if unexported:
-        raise UsageError(unexported[0].message, path=shown, fix=unexported[0].fix)
-    return report
-
-
 def _default_scripts(crate_dir: str | None, binary: str) -> list[str]:
     if crate_dir is not None and os.path.isfile(os.path.join(crate_dir, "app", "main.py")):
         return [os.path.join(crate_dir, "app", "main.py")]
@@ -347,12 +367,6 @@ def _refuse_impossible(plans: Sequence[ExtensionPlan]) -> None:
         )
 
 
-def _strip(program: str, ctx: Context) -> None:
-    tool = strip_tool(elf_machine(program) or host_arch(), program, ctx)
-    # .symtab and debug info go; .dynsym stays, so extension modules still link.
-    runner.run([tool, program], environ=ctx.environ, echo=ctx.echo)
-
-
 def _runtime(report: BinaryReport, job: OnefileJob, ctx: Context) -> PythonRuntime:
     """The stdlib's runtime: the interpreter the program was built with, or for a program
     of another architecture, the target's root (--python-home)."""
@@ -367,44 +381,3 @@ def _runtime(report: BinaryReport, job: OnefileJob, ctx: Context) -> PythonRunti
         )
     ctx.progress("finding the standard library of the interpreter the binary was built with")
     return find_runtime(report, environ=ctx.environ, explicit=job.interpreter)
-
-
-def _check_slot(program: str, *, shown: str) -> None:
-    """Refuse a program that could not start from a payload, before any work is done."""
-    with open(program, "rb") as handle:
-        data = handle.read()
-    slot = find_slot(data)
-    if slot is None:
-        raise UsageError(
-            "the program was not built by `packager build`: it lacks packager's start-up "
-            "code, so it would not find the modules appended to it",
-            path=shown,
-            fix="build it with `packager build --mode static` (the crate needs no change), "
-            "or pass the crate directory",
-        )
-    if data.find(SLOT_MAGIC, slot + 1) >= 0:
-        raise UsageError("the program holds more than one payload slot", path=shown)
-    if read_slot(data, slot).format != 0:
-        raise UsageError(
-            "the binary is already a onefile program",
-            path=shown,
-            fix="pass the static binary that `packager build` wrote",
-        )
-
-
-def _append_payload(program: str, zipped: bytes, *, shown: str) -> int:
-    """Patch the program's slot for `zipped` and append it; the program's size.
-
-    `shown` is the file errors name: the binary the user gave, not the working copy.
-    """
-    with open(program, "r+b") as handle:
-        data = handle.read()
-        slot = find_slot(data)
-        if slot is None:
-            raise UsageError("the program lost its payload slot when it was stripped", path=shown)
-        executable_size = len(data)
-        handle.seek(slot)
-        handle.write(seal(zipped, executable_size).pack())
-        handle.seek(executable_size)
-        handle.write(zipped)
-    return executable_size
