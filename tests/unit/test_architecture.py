@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from tests.helpers import REPO
@@ -159,8 +159,14 @@ MAX_FUNCTION_LINES = 60
 MAX_MODULE_LINES = 450
 
 
-def _python_files() -> list[Path]:
-    return sorted([*PACKAGE.rglob("*.py"), *(REPO / "tests").rglob("*.py")])
+def _in_every_file(check: Callable[[Path, str], list[str]]) -> list[str]:
+    """What `check` finds in each Python file of packager/ and tests/."""
+    paths = sorted([*PACKAGE.rglob("*.py"), *(REPO / "tests").rglob("*.py")])
+    return [
+        finding
+        for path in paths
+        for finding in check(path.relative_to(REPO), path.read_text(encoding="utf-8"))
+    ]
 
 
 def _long_functions(path: Path, source: str) -> list[str]:
@@ -181,22 +187,12 @@ def _long_module(path: Path, source: str) -> list[str]:
 
 def test_no_function_is_longer_than_a_screen() -> None:
     """In packager/ and tests/, every function fits in MAX_FUNCTION_LINES lines."""
-    found = [
-        finding
-        for path in _python_files()
-        for finding in _long_functions(path.relative_to(REPO), path.read_text(encoding="utf-8"))
-    ]
-    assert found == []
+    assert _in_every_file(_long_functions) == []
 
 
 def test_no_module_is_longer_than_its_limit() -> None:
     """In packager/ and tests/, every module stays within MAX_MODULE_LINES lines."""
-    found = [
-        finding
-        for path in _python_files()
-        for finding in _long_module(path.relative_to(REPO), path.read_text(encoding="utf-8"))
-    ]
-    assert found == []
+    assert _in_every_file(_long_module) == []
 
 
 def test_the_size_checks_see_a_long_function_and_a_long_module() -> None:
