@@ -161,8 +161,9 @@ def command(
 
     A Windows bundle (folder or zip) runs under wine instead, through its .cmd launcher,
     in a copy of a clean prefix (cached) with no Python installed and no Z: drive. wine 8
-    lacks bcryptprimitives.dll, which Rust programs import: PACKAGER_WINE_SYSTEM_DLLS
-    names stand-in DLLs (separated by ':') to put into the prefix, never into the bundle.
+    lacks bcryptprimitives.dll, which Rust programs import: a stand-in is compiled (with
+    x86_64-w64-mingw32-gcc) into that prefix, never into the bundle, and a note says so;
+    PACKAGER_WINE_SYSTEM_DLLS names DLLs of your own instead (separated by ':').
     An .msi or NAME-VERSION-setup.exe is installed there silently, its Start-menu
     shortcut's target run, and the app removed again: a failed uninstall or anything left
     behind fails it.

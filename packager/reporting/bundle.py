@@ -108,6 +108,7 @@ def verify_document(result: VerifyResult) -> dict[str, Any]:
         "root": result.root,
         "stdout": result.stdout,
         "stderr": result.stderr,
+        "notes": list(result.notes),
     }
 
 
@@ -231,6 +232,7 @@ def _verify_lines(data: dict[str, Any]) -> list[str]:
         if data[name].strip():
             lines.append(f"  {name}:")
             lines.extend(f"    {line}" for line in data[name].rstrip("\n").splitlines())
+    lines.extend(f"  note: {note}" for note in data["notes"])
     return lines
 
 

@@ -1,8 +1,8 @@
 """Verify a Windows installer under wine: install it, run what its shortcut starts, remove it.
 
-In a fresh prefix where no Python is installed (packager.verify.wine.fresh_prefix), an .msi is
-installed silently by wine's msiexec (`/i … /qn`), a NAME-VERSION-setup.exe by itself
-(`/S`); the shortcut it put into the user's Start menu is read (the .lnk file itself, as
+In a fresh prefix where no Python is installed (packager.verify.wine.fresh_prefix), an
+.msi is installed silently by wine's msiexec (`/i … /qn`), a NAME-VERSION-setup.exe by
+itself (`/S`); the shortcut it put into the user's Start menu is read (the .lnk file itself, as
 Explorer would) and its target run with the arguments; then the app is removed
 (`msiexec /x … /qn`, or the uninstall.exe beside the program with `/S`), after which
 neither the shortcut nor the install folder may remain. A failed install or uninstall,
@@ -59,12 +59,12 @@ def verify_installer(
         before = _shortcuts(prefix)
         installed = _wine(prefix, install, timeout, echo)
         if installed.returncode != 0:
-            return _result(subject, tuple(install), installed, "")
+            return _result(subject, tuple(install), installed, "", prefix.notes)
         added = sorted(set(_shortcuts(prefix)) - set(before))
         if len(added) != 1:
             message = f"the package added {len(added)} shortcuts to the Start menu, not one"
             failed = runner.ToolResult(installed.argv, 1, installed.stdout, message + "\n")
-            return _result(subject, tuple(install), failed, "")
+            return _result(subject, tuple(install), failed, "", prefix.notes)
         target = shell_link_target(added[0].read_bytes(), str(added[0]))
         ran = _wine(prefix, [target, *args], timeout, echo)
         where = target.rsplit("\\", 1)[0]
@@ -83,7 +83,7 @@ def verify_installer(
     if problems:
         stderr = ran.stderr + "".join(f"{problem}\n" for problem in problems)
         outcome = runner.ToolResult(ran.argv, ran.returncode or 1, ran.stdout, stderr)
-    return _result(subject, (target, *args), outcome, where)
+    return _result(subject, (target, *args), outcome, where, prefix.notes)
 
 
 def _shortcuts(prefix: WinePrefix) -> list[Path]:
@@ -118,7 +118,11 @@ def _wine_wait(prefix: WinePrefix, timeout: float, echo: runner.Echo | None) -> 
 
 
 def _result(
-    subject: str, command: tuple[str, ...], result: runner.ToolResult, where: str
+    subject: str,
+    command: tuple[str, ...],
+    result: runner.ToolResult,
+    where: str,
+    notes: tuple[str, ...],
 ) -> VerifyResult:
     return VerifyResult(
         subject=subject,
@@ -128,4 +132,5 @@ def _result(
         returncode=result.returncode,
         stdout=result.stdout,
         stderr=result.stderr,
+        notes=notes,
     )

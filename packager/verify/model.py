@@ -17,6 +17,7 @@ class VerifyResult:
     stdout: str
     stderr: str
     root: str = "/"  # the system the sandbox showed: this host's, or a Debian root
+    notes: tuple[str, ...] = ()  # what the run added to make the system a real one's
 
     @property
     def ok(self) -> bool:

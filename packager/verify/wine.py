@@ -8,8 +8,9 @@ files; the bundle sits at "C:\\packager verify\\NAME" (a path with a space in it
 runs through its NAME.cmd launcher, so quoting and relocation are proven as on Linux.
 
 wine 8 lacks DLLs that Windows 10 has (bcryptprimitives.dll, which Rust's std imports):
-PACKAGER_WINE_SYSTEM_DLLS names stand-ins (paths separated by os.pathsep) to put into
-the copy's system32. They are only ever added to the prefix, never to a bundle.
+the copy's system32 gets a stand-in for each, compiled by packager (packager.verify.
+stand_ins), or the one PACKAGER_WINE_SYSTEM_DLLS names (paths separated by os.pathsep).
+They are only ever added to the prefix, never to a bundle, and the run says so.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from packager.core import runner
 from packager.core.context import cache_root
 from packager.core.errors import ToolError, UnreadableInputError
 from packager.core.safe_extract import extract_zip
+from packager.verify import stand_ins
 from packager.verify.model import VerifyResult
 
 WINE_AREA = "C:\\packager verify"
@@ -96,6 +98,7 @@ def verify_windows(
         returncode=result.returncode,
         stdout=result.stdout,
         stderr=result.stderr,
+        notes=prefix.notes,
     )
 
 
@@ -106,6 +109,7 @@ class WinePrefix:
     path: str
     wine: str  # the wine program
     environ: Mapping[str, str]  # WINEPREFIX, a HOME of its own, quiet logging
+    notes: tuple[str, ...] = ()  # the stand-in DLLs packager put into it
 
 
 @contextlib.contextmanager
@@ -126,12 +130,12 @@ def fresh_prefix(
         prefix = os.path.join(work, "prefix")
         _copy_prefix(clean, prefix)
         os.remove(os.path.join(prefix, "dosdevices", "z:"))
-        _add_system_dlls(prefix, environ)
+        notes = _add_system_dlls(prefix, environ, echo)
         home = os.path.join(work, "home")
         os.mkdir(home)
         run_environ = _wine_environ(environ, prefix, home, extra_env)
         try:
-            yield WinePrefix(prefix, wine, run_environ)
+            yield WinePrefix(prefix, wine, run_environ, notes)
         finally:
             _stop_server(run_environ)
     finally:
@@ -201,19 +205,32 @@ def _copy_prefix(clean: str, target: str) -> None:
     shutil.copytree(clean, target, symlinks=True, copy_function=copy)
 
 
-def _add_system_dlls(prefix: str, environ: Mapping[str, str]) -> None:
+def _add_system_dlls(
+    prefix: str, environ: Mapping[str, str], echo: runner.Echo | None
+) -> tuple[str, ...]:
+    """Put the DLLs wine lacks into the prefix's system32: those PACKAGER_WINE_SYSTEM_DLLS
+    names, and packager's stand-in for each other one; the notes that say which."""
     system32 = os.path.join(prefix, "drive_c", "windows", "system32")
-    for path in filter(None, environ.get(SYSTEM_DLLS_VARIABLE, "").split(os.pathsep)):
+    given = [path for path in environ.get(SYSTEM_DLLS_VARIABLE, "").split(os.pathsep) if path]
+    for path in given:
         if not os.path.isfile(path):
             raise UnreadableInputError(
                 f"{SYSTEM_DLLS_VARIABLE} names a DLL that does not exist",
                 path=path,
                 fix=f"set {SYSTEM_DLLS_VARIABLE} to existing DLL files",
             )
-        destination = os.path.join(system32, os.path.basename(path))
-        if os.path.lexists(destination):
-            os.remove(destination)  # a hard link to the clean prefix: never write through
-        shutil.copyfile(path, destination)
+        _put_dll(path, system32)
+    needed = stand_ins.missing_from(system32, {os.path.basename(p).lower() for p in given})
+    for stand_in in needed:
+        _put_dll(stand_ins.compiled(stand_in, environ, cache_root(environ), echo), system32)
+    return tuple(stand_ins.note(stand_in) for stand_in in needed)
+
+
+def _put_dll(path: str, system32: str) -> None:
+    destination = os.path.join(system32, os.path.basename(path))
+    if os.path.lexists(destination):
+        os.remove(destination)  # a hard link to the clean prefix: never write through
+    shutil.copyfile(path, destination)
 
 
 def _stop_server(environ: Mapping[str, str]) -> None:

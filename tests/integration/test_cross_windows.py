@@ -1,6 +1,6 @@
 """Cross builds for x86_64-pc-windows-gnu: the samples built, bundled and run under wine.
 
-The Windows CPython and the wine stand-in come from tests/integration/windows_helpers.py.
+The Windows CPython comes from tests/integration/windows_helpers.py.
 Each sample is built with `build --target`, bundled as a folder and a zip, and verified:
 wine runs the launcher in a copy of a clean prefix where no Python is installed and the
 host's files are out of reach.
@@ -19,7 +19,7 @@ from packager.binary.inspect import inspect_paths
 from packager.binary.model import BinaryFormat
 from packager.bundle import BundleFormat, BundleRequest, ContentOptions, bundle
 from packager.bundle.options import ObtainOptions
-from packager.core.context import Context
+from packager.core.context import Context, cache_root
 from packager.crate.cross_build import build_for_target, target_config
 from packager.targets import cross_target
 from packager.verify.model import VerifyResult
@@ -91,6 +91,31 @@ def test_hello_runs_under_wine_with_its_module(
     assert "hello/python311.dll" in zipped and "hello/python311.zip" in zipped
     assert "hello/DLLs/_decimal.pyd" in zipped and "hello/vcruntime140.dll" in zipped
     assert not [name for name in zipped if name.endswith(("._pth", "bcryptprimitives.dll"))]
+
+
+def test_verify_compiles_the_dll_wine_lacks_into_the_prefix_only(
+    windows_home: Path, cross_environ: dict[str, str], tmp_path: Path
+) -> None:
+    verified = _bundle("hello", tmp_path / "out", cross_environ, windows_home)
+    assert [result.returncode for result in verified] == [0, 0]
+    for result in verified:
+        assert len(result.notes) == 1 and "bcryptprimitives.dll" in result.notes[0]
+    cache = Path(cache_root(cross_environ) or "")
+    assert list(cache.glob("wine/stand-ins/*/bcryptprimitives.dll"))
+    assert not list((tmp_path / "out").rglob("bcryptprimitives.dll"))
+
+
+def test_verify_takes_the_dll_a_user_names_instead(
+    windows_home: Path, cross_environ: dict[str, str], given_stand_in: Path, tmp_path: Path
+) -> None:
+    from packager.verify.sandbox import verify_bundle
+    from packager.verify.wine import SYSTEM_DLLS_VARIABLE
+
+    _bundle("hello", tmp_path, cross_environ, windows_home)
+    environ = {**cross_environ, SYSTEM_DLLS_VARIABLE: str(given_stand_in)}
+    result = verify_bundle(str(tmp_path / "hello"), environ=environ)
+    assert (result.returncode, result.notes) == (0, ()), result.stdout + result.stderr
+    assert_hello_output(result.stdout)
 
 
 def test_extmods_imports_pyd_modules_and_passes_arguments_and_exit_codes(

