@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from packager.binary import detect_format
 from packager.binary.elf_head import elf_machine
@@ -58,6 +58,7 @@ from packager.outputs import (
 )
 from packager.outputs.launchers import check_search_path_safe
 from packager.outputs.model import PACKAGE_FORMATS, BundleFormat, BundleManifest
+from packager.python.windows_embed import windows_python_home
 from packager.targets import cross_target, host_arch
 from packager.verify.gui import gui_tools, verify_window
 from packager.verify.model import VerifyResult
@@ -85,6 +86,8 @@ def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
     crate = is_crate(request.source)
     layout = choose_layout(request, crate=crate)
     check_request(request, layout, crate=crate)
+    if layout is PE:
+        request = _with_windows_python(request, ctx)
     gui = False
     if layout is not ONEFILE:  # refuse wrong metadata before the build
         provisional = request.name or provisional_name(request.source)
@@ -114,6 +117,16 @@ def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
     manifest = _bundle_tree(request, layout, obtained, report, ctx, crate=crate)
     subjects = [output.path for output in manifest.outputs if output.format is not None]
     return BundleRun(layout.key, manifest, None, _verify(request, subjects, ctx, gui=gui))
+
+
+def _with_windows_python(request: BundleRequest, ctx: Context) -> BundleRequest:
+    """The request with --python 3.X turned into the fetched embeddable CPython's home."""
+    home = windows_python_home(request.obtain.python, request.content.python_home, ctx)
+    return replace(
+        request,
+        obtain=replace(request.obtain, python=None),
+        content=replace(request.content, python_home=home),
+    )
 
 
 def is_crate(source: str) -> bool:

@@ -33,7 +33,7 @@ from packager.bundle.rpaths import add_library_entry, scrub_rpaths
 from packager.bundle.strip import strip_files
 from packager.core import cache
 from packager.core.context import Context
-from packager.outputs.archives import sha256_file
+from packager.core.fsutil import sha256_file
 from packager.outputs.launchers import RESTORE_MODULE, RESTORE_PTH, restore_hook
 from packager.python.runtime import PythonRuntime
 

@@ -15,6 +15,7 @@ from packager.cli.options import (
     json_option,
     mode_option,
     package_option,
+    progress_context,
     target_option,
 )
 from packager.core.errors import EXIT_CLEAN, EXIT_FINDINGS, UsageError
@@ -38,6 +39,7 @@ Examples:
   packager build myapp
   packager build myapp --mode static --release
   packager build --python /usr/bin/python3.11 --mode static samples/extmods
+  packager build --target x86_64-pc-windows-gnu --python 3.11
   packager build --target x86_64-pc-windows-gnu --python-home python-3.11-embed-amd64
   packager build my-workspace -p app --bin app --release
 """
@@ -49,7 +51,13 @@ Examples:
     "dynamic links libpython3.X.so; static links libpython3.X.a into the binary; "
     "auto follows the interpreter (dynamic when it has a shared libpython)."
 )
-@click.option("--python", "python", metavar="PATH", help="The interpreter to embed.")
+@click.option(
+    "--python",
+    "python",
+    metavar="PATH",
+    help="The interpreter to embed; with a Windows --target, the CPython release to fetch "
+    "(3.X: the official embeddable package, SHA-256 checked and cached).",
+)
 @click.option(
     "--static-library",
     metavar="ARCHIVE",
@@ -162,19 +170,23 @@ def _build_for_target(
     release: bool,
     streams: dict[str, Echo | None],
 ) -> BuildOutcome:
-    """A cross build: the target's Python comes from --python-home, never --python."""
+    """A cross build: the target's Python comes from --python-home, or for Windows from
+    the embeddable CPython --python 3.X names (fetched)."""
     from packager.crate.cross_build import build_for_target
+    from packager.python.windows_embed import target_python_home
+    from packager.targets import cross_target
 
-    if python is not None or static_library is not None:
+    if static_library is not None:
         raise UsageError(
-            "--python and --static-library choose a Python of this host",
-            fix="drop them: with --target, --python-home names the target's Python",
+            "--static-library chooses a libpython of this host",
+            fix="drop it: with --target, the target's Python comes from --python-home",
         )
+    home = target_python_home(cross_target(target), python, python_home, progress_context())
     return build_for_target(
         crate,
         target=target,
         environ=os.environ,
-        python_home=python_home,
+        python_home=home,
         mode=mode,
         release=release,
         **streams,

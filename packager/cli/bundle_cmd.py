@@ -32,7 +32,8 @@ requested archive or installer, plus SHA256SUMS. ELF files are stripped (--no-st
 keeps symbols). Outputs appear whole or not at all; existing ones are replaced only
 with --force. The prepared stdlib is cached in $XDG_CACHE_HOME/packager.
 
-A Windows (PE) BINARY is bundled with the Windows CPython of --python-home as a folder
+A Windows (PE) BINARY is bundled with the Windows CPython of --python-home (or, with
+--python 3.X, the official embeddable CPython, fetched and SHA-256 checked) as a folder
 with a .cmd launcher, an archive of it, or an .msi (built with msitools' wixl) that
 installs it for the current user, with no administrator rights, under
 %LOCALAPPDATA%\\Programs, with a Start-menu shortcut; a newer version replaces an older;
@@ -70,6 +71,7 @@ Examples:
   packager bundle target/release/myapp --format dir,tar.zst --out dist
   packager bundle myapp --requirements requirements.txt --format installer,deb --verify
   packager bundle app.exe --python-home python-3.11-embed-amd64 --format zip
+  packager bundle myapp --target x86_64-pc-windows-gnu --python 3.11 --format zip --verify
   packager bundle myapp --target x86_64-pc-windows-gnu --python-home EMBED --format msi
   packager bundle myapp --target x86_64-pc-windows-gnu --python-home EMBED --format setup
 """
@@ -130,7 +132,12 @@ class BundleParams(TypedDict):
 )
 @click.option("--out", "out_dir", default=".", show_default=True, help="Output directory.")
 @click.option("--name", default=None, help="Bundle name (default: the binary's file name).")
-@click.option("--python", default=None, help="Interpreter to take libpython and stdlib from.")
+@click.option(
+    "--python",
+    default=None,
+    help="Interpreter to take libpython and stdlib from; for Windows, 3.X fetches the "
+    "embeddable CPython.",
+)
 @click.option(
     "--mode",
     type=click.Choice(LINK_MODES),
@@ -216,7 +223,7 @@ class BundleParams(TypedDict):
     metavar="TRIPLE",
     default=None,
     help="Build the CRATE for another system, named as cargo names it "
-    "(x86_64-pc-windows-gnu, with --python-home).",
+    "(x86_64-pc-windows-gnu, with --python 3.X or --python-home).",
 )
 @click.option(
     "--onefile",

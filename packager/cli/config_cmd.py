@@ -7,9 +7,9 @@ from collections.abc import Mapping
 
 import click
 
-from packager.cli.options import json_option, mode_option, target_option
+from packager.cli.options import json_option, mode_option, progress_context, target_option
 from packager.core.context import cache_root
-from packager.core.errors import InterpreterError, UsageError
+from packager.core.errors import InterpreterError
 from packager.crate.pyo3_config import Mode, config_for
 from packager.python.discovery import Candidate, Discovered, Discovery, discover, select_interpreter
 from packager.python.interpreters import probe
@@ -23,7 +23,7 @@ from packager.reporting.config import list_to_json, list_to_text, to_json, to_te
     metavar="PATH",
     help="Interpreter to use (a path, a name looked up on PATH, or runtime:3.X for a built "
     "portable runtime). Default: PYO3_PYTHON, an active virtualenv, then python3 / python3.X "
-    "on PATH.",
+    "on PATH. With a Windows --target: the CPython release to fetch (3.X).",
 )
 @mode_option(
     "auto: what PyO3 itself picks; dynamic: link libpython3.X.so; "
@@ -106,17 +106,13 @@ def _target_report(
     """The config `build --target` writes (PyO3 derives the same from PYO3_CROSS_LIB_DIR),
     as PYO3_PRINT_CONFIG prints it, or as JSON."""
     from packager.crate.cross_build import target_config
+    from packager.python.windows_embed import target_python_home
     from packager.reporting.config import target_to_json
     from packager.targets import cross_target
 
-    if python is not None:
-        raise UsageError(
-            "--target takes the target's Python from --python-home; --python names an "
-            "interpreter of this machine",
-            fix="drop --python",
-        )
     chosen = cross_target(target)
-    found = target_config(chosen, python_home=python_home, mode=mode)
+    home = target_python_home(chosen, python, python_home, progress_context())
+    found = target_config(chosen, python_home=home, mode=mode)
     if as_json:
         return target_to_json(chosen, found, Mode(mode))
     return to_text(found.config)

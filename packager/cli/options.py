@@ -14,6 +14,7 @@ from packager.cli.main import is_debug
 
 if TYPE_CHECKING:
     from packager.binary.model import InspectResult
+    from packager.core.context import Context
 
 # The link modes of packager.crate.pyo3_config.Mode, spelled out so that a command's options do
 # not import the configuration module before it runs.
@@ -31,7 +32,7 @@ target_option = click.option(
     "--target",
     metavar="TRIPLE",
     help="Build for another system, named as cargo names it: x86_64-pc-windows-gnu "
-    "(with --python-home) or aarch64-unknown-linux-gnu.",
+    "(with --python 3.X or --python-home) or aarch64-unknown-linux-gnu.",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print versioned JSON.")
 package_option = click.option(
@@ -79,3 +80,10 @@ def interrupt_on_sigterm() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)
+
+
+def progress_context() -> Context:
+    """The process environment, with long steps reported one line each on stderr."""
+    from packager.core.context import Context
+
+    return Context(os.environ, progress=lambda line: click.echo(f"packager: {line}", err=True))

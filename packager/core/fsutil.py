@@ -1,7 +1,8 @@
-"""Small file-system helpers: atomic writes, and writes that leave unchanged files alone."""
+"""Small file-system helpers: atomic writes, writes that leave unchanged files alone, digests."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -48,3 +49,12 @@ def tree_size(path: str) -> int:
         for directory, _, files in os.walk(path)
         for name in files
     )
+
+
+def sha256_file(path: str) -> str:
+    """The SHA-256 of a file's bytes, in hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

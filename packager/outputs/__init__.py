@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from packager.core import runner
 from packager.core.atomic import Staging
 from packager.core.context import Context
-from packager.core.fsutil import tree_size
+from packager.core.fsutil import sha256_file, tree_size
 from packager.crate.appmeta import AppMetadata
 from packager.outputs import archives, deb, installer_sh, msi, nsis, rpm, zstd
 from packager.outputs.model import BundleFormat, BundleOutput
@@ -290,4 +290,4 @@ def output_entry(fmt: BundleFormat | None, path: str) -> BundleOutput:
     """A written output: its size and, for a file, its SHA-256."""
     if os.path.isdir(path):
         return BundleOutput(fmt, path, tree_size(path), None)
-    return BundleOutput(fmt, path, os.path.getsize(path), archives.sha256_file(path))
+    return BundleOutput(fmt, path, os.path.getsize(path), sha256_file(path))

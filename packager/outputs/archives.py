@@ -8,7 +8,6 @@ a gzip header without a file name or time, and zstd run with fixed parameters.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import os
 import stat
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from packager.core.errors import UsageError
+from packager.core.fsutil import sha256_file
 
 # 1980-01-01T00:00:00Z: the earliest time a zip entry can hold.
 DEFAULT_MTIME = 315532800
@@ -191,15 +191,6 @@ def write_zip_entry(
     with open(entry.source, "rb") as source, archive.open(info, "w") as target:
         while chunk := source.read(1 << 20):
             target.write(chunk)
-
-
-def sha256_file(path: str) -> str:
-    """The SHA-256 of a file's bytes, in hex."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def sha256sums(files: Mapping[str, str]) -> str:

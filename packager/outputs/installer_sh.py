@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 
+from packager.core.fsutil import sha256_file
 from packager.core.templates import read_template
 from packager.crate.appmeta import AppMetadata
-from packager.outputs.archives import Entry, sha256_file
+from packager.outputs.archives import Entry
 from packager.outputs.desktop import entry_id, icon_path, render_entry, wants_entry
 from packager.outputs.launchers import render
 

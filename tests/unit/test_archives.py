@@ -15,11 +15,11 @@ from packager.bundle import BundleFormat, parse_formats
 from packager.bundle.stdlib import trim_rules
 from packager.core.context import cache_root
 from packager.core.errors import UsageError
+from packager.core.fsutil import sha256_file
 from packager.outputs import output_names
 from packager.outputs.archives import (
     DEFAULT_MTIME,
     Entry,
-    sha256_file,
     sha256sums,
     source_mtime,
     tree_entries,

@@ -26,7 +26,15 @@ def test_build_for_a_target_refuses_a_host_python() -> None:
         "build", str(SAMPLES / "hello"), "--target", WINDOWS, "--python", "/usr/bin/python3"
     )
     assert completed.returncode == 2
-    assert "--python and --static-library choose a Python of this host" in completed.stderr
+    assert "not an interpreter of this host: /usr/bin/python3" in completed.stderr
+
+
+def test_build_for_a_linux_target_refuses_a_host_python() -> None:
+    completed = _packager(
+        "build", str(SAMPLES / "hello"), "--target", AARCH64, "--python", "/usr/bin/python3"
+    )
+    assert completed.returncode == 2
+    assert "--python names an interpreter of this machine" in completed.stderr
 
 
 def test_unknown_target_is_refused_with_the_known_ones() -> None:

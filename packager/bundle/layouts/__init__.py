@@ -99,7 +99,8 @@ PE = Layout(
     "pe",
     "a Windows (PE) program",
     (BundleFormat.DIR, *ARCHIVE_FORMATS, *_WINDOWS_FORMATS),
-    _COMMON | {"--python-home", "--app-dir", "--export-env", "--target", *METADATA_OPTIONS},
+    _COMMON
+    | {"--python", "--python-home", "--app-dir", "--export-env", "--target", *METADATA_OPTIONS},
     "packager.bundle.layouts.pe",
 )
 # The tree layout of each target's LayoutKind.

@@ -33,8 +33,9 @@ from packager.bundle.stdlib import TrimRule, trim_rules
 from packager.core.atomic import Staging
 from packager.core.context import Context, Progress
 from packager.core.errors import OutputExistsError, UsageError
+from packager.core.fsutil import sha256_file
 from packager.core.resources import templates_dir
-from packager.outputs.archives import sha256_file, source_mtime
+from packager.outputs.archives import source_mtime
 from packager.python.interpreters import Interpreter
 from packager.python.runtime import PythonRuntime, find_runtime
 from packager.python.target_runtime import target_runtime

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from packager.core.errors import UsageError
+from packager.core.fsutil import sha256_file
 from packager.python.portable.spec import RuntimeSpec
 
 
@@ -89,15 +90,6 @@ class SourceSet:
     dependencies: tuple[SourceArchive, ...]  # in DEPENDENCIES order
 
 
-def file_sha256(path: str) -> str:
-    """The SHA-256 of a file, read in blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _tarball_pattern(component: Component) -> re.Pattern[str]:
     prefixes = "|".join(re.escape(prefix) for prefix in component.file_prefixes)
     return re.compile(rf"(?:{prefixes})[-_](?P<version>\d[0-9A-Za-z.+~-]*?){_SUFFIX}")
@@ -123,7 +115,7 @@ def find_dependencies(directory: str) -> tuple[SourceArchive, ...]:
             continue
         name, match = matches[-1]  # the highest version when sorted names differ by it
         path = os.path.join(directory, name)
-        found.append(SourceArchive(component.name, match["version"], path, file_sha256(path)))
+        found.append(SourceArchive(component.name, match["version"], path, sha256_file(path)))
     if missing:
         raise UsageError(
             "no tarball for " + ", ".join(missing),
@@ -147,7 +139,7 @@ def python_source(path: str, spec: RuntimeSpec) -> SourceArchive:
                 path=path,
                 fix="give --source Python-3.X.Y.tgz (or .tar.xz), or an unpacked source tree",
             )
-        digest = file_sha256(path)
+        digest = sha256_file(path)
         pinned = PINNED_SHA256.get(os.path.basename(path))
         if pinned is not None and pinned != digest:
             raise UsageError(

@@ -1,0 +1,58 @@
+"""A Windows target from `--python 3.X` alone: nothing gathered by hand, no variable set.
+
+From an empty packager cache, `bundle --target x86_64-pc-windows-gnu --python 3.11`
+fetches the embeddable CPython (checked against its known SHA-256), writes a zip and an
+.msi, and `packager verify` runs each under wine, compiling what wine lacks into the
+throwaway prefix.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from packager.verify.wine import SYSTEM_DLLS_VARIABLE
+from tests.helpers import SAMPLES, run_packager
+from tests.integration.windows_helpers import TARGET, assert_hello_output
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def fetched(
+    cross_environ: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict[str, str]]:
+    """samples/hello bundled as zip and msi with an empty cache; (out dir, environ)."""
+    work = tmp_path_factory.mktemp("fetch")
+    environ = {**cross_environ, "XDG_CACHE_HOME": str(work / "cache")}
+    assert SYSTEM_DLLS_VARIABLE not in environ
+    completed = run_packager(
+        "bundle", str(SAMPLES / "hello"), "--target", TARGET, "--python", "3.11",
+        "--format", "zip,msi", "--out", str(work / "out"), environ=environ,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    return work / "out", environ
+
+
+def test_the_embeddable_python_is_fetched_into_the_cache_and_named(
+    fetched: tuple[Path, dict[str, str]],
+) -> None:
+    _out, environ = fetched
+    homes = list(Path(environ["XDG_CACHE_HOME"]).glob("packager/windows-python/3.11.9-*/cp311"))
+    assert len(homes) == 1 and (homes[0] / "python311.dll").is_file()
+    assert not list(homes[0].parent.parent.glob(".building-*"))
+
+
+@pytest.mark.parametrize("pattern", ["hello.zip", "*.msi"])
+def test_packager_verify_runs_it_under_wine_with_no_variable_set(
+    fetched: tuple[Path, dict[str, str]], pattern: str
+) -> None:
+    out, environ = fetched
+    (subject,) = out.glob(pattern)
+    completed = run_packager("verify", "--json", str(subject), environ=environ)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    result = json.loads(completed.stdout)["verify"]
+    assert_hello_output(result["stdout"])
+    assert any("bcryptprimitives.dll" in note for note in result["notes"])
