@@ -76,6 +76,8 @@ def _obtain_for_target(request: BundleRequest, target: str, mode: str, ctx: Cont
         python_home=request.content.python_home,
         mode=mode,
         release=True,
+        package=request.obtain.package,
+        binary=request.obtain.binary,
         echo=ctx.echo,
         on_line=ctx.on_line,
     )

@@ -184,11 +184,6 @@ def check_request(request: BundleRequest, layout: Layout, *, crate: bool) -> Non
                 f"{option} chooses what is built from a crate; {request.source} is a built "
                 f"binary (drop {option})"
             )
-    if request.obtain.target is not None and (request.obtain.package or request.obtain.binary):
-        raise UsageError(
-            "--package and --bin do not combine with --target yet: bundle the member's own "
-            "directory"
-        )
     formats = request.formats or (BundleFormat.DIR,)
     unsupported = [fmt.value for fmt in formats if fmt not in layout.formats]
     if unsupported and layout is not ONEFILE:

@@ -150,13 +150,8 @@ def _build(
             note=lambda text: click.echo(f"packager: note: {text}", err=True),
             **streams,
         )
-    if package is not None or binary is not None:
-        raise UsageError(
-            "-p/--package and --bin do not combine with --target yet",
-            fix="run packager build --target on the member's own directory",
-        )
     return _build_for_target(
-        crate, target, python_home, mode, python, static_library, release, streams
+        crate, target, python_home, mode, python, static_library, release, selection, streams
     )
 
 
@@ -168,6 +163,7 @@ def _build_for_target(
     python: str | None,
     static_library: str | None,
     release: bool,
+    selection: tuple[str | None, str | None],
     streams: dict[str, Echo | None],
 ) -> BuildOutcome:
     """A cross build: the target's Python comes from --python-home, or for Windows from
@@ -189,5 +185,7 @@ def _build_for_target(
         python_home=home,
         mode=mode,
         release=release,
+        package=selection[0],
+        binary=selection[1],
         **streams,
     )

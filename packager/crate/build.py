@@ -249,13 +249,6 @@ def _read_manifest(crate_dir: Path) -> dict[str, object]:
         raise UsageError(f"cannot read Cargo.toml: {exc}", path=str(manifest_path)) from exc
 
 
-def _target_dir(crate_dir: Path, environ: Mapping[str, str]) -> Path:
-    configured = environ.get("CARGO_TARGET_DIR")
-    if configured:
-        return Path(configured).absolute()
-    return crate_dir / "target"
-
-
 def _uses_auto_initialize(manifest: Mapping[str, object]) -> bool:
     """Whether the crate turns on pyo3's `auto-initialize`: in its pyo3 dependency (for
     every target or one) or through one of its own features."""

@@ -23,7 +23,7 @@ from packager.core.runner import Echo
 from packager.crate.build import (
     BuildOutcome,
     _crate_dir,
-    _target_dir,
+    dependency_modules,
     run_cargo,
     user_rustflags,
 )
@@ -38,6 +38,7 @@ from packager.crate.inittab import (
     write_inittab,
 )
 from packager.crate.pyo3_config import Mode, PyO3Config, render
+from packager.crate.workspace import select_package
 from packager.python.target_root import LINUX_ROOT_FIX, find_linux_python
 from packager.python.windows_home import WINDOWS_HOME_FIX, find_windows_python
 from packager.targets import PythonSource, Target, TargetSystem, cross_target
@@ -116,25 +117,31 @@ def build_for_target(
     python_home: str | None = None,
     mode: Mode | str = Mode.AUTO,
     release: bool = False,
+    package: str | None = None,
+    binary: str | None = None,
     echo: Echo | None = None,
     on_line: Echo | None = None,
 ) -> BuildOutcome:
-    """Build `crate` for `target` with cargo; raise BuildFailed when cargo fails."""
+    """Build `crate` for `target` with cargo; raise BuildFailed when cargo fails.
+
+    `crate` may be a workspace: `package` and `binary` choose as cargo's -p and --bin do.
+    """
     chosen = cross_target(target)
-    crate_dir = _crate_dir(crate)
+    selection = select_package(_crate_dir(crate), package=package, binary=binary, environ=environ)
+    crate_dir = selection.package.directory
     python = target_config(chosen, python_home=python_home, mode=mode)
     cargo = runner.require("cargo", environ, fix="install Rust with rustup (https://rustup.rs)")
     linker = runner.require(
         chosen.linker or "cc", environ, fix=f"install the linker (Debian: apt-get install "
         f"{chosen.linker_package}) and `rustup target add {chosen.triple}`"
     )  # fmt: skip
-    target_dir = _target_dir(crate_dir, environ)
+    target_dir = selection.target_dir
     config_file = (
         target_dir / "packager" / chosen.triple / f"pyo3-config-{python.config.mode.value}.txt"
     )
     write_text_if_changed(config_file, render(python.config))
     modules, generated = _generate_sources(crate_dir)
-    argv = [cargo, "build", "--manifest-path", str(crate_dir / "Cargo.toml")]
+    argv = [cargo, "build", *selection.cargo_args()]
     argv += ["--target", chosen.triple, "--message-format=json-render-diagnostics"]
     if release:
         argv.append("--release")
@@ -157,7 +164,7 @@ def build_for_target(
         interpreter=python.source,
         config_file=str(config_file),
         modules=python_names,
-        dependency_modules=(),
+        dependency_modules=dependency_modules(selection),
         inittab_generated=generated,
         notes=notes,
         check=checked,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from packager.verify.wine import SYSTEM_DLLS_VARIABLE
-from tests.helpers import SAMPLES, run_packager
+from tests.helpers import REPO, SAMPLES, run_packager
 from tests.integration.windows_helpers import TARGET, assert_hello_output
 
 pytestmark = pytest.mark.integration
@@ -56,3 +56,17 @@ def test_packager_verify_runs_it_under_wine_with_no_variable_set(
     result = json.loads(completed.stdout)["verify"]
     assert_hello_output(result["stdout"])
     assert any("bcryptprimitives.dll" in note for note in result["notes"])
+
+
+def test_a_workspace_member_is_chosen_with_p_for_a_windows_target(
+    fetched: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    _out, environ = fetched
+    completed = run_packager(
+        "bundle", str(REPO / "tests" / "crates" / "workspace"), "-p", "ws-app",
+        "--target", TARGET, "--python", "3.11", "--format", "zip", "--out", str(tmp_path),
+        "--verify", "--json", environ=environ,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    (verified,) = json.loads(completed.stdout)["verified"]
+    assert verified["stdout"].splitlines() == ["triple 42", "decimal 0.3"]

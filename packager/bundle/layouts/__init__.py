@@ -100,7 +100,16 @@ PE = Layout(
     "a Windows (PE) program",
     (BundleFormat.DIR, *ARCHIVE_FORMATS, *_WINDOWS_FORMATS),
     _COMMON
-    | {"--python", "--python-home", "--app-dir", "--export-env", "--target", *METADATA_OPTIONS},
+    | {
+        "--python",
+        "--python-home",
+        "--package",
+        "--bin",
+        "--app-dir",
+        "--export-env",
+        "--target",
+        *METADATA_OPTIONS,
+    },
     "packager.bundle.layouts.pe",
 )
 # The tree layout of each target's LayoutKind.
