@@ -33,7 +33,11 @@ mkdir -p "$cache/apt" "$cache/pip" "$cache/cargo" "$cache/test-cargo"
 if [ ! -e "$base/.complete" ]; then
   echo "== making the Debian 12 root $base"
   rm -rf "$base"
-  debootstrap --variant=minbase bookworm "$base" http://deb.debian.org/debian
+  # The Debian mirror this machine's apt uses (or PACKAGER_DEBIAN_MIRROR).
+  mirror="$(PYTHONPATH="$repo" python3 -c 'import os
+from packager.core.apt_sources import debian_mirrors
+print(debian_mirrors(os.environ).archive)')"
+  debootstrap --variant=minbase bookworm "$base" "$mirror"
   cp /etc/resolv.conf "$base/etc/resolv.conf"
   chroot "$base" /usr/bin/env DEBIAN_FRONTEND=noninteractive \
     apt-get install -y -qq python3 python3-pip python3-venv

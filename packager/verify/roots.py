@@ -15,10 +15,10 @@ import stat
 from collections.abc import Sequence
 
 from packager.core import runner
+from packager.core.apt_sources import debian_mirrors
 from packager.core.context import Context
 from packager.core.errors import UsageError
 
-MIRROR = "http://deb.debian.org/debian"
 # Each release Debian's mirror still serves, and the glibc it ships.
 DEBIAN_RELEASES = {"bullseye": "2.31", "bookworm": "2.36", "trixie": "2.41"}
 _DEBOOTSTRAP_FIX = "install debootstrap (Debian: apt-get install debootstrap) and run as root"
@@ -62,13 +62,14 @@ def debian_root(release: str, ctx: Context) -> str:
     if os.path.isdir(final):
         return final
     debootstrap = runner.require("debootstrap", ctx.environ, fix=_DEBOOTSTRAP_FIX)
+    mirror = debian_mirrors(ctx.environ).archive
     scratch = f"{final}.partial-{os.getpid()}"
     os.makedirs(os.path.dirname(final), exist_ok=True)
     shutil.rmtree(scratch, ignore_errors=True)
     ctx.progress(f"making a minimal Debian {release} root (debootstrap, once; a few minutes)")
     try:
         runner.run(
-            [debootstrap, "--variant=minbase", release, scratch, MIRROR],
+            [debootstrap, "--variant=minbase", release, scratch, mirror],
             environ=ctx.environ,
             echo=ctx.echo,
             on_line=ctx.on_line,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from packager.core.apt_sources import DebianMirrors
 from packager.core.context import Context
 from packager.core.errors import InterpreterError, RuntimeBuildError, UsageError
 from packager.python.portable import BuildOptions, build_runtime
@@ -145,7 +146,8 @@ def test_debian_sources_come_from_a_suite_with_its_security_updates() -> None:
     assert suite_for(spec) == "bookworm"
     assert suite_for(parse_spec("3.13", "2.17", "x86_64")) == "trixie"
     assert "libedit" in library_packages() and "readline" not in library_packages()
-    text = sources_list("bookworm")
+    mirrors = DebianMirrors("http://mirror.example/debian", "http://mirror.example/security")
+    text = sources_list("bookworm", mirrors)
     assert text.count("deb-src ") == 2 and "bookworm-security" in text
     assert "\ndeb " not in text  # sources only
     with pytest.raises(UsageError, match="--source"):

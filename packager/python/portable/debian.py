@@ -4,7 +4,8 @@ CPython comes from the release that ships that version (python3.11 from bookworm
 python3.13 from trixie); the libraries always from LIBRARY_SUITE.
 
 apt-get runs with a private sources list, state and cache directory, so the host's apt
-configuration is neither read nor changed; it checks every file against the suite's
+configuration is neither used nor changed (only its Debian mirror is read:
+packager.core.apt_sources); it checks every file against the suite's
 signed indexes (Debian's archive keyring). The downloads are published whole into
 `sources/debian-<suite>/` and reused offline from then on.
 """
@@ -15,14 +16,13 @@ import os
 import shutil
 
 from packager.core import runner
+from packager.core.apt_sources import DebianMirrors, debian_mirrors
 from packager.core.cache import new_entry_dir, publish
 from packager.core.context import Context
 from packager.core.errors import ToolError, UsageError
 from packager.python.portable.sources import DEBIAN_SUITES, DEPENDENCIES
 from packager.python.portable.spec import RuntimeSpec
 
-DEBIAN_MIRROR = "http://deb.debian.org/debian"
-DEBIAN_SECURITY = "http://deb.debian.org/debian-security"
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 # The libraries come from one release for every CPython: bookworm's OpenSSL 3.0 (an LTS
 # line Debian maintains), and one set of libraries built once for all runtimes.
@@ -46,17 +46,17 @@ def library_packages() -> list[str]:
     return [dep.debian_package for dep in DEPENDENCIES]
 
 
-def sources_list(suite: str) -> str:
+def sources_list(suite: str, mirrors: DebianMirrors) -> str:
     """The private sources.list: the suite and its security updates, sources only.
 
     (`-updates` is left out: it carries volatile data packages, none of which a runtime
     needs, and its index may name files the mirror no longer has.)
     """
     options = f"[signed-by={KEYRING}]"
-    return (
-        f"deb-src {options} {DEBIAN_MIRROR} {suite} main\n"
-        f"deb-src {options} {DEBIAN_SECURITY} {suite}-security main\n"
-    )
+    text = f"deb-src {options} {mirrors.archive} {suite} main\n"
+    if mirrors.security:
+        text += f"deb-src {options} {mirrors.security} {suite}-security main\n"
+    return text
 
 
 def fetch_python(spec: RuntimeSpec, ctx: Context, root: str) -> str:
@@ -89,7 +89,7 @@ def _fetch(suite: str, packages: list[str], label: str, ctx: Context, root: str)
         raise UsageError("cannot write the source cache", path=final, fix="check its permissions")
     try:
         state = os.path.join(building, ".apt")
-        options = _apt_options(state, suite)
+        options = _apt_options(state, sources_list(suite, debian_mirrors(ctx.environ)))
         ctx.progress(f"fetching Debian {suite}'s source packages (apt-get update)…")
         runner.run([apt_get, *options, "update"], environ=_apt_env(ctx), echo=ctx.echo)
         ctx.progress(f"fetching {', '.join(packages)} from Debian {suite} (apt-get source)…")
@@ -106,7 +106,7 @@ def _fetch(suite: str, packages: list[str], label: str, ctx: Context, root: str)
         raise
 
 
-def _apt_options(state: str, suite: str) -> list[str]:
+def _apt_options(state: str, sources: str) -> list[str]:
     """apt options that point every file apt reads or writes into `state`."""
     lists = os.path.join(state, "lists", "partial")
     archives = os.path.join(state, "cache", "archives", "partial")
@@ -120,7 +120,7 @@ def _apt_options(state: str, suite: str) -> list[str]:
         pass
     source_list = os.path.join(state, "sources.list")
     with open(source_list, "w", encoding="utf-8") as stream:
-        stream.write(sources_list(suite))
+        stream.write(sources)
     settings = {
         "Dir::Etc::SourceList": source_list,
         "Dir::Etc::SourceParts": parts,
