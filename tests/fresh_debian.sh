@@ -35,7 +35,7 @@ if [ ! -e "$base/.complete" ]; then
   rm -rf "$base"
   # The Debian mirror this machine's apt uses (or PACKAGER_DEBIAN_MIRROR).
   mirror="$(PYTHONPATH="$repo" python3 -c 'import os
-from packager.core.apt_sources import debian_mirrors
+from packager.core.apt import debian_mirrors
 print(debian_mirrors(os.environ).archive)')"
   debootstrap --variant=minbase bookworm "$base" "$mirror"
   cp /etc/resolv.conf "$base/etc/resolv.conf"

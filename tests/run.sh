@@ -20,7 +20,9 @@ apt_packages=(
   python3-pip                                            # --requirements with a Debian stdlib
   python3-venv                                           # the environment the tests run in
   gcc-aarch64-linux-gnu qemu-user-static                 # aarch64 cross builds, run by qemu
+  libc6-dev-arm64-cross                                  # the cross compiler's C headers
   debootstrap                                            # minimal Debian roots for verify --distro
+  debian-archive-keyring                                 # checks the Debian packages packager fetches
   tcl                                                    # SQLite's build, in the portable runtime
   msitools wixl nsis rpm                                 # Windows installers, RPM packages
   desktop-file-utils                                     # desktop-file-validate
@@ -30,12 +32,8 @@ apt_packages=(
   tesseract-ocr                                          # reads a GUI test's window off the screen
 )
 install_debian_packages "${apt_packages[@]}"
-# The aarch64 tests fetch Debian's arm64 CPython with `apt-get download` into a root of
-# their own (tests/integration/test_cross_aarch64.py); nothing of arm64 is installed.
-if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-  sudo=(); [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-  "${sudo[@]}" dpkg --add-architecture arm64 && "${sudo[@]}" apt-get update -qq
-fi
+# The aarch64 tests take Debian's arm64 CPython from the root packager makes itself
+# (packager.python.debian_root): nothing of arm64 is installed or configured on the host.
 command -v cargo >/dev/null || { echo "tests/run.sh: cargo is required (https://rustup.rs)" >&2; exit 1; }
 # The cross targets' standard libraries (build --target); a no-op once installed. A
 # toolchain without rustup (one mounted into a fresh root) must already carry them.

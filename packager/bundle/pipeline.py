@@ -58,6 +58,7 @@ from packager.outputs import (
 )
 from packager.outputs.launchers import check_search_path_safe
 from packager.outputs.model import PACKAGE_FORMATS, BundleFormat, BundleManifest
+from packager.python.target_python import target_python_home
 from packager.python.windows_embed import windows_python_home
 from packager.targets import cross_target, host_arch
 from packager.verify.gui import gui_tools, verify_window
@@ -86,8 +87,7 @@ def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
     crate = is_crate(request.source)
     layout = choose_layout(request, crate=crate)
     check_request(request, layout, crate=crate)
-    if layout is PE:
-        request = _with_windows_python(request, ctx)
+    request = _with_target_python(request, layout, ctx)
     gui = False
     if layout is not ONEFILE:  # refuse wrong metadata before the build
         provisional = request.name or provisional_name(request.source)
@@ -119,14 +119,19 @@ def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
     return BundleRun(layout.key, manifest, None, _verify(request, subjects, ctx, gui=gui))
 
 
-def _with_windows_python(request: BundleRequest, ctx: Context) -> BundleRequest:
-    """The request with --python 3.X turned into the fetched embeddable CPython's home."""
-    home = windows_python_home(request.obtain.python, request.content.python_home, ctx)
-    return replace(
-        request,
-        obtain=replace(request.obtain, python=None),
-        content=replace(request.content, python_home=home),
-    )
+def _with_target_python(request: BundleRequest, layout: Layout, ctx: Context) -> BundleRequest:
+    """The request with its target's CPython home filled in: a Windows program's
+    --python 3.X fetched, a Linux cross target's Debian root made when none is given."""
+    content, obtain = request.content, request.obtain
+    if layout is PE:
+        home = windows_python_home(obtain.python, content.python_home, ctx)
+        obtain = replace(obtain, python=None)
+    elif obtain.target is not None and content.python_home is None:
+        # A Linux target's --python names the host interpreter that compiles its stdlib.
+        home = target_python_home(cross_target(obtain.target), None, None, ctx)
+    else:
+        return request
+    return replace(request, obtain=obtain, content=replace(content, python_home=home))
 
 
 def is_crate(source: str) -> bool:

@@ -169,7 +169,7 @@ def _build_for_target(
     """A cross build: the target's Python comes from --python-home, or for Windows from
     the embeddable CPython --python 3.X names (fetched)."""
     from packager.crate.cross_build import build_for_target
-    from packager.python.windows_embed import target_python_home
+    from packager.python.target_python import target_python_home
     from packager.targets import cross_target
 
     if static_library is not None:

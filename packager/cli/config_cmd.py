@@ -106,7 +106,7 @@ def _target_report(
     """The config `build --target` writes (PyO3 derives the same from PYO3_CROSS_LIB_DIR),
     as PYO3_PRINT_CONFIG prints it, or as JSON."""
     from packager.crate.cross_build import target_config
-    from packager.python.windows_embed import target_python_home
+    from packager.python.target_python import target_python_home
     from packager.reporting.config import target_to_json
     from packager.targets import cross_target
 

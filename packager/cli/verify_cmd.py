@@ -133,7 +133,8 @@ def _show_gui(
     type=click.Path(exists=True, file_okay=False),
     default=None,
     help="For a bundle built for another architecture (aarch64): the target's root it was "
-    "built against (--python-home); its C library runs the program under qemu-user.",
+    "built against (--python-home); its C library runs the program under qemu-user. "
+    "Default: the Debian root packager makes for that architecture.",
 )
 @json_option
 @click.pass_context

@@ -25,9 +25,14 @@ class PackagerError(Exception):
 
     def __str__(self) -> str:
         text = f"{self.path}: {self.message}" if self.path else self.message
+        text += "".join(f"\n  | {line}" for line in self.details())
         if self.fix:
             text += f"\n  fix: {self.fix}"
         return text
+
+    def details(self) -> list[str]:
+        """Lines shown between the message and the fix (a failed tool's last words)."""
+        return []
 
 
 class UsageError(PackagerError):
@@ -44,6 +49,10 @@ class NotABinaryError(UnreadableInputError):
 
 class InterpreterError(PackagerError):
     """A Python interpreter is missing, cannot be probed, or cannot be embedded."""
+
+
+# How many of a failed tool's last output lines an error shows.
+_TOOL_OUTPUT_LINES = 12
 
 
 class ToolError(PackagerError):
@@ -63,6 +72,11 @@ class ToolError(PackagerError):
         super().__init__(message, path=path, fix=fix)
         self.output = output
         self.returncode = returncode
+
+    def details(self) -> list[str]:
+        """The last lines the tool printed, which usually say why it failed."""
+        lines = [line.rstrip() for line in self.output.splitlines() if line.strip()]
+        return lines[-_TOOL_OUTPUT_LINES:]
 
 
 class OutputExistsError(PackagerError):

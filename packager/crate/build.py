@@ -64,6 +64,10 @@ class BuildFailed(ToolError):
         self.shown_lines = relevant_lines(output)
         super().__init__(message, output=output, returncode=returncode, fix=self._fix_text())
 
+    def details(self) -> list[str]:
+        """None: cargo's output was streamed, and its relevant lines are shown by the CLI."""
+        return []
+
     def _fix_text(self) -> str | None:
         if not self.diagnoses:
             return None

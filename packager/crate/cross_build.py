@@ -17,7 +17,7 @@ from packager.binary.checks import check_result
 from packager.binary.inspect import inspect_paths
 from packager.binary.model import InspectResult
 from packager.core import runner
-from packager.core.errors import UsageError
+from packager.core.errors import ToolError, UsageError
 from packager.core.fsutil import write_text_if_changed
 from packager.core.runner import Echo
 from packager.crate.build import (
@@ -211,9 +211,18 @@ def _start_up(
         f"{target.multiarch}-ar", environ, fix=f"install binutils-{target.multiarch} "
         f"(Debian: apt-get install binutils-{target.multiarch})"
     )  # fmt: skip
-    arguments = start_up_archive_args(
-        python.headers, python.config.version, target_dir, environ, cc=linker, ar=ar, echo=echo
-    )
+    try:
+        arguments = start_up_archive_args(
+            python.headers, python.config.version, target_dir, environ, cc=linker, ar=ar, echo=echo
+        )
+    except ToolError as exc:
+        headers = f"libc6-dev-{target.machine.deb}-cross"
+        raise ToolError(
+            f"{os.path.basename(linker)} could not compile packager's start-up code",
+            output=exc.output,
+            fix=f"install the cross compiler's C library headers (Debian: apt-get install "
+            f"{headers})",
+        ) from exc
     return [f"-Clink-arg={argument}" for argument in arguments]
 
 

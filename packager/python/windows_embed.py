@@ -23,7 +23,6 @@ from packager.core.context import Context
 from packager.core.errors import ToolError, UnreadableInputError, UsageError
 from packager.core.fsutil import sha256_file
 from packager.core.safe_extract import extract_zip
-from packager.targets import PythonSource, Target
 
 _VERSION = re.compile(r"3\.([0-9]{1,2})(?:\.([0-9]{1,2}))?")
 
@@ -181,19 +180,3 @@ def windows_python_home(python: str | None, python_home: str | None, ctx: Contex
             "names an unpacked one",
         )
     return windows_home_for(python, ctx)
-
-
-def target_python_home(
-    target: Target, python: str | None, python_home: str | None, ctx: Context
-) -> str | None:
-    """Where a cross target's CPython is: --python-home, or for a Windows target the
-    embeddable CPython --python 3.X names; --python names nothing else's."""
-    if target.python is PythonSource.WINDOWS_HOME:
-        return windows_python_home(python, python_home, ctx)
-    if python is not None:
-        raise UsageError(
-            f"--python names an interpreter of this machine; {target.triple}'s Python "
-            "comes from --python-home",
-            fix="drop --python",
-        )
-    return python_home

@@ -15,7 +15,7 @@ import stat
 from collections.abc import Sequence
 
 from packager.core import runner
-from packager.core.apt_sources import debian_mirrors
+from packager.core.apt import debian_mirrors
 from packager.core.context import Context
 from packager.core.errors import UsageError
 

@@ -19,8 +19,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from packager.core import runner
+from packager.core.context import Context
 from packager.core.errors import UnreadableInputError, UsageError
 from packager.core.safe_extract import extract_tar, extract_zip
+from packager.python.debian_root import debian_root
+from packager.targets import PythonSource, linux_target_for
 from packager.verify.installers import installer_kind, verify_installer
 from packager.verify.model import VerifyResult
 from packager.verify.qemu import (
@@ -239,6 +242,9 @@ def _foreign(
     machine = foreign_machine(area)
     if machine is None:
         return [], None, {}
+    target = linux_target_for(machine)
+    if sysroot is None and target is not None and target.python is PythonSource.TARGET_ROOT:
+        sysroot = debian_root(target, Context(environ))  # its C library is all qemu takes
     libraries = target_libraries(sysroot, machine, os.path.join(work, "target"), subject)
     return qemu_prefix(machine, environ), libraries, {"QEMU_LD_PREFIX": TARGET_LIBRARIES}
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,50 +11,16 @@ import pytest
 
 _FIXTURE_SCRIPT = Path(__file__).parent.parent / "fixtures" / "build_fixtures.sh"
 
-# The arm64 packages of the root: CPython 3.11 and what libpython and its modules load.
-ROOT_PACKAGES = (
-    "libc6", "libgcc-s1", "gcc-12-base", "libcrypt1", "zlib1g", "zlib1g-dev", "libexpat1",
-    "libexpat1-dev", "libffi8", "libbz2-1.0", "liblzma5", "libssl3", "libsqlite3-0",
-    "libuuid1", "libncursesw6", "libtinfo6", "libreadline8", "libdb5.3", "libnsl2",
-    "libtirpc3", "libgssapi-krb5-2", "libkrb5-3", "libk5crypto3", "libkrb5support0",
-    "libkeyutils1", "libcom-err2", "libpython3.11-minimal", "libpython3.11-stdlib",
-    "libpython3.11", "libpython3.11-dev",
-)  # fmt: skip
-
-
-def _test_cache() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "packager" / "tests"
-
 
 @pytest.fixture(scope="session")
 def arm64_root() -> Path:
-    """Debian 12's arm64 CPython 3.11 unpacked into a root (cached): fetched with
-    `apt-get download` and unpacked with `dpkg-deb -x`; nothing is installed on the host."""
-    root = _test_cache() / "arm64-root"
-    if (root / "usr" / "lib" / "aarch64-linux-gnu" / "libpython3.11.so.1.0").is_file():
-        return root
-    debs = root.with_name("arm64-root.debs")
-    shutil.rmtree(debs, ignore_errors=True)
-    debs.mkdir(parents=True)
-    os.chmod(debs, 0o777)  # apt-get download hands the files to its _apt user
-    completed = subprocess.run(
-        ["apt-get", "download", *(f"{name}:arm64" for name in ROOT_PACKAGES)],
-        cwd=debs, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    if completed.returncode != 0:
-        pytest.fail(
-            "apt-get download failed (the host needs `dpkg --add-architecture arm64` and "
-            f"`apt-get update`, as tests/run.sh does):\n{completed.stderr[-1500:]}"
-        )
-    partial = root.with_name("arm64-root.partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    for deb in sorted(debs.glob("*.deb")):
-        subprocess.run(["dpkg-deb", "-x", str(deb), str(partial)], check=True)
-    shutil.rmtree(root, ignore_errors=True)
-    partial.rename(root)
-    shutil.rmtree(debs)
-    return root
+    """Debian 12's arm64 CPython 3.11 unpacked into a root: the one packager makes for an
+    aarch64 target when no --python-home is given (cached; nothing installed on the host)."""
+    from packager.core.context import Context
+    from packager.python.debian_root import debian_root
+    from packager.targets import TARGETS
+
+    return Path(debian_root(TARGETS["aarch64-unknown-linux-gnu"], Context(os.environ)))
 
 
 @pytest.fixture(scope="session")

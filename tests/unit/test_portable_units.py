@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from packager.core.apt_sources import DebianMirrors
+from packager.core.apt import DebianMirrors
 from packager.core.context import Context
 from packager.core.errors import InterpreterError, RuntimeBuildError, UsageError
 from packager.python.portable import BuildOptions, build_runtime

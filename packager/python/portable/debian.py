@@ -5,7 +5,7 @@ python3.13 from trixie); the libraries always from LIBRARY_SUITE.
 
 apt-get runs with a private sources list, state and cache directory, so the host's apt
 configuration is neither used nor changed (only its Debian mirror is read:
-packager.core.apt_sources); it checks every file against the suite's
+packager.core.apt); it checks every file against the suite's
 signed indexes (Debian's archive keyring). The downloads are published whole into
 `sources/debian-<suite>/` and reused offline from then on.
 """
@@ -16,14 +16,19 @@ import os
 import shutil
 
 from packager.core import runner
-from packager.core.apt_sources import DebianMirrors, debian_mirrors
+from packager.core.apt import (
+    KEYRING,
+    DebianMirrors,
+    apt_environ,
+    debian_mirrors,
+    private_apt_options,
+)
 from packager.core.cache import new_entry_dir, publish
 from packager.core.context import Context
 from packager.core.errors import ToolError, UsageError
 from packager.python.portable.sources import DEBIAN_SUITES, DEPENDENCIES
 from packager.python.portable.spec import RuntimeSpec
 
-KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 # The libraries come from one release for every CPython: bookworm's OpenSSL 3.0 (an LTS
 # line Debian maintains), and one set of libraries built once for all runtimes.
 LIBRARY_SUITE = "bookworm"
@@ -89,13 +94,13 @@ def _fetch(suite: str, packages: list[str], label: str, ctx: Context, root: str)
         raise UsageError("cannot write the source cache", path=final, fix="check its permissions")
     try:
         state = os.path.join(building, ".apt")
-        options = _apt_options(state, sources_list(suite, debian_mirrors(ctx.environ)))
+        options = private_apt_options(state, sources_list(suite, debian_mirrors(ctx.environ)))
         ctx.progress(f"fetching Debian {suite}'s source packages (apt-get update)…")
-        runner.run([apt_get, *options, "update"], environ=_apt_env(ctx), echo=ctx.echo)
+        runner.run([apt_get, *options, "update"], environ=apt_environ(ctx.environ), echo=ctx.echo)
         ctx.progress(f"fetching {', '.join(packages)} from Debian {suite} (apt-get source)…")
         runner.run(
             [apt_get, *options, "source", "--download-only", *(f"{p}/{suite}" for p in packages)],
-            environ=_apt_env(ctx),
+            environ=apt_environ(ctx.environ),
             cwd=building,
             echo=ctx.echo,
         )
@@ -104,41 +109,3 @@ def _fetch(suite: str, packages: list[str], label: str, ctx: Context, root: str)
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
-
-
-def _apt_options(state: str, sources: str) -> list[str]:
-    """apt options that point every file apt reads or writes into `state`."""
-    lists = os.path.join(state, "lists", "partial")
-    archives = os.path.join(state, "cache", "archives", "partial")
-    parts = os.path.join(state, "sources.list.d")
-    for directory in (lists, archives, parts, os.path.join(state, "preferences.d")):
-        os.makedirs(directory, exist_ok=True)
-    # An empty package status: apt would otherwise map a name to the version installed
-    # on the host (bzip2 1.0.8-5 from bookworm) and look for that in another suite.
-    status = os.path.join(state, "status")
-    with open(status, "w", encoding="utf-8"):
-        pass
-    source_list = os.path.join(state, "sources.list")
-    with open(source_list, "w", encoding="utf-8") as stream:
-        stream.write(sources)
-    settings = {
-        "Dir::Etc::SourceList": source_list,
-        "Dir::Etc::SourceParts": parts,
-        "Dir::Etc::Preferences": os.path.join(state, "preferences"),
-        "Dir::Etc::PreferencesParts": os.path.join(state, "preferences.d"),
-        "Dir::State": state,
-        "Dir::State::status": status,
-        "Dir::Cache": os.path.join(state, "cache"),
-        # The private directories belong to the caller; apt's unprivileged download
-        # user could not write into them.
-        "APT::Sandbox::User": "root" if os.geteuid() == 0 else "",
-        "Acquire::Languages": "none",
-    }
-    return [f"-o{key}={value}" for key, value in settings.items() if value]
-
-
-def _apt_env(ctx: Context) -> dict[str, str]:
-    keep = ("PATH", "HOME", "http_proxy", "https_proxy", "no_proxy")
-    env = {key: ctx.environ[key] for key in keep if key in ctx.environ}
-    env["LC_ALL"] = "C"
-    return env

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from packager.core.apt_sources import MIRROR_VARIABLE, debian_mirrors
+from packager.core.apt import MIRROR_VARIABLE, debian_mirrors
 from packager.core.errors import ToolError
 
 DEB822 = """Types: deb

@@ -1,10 +1,12 @@
-"""The Debian archive this machine's apt is configured for: its mirror and security mirror.
+"""apt for packager's own downloads: a private state, and the machine's Debian mirror.
 
 packager fetches Debian packages itself (source packages for a portable runtime, a
-target's packages, debootstrap roots) with a private apt state, never the host's, but
-from the mirror the machine already uses: a company mirror or a proxy keeps working. The
-mirror is read from apt's own files (deb822 `*.sources` and one-line `*.list`), or given
-with PACKAGER_DEBIAN_MIRROR (and PACKAGER_DEBIAN_SECURITY_MIRROR).
+target's binary packages, debootstrap roots) with an apt state of its own, so the host's
+apt configuration is neither used nor changed; apt still checks every file against the
+suite's signed indexes (Debian's archive keyring). The mirror is the one the machine
+already uses, so a company mirror or a proxy keeps working: read from apt's own files
+(deb822 `*.sources` and one-line `*.list`), or given with PACKAGER_DEBIAN_MIRROR (and
+PACKAGER_DEBIAN_SECURITY_MIRROR).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 
 from packager.core.errors import ToolError
 
+KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 MIRROR_VARIABLE = "PACKAGER_DEBIAN_MIRROR"
 SECURITY_VARIABLE = "PACKAGER_DEBIAN_SECURITY_MIRROR"
 # Debian's suites, by codename and by alias: an entry naming one of these is Debian's.
@@ -97,3 +100,46 @@ def _deb822_entries(text: str) -> Iterator[tuple[str, list[str]]]:
             continue
         for uri in fields.get("uris", "").split():
             yield uri.rstrip("/"), fields.get("suites", "").split()
+
+
+def private_apt_options(state: str, sources: str, architecture: str | None = None) -> list[str]:
+    """apt options that point every file apt reads or writes into `state` (a directory the
+    caller owns), with `sources` as its sources.list; `architecture` (Debian's name) makes
+    another architecture apt's own."""
+    lists = os.path.join(state, "lists", "partial")
+    archives = os.path.join(state, "cache", "archives", "partial")
+    parts = os.path.join(state, "sources.list.d")
+    for directory in (lists, archives, parts, os.path.join(state, "preferences.d")):
+        os.makedirs(directory, exist_ok=True)
+    # An empty package status: apt would otherwise map a name to the version installed
+    # on the host (bzip2 1.0.8-5 from bookworm) and look for that in another suite.
+    status = os.path.join(state, "status")
+    with open(status, "w", encoding="utf-8"):
+        pass
+    source_list = os.path.join(state, "sources.list")
+    with open(source_list, "w", encoding="utf-8") as stream:
+        stream.write(sources)
+    settings = {
+        "Dir::Etc::SourceList": source_list,
+        "Dir::Etc::SourceParts": parts,
+        "Dir::Etc::Preferences": os.path.join(state, "preferences"),
+        "Dir::Etc::PreferencesParts": os.path.join(state, "preferences.d"),
+        "Dir::State": state,
+        "Dir::State::status": status,
+        "Dir::Cache": os.path.join(state, "cache"),
+        # The private directories belong to the caller; apt's unprivileged download
+        # user could not write into them.
+        "APT::Sandbox::User": "root" if os.geteuid() == 0 else "",
+        "Acquire::Languages": "none",
+        "APT::Architecture": architecture or "",
+        "APT::Architectures": architecture or "",
+    }
+    return [f"-o{key}={value}" for key, value in settings.items() if value]
+
+
+def apt_environ(environ: Mapping[str, str]) -> dict[str, str]:
+    """What apt-get runs with: the path, home and proxies of `environ`, in the C locale."""
+    keep = ("PATH", "HOME", "http_proxy", "https_proxy", "no_proxy")
+    env = {key: environ[key] for key in keep if key in environ}
+    env["LC_ALL"] = "C"
+    return env
