@@ -51,7 +51,7 @@ def obtain(request: BundleRequest, layout: Layout, ctx: Context, *, crate: bool)
         request.source,
         environ=ctx.environ,
         mode=mode,
-        python=_default_python(request, ctx),
+        python=default_python(request, ctx),
         release=True,
         package=request.obtain.package,
         binary=request.obtain.binary,
@@ -139,7 +139,7 @@ def runtime_of(interpreter: str) -> str | None:
     return runtime.selector if runtime is not None else None
 
 
-def _default_python(request: BundleRequest, ctx: Context) -> str | None:
+def default_python(request: BundleRequest, ctx: Context) -> str | None:
     """--python, else the newest portable runtime built for this machine, if any: a bundle
     made with it runs from its glibc floor on (usually 2.17), not just from this host's."""
     if request.obtain.python is not None:
@@ -154,4 +154,17 @@ def _default_python(request: BundleRequest, ctx: Context) -> str | None:
                 f"{runtime.glibc_text}) from the cache; --python chooses another interpreter"
             )
             return runtime.executable
+    ctx.note(
+        f"no portable runtime is built, so the program takes this machine's Python and needs "
+        f"{_host_glibc()} or newer; `packager runtime build --python 3.11 --glibc 2.17` makes "
+        "one whose bundles run from glibc 2.17 on"
+    )
     return None
+
+
+def _host_glibc() -> str:
+    """This machine's C library, as glibc names itself ("glibc 2.36")."""
+    try:
+        return os.confstr("CS_GNU_LIBC_VERSION") or "this machine's glibc"
+    except (ValueError, OSError):
+        return "this machine's glibc"

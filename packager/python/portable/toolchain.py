@@ -20,7 +20,7 @@ from packager.core import runner
 from packager.core.errors import ToolError
 from packager.python.portable.spec import RuntimeSpec
 
-ZIG_FIX = "install zig: python3 -m pip install 'packager[runtime]' (PyPI ziglang)"
+ZIG_FIX = "install zig: python3 -m pip install ziglang (a dependency of packager)"
 
 # Where build paths are mapped to in anything the compiler writes (__FILE__, debug info).
 MAPPED_BUILD_DIR = "/build"
