@@ -60,7 +60,7 @@ from packager.outputs.launchers import check_search_path_safe
 from packager.outputs.model import PACKAGE_FORMATS, BundleFormat, BundleManifest
 from packager.python.target_python import target_python_home
 from packager.python.windows_embed import windows_python_home
-from packager.targets import cross_target, host_arch
+from packager.targets import cross_target, host_arch, is_native
 from packager.verify.gui import gui_tools, verify_window
 from packager.verify.model import VerifyResult
 from packager.verify.roots import DEBIAN_RELEASES, debian_root, lowest_glibc
@@ -84,6 +84,8 @@ class BundleRun:
 
 def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
     """Run the pipeline for `request`; nothing appears in the output directory on failure."""
+    if request.obtain.target is not None and is_native(request.obtain.target):
+        request = replace(request, obtain=replace(request.obtain, target=None))
     crate = is_crate(request.source)
     layout = choose_layout(request, crate=crate)
     check_request(request, layout, crate=crate)
@@ -123,6 +125,7 @@ def _with_target_python(request: BundleRequest, layout: Layout, ctx: Context) ->
     """The request with its target's CPython home filled in: a Windows program's
     --python 3.X fetched, a Linux cross target's Debian root made when none is given."""
     content, obtain = request.content, request.obtain
+    home: str | None
     if layout is PE:
         home = windows_python_home(obtain.python, content.python_home, ctx)
         obtain = replace(obtain, python=None)

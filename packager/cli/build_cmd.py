@@ -22,6 +22,7 @@ from packager.core.errors import EXIT_CLEAN, EXIT_FINDINGS, UsageError
 from packager.core.runner import Echo
 from packager.crate.build import BuildFailed, BuildOutcome, build_crate
 from packager.reporting.build import to_json, to_text
+from packager.targets import is_native
 
 HELP = """Build CRATE (default: the current directory) so that it embeds Python.
 
@@ -137,6 +138,8 @@ def _build(
 ) -> BuildOutcome:
     """Build for this host, or for --target; `selection` is (--package, --bin)."""
     package, binary = selection
+    if target is not None and is_native(target):
+        target = None  # this machine's own target: a native build
     if target is None:
         return build_crate(
             crate,

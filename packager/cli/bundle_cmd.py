@@ -109,7 +109,7 @@ class BundleParams(TypedDict):
     force: bool
     run_verify: bool
     python_home: str | None
-    cross_target: str | None
+    cross_target: tuple[str, ...]
     onefile: bool
     only_needed: bool
     scripts: tuple[str, ...]
@@ -220,10 +220,12 @@ class BundleParams(TypedDict):
 @click.option(
     "--target",
     "cross_target",
-    metavar="TRIPLE",
-    default=None,
+    metavar="TRIPLE[,TRIPLE...]",
+    multiple=True,
     help="Build the CRATE for another system, named as cargo names it "
-    "(x86_64-pc-windows-gnu, with --python 3.X or --python-home).",
+    "(x86_64-pc-windows-gnu, aarch64-unknown-linux-gnu, x86_64-unknown-linux-gnu). "
+    "Several (comma-separated or repeated): each target's outputs go to OUT/TRIPLE/, with "
+    "one OUT/SHA256SUMS and OUT/artifacts.json over all.",
 )
 @click.option(
     "--onefile",
@@ -261,6 +263,7 @@ class BundleParams(TypedDict):
 @click.pass_context
 def command(ctx: click.Context, **params: Unpack[BundleParams]) -> None:
     from packager.bundle import bundle
+    from packager.bundle.every_target import bundle_every_target, parse_targets
     from packager.core.context import Context
     from packager.reporting.bundle import to_json, to_text
 
@@ -281,12 +284,20 @@ def command(ctx: click.Context, **params: Unpack[BundleParams]) -> None:
         note=lambda text: click.echo(f"packager: note: {text}", err=True),
     )
     interrupt_on_sigterm()
-    run = bundle(_request(params), context)
+    triples = parse_targets(params["cross_target"])
+    request = _request(params, triples[0] if len(triples) == 1 else None)
+    if len(triples) > 1:
+        from packager.reporting import every_target
+
+        every = bundle_every_target(request, triples, context)
+        click.echo(every_target.to_json(every) if as_json else every_target.to_text(every))
+        sys.exit(0 if every.ok else 1)
+    run = bundle(request, context)
     click.echo(to_json(run) if as_json else to_text(run))
     sys.exit(0 if run.ok else 1)
 
 
-def _request(params: BundleParams) -> BundleRequest:
+def _request(params: BundleParams, target: str | None) -> BundleRequest:
     """The typed request for the pipeline, from the command's options."""
     from packager.binary.floor import parse_floor
     from packager.bundle.options import (
@@ -307,7 +318,7 @@ def _request(params: BundleParams) -> BundleRequest:
         obtain=ObtainOptions(
             mode=params["mode"],
             python=params["python"],
-            target=params["cross_target"],
+            target=target,
             package=params["package"],
             binary=params["binary"],
         ),

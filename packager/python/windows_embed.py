@@ -24,6 +24,9 @@ from packager.core.errors import ToolError, UnreadableInputError, UsageError
 from packager.core.fsutil import sha256_file
 from packager.core.safe_extract import extract_zip
 
+# The release a Windows target takes when neither --python nor --python-home is given:
+# the one Debian 12 and the portable runtimes have too.
+DEFAULT_PYTHON = "3.11"
 _VERSION = re.compile(r"3\.([0-9]{1,2})(?:\.([0-9]{1,2}))?")
 
 
@@ -168,11 +171,11 @@ def _unpack(sdist: str, package: EmbedPackage, work: str) -> str:
     return os.path.join(unpacked, package.folder)
 
 
-def windows_python_home(python: str | None, python_home: str | None, ctx: Context) -> str | None:
+def windows_python_home(python: str | None, python_home: str | None, ctx: Context) -> str:
     """A Windows program's CPython home: --python-home as given, or the embeddable CPython
-    that --python 3.X names, fetched; None when neither is given."""
+    that --python 3.X names (DEFAULT_PYTHON without either), fetched."""
     if python is None:
-        return python_home
+        return python_home or windows_home_for(DEFAULT_PYTHON, ctx)
     if python_home is not None:
         raise UsageError(
             "--python and --python-home both name the Windows CPython",

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from packager.core.errors import InterpreterError, UsageError
 
 HOME_FIX = (
-    "pass a Windows CPython of the same version with --python-home DIR: a full "
-    "installation's folder, or the official 'embeddable package' zip, unpacked"
+    "pass the program's CPython release with --python 3.X, or a Windows CPython of the "
+    "same version with --python-home DIR: a full installation's folder, or the official "
+    "'embeddable package' zip, unpacked"
 )
 _VERSIONED_DLL = re.compile(r"python3[0-9]{1,2}t?(_d)?\.dll", re.IGNORECASE)
 

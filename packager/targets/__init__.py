@@ -148,6 +148,12 @@ def linux_target_for(arch: str) -> Target | None:
     )
 
 
+def is_native(triple: str) -> bool:
+    """Whether `triple` is this machine's own target (built as if no --target were given)."""
+    target = TARGETS.get(triple)
+    return target is not None and not target.is_cross and target.arch == host_arch()
+
+
 def linux_cross_triples() -> tuple[str, ...]:
     """The triples of the Linux cross targets, for messages that name them."""
     return tuple(triple for triple, t in CROSS_TARGETS.items() if t.system is TargetSystem.LINUX)
@@ -168,6 +174,7 @@ __all__ = [
     "TargetSystem",
     "cross_target",
     "host_arch",
+    "is_native",
     "linux_arches",
     "linux_cross_triples",
     "linux_target_for",

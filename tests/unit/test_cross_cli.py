@@ -14,10 +14,10 @@ def _packager(*args: str) -> subprocess.CompletedProcess[str]:
     return run_packager(*args, timeout=120)
 
 
-def test_build_for_windows_needs_the_windows_python() -> None:
-    completed = _packager("build", str(SAMPLES / "hello"), "--target", WINDOWS)
+def test_build_for_windows_refuses_a_release_with_no_embeddable_python() -> None:
+    completed = _packager("build", str(SAMPLES / "hello"), "--target", WINDOWS, "--python", "3.7")
     assert completed.returncode == 2, completed.stderr
-    assert f"building for {WINDOWS} needs the target's Python" in completed.stderr
+    assert "no embeddable Windows CPython 3.7 is known" in completed.stderr
     assert "--python-home DIR" in completed.stderr
 
 

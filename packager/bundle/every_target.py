@@ -1,0 +1,174 @@
+"""One command, several targets: a crate bundled for each, its outputs under OUT/TRIPLE/.
+
+Each target runs the ordinary pipeline with its own Python (a Windows target the
+embeddable CPython, a Linux cross target the Debian root packager makes, this machine
+its portable runtime or interpreter) and the requested formats its layout can write; a
+format a target cannot take is skipped with a note. Then OUT/SHA256SUMS lists every
+output of every target, and OUT/artifacts.json (schema artifacts-v1.json) describes each:
+target, format, path, size, SHA-256, and the glibc it needs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from packager.bundle.layouts import TREE_LAYOUTS
+from packager.bundle.options import BundleRequest
+from packager.bundle.pipeline import BundleRun, bundle
+from packager.core.context import Context
+from packager.core.errors import UsageError
+from packager.core.fsutil import atomic_write_text
+from packager.outputs.archives import sha256sums
+from packager.outputs.model import BundleFormat, BundleOutput
+from packager.targets import TARGETS, PythonSource, Target
+
+SUMS_FILE = "SHA256SUMS"
+ARTIFACTS_FILE = "artifacts.json"
+_RELEASE = re.compile(r"3\.[0-9]{1,2}(\.[0-9]{1,2})?")
+
+
+@dataclass(frozen=True)
+class TargetRun:
+    """One target's bundle run."""
+
+    target: Target
+    run: BundleRun
+    skipped: tuple[BundleFormat, ...]  # requested formats this target's layout cannot write
+
+
+@dataclass(frozen=True)
+class EveryTargetRun:
+    """What a run over several targets wrote."""
+
+    out_dir: str
+    runs: tuple[TargetRun, ...]
+    sums: str  # OUT/SHA256SUMS
+    artifacts: str  # OUT/artifacts.json
+
+    @property
+    def ok(self) -> bool:
+        """Whether every verified output of every target ran successfully."""
+        return all(entry.run.ok for entry in self.runs)
+
+
+def parse_targets(values: Sequence[str]) -> tuple[str, ...]:
+    """--target values, each a triple or a comma-separated list, as triples in order, once."""
+    triples = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    return tuple(dict.fromkeys(triples))
+
+
+def bundle_every_target(
+    request: BundleRequest, triples: Sequence[str], ctx: Context
+) -> EveryTargetRun:
+    """Bundle the crate of `request` for each of `triples` into OUT/TRIPLE/."""
+    targets = [_known(triple) for triple in triples]
+    _check_request(request)
+    runs: list[TargetRun] = []
+    for target in targets:
+        sub, skipped = _target_request(request, target)
+        if skipped:
+            names = ", ".join(fmt.value for fmt in skipped)
+            ctx.note(f"{target.triple}: skipped {names} (not an output of its layout)")
+        ctx.progress(f"bundling for {target.triple}")
+        runs.append(TargetRun(target, bundle(sub, ctx), skipped))
+    sums, artifacts = _write_indexes(request.out_dir, runs)
+    return EveryTargetRun(request.out_dir, tuple(runs), sums, artifacts)
+
+
+def _known(triple: str) -> Target:
+    target = TARGETS.get(triple)
+    if target is None:
+        raise UsageError(
+            f"no target '{triple}'",
+            fix=f"use cargo's names of the targets packager knows: {', '.join(sorted(TARGETS))}",
+        )
+    return target
+
+
+def _check_request(request: BundleRequest) -> None:
+    """Refuse what one value cannot mean for every target."""
+    if request.onefile:
+        raise UsageError(
+            "--onefile writes one Linux program; it does not combine with several targets",
+            fix="bundle each target with its own --target",
+        )
+    if request.content.python_home is not None:
+        raise UsageError(
+            "--python-home names one target's Python; with several targets each finds its own",
+            fix="drop --python-home, or bundle that target alone",
+        )
+    if request.name is not None:
+        raise UsageError(
+            "--name names one output; with several targets each takes the program's name",
+            fix="drop --name",
+        )
+
+
+def _target_request(
+    request: BundleRequest, target: Target
+) -> tuple[BundleRequest, tuple[BundleFormat, ...]]:
+    """The request for one target, and the requested formats its layout cannot write."""
+    layout = TREE_LAYOUTS[target.layout]
+    wanted = request.formats or (BundleFormat.DIR,)
+    formats = tuple(fmt for fmt in wanted if fmt in layout.formats)
+    skipped = tuple(fmt for fmt in wanted if fmt not in layout.formats)
+    # A release (3.X) chooses a Windows target's CPython; a path, this machine's interpreter.
+    python = request.obtain.python
+    release = python is not None and _RELEASE.fullmatch(python) is not None
+    if release != (target.python is PythonSource.WINDOWS_HOME):
+        python = None
+    obtain = replace(request.obtain, target=target.triple, python=python)
+    out_dir = os.path.join(request.out_dir, target.triple)
+    os.makedirs(out_dir, exist_ok=True)
+    return replace(request, out_dir=out_dir, formats=formats, obtain=obtain), skipped
+
+
+def _write_indexes(out_dir: str, runs: Sequence[TargetRun]) -> tuple[str, str]:
+    """OUT/SHA256SUMS and OUT/artifacts.json over every output file of every run."""
+    files = {
+        os.path.relpath(output.path, out_dir): output.path
+        for _target, output, _floor in _artifacts(runs)
+        if output.sha256 is not None
+    }
+    sums = os.path.join(out_dir, SUMS_FILE)
+    atomic_write_text(Path(sums), sha256sums(files))
+    artifacts = os.path.join(out_dir, ARTIFACTS_FILE)
+    document = artifacts_document(out_dir, runs)
+    atomic_write_text(Path(artifacts), json.dumps(document, indent=2) + "\n")
+    return sums, artifacts
+
+
+def artifacts_document(out_dir: str, runs: Sequence[TargetRun]) -> dict[str, Any]:
+    """The artifacts-v1 document: one entry per output file or folder of every target."""
+    return {
+        "schema_version": 1,
+        "artifacts": [
+            {
+                "target": target.triple,
+                "system": target.system.value,
+                "arch": target.arch,
+                "format": output.format.value if output.format else None,
+                "path": os.path.relpath(output.path, out_dir),
+                "size": output.size,
+                "sha256": output.sha256,
+                "glibc_floor": floor,
+            }
+            for target, output, floor in _artifacts(runs)
+        ],
+    }
+
+
+def _artifacts(runs: Sequence[TargetRun]) -> Iterator[tuple[Target, BundleOutput, str | None]]:
+    """(target, output, glibc floor) of every output a run wrote, SHA256SUMS files aside."""
+    for entry in runs:
+        manifest = entry.run.manifest
+        assert manifest is not None  # a tree layout: onefile is refused above
+        for output in manifest.outputs:
+            if output.format is not None:
+                yield entry.target, output, manifest.glibc_floor
