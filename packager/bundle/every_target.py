@@ -26,7 +26,7 @@ from packager.core.errors import UsageError
 from packager.core.fsutil import atomic_write_text
 from packager.outputs.archives import sha256sums
 from packager.outputs.model import BundleFormat, BundleOutput
-from packager.targets import TARGETS, PythonSource, Target
+from packager.targets import PythonSource, Target, target_named
 
 SUMS_FILE = "SHA256SUMS"
 ARTIFACTS_FILE = "artifacts.json"
@@ -67,7 +67,7 @@ def bundle_every_target(
     request: BundleRequest, triples: Sequence[str], ctx: Context
 ) -> EveryTargetRun:
     """Bundle the crate of `request` for each of `triples` into OUT/TRIPLE/."""
-    targets = [_known(triple) for triple in triples]
+    targets = [target_named(triple) for triple in triples]
     _check_request(request)
     runs: list[TargetRun] = []
     for target in targets:
@@ -79,16 +79,6 @@ def bundle_every_target(
         runs.append(TargetRun(target, bundle(sub, ctx), skipped))
     sums, artifacts = _write_indexes(request.out_dir, runs)
     return EveryTargetRun(request.out_dir, tuple(runs), sums, artifacts)
-
-
-def _known(triple: str) -> Target:
-    target = TARGETS.get(triple)
-    if target is None:
-        raise UsageError(
-            f"no target '{triple}'",
-            fix=f"use cargo's names of the targets packager knows: {', '.join(sorted(TARGETS))}",
-        )
-    return target
 
 
 def _check_request(request: BundleRequest) -> None:

@@ -130,13 +130,22 @@ TARGETS = {
 CROSS_TARGETS = {triple: target for triple, target in TARGETS.items() if target.is_cross}
 
 
+def target_named(triple: str) -> Target:
+    """The target named `triple`; refuse one the table does not have."""
+    return _lookup(TARGETS, triple, "no target")
+
+
 def cross_target(triple: str) -> Target:
     """The cross target named `triple`; refuse one this host has no recipe for."""
-    found = CROSS_TARGETS.get(triple)
+    return _lookup(CROSS_TARGETS, triple, "no cross build recipe for the target")
+
+
+def _lookup(table: dict[str, Target], triple: str, what: str) -> Target:
+    found = table.get(triple)
     if found is None:
         raise UsageError(
-            f"no cross build recipe for the target '{triple}'",
-            fix=f"use one of {', '.join(sorted(CROSS_TARGETS))} (cargo's names)",
+            f"{what} '{triple}'",
+            fix=f"use one of {', '.join(sorted(table))} (cargo's names)",
         )
     return found
 
@@ -178,4 +187,5 @@ __all__ = [
     "linux_arches",
     "linux_cross_triples",
     "linux_target_for",
+    "target_named",
 ]
