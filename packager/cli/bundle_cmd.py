@@ -284,7 +284,7 @@ def command(ctx: click.Context, **params: Unpack[BundleParams]) -> None:
         note=lambda text: click.echo(f"packager: note: {text}", err=True),
     )
     interrupt_on_sigterm()
-    triples = parse_targets(params["cross_target"])
+    triples = parse_targets(params["cross_target"]) or _declared_targets(params)
     request = _request(params, triples[0] if len(triples) == 1 else None)
     if len(triples) > 1:
         from packager.reporting import every_target
@@ -295,6 +295,17 @@ def command(ctx: click.Context, **params: Unpack[BundleParams]) -> None:
     run = bundle(request, context)
     click.echo(to_json(run) if as_json else to_text(run))
     sys.exit(0 if run.ok else 1)
+
+
+def _declared_targets(params: BundleParams) -> tuple[str, ...]:
+    """A crate's `targets` in [package.metadata.packager], when --target is not given."""
+    from packager.bundle.pipeline import is_crate
+    from packager.crate.appmeta import declared_targets
+
+    source = params["target"]
+    if params["onefile"] or not is_crate(source):
+        return ()
+    return declared_targets(source.removesuffix("Cargo.toml") or ".")
 
 
 def _request(params: BundleParams, target: str | None) -> BundleRequest:

@@ -14,6 +14,7 @@ cargo-bundle read their own tables from) adds or overrides them:
     upgrade-code = "6f1c…"            # a GUID, stable across versions (Windows upgrades)
     gui = true                        # a windowed app: no terminal for its menu entry
     categories = ["Utility"]          # freedesktop menu categories
+    targets = ["x86_64-unknown-linux-gnu", "x86_64-pc-windows-gnu"]  # bundle's default --target
 
 Command-line flags override each value. Everything is validated before any build starts,
 so a wrong icon path or a malformed GUID never costs a build.
@@ -327,15 +328,17 @@ def _string(value: object, key: str, path: Path) -> str | None:
 def _table(raw: object, path: Path) -> MetadataOptions:
     if not isinstance(raw, dict):
         raise UsageError(f"{TABLE} must be a table", path=str(path))
-    unknown = sorted(set(raw) - set(_KEYS))
+    unknown = sorted(set(raw) - set(_KEYS) - {"targets"})
     if unknown:
         raise UsageError(
             f"{TABLE} has unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}",
             path=str(path),
-            fix=f"use {', '.join(_KEYS)}",
+            fix=f"use {', '.join([*_KEYS, 'targets'])}",
         )
     values: dict[str, object] = {}
     for key, value in raw.items():
+        if key == "targets":
+            continue  # not what installers say: declared_targets reads it
         attr = _KEYS[key]
         if attr == "gui":
             if not isinstance(value, bool):
@@ -359,3 +362,17 @@ def _check_text(meta: AppMetadata) -> None:
     ):
         if _TEXT_FORBIDDEN.search(value):
             raise UsageError(f"the {label} holds control characters: {value!r}")
+
+
+def declared_targets(crate_dir: str) -> tuple[str, ...]:
+    """The `targets` of the crate's `[package.metadata.packager]`: bundle's default --target."""
+    manifest_path = Path(crate_dir) / "Cargo.toml"
+    package = _load(manifest_path).get("package")
+    metadata = package.get("metadata") if isinstance(package, dict) else None
+    table = metadata.get("packager") if isinstance(metadata, dict) else None
+    targets = table.get("targets", []) if isinstance(table, dict) else []
+    if not isinstance(targets, list) or not all(isinstance(t, str) and t for t in targets):
+        raise UsageError(
+            f"{TABLE} targets must be a list of target triples", path=str(manifest_path)
+        )
+    return tuple(targets)
