@@ -14,7 +14,7 @@ cargo-bundle read their own tables from) adds or overrides them:
     upgrade-code = "6f1c…"            # a GUID, stable across versions (Windows upgrades)
     gui = true                        # a windowed app: no terminal for its menu entry
     categories = ["Utility"]          # freedesktop menu categories
-    targets = ["x86_64-unknown-linux-gnu", "x86_64-pc-windows-gnu"]  # bundle's default --target
+    targets = ["TRIPLE", ...]         # bundle's default --target (cargo's names)
 
 Command-line flags override each value. Everything is validated before any build starts,
 so a wrong icon path or a malformed GUID never costs a build.
