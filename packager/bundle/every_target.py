@@ -75,8 +75,16 @@ def bundle_every_target(
         if skipped:
             names = ", ".join(fmt.value for fmt in skipped)
             ctx.note(f"{target.triple}: skipped {names} (not an output of its layout)")
+        if not sub.formats:
+            continue
         ctx.progress(f"bundling for {target.triple}")
+        os.makedirs(sub.out_dir, exist_ok=True)
         runs.append(TargetRun(target, bundle(sub, ctx), skipped))
+    if not runs:
+        raise UsageError(
+            "none of the requested formats is an output of any of the targets",
+            fix="add dir or an archive format (zip, tar.gz, tar.zst) to --format",
+        )
     sums, artifacts = _write_indexes(request.out_dir, runs)
     return EveryTargetRun(request.out_dir, tuple(runs), sums, artifacts)
 
@@ -115,7 +123,6 @@ def _target_request(
         python = None
     obtain = replace(request.obtain, target=target.triple, python=python)
     out_dir = os.path.join(request.out_dir, target.triple)
-    os.makedirs(out_dir, exist_ok=True)
     return replace(request, out_dir=out_dir, formats=formats, obtain=obtain), skipped
 
 

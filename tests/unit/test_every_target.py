@@ -71,3 +71,14 @@ def test_an_unknown_target_is_refused_with_the_known_ones(tmp_path: Path) -> Non
     with pytest.raises(UsageError, match="no target 'mips-unknown-linux-gnu'") as raised:
         bundle_every_target(request, ("mips-unknown-linux-gnu",), Context(environ={}))
     assert raised.value.fix is not None and WINDOWS.triple in raised.value.fix
+
+
+def test_formats_no_target_can_write_are_refused_before_any_build(tmp_path: Path) -> None:
+    request = BundleRequest("crate", out_dir=str(tmp_path), formats=(BundleFormat.MSI,))
+    notes: list[str] = []
+    with pytest.raises(UsageError, match="none of the requested formats"):
+        bundle_every_target(
+            request, (NATIVE.triple, AARCH64.triple), Context({}, note=notes.append)
+        )
+    assert len(notes) == 2 and all("skipped msi" in note for note in notes)
+    assert list(tmp_path.iterdir()) == []
