@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 
 from packager.core import runner
 from packager.core.apt import KEYRING, apt_environ, debian_mirrors, private_apt_options
@@ -51,7 +52,7 @@ def debian_root(target: Target, ctx: Context, python: str = DEFAULT_PYTHON) -> s
             f"{', '.join(SUITES)} for it)",
         )
     suite, packages = release
-    parent = os.path.join(ctx.cache_dir or "/tmp", "target-roots")
+    parent = os.path.join(ctx.cache_dir or tempfile.gettempdir(), "target-roots")
     key = cache_key({"suite": suite, "arch": deb_arch, "packages": packages})[:16]
     final = os.path.join(parent, f"debian-{suite}-{deb_arch}-python{python}-{key}")
     if os.path.isfile(os.path.join(final, "usr", "lib", target.multiarch, _libpython(python))):
