@@ -214,8 +214,10 @@ class BundleParams(TypedDict):
 @click.option(
     "--python-home",
     type=click.Path(file_okay=False),
-    help="For a Windows BINARY or --target: the Windows CPython (e.g. the embeddable "
-    "package, unpacked) to take python3XY.dll and the stdlib from.",
+    help="For a Windows BINARY or target: the Windows CPython (e.g. the embeddable "
+    "package, unpacked) to take python3XY.dll and the stdlib from (default: the one "
+    "--python 3.X names, fetched); for an aarch64 target: its root file system (default: "
+    "the Debian root packager makes).",
 )
 @click.option(
     "--target",
