@@ -89,7 +89,7 @@ def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
     crate = is_crate(request.source)
     layout = choose_layout(request, crate=crate)
     check_request(request, layout, crate=crate)
-    request = _with_target_python(request, layout, ctx)
+    request = _with_target_python(request, layout, ctx, crate=crate)
     gui = False
     if layout is not ONEFILE:  # refuse wrong metadata before the build
         provisional = request.name or provisional_name(request.source)
@@ -121,11 +121,17 @@ def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
     return BundleRun(layout.key, manifest, None, _verify(request, subjects, ctx, gui=gui))
 
 
-def _with_target_python(request: BundleRequest, layout: Layout, ctx: Context) -> BundleRequest:
+def _with_target_python(
+    request: BundleRequest, layout: Layout, ctx: Context, *, crate: bool
+) -> BundleRequest:
     """The request with its target's CPython home filled in: a Windows program's
-    --python 3.X fetched, a Linux cross target's Debian root made when none is given."""
+    --python 3.X fetched (for a crate, 3.11 without it: a built program's release is the
+    one it was linked against, which the user names), a Linux cross target's Debian root
+    made when none is given."""
     content, obtain = request.content, request.obtain
     home: str | None
+    if layout is PE and not crate and obtain.python is None:
+        return request  # the layout asks for --python or --python-home
     if layout is PE:
         home = windows_python_home(obtain.python, content.python_home, ctx)
         obtain = replace(obtain, python=None)
