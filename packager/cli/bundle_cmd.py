@@ -15,6 +15,7 @@ from packager.cli.options import (
     interrupt_on_sigterm,
     json_option,
     package_option,
+    progress_printer,
 )
 
 if TYPE_CHECKING:
@@ -266,14 +267,12 @@ class BundleParams(TypedDict):
 def command(ctx: click.Context, **params: Unpack[BundleParams]) -> None:
     from packager.bundle import bundle
     from packager.bundle.every_target import bundle_every_target, parse_targets
-    from packager.core.context import Context
+    from packager.core.context import Context, silent
     from packager.reporting.bundle import to_json, to_text
 
     as_json = params["as_json"]
 
-    def progress(message: str) -> None:
-        if not as_json:
-            click.echo(f"packager: {message}", err=True)
+    progress = silent if as_json else progress_printer()
 
     def echo(line: str) -> None:
         click.echo(line, err=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -82,8 +83,18 @@ def interrupt_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def progress_printer() -> Callable[[str], None]:
+    """Report a long step on stderr, one line each, with the seconds since the command began."""
+    started = time.monotonic()
+
+    def progress(line: str) -> None:
+        click.echo(f"packager: [{time.monotonic() - started:6.1f} s] {line}", err=True)
+
+    return progress
+
+
 def progress_context() -> Context:
     """The process environment, with long steps reported one line each on stderr."""
     from packager.core.context import Context
 
-    return Context(os.environ, progress=lambda line: click.echo(f"packager: {line}", err=True))
+    return Context(os.environ, progress=progress_printer())

@@ -8,7 +8,7 @@ import os
 import click
 
 from packager.cli.main import is_verbose
-from packager.cli.options import interrupt_on_sigterm, json_option
+from packager.cli.options import interrupt_on_sigterm, json_option, progress_printer
 from packager.core.context import Context
 
 SCHEMA_VERSION = 1
@@ -62,7 +62,7 @@ def build(
     options = BuildOptions(parse_spec(python, glibc, arch), source, deps_source, jobs)
     run = Context(
         environ=os.environ,
-        progress=lambda line: click.echo(line, err=True),
+        progress=progress_printer(),
         echo=(lambda line: click.echo(line, err=True)) if is_verbose(ctx) else None,
     )
     interrupt_on_sigterm()

@@ -8,7 +8,7 @@ import sys
 import click
 
 from packager.cli.main import is_verbose
-from packager.cli.options import json_option
+from packager.cli.options import json_option, progress_printer
 from packager.core.errors import UsageError
 from packager.core.runner import Echo
 
@@ -33,10 +33,8 @@ def _system_root(root: str | None, distro: str | None, *, echo: Echo | None, qui
     if distro is None:
         return root or "/"
 
-    def progress(line: str) -> None:
-        click.echo(f"packager: {line}", err=True)
-
-    context = Context(environ=dict(os.environ), progress=silent if quiet else progress, echo=echo)
+    progress = silent if quiet else progress_printer()
+    context = Context(environ=dict(os.environ), progress=progress, echo=echo)
     return debian_root(parse_distros(distro)[0], context)
 
 
