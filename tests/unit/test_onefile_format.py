@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import time
 import tracemalloc
 import zipfile
 from collections.abc import Callable
@@ -270,36 +269,32 @@ def _large_onefile(tmp_path: Path) -> bytes:
     return _onefile(tmp_path, deflate=False, members={"big.bin": os.urandom(24 << 20)})
 
 
-def _checked_within(tmp_path: Path, data: bytes) -> tuple[str | None, float, int]:
-    """(problem, seconds, peak bytes Python allocated) of reading `data`'s payload."""
+def _checked_within(tmp_path: Path, data: bytes) -> tuple[str | None, int]:
+    """(problem, peak bytes Python allocated) of reading `data`'s payload."""
     path = tmp_path / "program"
     path.write_bytes(data)
     del data
     tracemalloc.start()
-    started = time.perf_counter()
     try:
         payload = read_payload(str(path))
-        elapsed = time.perf_counter() - started
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
     assert payload is not None
-    return payload.problem, elapsed, peak
+    return payload.problem, peak
 
 
 def test_crafted_layout_record_is_refused_before_anything_is_hashed(tmp_path: Path) -> None:
     data = _large_onefile(tmp_path)
     crafted = patched_slot(data, table_offset=slot_of(data).payload_offset)
-    problem, elapsed, peak = _checked_within(tmp_path, crafted)
+    problem, peak = _checked_within(tmp_path, crafted)
     assert problem is not None and "layout record is inconsistent" in problem
-    assert elapsed < 1.0, f"{elapsed:.1f} s to refuse a layout record"
     assert peak < 1 << 20, f"{peak} bytes allocated: the file was copied"
 
 
 def test_checking_a_large_payload_hashes_it_in_place(tmp_path: Path) -> None:
-    problem, elapsed, peak = _checked_within(tmp_path, _large_onefile(tmp_path))
+    problem, peak = _checked_within(tmp_path, _large_onefile(tmp_path))
     assert problem is None
-    assert elapsed < 5.0, f"{elapsed:.1f} s to check 24 MB"
     assert peak < 1 << 20, f"{peak} bytes allocated: the file was copied"
 
 
