@@ -4,8 +4,11 @@ Hidden: every /usr/lib/python3* directory, /usr/bin/python3* and the system's
 libpython3*.so* (each file covered by /dev/null, as tmpfs cannot cover a single file),
 /usr/local, /opt, /root and $HOME (pyenv lives there). The bundle is first copied (or
 extracted, or installed) to a path with a space in it, so the run also proves the bundle
-is relocatable and quotes its paths. HOME and TMPDIR are fresh tmpfs directories. A
-bundle for another architecture runs under qemu-user (packager.verify.qemu).
+is relocatable and quotes its paths. HOME and TMPDIR are fresh tmpfs directories. The
+program runs in a user namespace of its own with no capabilities, even when packager runs
+as root: it can neither remount the system writable nor unmount what hides Python, nor
+make a user namespace to regain them. A bundle for another architecture runs under
+qemu-user (packager.verify.qemu).
 """
 
 from __future__ import annotations
@@ -100,7 +103,10 @@ def sandbox_argv(
         argv += ["--bind", directory, directory]
     if libraries is not None:
         argv += ["--ro-bind", libraries, TARGET_LIBRARIES]
-    argv += ["--unshare-all", "--die-with-parent", "--new-session", "--clearenv"]
+    # A user namespace and no capabilities, whoever runs it: bwrap run by root would keep
+    # every capability, and the program could remount / writable or unmount the covers.
+    argv += ["--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL"]
+    argv += ["--die-with-parent", "--new-session", "--clearenv"]
     for key, value in (
         ("PATH", "/usr/bin:/bin"),
         ("HOME", SANDBOX_HOME),

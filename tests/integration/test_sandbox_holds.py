@@ -1,0 +1,48 @@
+"""The verify sandbox holds whoever runs packager, root included.
+
+bwrap run by root keeps every capability unless told otherwise: a program under verify
+could remount the system writable, unmount the covers that hide Python, or make a user
+namespace of its own to get capabilities back. The "bundle" here is a folder whose
+launcher tries each and says so if it got through.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from packager.verify.sandbox import verify_bundle
+
+pytestmark = pytest.mark.integration
+
+ATTEMPTS = {
+    "remount-root-writable": "mount -o remount,rw,bind /",
+    "unmount-a-cover": "umount /root",
+    "new-user-namespace": "unshare -U -r true",
+    "write-the-system": "touch /usr/packager-escape-{token}",
+}
+
+
+def _bundle(tmp_path: Path, command: str) -> Path:
+    """A folder bundle whose launcher runs `command` and prints ESCAPED if it worked."""
+    tree = tmp_path / "attempt"
+    tree.mkdir()
+    launcher = tree / "attempt"
+    launcher.write_text(f"#!/bin/sh\n{command} 2>/dev/null && echo ESCAPED\nexit 0\n")
+    launcher.chmod(0o755)
+    return tree
+
+
+@pytest.mark.parametrize("attempt", sorted(ATTEMPTS))
+def test_the_program_cannot_leave_its_sandbox(attempt: str, tmp_path: Path) -> None:
+    token = uuid.uuid4().hex
+    command = ATTEMPTS[attempt].format(token=token)
+    result = verify_bundle(str(_bundle(tmp_path, command)), environ=dict(os.environ))
+    assert (result.returncode, result.stdout, os.path.exists(f"/usr/packager-escape-{token}")) == (
+        0,
+        "",
+        False,
+    ), result.stderr
