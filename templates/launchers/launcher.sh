@@ -13,7 +13,8 @@
 #                    loader splits it) are dropped: the loader would search them relative
 #                    to the current directory (a library-hijack hole).
 #   PYTHONPATH       unset, and PYTHONNOUSERSITE=1: the app sees only its own stdlib and
-#                    site-packages, not a user's.
+#                    site-packages, not a user's. PYTHONPLATLIBDIR is unset too: it would
+#                    move where CPython looks for the stdlib inside the bundle.
 #   PACKAGER_APP_DIR the bundle's app/ folder (the --app-dir files), so the app finds its
 #                    files from any working directory; unset when the bundle has none.
 #                    Child processes inherit it.
@@ -79,7 +80,7 @@ case $here in
 esac
 
 unset PACKAGER_ORIG_PYTHONHOME PACKAGER_ORIG_PYTHONPATH PACKAGER_ORIG_PYTHONNOUSERSITE \
-  PACKAGER_ORIG_LD_LIBRARY_PATH PACKAGER_RESTORE
+  PACKAGER_ORIG_PYTHONPLATLIBDIR PACKAGER_ORIG_LD_LIBRARY_PATH PACKAGER_RESTORE
 restore=
 save() {
   # $1 is always one of the literal names below, so eval sees no user data as code.
@@ -93,6 +94,7 @@ if [ "$export_env" = 0 ]; then
   save PYTHONHOME
   save PYTHONPATH
   save PYTHONNOUSERSITE
+  save PYTHONPLATLIBDIR
   if [ "$set_library_path" = 1 ]; then save LD_LIBRARY_PATH; fi
   PACKAGER_RESTORE=${restore# }
   export PACKAGER_RESTORE
@@ -114,7 +116,7 @@ if [ "$set_library_path" = 1 ]; then
 fi
 PYTHONHOME=$here
 export PYTHONHOME
-unset PYTHONPATH
+unset PYTHONPATH PYTHONPLATLIBDIR
 PYTHONNOUSERSITE=1
 export PYTHONNOUSERSITE
 if [ -d "$here/app" ]; then

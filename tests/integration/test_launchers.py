@@ -163,6 +163,18 @@ def test_original_python_variables_are_restored_for_children(
     assert "PYTHONNOUSERSITE" not in seen["child"]
 
 
+def test_an_inherited_platlibdir_does_not_move_the_stdlib_and_is_restored_for_children(
+    movable_bundle: list[Path],
+) -> None:
+    tree = movable_bundle[0]
+    environ = {"PATH": "/usr/bin:/bin", "PYTHONPLATLIBDIR": "lib64"}
+    _, seen = run_probe(tree / tree.name, [], environ)  # no probe line: it did not start
+    assert ("PYTHONPLATLIBDIR" in seen["initial"], seen["child"]["PYTHONPLATLIBDIR"]) == (
+        False,
+        "lib64",
+    )
+
+
 def test_export_env_lets_children_inherit_the_launcher_variables(
     movable_bundle: list[Path], tmp_path: Path
 ) -> None:
