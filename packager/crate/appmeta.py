@@ -146,6 +146,7 @@ def read_metadata(
 
     `crate_dir` is None for a built binary: then only the flags and `name` are used.
     """
+    _check_encodable(flags)
     declared = _declared(Path(crate_dir)) if crate_dir is not None else _Declared()
     base = Path(crate_dir) if crate_dir is not None else Path.cwd()
     table = replace(declared.table, **_flag_values(flags))  # type: ignore[arg-type]
@@ -351,6 +352,28 @@ def _table(raw: object, path: Path) -> MetadataOptions:
             raise UsageError(f"{TABLE} {key} must be a non-empty string", path=str(path))
         values[attr] = value
     return MetadataOptions(**values)  # type: ignore[arg-type]
+
+
+def _check_encodable(flags: MetadataOptions) -> None:
+    """Refuse a text flag that is not text: bytes the locale could not decode (surrogates).
+    (--icon is a path, which may be any bytes.)"""
+    for option_field in fields(flags):
+        value = getattr(flags, option_field.name)
+        for text in value if isinstance(value, tuple) else (value,):
+            if option_field.name != "icon" and isinstance(text, str) and _has_surrogate(text):
+                option = "--" + option_field.name.replace("_", "-")
+                raise UsageError(
+                    f"{option} is not valid text: {text.encode('utf-8', 'backslashreplace')!r}",
+                    fix=f"give {option} in UTF-8",
+                )
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _check_text(meta: AppMetadata) -> None:

@@ -104,3 +104,10 @@ def test_icons_must_be_square_pngs(tmp_path: Path) -> None:
 def test_a_binary_has_flags_only(tmp_path: Path) -> None:
     meta = read_metadata(None, "tool", version=None, flags=MetadataOptions(publisher="Me"))
     assert (meta.name, meta.version, meta.publisher) == ("tool", "0.0.0", "Me")
+
+
+def test_a_flag_that_is_not_text_is_refused_before_anything_runs() -> None:
+    flags = MetadataOptions(display_name="App \udcff")
+    with pytest.raises(UsageError, match="--display-name is not valid text") as raised:
+        read_metadata(None, "app", version=None, flags=flags)
+    assert raised.value.fix == "give --display-name in UTF-8"
