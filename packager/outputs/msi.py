@@ -86,7 +86,7 @@ def check_metadata(meta: AppMetadata) -> None:
         ("description", "--description", meta.summary),
         ("homepage", "--homepage", meta.homepage or ""),
     ):
-        _check_code_page(value, f"the {label} {value!r}", fix=f"give {option} in Latin letters")
+        _check_msi_text(value, f"the {label} {value!r}", fix=f"give {option} without it")
 
 
 def msi_file_name(name: str, version: str, arch: str) -> str:
@@ -245,7 +245,7 @@ def _add_tree(
     for entry in entries:
         path = os.path.join(directory, entry)
         key = f"{relative}/{entry}" if relative else entry
-        _check_code_page(entry, "the file name", fix="rename the file", path=path)
+        _check_msi_text(entry, "the file name", fix="rename the file", path=path)
         if os.path.isdir(path) and not os.path.islink(path):
             child = _child(parent, "Directory", Id=_id("d", key), Name=entry)
             components += _add_tree(child, plan, key, removals)
@@ -257,7 +257,17 @@ def _add_tree(
     return components
 
 
-def _check_code_page(text: str, what: str, *, fix: str, path: str | None = None) -> None:
+def _check_msi_text(text: str, what: str, *, fix: str, path: str | None = None) -> None:
+    """Refuse text wixl would change or cannot write: any '$' (its preprocessor expands
+    `$(env.X)` to the build machine's environment and drops a lone '$', and has no
+    escape), and characters outside the tables' Windows-1252."""
+    if "$" in text:
+        raise UsageError(
+            f"{what} holds '$', which wixl's preprocessor would expand or drop "
+            "(`$(env.NAME)` becomes the build machine's variable)",
+            path=path,
+            fix=f"{fix}, or choose --format setup (NSIS keeps '$')",
+        )
     try:
         text.encode(_CODE_PAGE)
     except UnicodeEncodeError as exc:

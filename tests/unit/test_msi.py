@@ -309,3 +309,23 @@ def test_a_file_name_beyond_windows_1252_is_refused_naming_the_file(tmp_path: Pa
     with pytest.raises(UsageError) as refused:
         wix_source(plan)
     assert refused.value.path == str(odd) and "rename" in (refused.value.fix or "")
+
+
+@pytest.mark.parametrize(
+    ("field", "option"),
+    [("display_name", "--display-name"), ("publisher", "--publisher"),
+     ("description", "--description"), ("homepage", "--homepage")],
+)  # fmt: skip
+def test_a_dollar_that_wixl_would_expand_is_refused_for_an_msi(field: str, option: str) -> None:
+    with pytest.raises(UsageError, match=r"holds '\$', which wixl's preprocessor") as refused:
+        check_metadata(replace(META, **{field: "App $(env.SECRET_TOKEN)"}))
+    assert refused.value.fix is not None and option in refused.value.fix
+
+
+def test_a_file_name_with_a_dollar_is_refused_naming_the_file(tmp_path: Path) -> None:
+    plan = _plan(tmp_path)
+    odd = Path(plan.root, "app", "price $5.txt")
+    odd.write_text("x")
+    with pytest.raises(UsageError, match=r"holds '\$'") as refused:
+        wix_source(plan)
+    assert refused.value.path == str(odd)
