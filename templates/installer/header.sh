@@ -97,6 +97,12 @@
   # Absolute from here on: the uninstaller runs from / and must remove exactly these paths.
   case $prefix in /*) ;; *) prefix=$(pwd -P)/$prefix ;; esac
   case $bin_dir in /*) ;; *) bin_dir=$(pwd -P)/$bin_dir ;; esac
+  # The install record holds one path per line: a newline in one would add a line of its own.
+  for path in "$prefix" "$bin_dir"; do
+    case $path in
+      *[[:cntrl:]]*) fail "'$path' holds a control character; choose another directory" ;;
+    esac
+  done
 
   sha256() {
     if command -v sha256sum >/dev/null 2>&1; then sha256sum -- "$1"
@@ -190,8 +196,8 @@
     [ -n "$data_home" ] || data_home=${HOME:+$HOME/.local/share}
     # The XDG spec ignores a relative XDG_DATA_HOME, and the uninstaller runs from /.
     case $data_home in /*) ;; *) data_home= ;; esac
-    case $prefix in
-      *[[:cntrl:]]*) fail "'$prefix' holds a control character, which a menu entry cannot run; choose another --prefix" ;;
+    case $data_home in
+      *[[:cntrl:]]*) fail "'$data_home' (XDG_DATA_HOME) holds a control character; set another" ;;
     esac
   fi
   if [ -n "$data_home" ]; then

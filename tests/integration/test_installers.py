@@ -59,6 +59,22 @@ def test_installer_installs_runs_and_uninstalls_without_a_trace(
     assert not list(tmp_path.glob(f"{name}-install.*"))
 
 
+@pytest.mark.parametrize("option", ["--prefix", "--bin-dir"])
+def test_a_control_character_in_a_directory_is_refused_and_nothing_is_installed(
+    hello_bundle: BundleManifest, tmp_path: Path, option: str
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    victim = tmp_path / "victim"
+    victim.write_text("the user's")
+    hostile = f"{tmp_path}/p\nfile={victim}"
+    installed = run_installer(
+        output_path(hello_bundle, BundleFormat.INSTALLER), home, option, hostile
+    )
+    outcome = (installed.returncode, "holds a control character" in installed.stderr)
+    assert (outcome, victim.read_text(), files_under(home)) == ((1, True), "the user's", [])
+
+
 def test_relative_prefix_installs_and_uninstalls_cleanly(
     hello_bundle: BundleManifest, tmp_path: Path
 ) -> None:
