@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import os
 import re
-import struct
 import tomllib
 import uuid
 from collections.abc import Mapping
@@ -32,6 +31,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from packager.core.errors import UsageError
+from packager.crate.icon import Icon, read_icon
 
 DEFAULT_VERSION = "0.0.0"
 _VERSION = re.compile(r"(?:[0-9]+:)?[0-9][A-Za-z0-9.+~]*(?:-[A-Za-z0-9.+~]+)?")
@@ -58,8 +58,6 @@ _HEX = "[0-9A-Fa-f]"
 _GUID = re.compile(rf"\{{?({_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}})\}}?")
 _URL = re.compile(r"https?://[^\s\"'<>]+")
 _CATEGORY = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_MAX_ICON = 1024
 # Characters that XML, .desktop files, shell scripts and spec files all carry safely.
 _TEXT_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f]")
 _KEYS = {
@@ -101,14 +99,6 @@ def check_version(version: str) -> None:
             f"--version {version!r} is not a package version",
             fix="use digits, letters and . + ~, starting with a digit (e.g. 1.2.0 or 1.2.0-1)",
         )
-
-
-@dataclass(frozen=True)
-class Icon:
-    """A square PNG, and its size in pixels."""
-
-    path: str  # absolute
-    size: int
 
 
 @dataclass(frozen=True)
@@ -222,28 +212,6 @@ def _categories(categories: tuple[str, ...]) -> tuple[str, ...]:
 def derived_upgrade_code(name: str, publisher: str) -> str:
     """A GUID made from the app's name and publisher: the same on every run and machine."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"packager:{publisher}:{name}")).upper()
-
-
-def read_icon(path: str, *, option: str = "--icon") -> Icon:
-    """Check that `path` is a square PNG no larger than 1024 pixels; its size."""
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(24)
-    except OSError as exc:
-        raise UsageError(
-            f"{option}: cannot read the icon ({exc.strerror or exc})", path=path
-        ) from exc
-    if len(head) < 24 or not head.startswith(_PNG_SIGNATURE) or head[12:16] != b"IHDR":
-        raise UsageError(f"{option}: the icon is not a PNG image", path=path, fix="give a PNG")
-    width, height = struct.unpack(">II", head[16:24])
-    if width != height or not 16 <= width <= _MAX_ICON:
-        raise UsageError(
-            f"{option}: the icon is {width}x{height}; a square PNG of 16 to {_MAX_ICON} "
-            "pixels is needed",
-            path=path,
-            fix="e.g. a 256x256 PNG",
-        )
-    return Icon(os.path.abspath(path), width)
 
 
 @dataclass(frozen=True)

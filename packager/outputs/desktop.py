@@ -19,7 +19,8 @@ import shutil
 from collections.abc import Sequence
 
 from packager.core.errors import UsageError
-from packager.crate.appmeta import AppMetadata, Icon
+from packager.crate.appmeta import AppMetadata
+from packager.crate.icon import Icon
 
 # The pixel sizes of hicolor's fixed-size directories (its index.theme).
 HICOLOR_SIZES = (16, 22, 24, 32, 36, 48, 64, 72, 96, 128, 192, 256, 512)

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import struct
 
+from packager.crate.icon import PNG_SIGNATURE
+
 _HEADER = struct.Struct("<HHH")  # reserved, type (1: icon), image count
 _ENTRY = struct.Struct("<BBBBHHII")  # width, height, colours, reserved, planes, bits, size, offset
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def png_to_ico(png: bytes) -> bytes:
     """An .ico file whose one image is the square PNG `png`."""
-    if not png.startswith(_PNG_SIGNATURE) or png[12:16] != b"IHDR" or len(png) < 24:
+    if not png.startswith(PNG_SIGNATURE) or png[12:16] != b"IHDR" or len(png) < 24:
         raise ValueError("not a PNG image")
     width, height = struct.unpack(">II", png[16:24])
     offset = _HEADER.size + _ENTRY.size

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from packager.core.errors import UsageError
-from packager.crate.appmeta import MetadataOptions, derived_upgrade_code, read_icon, read_metadata
+from packager.crate.appmeta import MetadataOptions, derived_upgrade_code, read_metadata
+from packager.crate.icon import read_icon
 from tests.helpers import png
 
 

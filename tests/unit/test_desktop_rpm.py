@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from packager.bundle import BundleFormat, BundleRequest, bundle
 from packager.core.context import Context
 from packager.core.errors import ToolError, UsageError
-from packager.crate.appmeta import AppMetadata, Icon, MetadataOptions
+from packager.crate.appmeta import AppMetadata, MetadataOptions
+from packager.crate.icon import Icon
 from packager.outputs.desktop import (
     check_theme_icon,
     exec_argument,

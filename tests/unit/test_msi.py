@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from packager.core.errors import UsageError
-from packager.crate.appmeta import AppMetadata, Icon
+from packager.crate.appmeta import AppMetadata
+from packager.crate.icon import Icon
 from packager.outputs.ico import png_to_ico
 from packager.outputs.msi import (
     MsiPlan,
