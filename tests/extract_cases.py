@@ -278,6 +278,31 @@ def well_formed_zip(work: Path) -> None:
     assert modes == {"run": 0o755, "sub/data": 0o644, "windows.txt": 0o644}
 
 
+def zip_bomb(work: Path) -> None:
+    """4 MiB of zeros in a few KiB, extracted under a 1 MiB limit: refused at the limit."""
+    area = Area(work)
+    bomb = area.work / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("zeros", bytes(4 << 20))
+    try:
+        extract_zip(str(bomb), str(area.dest), limit=1 << 20)
+    except UnreadableInputError as exc:
+        assert "unpack to far more than the archive holds" in str(exc), exc
+    else:
+        raise AssertionError("the bomb was extracted")
+    written = sum(path.stat().st_size for path in area.dest.rglob("*") if path.is_file())
+    assert written <= 1 << 20, f"{written} bytes written"
+
+
+def fifo_archive(work: Path) -> None:
+    """A FIFO named like an archive is refused without being read (a read would block)."""
+    area = Area(work)
+    fifo = area.work / "hostile.tar.gz"
+    os.mkfifo(fifo)
+    message = area.assert_refused(extract_tar, fifo)
+    assert "not a regular file" in message, message
+
+
 CASES: dict[str, Callable[[Path], None]] = {
     **{f"tar: {name}": case for name, case in HOSTILE_TAR.items()},
     **{f"zip: {name}": case for name, case in HOSTILE_ZIP.items()},
@@ -285,6 +310,8 @@ CASES: dict[str, Callable[[Path], None]] = {
     "zip: corrupt": corrupt_zip,
     "tar: well formed": well_formed_tar,
     "zip: well formed": well_formed_zip,
+    "zip: bomb": zip_bomb,
+    "tar: a FIFO": fifo_archive,
 }
 
 

@@ -10,13 +10,14 @@ same rules on every version:
   stay inside the destination; a hard link points at a regular file extracted before it;
 - device files and FIFOs are refused;
 - modes lose setuid/setgid/sticky and group/other write bits; the owner can read and
-  write every file; owners are never set.
+  write every file; owners are never set;
+- the archive is a regular file (a FIFO would block the read), and its members unpack to
+  at most `unpacked_limit(size)` bytes: a bomb stops there instead of filling the disk.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import tarfile
 import zipfile
@@ -29,20 +30,31 @@ _FIX = "extract only archives written by `packager bundle`, or rebuild this one"
 # Symlinks followed while resolving one path before it counts as a loop (Linux: 40).
 _MAX_LINK_HOPS = 40
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+# Unpacked bytes allowed: this many times the archive, and never less than the floor.
+_MAX_RATIO = 100
+_MIN_LIMIT = 512 << 20
+_CHUNK = 1 << 20
+
+
+def unpacked_limit(archive_size: int) -> int:
+    """How many bytes an archive of `archive_size` bytes may unpack to."""
+    return max(_MIN_LIMIT, _MAX_RATIO * archive_size)
 
 
 class _Refused(Exception):
     """A member breaks a rule; turned into UnreadableInputError naming the archive."""
 
 
-def extract_tar(archive: str, destination: str) -> None:
+def extract_tar(archive: str, destination: str, *, limit: int | None = None) -> None:
     """Extract the tar file `archive` (any compression tarfile reads) into `destination`.
 
-    `destination` is an existing, empty directory the caller removes if this raises.
+    `destination` is an existing, empty directory the caller removes if this raises;
+    `limit` replaces the unpacked limit the archive's size gives.
     """
     try:
+        limit = _limit_of(archive, limit)
         with tarfile.open(archive) as tar:
-            tree = _Tree(destination)
+            tree = _Tree(destination, limit)
             for member in tar:
                 _add_tar_member(tree, tar, member)
             tree.check_links()
@@ -52,20 +64,30 @@ def extract_tar(archive: str, destination: str) -> None:
         raise UnreadableInputError(f"cannot extract: {exc}", path=archive) from exc
 
 
-def extract_zip(archive: str, destination: str) -> None:
+def extract_zip(archive: str, destination: str, *, limit: int | None = None) -> None:
     """Extract the zip file `archive` into `destination` (symlink members are refused).
 
-    `destination` is an existing, empty directory the caller removes if this raises.
+    `destination` is an existing, empty directory the caller removes if this raises;
+    `limit` replaces the unpacked limit the archive's size gives.
     """
     try:
+        limit = _limit_of(archive, limit)
         with zipfile.ZipFile(archive) as handle:
-            tree = _Tree(destination)
+            tree = _Tree(destination, limit)
             for info in handle.infolist():
                 _add_zip_member(tree, handle, info)
     except _Refused as exc:
         raise UnreadableInputError(f"refusing to extract: {exc}", path=archive, fix=_FIX) from None
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
         raise UnreadableInputError(f"cannot extract: {exc}", path=archive) from exc
+
+
+def _limit_of(archive: str, given: int | None) -> int:
+    """The archive's unpacked limit; refuses what is not a regular file before it is read."""
+    info = os.stat(archive)
+    if not stat.S_ISREG(info.st_mode):
+        raise _Refused("it is not a regular file")
+    return unpacked_limit(info.st_size) if given is None else given
 
 
 def _add_tar_member(tree: _Tree, tar: tarfile.TarFile, member: tarfile.TarInfo) -> None:
@@ -135,8 +157,9 @@ def _file_mode(mode: int) -> int:
 class _Tree:
     """The destination directory and what has been written into it so far."""
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, limit: int) -> None:
         self.root = root
+        self.left = limit  # bytes the members may still unpack to
         self.directories: set[tuple[str, ...]] = {()}
         self.files: set[tuple[str, ...]] = set()
         self.links: list[tuple[str, ...]] = []
@@ -157,7 +180,11 @@ class _Tree:
         # O_EXCL | O_NOFOLLOW: never open something already there, and never a symlink.
         descriptor = os.open(self._new(parts), _CREATE, 0o600)
         with os.fdopen(descriptor, "wb") as handle:
-            shutil.copyfileobj(source, handle)
+            while chunk := source.read(min(_CHUNK, self.left + 1)):
+                self.left -= len(chunk)
+                if self.left < 0:
+                    raise _Refused("its members unpack to far more than the archive holds")
+                handle.write(chunk)
             handle.flush()  # before utime: a later write would set the mtime again
             os.fchmod(descriptor, mode)
             if mtime is not None:

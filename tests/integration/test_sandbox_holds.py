@@ -3,7 +3,8 @@
 bwrap run by root keeps every capability unless told otherwise: a program under verify
 could remount the system writable, unmount the covers that hide Python, or make a user
 namespace of its own to get capabilities back. The "bundle" here is a folder whose
-launcher tries each and says so if it got through.
+launcher tries each and says so if it got through. What verify is given must be a file
+or a folder: a FIFO named like an output would block the copy or the extraction forever.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from packager.core.errors import UnreadableInputError
 from packager.verify.sandbox import verify_bundle
 
 pytestmark = pytest.mark.integration
@@ -46,3 +48,13 @@ def test_the_program_cannot_leave_its_sandbox(attempt: str, tmp_path: Path) -> N
         "",
         False,
     ), result.stderr
+
+
+@pytest.mark.parametrize("name", ["app.tar.gz", "app-1.0.0-x64.msi", "app"])
+def test_a_fifo_named_like_an_output_is_refused_without_being_read(
+    name: str, tmp_path: Path
+) -> None:
+    fifo = tmp_path / name
+    os.mkfifo(fifo)
+    with pytest.raises(UnreadableInputError, match="not a file or folder"):
+        verify_bundle(str(fifo), environ=dict(os.environ))
