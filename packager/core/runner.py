@@ -2,11 +2,14 @@
 
 Resolves the program on PATH, reports the command through an optional callback (the CLI's
 `--verbose`), captures or streams output, and raises ToolError with the output on failure.
+A tool run to completion is killed when packager dies, even by SIGKILL (Linux's parent
+death signal): none writes on into a staging folder a later run has removed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shlex
 import shutil
@@ -20,6 +23,7 @@ from typing import IO
 from packager.core.errors import ToolError
 
 Echo = Callable[[str], None]
+_PR_SET_PDEATHSIG = 1  # prctl's option: the signal a child gets when its parent dies
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,7 @@ def _capture(
         text=True,
         errors="replace",
         start_new_session=True,
+        preexec_fn=_die_with_parent(),
     ) as process:
         try:
             stdout, stderr = process.communicate(stdin_text, timeout=timeout)
@@ -181,6 +186,7 @@ def _stream(
         stdin=subprocess.DEVNULL,
         text=True,
         errors="replace",
+        preexec_fn=_die_with_parent(),
     ) as process:
         assert process.stdout is not None and process.stderr is not None
         stdout_chunks: list[str] = []
@@ -195,3 +201,31 @@ def _stream(
         returncode = process.wait(timeout=timeout)
         reader.join()
     return ToolResult(command, returncode, "".join(stdout_chunks), "".join(stderr_lines))
+
+
+@functools.cache
+def _prctl() -> Callable[[int, int], int] | None:
+    """libc's prctl, looked up once in this process (the child only calls it)."""
+    import ctypes
+
+    try:
+        function = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux's C library
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_ulong]
+    function.restype = ctypes.c_int
+    return function
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """What a child runs before exec so that it gets SIGKILL when this process dies."""
+    prctl, parent = _prctl(), os.getpid()
+    if prctl is None:
+        return None
+
+    def before_exec() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the signal was set
+            os._exit(1)
+
+    return before_exec

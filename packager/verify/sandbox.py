@@ -142,10 +142,7 @@ def verify_bundle(
     removed there (packager.verify.installers); one for another Linux architecture
     runs under qemu-user, with the C library of `sysroot` (the root it was built against).
     """
-    if os.path.exists(subject) and not (os.path.isfile(subject) or os.path.isdir(subject)):
-        raise UnreadableInputError(
-            "not a file or folder (a FIFO, socket or device is never read)", path=subject
-        )
+    _check_subject(subject)
     if installer_kind(subject) is not None:
         return verify_installer(
             subject, args, environ=environ, extra_env=extra_env, timeout=timeout, echo=echo
@@ -183,6 +180,14 @@ def verify_bundle(
         stdout=result.stdout,
         stderr=result.stderr,
     )
+
+
+def _check_subject(subject: str) -> None:
+    """Refuse a FIFO, socket or device before anything reads it (a FIFO would block)."""
+    if os.path.exists(subject) and not (os.path.isfile(subject) or os.path.isdir(subject)):
+        raise UnreadableInputError(
+            "not a file or folder (a FIFO, socket or device is never read)", path=subject
+        )
 
 
 @dataclass(frozen=True)

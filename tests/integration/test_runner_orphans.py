@@ -1,0 +1,61 @@
+"""A tool packager runs dies with packager, even when packager is killed with SIGKILL.
+
+After SIGKILL nothing of packager runs to stop its children, so the kernel must: the
+runner sets the parent death signal in each child. Here a Python process runs `sleep`
+through the runner, writes the child's pid, and is killed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import REPO
+
+pytestmark = pytest.mark.integration
+
+SCRIPT = """
+import sys
+from packager.core import runner
+command = ["sh", "-c", 'echo $$ > "$0"; exec sleep 300', sys.argv[1]]
+runner.run(command, environ={"PATH": "/usr/bin:/bin"})
+"""
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie waiting for its reaper counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["captured", "streamed"])
+def test_a_tool_dies_when_packager_is_killed(tmp_path: Path, stream: bool) -> None:
+    pid_file = tmp_path / "child.pid"
+    script = SCRIPT if not stream else SCRIPT.replace("environ=", "on_line=print, environ=")
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script, str(pid_file)], env={**os.environ, "PYTHONPATH": str(REPO)}
+    )
+    for _ in range(200):  # the child writes its pid once it runs
+        if pid_file.is_file() and pid_file.read_text().strip():
+            break
+        time.sleep(0.05)
+    child = int(pid_file.read_text())
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    for _ in range(100):  # the kernel delivers the signal as the parent exits
+        if not _alive(child):
+            break
+        time.sleep(0.05)
+    still_running = _alive(child)
+    if still_running:
+        os.kill(child, signal.SIGKILL)
+    assert not still_running
