@@ -156,15 +156,9 @@ def verify_bundle(
     work = tempfile.mkdtemp(prefix="packager-verify-")
     try:
         sandbox = prepare_sandbox(
-            subject,
-            work,
-            environ=environ,
-            extra_env=extra_env,
-            cwd=cwd,
-            root=root,
-            echo=echo,
-            sysroot=sysroot,
-        )
+            subject, work, environ=environ, extra_env=extra_env, cwd=cwd, root=root,
+            echo=echo, sysroot=sysroot,
+        )  # fmt: skip
         result = runner.run(
             [*sandbox.argv, *args], environ=environ, check=False, timeout=timeout, echo=echo
         )
