@@ -78,7 +78,9 @@ def main() -> int:
         base = Path(temporary)
 
         def run(name: str) -> float:
-            return bundle_seconds(command, targets[name], base / name, base / "out", environ)
+            # No space in the work path: rustc's dlltool call for Windows cannot take one.
+            work = base / name.replace(" ", "-")
+            return bundle_seconds(command, targets[name], work, base / "out", environ)
 
         cold = {name: run(name) for name in targets}
         warm: dict[str, list[float]] = {name: [] for name in targets}

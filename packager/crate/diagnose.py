@@ -135,6 +135,14 @@ _PATTERNS = (
         "call append_to_inittab! before Python::initialize() (the generated "
         "packager_inittab::register() does)",
     ),
+    _pattern(
+        "dlltool-space-in-path",
+        # rustc hands dlltool a --temp-prefix that the assembler splits at a space.
+        r"can't open .*\.dll[hst]\.[os] for reading",
+        "rustc's dlltool call (how PyO3 links python3XY.dll for Windows) breaks on a path "
+        "with a space: the cargo target directory is under one",
+        "set CARGO_TARGET_DIR to a directory whose path has no space",
+    ),
 )
 
 
