@@ -29,7 +29,7 @@ CASES = {
     "x86_64-linux-gnu.so: undefined symbol: PyTuple_Type",
     "inittab-after-initialize": "thread 'main' panicked: called `append_to_inittab` but a "
     "Python interpreter is already running.",
-    "dlltool-space-in-path": "       Error: can't open target/target/x86_64-pc-windows-gnu/"
+    "dlltool-space-in-path": "Error: can't open target/target/x86_64-pc-windows-gnu/"
     "release/deps/rustcbtl4sT/python311.dllh.o for reading: No such file or directory",
 }
 
