@@ -224,6 +224,8 @@ def _die_with_parent() -> Callable[[], None] | None:
         return None
 
     def before_exec() -> None:
+        # Runs between fork and exec, maybe beside other threads: it takes no lock,
+        # imports nothing and allocates nothing (prctl was looked up in the parent).
         prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() != parent:  # the parent died before the signal was set
             os._exit(1)

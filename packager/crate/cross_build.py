@@ -208,8 +208,8 @@ def _start_up(
     if target.system is not TargetSystem.LINUX:
         return []
     ar = runner.require(
-        f"{target.multiarch}-ar", environ, fix=f"install binutils-{target.multiarch} "
-        f"(Debian: apt-get install binutils-{target.multiarch})"
+        f"{target.multiarch}-ar", environ, fix=f"install {target.binutils_package} "
+        f"(Debian: apt-get install {target.binutils_package})"
     )  # fmt: skip
     try:
         arguments = start_up_archive_args(
