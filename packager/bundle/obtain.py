@@ -140,31 +140,59 @@ def runtime_of(interpreter: str) -> str | None:
 
 
 def default_python(request: BundleRequest, ctx: Context) -> str | None:
-    """--python, else the newest portable runtime built for this machine, if any: a bundle
+    """--python, else the newest portable runtime built for this machine (one that meets
+    --glibc, built now when none does and this machine's glibc is newer), if any: a bundle
     made with it runs from its glibc floor on (usually 2.17), not just from this host's."""
     if request.obtain.python is not None:
         return request.obtain.python
+    from packager.binary.floor import version_key
     from packager.python.portable import list_runtimes
 
-    machine = platform.machine()
+    wanted = request.glibc
     for runtime in list_runtimes(ctx.cache_dir):
-        if runtime.arch == machine:
+        if runtime.arch == platform.machine() and (
+            wanted is None or version_key(runtime.glibc_text) <= version_key(wanted)
+        ):
             ctx.progress(
                 f"building against the portable runtime {runtime.selector} (glibc "
                 f"{runtime.glibc_text}) from the cache; --python chooses another interpreter"
             )
             return runtime.executable
+    host = _host_glibc_version()
+    if wanted is not None and (host is None or version_key(wanted) < version_key(host)):
+        return _build_runtime_for(wanted, ctx)
     ctx.note(
         f"no portable runtime is built, so the program takes this machine's Python and needs "
         f"{_host_glibc()} or newer; `packager runtime build --python 3.11 --glibc 2.17` makes "
-        "one whose bundles run from glibc 2.17 on"
+        "one whose bundles run from glibc 2.17 on (or bundle with --glibc 2.17)"
     )
     return None
 
 
+def _build_runtime_for(glibc: str, ctx: Context) -> str:
+    """The interpreter of a portable CPython runtime for `glibc`, built into the cache now."""
+    from packager.python.portable import BuildOptions, build_runtime, parse_spec
+    from packager.python.target_python import DEFAULT_PYTHON
+
+    spec = parse_spec(DEFAULT_PYTHON, glibc)
+    ctx.progress(
+        f"--glibc {glibc} is older than this machine's: building the portable CPython "
+        f"{spec.short_version} runtime for glibc {spec.glibc_text} (once, a few minutes)…"
+    )
+    return build_runtime(BuildOptions(spec, jobs=os.cpu_count() or 1), ctx).runtime.executable
+
+
 def _host_glibc() -> str:
     """This machine's C library, as glibc names itself ("glibc 2.36")."""
+    version = _host_glibc_version()
+    return f"glibc {version}" if version else "this machine's glibc"
+
+
+def _host_glibc_version() -> str | None:
+    """This machine's glibc version ("2.36"), None when it cannot be told."""
     try:
-        return os.confstr("CS_GNU_LIBC_VERSION") or "this machine's glibc"
+        text = os.confstr("CS_GNU_LIBC_VERSION") or ""
     except (ValueError, OSError):
-        return "this machine's glibc"
+        return None
+    name, _, version = text.partition(" ")
+    return version if name == "glibc" and version[:1].isdigit() else None

@@ -58,7 +58,7 @@ from packager.outputs import (
 )
 from packager.outputs.launchers import check_search_path_safe
 from packager.outputs.model import PACKAGE_FORMATS, BundleFormat, BundleManifest
-from packager.python.target_python import target_python_home
+from packager.python.target_python import target_python_home, target_root_of
 from packager.python.windows_embed import windows_python_home
 from packager.targets import cross_target, host_arch, is_native
 from packager.verify.gui import gui_tools, verify_window
@@ -379,7 +379,7 @@ def _verify(
                         environ=ctx.environ,
                         echo=ctx.echo,
                         root=root,
-                        sysroot=request.content.python_home,
+                        sysroot=target_root_of(request.content.python_home),
                     )
                 )
     return tuple(results)

@@ -71,7 +71,8 @@ Examples:
     "--python-home",
     metavar="DIR",
     help="With --target: the target's CPython: for Windows the embeddable package "
-    "unpacked, for aarch64 a root holding Debian's arm64 libpython3.X-dev.",
+    "unpacked, for aarch64 a root holding Debian's arm64 libpython3.X-dev (default: the "
+    "aarch64 portable runtime, built into the cache on first use).",
 )
 @click.option("--release", is_flag=True, help="Build with the release profile.")
 @click.option("--quiet", "-q", is_flag=True, help="Do not stream cargo's output.")

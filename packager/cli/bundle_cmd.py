@@ -218,7 +218,7 @@ class BundleParams(TypedDict):
     help="For a Windows BINARY or target: the Windows CPython (e.g. the embeddable "
     "package, unpacked) to take python3XY.dll and the stdlib from (default: the one "
     "--python 3.X names, fetched); for an aarch64 target: its root file system (default: "
-    "the Debian root packager makes).",
+    "the aarch64 portable runtime for glibc 2.17, built into the cache on first use).",
 )
 @click.option(
     "--target",
@@ -309,9 +309,20 @@ def _declared_targets(params: BundleParams) -> tuple[str, ...]:
     return declared_targets(source.removesuffix("Cargo.toml") or ".")
 
 
+def _glibc(params: BundleParams) -> str | None:
+    """--glibc, else a crate's `glibc` in [package.metadata.packager], as "2.N"."""
+    from packager.binary.floor import parse_floor
+    from packager.bundle.pipeline import is_crate
+    from packager.crate.appmeta import declared_glibc
+
+    text, source = params["glibc"], params["target"]
+    if text is None and is_crate(source):
+        text = declared_glibc(source.removesuffix("Cargo.toml") or ".")
+    return None if text is None else parse_floor(text)
+
+
 def _request(params: BundleParams, target: str | None) -> BundleRequest:
     """The typed request for the pipeline, from the command's options."""
-    from packager.binary.floor import parse_floor
     from packager.bundle.options import (
         BundleRequest,
         ContentOptions,
@@ -357,7 +368,7 @@ def _request(params: BundleParams, target: str | None) -> BundleRequest:
         metadata=_metadata_options(params),
         force=params["force"],
         verify=params["run_verify"],
-        glibc=None if params["glibc"] is None else parse_floor(params["glibc"]),
+        glibc=_glibc(params),
         verify_on=() if params["verify_on"] is None else parse_distros(params["verify_on"]),
     )
 

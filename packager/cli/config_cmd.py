@@ -40,7 +40,8 @@ from packager.reporting.config import list_to_json, list_to_text, to_json, to_te
     "--python-home",
     metavar="DIR",
     help="With --target: the target's CPython: for Windows the embeddable package "
-    "unpacked, for aarch64 a root holding Debian's arm64 libpython3.X-dev.",
+    "unpacked, for aarch64 a root holding Debian's arm64 libpython3.X-dev (default: the "
+    "aarch64 portable runtime, built into the cache on first use).",
 )
 @json_option
 def command(

@@ -132,7 +132,8 @@ def _show_gui(
     default=None,
     help="For a bundle built for another architecture (aarch64): the target's root it was "
     "built against (--python-home); its C library runs the program under qemu-user. "
-    "Default: the Debian root packager makes for that architecture.",
+    "Default: Debian's C library for that architecture, of the release the sandbox's "
+    "userland is (--distro; bookworm over this host), fetched once.",
 )
 @json_option
 @click.pass_context

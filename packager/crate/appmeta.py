@@ -71,6 +71,8 @@ _KEYS = {
     "gui": "gui",
     "categories": "categories",
 }
+# Keys of the same table that say how to build and bundle, not what the app is.
+_BUILD_KEYS = ("targets", "glibc")
 
 
 @dataclass(frozen=True)
@@ -297,17 +299,17 @@ def _string(value: object, key: str, path: Path) -> str | None:
 def _table(raw: object, path: Path) -> MetadataOptions:
     if not isinstance(raw, dict):
         raise UsageError(f"{TABLE} must be a table", path=str(path))
-    unknown = sorted(set(raw) - set(_KEYS) - {"targets"})
+    unknown = sorted(set(raw) - set(_KEYS) - set(_BUILD_KEYS))
     if unknown:
         raise UsageError(
             f"{TABLE} has unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}",
             path=str(path),
-            fix=f"use {', '.join([*_KEYS, 'targets'])}",
+            fix=f"use {', '.join([*_KEYS, *_BUILD_KEYS])}",
         )
     values: dict[str, object] = {}
     for key, value in raw.items():
-        if key == "targets":
-            continue  # not what installers say: declared_targets reads it
+        if key in _BUILD_KEYS:
+            continue  # not what installers say: declared_targets and declared_glibc read them
         attr = _KEYS[key]
         if attr == "gui":
             if not isinstance(value, bool):
@@ -355,13 +357,26 @@ def _check_text(meta: AppMetadata) -> None:
             raise UsageError(f"the {label} holds control characters: {value!r}")
 
 
-def declared_targets(crate_dir: str) -> tuple[str, ...]:
-    """The `targets` of the crate's `[package.metadata.packager]`: bundle's default --target."""
-    manifest_path = Path(crate_dir) / "Cargo.toml"
+def _packager_table(manifest_path: Path) -> dict[str, object]:
     package = _load(manifest_path).get("package")
     metadata = package.get("metadata") if isinstance(package, dict) else None
     table = metadata.get("packager") if isinstance(metadata, dict) else None
-    targets = table.get("targets", []) if isinstance(table, dict) else []
+    return table if isinstance(table, dict) else {}
+
+
+def declared_glibc(crate_dir: str) -> str | None:
+    """The `glibc` of the crate's `[package.metadata.packager]`: bundle's default --glibc."""
+    manifest_path = Path(crate_dir) / "Cargo.toml"
+    glibc = _packager_table(manifest_path).get("glibc")
+    if glibc is not None and not isinstance(glibc, str):
+        raise UsageError(f'{TABLE} glibc must be a string, e.g. "2.17"', path=str(manifest_path))
+    return glibc
+
+
+def declared_targets(crate_dir: str) -> tuple[str, ...]:
+    """The `targets` of the crate's `[package.metadata.packager]`: bundle's default --target."""
+    manifest_path = Path(crate_dir) / "Cargo.toml"
+    targets = _packager_table(manifest_path).get("targets", [])
     if not isinstance(targets, list) or not all(isinstance(t, str) and t for t in targets):
         raise UsageError(
             f"{TABLE} targets must be a list of target triples", path=str(manifest_path)

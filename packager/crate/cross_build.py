@@ -39,7 +39,7 @@ from packager.crate.inittab import (
 )
 from packager.crate.pyo3_config import Mode, PyO3Config, render
 from packager.crate.workspace import select_package
-from packager.python.target_root import LINUX_ROOT_FIX, find_linux_python
+from packager.python.target_root import LINUX_ROOT_FIX, LinuxPython, find_linux_python
 from packager.python.windows_home import WINDOWS_HOME_FIX, find_windows_python
 from packager.targets import PythonSource, Target, TargetSystem, cross_target
 
@@ -56,6 +56,8 @@ class TargetPython:
     rustflags: tuple[str, ...] = ()  # linker arguments the target needs besides
     # A Linux target's Python.h directories, as (flag, directory): the start-up code's.
     headers: tuple[tuple[str, str], ...] = ()
+    # A portable runtime's glibc floor ("2.17"): zig links the program for it.
+    glibc_floor: str | None = None
 
 
 def target_config(
@@ -78,13 +80,28 @@ def _root_python(target: Target, python_home: str, mode: Mode) -> TargetPython:
     linux = find_linux_python(python_home, target)
     config = linux_config(linux, mode)
     flags = linux_link_args(linux, target, config.mode)
+    include = ("-I", linux.rooted(linux.text("INCLUDEPY")))
+    if linux.is_prefix:
+        return TargetPython(config, linux.sysroot, tuple(flags), (include,), _floor(linux))
     # Debian's pyconfig.h includes <MULTIARCH/python3.X/pyconfig.h> from usr/include;
     # -idirafter: the cross compiler's own C headers come first.
-    headers = (
-        ("-I", linux.rooted(linux.text("INCLUDEPY"))),
-        ("-idirafter", linux.rooted("/usr/include")),
-    )
+    headers = (include, ("-idirafter", linux.rooted("/usr/include")))
     return TargetPython(config, linux.sysroot, tuple(flags), headers)
+
+
+def _floor(linux: LinuxPython) -> str:
+    """The glibc floor of the portable runtime at `linux`'s prefix."""
+    from packager.python.portable import read_runtime
+
+    runtime = read_runtime(linux.sysroot)
+    if runtime is None:
+        raise UsageError(
+            "--python-home names an install prefix that is not a packager runtime",
+            path=linux.sysroot,
+            fix="build one with `packager runtime build --arch ARCH`, or pass a root file "
+            "system: " + LINUX_ROOT_FIX,
+        )
+    return runtime.glibc_text
 
 
 def _windows_python(target: Target, python_home: str, mode: Mode) -> TargetPython:
@@ -131,11 +148,8 @@ def build_for_target(
     crate_dir = selection.package.directory
     python = target_config(chosen, python_home=python_home, mode=mode)
     cargo = runner.require("cargo", environ, fix="install Rust with rustup (https://rustup.rs)")
-    linker = runner.require(
-        chosen.linker or "cc", environ, fix=f"install the linker (Debian: apt-get install "
-        f"{chosen.linker_package}) and `rustup target add {chosen.triple}`"
-    )  # fmt: skip
     target_dir = selection.target_dir
+    linker = _linker(chosen, python, target_dir, environ)
     config_file = (
         target_dir / "packager" / chosen.triple / f"pyo3-config-{python.config.mode.value}.txt"
     )
@@ -169,6 +183,22 @@ def build_for_target(
         notes=notes,
         check=checked,
     )
+
+
+def _linker(
+    target: Target, python: TargetPython, target_dir: Path, environ: Mapping[str, str]
+) -> str:
+    """The C compiler that links for `target`: zig pinned to a portable runtime's glibc
+    floor, else the target's cross compiler."""
+    if python.glibc_floor is not None:
+        from packager.python.portable.toolchain import find_zig, write_linker
+
+        directory = str(target_dir / "packager")
+        return write_linker(find_zig(environ), target.arch, python.glibc_floor, directory)
+    return runner.require(
+        target.linker or "cc", environ, fix=f"install the linker (Debian: apt-get install "
+        f"{target.linker_package}) and `rustup target add {target.triple}`"
+    )  # fmt: skip
 
 
 def _generate_sources(crate_dir: Path) -> tuple[tuple[PyModuleDecl, ...], bool]:

@@ -38,30 +38,63 @@ SUITES = {
     ),
 }  # fmt: skip
 DEFAULT_PYTHON = "3.11"
+# What a program takes of a release under qemu-user: the libraries every Linux system has
+# (packager.binary.floor's allowlist: glibc, the GCC runtime, zlib).
+C_LIBRARY = ("libc6", "libgcc-s1", "libstdc++6", "libatomic1", "zlib1g")
+# The release whose C library runs a target's programs when no other is asked for.
+C_LIBRARY_SUITE = "bookworm"
 _APT_FIX = "install apt and dpkg (a Debian system), or pass --python-home ROOT"
 
 
 def debian_root(target: Target, ctx: Context, python: str = DEFAULT_PYTHON) -> str:
     """The root of Debian's CPython `python` for `target`, made in the cache on first use."""
     release = SUITES.get(python)
-    deb_arch = target.machine.deb
-    if release is None or deb_arch is None or target.multiarch is None:
+    if release is None or target.machine.deb is None or target.multiarch is None:
         raise UsageError(
             f"no Debian root of CPython {python} is known for {target.triple}",
             fix=f"pass the target's root with --python-home ROOT (Debian has CPython "
             f"{', '.join(SUITES)} for it)",
         )
     suite, packages = release
+    marker = os.path.join("usr", "lib", target.multiarch, _libpython(python))
+    return _unpacked_root(target, suite, packages, f"python{python}", marker, ctx, security=True)
+
+
+def c_library_root(target: Target, suite: str, ctx: Context) -> str:
+    """A root holding only Debian `suite`'s C library for `target` (the loader, libc,
+    libm…, libgcc_s): what qemu-user runs a program of that architecture with, as that
+    release would (its point release: the security archive may no longer carry an older
+    release's updates)."""
+    if target.machine.deb is None or target.multiarch is None:
+        raise UsageError(f"Debian has no C library for {target.triple}")
+    marker = os.path.join("lib", target.multiarch, "libc.so.6")
+    return _unpacked_root(target, suite, C_LIBRARY, "libc", marker, ctx, security=False)
+
+
+def _unpacked_root(
+    target: Target,
+    suite: str,
+    packages: tuple[str, ...],
+    what: str,
+    marker: str,
+    ctx: Context,
+    *,
+    security: bool,
+) -> str:
+    """`packages` of Debian `suite` for `target`'s architecture unpacked into a root in
+    the cache (named by `what`), unless one with `marker` is there already."""
+    deb_arch = target.machine.deb
+    assert deb_arch is not None
     parent = os.path.join(ctx.cache_dir or tempfile.gettempdir(), "target-roots")
     key = cache_key({"suite": suite, "arch": deb_arch, "packages": packages})[:16]
-    final = os.path.join(parent, f"debian-{suite}-{deb_arch}-python{python}-{key}")
-    if os.path.isfile(os.path.join(final, "usr", "lib", target.multiarch, _libpython(python))):
+    final = os.path.join(parent, f"debian-{suite}-{deb_arch}-{what}-{key}")
+    if os.path.isfile(os.path.join(final, marker)):
         return final
     work, building = new_entry_dir(parent), new_entry_dir(parent)
     if work is None or building is None:
         raise ToolError(f"cannot write the target's root under {parent}")
     try:
-        _unpack(_download(suite, deb_arch, packages, work, ctx), building, ctx)
+        _unpack(_download(suite, deb_arch, packages, work, ctx, security), building, ctx)
         return publish(building, final)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -72,7 +105,9 @@ def _libpython(python: str) -> str:
     return f"libpython{python}.so.1.0"
 
 
-def _download(suite: str, deb_arch: str, packages: tuple[str, ...], work: str, ctx: Context) -> str:
+def _download(
+    suite: str, deb_arch: str, packages: tuple[str, ...], work: str, ctx: Context, security: bool
+) -> str:
     """Download the packages into `work`/debs (apt's state in `work`/apt); the folder."""
     apt_get = runner.require("apt-get", ctx.environ, fix=_APT_FIX)
     if not os.path.isfile(KEYRING):
@@ -83,7 +118,7 @@ def _download(suite: str, deb_arch: str, packages: tuple[str, ...], work: str, c
         )
     mirrors = debian_mirrors(ctx.environ)
     sources = f"deb [signed-by={KEYRING}] {mirrors.archive} {suite} main\n"
-    if mirrors.security:
+    if mirrors.security and security:
         sources += f"deb [signed-by={KEYRING}] {mirrors.security} {suite}-security main\n"
     options = private_apt_options(os.path.join(work, "apt"), sources, deb_arch)
     debs = os.path.join(work, "debs")

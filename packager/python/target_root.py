@@ -1,7 +1,8 @@
 """A Linux cross target's CPython, inside the target's root file system.
 
 The root is what `--python-home` names for such a target: Debian's libpython3.X-dev of
-the target's architecture unpacked there, or a debootstrap --arch root. Its interpreter
+the target's architecture unpacked there, a debootstrap --arch root, or the install
+prefix of a portable runtime built for the target (which may have moved since). Its interpreter
 cannot run here: everything is read from its sysconfigdata, as a literal.
 """
 
@@ -30,6 +31,9 @@ class LinuxPython:
     sysroot: str
     sysconfig_path: str
     variables: Mapping[str, object]  # build_time_vars
+    # For an install prefix (a portable runtime) rather than a root: the prefix its
+    # sysconfigdata records, which `sysroot` stands for wherever it is now.
+    recorded_prefix: str | None = None
 
     def text(self, name: str) -> str:
         """A sysconfig variable as text ("" when unset)."""
@@ -38,7 +42,16 @@ class LinuxPython:
 
     def rooted(self, path: str) -> str:
         """A target path (/usr/lib/...) as a path under the root on this host."""
+        prefix = self.recorded_prefix
+        if prefix is not None and (path == prefix or path.startswith(prefix + "/")):
+            return self.sysroot + path[len(prefix) :]
         return os.path.join(self.sysroot, path.lstrip("/"))
+
+    @property
+    def is_prefix(self) -> bool:
+        """Whether the CPython is an install prefix of its own (a portable runtime), which
+        takes its C library from wherever it runs, not a root file system."""
+        return self.recorded_prefix is not None
 
     @property
     def version(self) -> str:
@@ -78,7 +91,13 @@ def find_linux_python(sysroot: str, target: Target) -> LinuxPython:
         )
     # Debian has two names for the same file; the shorter one is the canonical one.
     path = found[0]
-    python = LinuxPython(root, path, _read_sysconfigdata(path))
+    variables = _read_sysconfigdata(path)
+    recorded = variables.get("prefix")
+    # lib/python3.X/ right under the folder: an install prefix (a portable runtime) that
+    # may have moved since it was built; its recorded prefix stands for the folder.
+    in_prefix = os.path.dirname(os.path.dirname(path)) == os.path.join(root, "lib")
+    relocated = recorded if in_prefix and isinstance(recorded, str) and recorded != "/" else None
+    python = LinuxPython(root, path, variables, relocated)
     if not python.version:
         raise UnreadableInputError("the sysconfigdata has no VERSION", path=path)
     return python

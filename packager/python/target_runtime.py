@@ -72,6 +72,7 @@ def target_runtime(
     host = host_compiler(python.version, environ, explicit=explicit, cache_dir=cache_dir)
     interpreter = dataclasses.replace(
         host,
+        builtin_module_names=_target_builtins(host, dynload_dir),
         stdlib=stdlib_dir,
         platstdlib=stdlib_dir,
         ext_suffix=python.text("EXT_SUFFIX") or None,
@@ -83,6 +84,13 @@ def target_runtime(
     return PythonRuntime(
         interpreter, stdlib_dir, dynload_dir, libpython, site_packages, machine=target.arch
     )
+
+
+def _target_builtins(host: Interpreter, dynload_dir: str) -> tuple[str, ...]:
+    """The modules built into the target's CPython, as far as the host's tell: theirs,
+    less those the target has as files in lib-dynload (a portable runtime's zlib)."""
+    files = {name.partition(".")[0] for name in os.listdir(dynload_dir)}
+    return tuple(name for name in host.builtin_module_names if name not in files)
 
 
 def host_compiler(

@@ -21,6 +21,7 @@ from packager.core.errors import UsageError
 
 # Each release Debian's mirror still serves, and the glibc it ships.
 DEBIAN_RELEASES = {"bullseye": "2.31", "bookworm": "2.36", "trixie": "2.41"}
+DEFAULT_RELEASE = "bookworm"
 _DEBOOTSTRAP_FIX = "install debootstrap (Debian: apt-get install debootstrap) and run as root"
 
 
@@ -42,6 +43,19 @@ def lowest_glibc(distros: Sequence[str]) -> str | None:
 
     versions = [DEBIAN_RELEASES[name] for name in distros]
     return min(versions, key=version_key, default=None)
+
+
+def debian_release_of(root: str) -> str:
+    """The Debian release whose userland `root` is (its os-release), bookworm for a
+    system that is not one of DEBIAN_RELEASES."""
+    try:
+        with open(os.path.join(root, "etc", "os-release"), encoding="utf-8") as handle:
+            fields = dict(line.rstrip("\n").partition("=")[::2] for line in handle)
+    except (OSError, UnicodeDecodeError):
+        return DEFAULT_RELEASE
+    name = fields.get("VERSION_CODENAME", "").strip('"')
+    is_debian = fields.get("ID", "").strip('"') == "debian"
+    return name if is_debian and name in DEBIAN_RELEASES else DEFAULT_RELEASE
 
 
 def root_path(release: str, cache_dir: str) -> str:

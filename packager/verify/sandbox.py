@@ -19,13 +19,13 @@ import shutil
 import tarfile
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from packager.core import runner
 from packager.core.context import Context
 from packager.core.errors import UnreadableInputError, UsageError
 from packager.core.safe_extract import extract_tar, extract_zip
-from packager.python.debian_root import debian_root
+from packager.python.debian_root import c_library_root
 from packager.targets import PythonSource, linux_target_for
 from packager.verify.installers import installer_kind, verify_installer
 from packager.verify.model import VerifyResult
@@ -35,6 +35,7 @@ from packager.verify.qemu import (
     qemu_prefix,
     target_libraries,
 )
+from packager.verify.roots import debian_release_of
 from packager.verify.wine import verify_windows, windows_bundle_name
 
 SANDBOX_AREA = "/tmp/packager verify"
@@ -173,6 +174,7 @@ def verify_bundle(
         returncode=result.returncode,
         stdout=result.stdout,
         stderr=result.stderr,
+        notes=sandbox.notes,
     )
 
 
@@ -191,6 +193,7 @@ class Sandbox:
     argv: tuple[str, ...]  # bwrap and its arguments, then the command
     command: tuple[str, ...]  # the command inside the sandbox
     hidden: tuple[str, ...]  # paths hidden from the program
+    notes: tuple[str, ...] = ()  # how it runs, when that is not plain (qemu, a C library)
 
 
 def prepare_sandbox(
@@ -229,33 +232,55 @@ def prepare_sandbox(
         command = _installed_in(command, cwd)  # the folder exists once it has run
     elif cwd is not None and top is not None:
         start = _folder_of_bundle(top, cwd, area, subject)
-    wrapper, libraries, sandbox_env = _foreign(area, work, sysroot, subject, environ)
+    emulation = _foreign(area, work, (sysroot, root), subject, environ)
     argv, hidden = sandbox_argv(
         bwrap,
         area,
         environ,
-        {**sandbox_env, **(extra_env or {})},
+        {**emulation.environ, **(extra_env or {})},
         cwd=start,
         binds=visible,
         root=os.path.abspath(root),
-        libraries=libraries,
+        libraries=emulation.libraries,
     )
-    return Sandbox((*wrapper, *argv, *command), tuple(command), tuple(hidden))
+    notes = (emulation.note,) if emulation.note else ()
+    return Sandbox((*emulation.wrapper, *argv, *command), tuple(command), tuple(hidden), notes)
+
+
+@dataclass(frozen=True)
+class _Emulation:
+    """How a bundle of another architecture runs: under qemu-user, with a C library."""
+
+    wrapper: tuple[str, ...] = ()  # the command the sandbox runs under
+    libraries: str | None = None  # the target's C library, copied for the sandbox
+    environ: Mapping[str, str] = field(default_factory=dict)  # what qemu reads
+    note: str | None = None  # which C library it was
 
 
 def _foreign(
-    area: str, work: str, sysroot: str | None, subject: str, environ: Mapping[str, str]
-) -> tuple[list[str], str | None, dict[str, str]]:
-    """(the command the sandbox runs under, the target's libraries, the variables qemu
-    reads) for a bundle of another architecture; nothing for one of this machine."""
+    area: str,
+    work: str,
+    roots: tuple[str | None, str],
+    subject: str,
+    environ: Mapping[str, str],
+) -> _Emulation:
+    """How the bundle in `area` runs if it is for another architecture (nothing for one
+    of this machine). `roots`: the target's root (--sysroot) and the userland the sandbox
+    shows; without the first, the C library is Debian's for the userland's release."""
     machine = foreign_machine(area)
     if machine is None:
-        return [], None, {}
+        return _Emulation()
     target = linux_target_for(machine)
+    sysroot, root = roots
+    note = f"ran under qemu-{machine} with the C library of {sysroot}"
     if sysroot is None and target is not None and target.python is PythonSource.TARGET_ROOT:
-        sysroot = debian_root(target, Context(environ))  # its C library is all qemu takes
+        release = debian_release_of(root)
+        sysroot = c_library_root(target, release, Context(environ))
+        note = f"ran under qemu-{machine} with Debian {release}'s {target.machine.deb} C library"
     libraries = target_libraries(sysroot, machine, os.path.join(work, "target"), subject)
-    return qemu_prefix(machine, environ), libraries, {"QEMU_LD_PREFIX": TARGET_LIBRARIES}
+    return _Emulation(
+        tuple(qemu_prefix(machine, environ)), libraries, {"QEMU_LD_PREFIX": TARGET_LIBRARIES}, note
+    )
 
 
 def _check_cwd(cwd: str) -> None:

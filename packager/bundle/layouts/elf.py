@@ -134,7 +134,7 @@ def foreign_root(job: TreeJob) -> str | None:
 def _runtime(job: TreeJob, ctx: Context) -> PythonRuntime:
     explicit = job.request.obtain.python
     if foreign_root(job) is not None:
-        ctx.progress(f"taking the {job.report.arch} runtime from the target's root")
+        ctx.progress(f"taking the {job.report.arch} runtime from the target's Python")
         return target_runtime(
             job.report,
             job.request.content.python_home,

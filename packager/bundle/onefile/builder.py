@@ -372,7 +372,7 @@ def _runtime(report: BinaryReport, job: OnefileJob, ctx: Context) -> PythonRunti
     """The stdlib's runtime: the interpreter the program was built with, or for a program
     of another architecture, the target's root (--python-home)."""
     if report.arch != host_arch():
-        ctx.progress(f"taking the {report.arch} standard library from the target's root")
+        ctx.progress(f"taking the {report.arch} standard library from the target's Python")
         return target_runtime(
             report,
             job.content.python_home,

@@ -147,6 +147,11 @@ class _Needs:
         context = ResolveContext(environ={}, root=self.sysroot)
         for library in resolve_needed(images[0], path, context):
             resolved = library.resolved_path or _carried(library.name, members)
+            if resolved is None and is_allowed(library.name):
+                # Every target system has it (libc, libm…), whether the root searched
+                # here does or not (a portable runtime's prefix has no C library).
+                self._need_system(library.name)
+                continue
             if resolved is None:
                 raise _Impossible(f"needs {library.name}, which is not installed on this system")
             real = os.path.realpath(resolved)
@@ -162,8 +167,13 @@ class _Needs:
                 carried = f"{SYSTEM_LIBRARIES}/{library.name}"
                 self.carried[carried] = real
                 self._load_first(carried, real, tree, members, visiting)
-            elif not library.name.startswith(_LIBC) and library.name not in self.system:
-                self.system.append(library.name)
+            else:
+                self._need_system(library.name)
+
+    def _need_system(self, name: str) -> None:
+        """Record a library of the target system to load first (libc itself is loaded)."""
+        if not name.startswith(_LIBC) and name not in self.system:
+            self.system.append(name)
 
     def _load_first(
         self, member: str, real: str, tree: str, members: Mapping[str, str], visiting: set[str]

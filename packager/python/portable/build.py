@@ -19,13 +19,14 @@ import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from packager.core import runner
 from packager.core.cache import cache_key, new_entry_dir, publish
 from packager.core.context import Context
 from packager.core.errors import RuntimeBuildError, UsageError
+from packager.python.debian_root import C_LIBRARY_SUITE, c_library_root
 from packager.python.portable import cpython, debian
 from packager.python.portable.finish import check_modules, normalise_tree, write_manifest
 from packager.python.portable.recipes import RECIPES, Step
@@ -39,7 +40,7 @@ from packager.python.portable.sources import (
 from packager.python.portable.spec import RuntimeSpec
 from packager.python.portable.store import Runtime, entry_name, read_runtime, runtimes_root
 from packager.python.portable.toolchain import Zig, build_environment, find_zig, write_wrappers
-from packager.targets import host_arch
+from packager.targets import host_arch, linux_target_for
 
 # Bump when a recipe changes what it produces: every runtime is then rebuilt.
 RECIPE_VERSION = 2
@@ -81,6 +82,8 @@ class _Plan:
     deps_key: str  # the libraries' own key: runtimes of other CPython releases share them
     final: str  # the entry's path, and CPython's --prefix
     root: str
+    emulator: tuple[str, ...] = ()  # what runs a program of the runtime's architecture
+    build_python: str | None = None  # this machine's CPython of the same X.Y, when cross
 
     @property
     def work(self) -> str:
@@ -100,11 +103,7 @@ def build_runtime(options: BuildOptions, ctx: Context) -> BuildResult:
             "no cache directory to build the runtime in",
             fix="set HOME or XDG_CACHE_HOME to an absolute path",
         )
-    if options.spec.arch != host_arch():
-        raise UsageError(
-            f"building a runtime for {options.spec.arch} on {host_arch()} is not supported",
-            fix="build on a machine of that architecture, or leave out --arch",
-        )
+    emulator = _emulator(options.spec, ctx)
     sources = gather_sources(options, ctx, root)
     zig = find_zig(ctx.environ)
     epoch = int(ctx.environ.get("SOURCE_DATE_EPOCH", "") or DEFAULT_EPOCH)
@@ -113,10 +112,12 @@ def build_runtime(options: BuildOptions, ctx: Context) -> BuildResult:
     deps_key = cache_key({**facts, "sources": {**facts["sources"], "python": None}})
     name = entry_name(sources.python.version, options.spec.arch, options.spec.glibc_text, key)
     final = os.path.join(root, name)
-    plan = _Plan(options, sources, zig, epoch, key, deps_key, final, root)
+    plan = _Plan(options, sources, zig, epoch, key, deps_key, final, root, emulator)
     built = False
     runtime = read_runtime(plan.final)
     if runtime is None:
+        if options.spec.cross:
+            plan = replace(plan, build_python=_native_python(options, ctx))
         with _locked(os.path.join(root, "work", f"{key}.lock"), ctx):
             runtime = read_runtime(plan.final)  # another run may have finished it meanwhile
             if runtime is None:
@@ -126,6 +127,31 @@ def build_runtime(options: BuildOptions, ctx: Context) -> BuildResult:
     if runtime is None:
         raise RuntimeBuildError("the published runtime has no manifest", path=plan.final)
     return BuildResult(runtime, cached=not built, seconds=time.monotonic() - started)
+
+
+def _native_python(options: BuildOptions, ctx: Context) -> str:
+    """This machine's runtime of the same CPython, built first when missing: a cross
+    build of CPython runs it to generate files and compile the standard library."""
+    spec = options.spec
+    ctx.progress(f"a runtime for {spec.arch} is built with CPython {spec.short_version} "
+                 f"for {host_arch()}; getting that first…")  # fmt: skip
+    native = replace(options, spec=replace(spec, arch=host_arch()))
+    return build_runtime(native, ctx).runtime.executable
+
+
+def _emulator(spec: RuntimeSpec, ctx: Context) -> tuple[str, ...]:
+    """The command that runs a program of `spec`'s architecture here (qemu with Debian's
+    C library for it, fetched once); nothing for this machine's."""
+    target = linux_target_for(spec.arch) if spec.cross else None
+    if target is None:
+        return ()
+    qemu = runner.require(
+        f"qemu-{spec.arch}-static",
+        ctx.environ,
+        fix="install qemu-user-static (Debian: apt-get install qemu-user-static): the new "
+        "runtime is run once to check its modules",
+    )
+    return (qemu, "-L", c_library_root(target, C_LIBRARY_SUITE, ctx))
 
 
 def gather_sources(options: BuildOptions, ctx: Context, root: str) -> SourceSet:
@@ -223,7 +249,7 @@ def _build_python(plan: _Plan, deps: str, env: dict[str, str], ctx: Context) -> 
     if setup_local is not None:
         with open(os.path.join(source, "Modules", "Setup.local"), "w", encoding="utf-8") as f:
             f.write(setup_local)
-    steps = cpython.steps(plan.final, deps, plan.options.jobs, plan.options.spec)
+    steps = cpython.steps(plan.final, deps, plan.options.jobs, plan.options.spec, plan.build_python)
     _run_steps(steps, python, source, env, plan, ctx)
     ctx.progress(f"installing CPython {python.version} and compiling its standard library…")
     destdir = os.path.join(plan.work, "dest")
@@ -240,7 +266,7 @@ def _publish(plan: _Plan, env: dict[str, str], ctx: Context) -> None:
         for name in os.listdir(installed):
             os.rename(os.path.join(installed, name), os.path.join(building, name))
         ctx.progress("checking the runtime's modules…")
-        check_modules(building, plan.sources.python.version, env, plan.logs)
+        check_modules(building, plan.sources.python.version, env, plan.logs, plan.emulator)
         write_manifest(
             building, plan.options.spec, plan.sources, plan.zig.version, plan.key, RECIPE_VERSION
         )

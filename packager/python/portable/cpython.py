@@ -62,11 +62,32 @@ def setup_local(spec: RuntimeSpec) -> str | None:
     return SETUP_LOCAL_311 if spec.minor <= 11 else None
 
 
-def steps(prefix: str, deps: str, jobs: int, spec: RuntimeSpec) -> list[Step]:
-    """configure, make and make install (into DESTDIR, given by the caller) for CPython."""
+def cross_options(spec: RuntimeSpec, build_python: str | None) -> tuple[str, ...]:
+    """What configure needs to build CPython for another architecture: the system names,
+    a CPython of the same X.Y that runs here, and the answers it cannot find by running
+    programs (every Linux since 2.6 has /dev/ptmx and a working getaddrinfo)."""
+    if not spec.cross:
+        return ()
+    if build_python is None:
+        raise ValueError("a cross build of CPython needs a build Python")
+    return (
+        *spec.cross_options(),
+        f"--with-build-python={build_python}",
+        "ac_cv_file__dev_ptmx=yes",
+        "ac_cv_file__dev_ptc=no",
+        "ac_cv_buggy_getaddrinfo=no",
+    )
+
+
+def steps(
+    prefix: str, deps: str, jobs: int, spec: RuntimeSpec, build_python: str | None = None
+) -> list[Step]:
+    """configure and make for CPython (install_step installs it); `build_python`, a CPython
+    of the same X.Y for this machine, when `spec` is for another architecture."""
     left_out = tuple(f"py_cv_module_{name}=n/a" for name in LEFT_OUT_MODULES)
     configure = (
         "./configure",
+        *cross_options(spec, build_python),
         f"--prefix={prefix}",
         "--enable-shared",
         "--without-ensurepip",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 
 from packager.core import runner
 from packager.core.errors import RuntimeBuildError
@@ -24,12 +25,15 @@ print("\\n".join(missing))
 """
 
 
-def check_modules(prefix: str, version: str, env: dict[str, str], logs: str) -> None:
-    """Raise RuntimeBuildError naming every required module the new runtime cannot import."""
+def check_modules(
+    prefix: str, version: str, env: dict[str, str], logs: str, emulator: Sequence[str] = ()
+) -> None:
+    """Raise RuntimeBuildError naming every required module the new runtime cannot import;
+    `emulator` runs it when it is for another architecture."""
     short = ".".join(version.split(".")[:2])
     executable = os.path.join(prefix, "bin", f"python{short}")
     result = runner.run(
-        [executable, "-I", "-B", "-c", _IMPORT_ALL, *REQUIRED_MODULES],
+        [*emulator, executable, "-I", "-B", "-c", _IMPORT_ALL, *REQUIRED_MODULES],
         environ={"PATH": env["PATH"], "LC_ALL": "C"},
         check=False,
     )

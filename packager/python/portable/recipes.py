@@ -28,9 +28,12 @@ class Step:
     argv: tuple[str, ...]
 
 
-def _autotools(deps: str, jobs: int, *options: str, targets: tuple[str, ...] = ()) -> list[Step]:
+def _autotools(
+    deps: str, jobs: int, spec: RuntimeSpec, *options: str, targets: tuple[str, ...] = ()
+) -> list[Step]:
     configure = (
         "./configure",
+        *spec.cross_options(),
         f"--prefix={deps}",
         "--libdir=" + os.path.join(deps, "lib"),
         "--disable-shared",
@@ -89,6 +92,7 @@ def xz(deps: str, jobs: int, spec: RuntimeSpec) -> list[Step]:
     return _autotools(
         deps,
         jobs,
+        spec,
         "--disable-xz",
         "--disable-xzdec",
         "--disable-lzmadec",
@@ -109,6 +113,7 @@ def libffi(deps: str, jobs: int, spec: RuntimeSpec) -> list[Step]:
     return _autotools(
         deps,
         jobs,
+        spec,
         "--disable-docs",
         "--disable-multi-os-directory",
         "--disable-exec-static-tramp",
@@ -125,6 +130,7 @@ def sqlite(deps: str, jobs: int, spec: RuntimeSpec) -> list[Step]:
     steps = _autotools(
         deps,
         jobs,
+        spec,
         "--disable-tcl",
         "--disable-readline",
         "--enable-threadsafe",
@@ -153,6 +159,7 @@ def libuuid(deps: str, jobs: int, spec: RuntimeSpec) -> list[Step]:
     return _autotools(
         deps,
         jobs,
+        spec,
         "--disable-all-programs",
         "--enable-libuuid",
         "--disable-nls",
@@ -177,6 +184,9 @@ def ncurses(deps: str, jobs: int, spec: RuntimeSpec) -> list[Step]:
             "configure",
             (
                 "./configure",
+                *spec.cross_options(),
+                # Its build makes small programs that run here (make_hash, make_keys).
+                *(("--with-build-cc=build-cc",) if spec.cross else ()),
                 f"--prefix={deps}",
                 f"CFLAGS={CFLAGS}",
                 "--without-shared",
@@ -208,6 +218,7 @@ def libedit(deps: str, jobs: int, spec: RuntimeSpec) -> list[Step]:
     return _autotools(
         deps,
         jobs,
+        spec,
         "--disable-examples",
         f"CPPFLAGS=-I{deps}/include/ncursesw",
     )

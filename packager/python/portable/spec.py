@@ -44,7 +44,23 @@ class RuntimeSpec:
     @property
     def zig_target(self) -> str:
         """The zig target triple that pins the glibc symbol set: x86_64-linux-gnu.2.17."""
-        return f"{self.arch}-linux-gnu.{self.glibc_text}"
+        return f"{self.gnu_triple}.{self.glibc_text}"
+
+    @property
+    def gnu_triple(self) -> str:
+        """autoconf's name of the system the runtime runs on: x86_64-linux-gnu."""
+        return f"{self.arch}-linux-gnu"
+
+    @property
+    def cross(self) -> bool:
+        """Whether the runtime is for another architecture than this machine's."""
+        return self.arch != host_arch()
+
+    def cross_options(self) -> tuple[str, ...]:
+        """autoconf's --build and --host when cross compiling; nothing otherwise."""
+        if not self.cross:
+            return ()
+        return (f"--build={host_arch()}-linux-gnu", f"--host={self.gnu_triple}")
 
     def accepts(self, version: str) -> bool:
         """Whether a CPython of `version` ("3.11.2") satisfies this request."""

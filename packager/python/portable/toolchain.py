@@ -49,7 +49,8 @@ def find_zig(environ: Mapping[str, str]) -> Zig:
 
 
 def write_wrappers(zig: Zig, spec: RuntimeSpec, bin_dir: str, work: str, deps: str) -> None:
-    """Write cc, ar, ranlib (and a refusing dpkg-architecture) into `bin_dir`."""
+    """Write cc, ar, ranlib, build-cc (this machine's compiler) and a refusing
+    dpkg-architecture into `bin_dir`."""
     os.makedirs(bin_dir, exist_ok=True)
     common = [
         "-target",
@@ -75,6 +76,8 @@ def write_wrappers(zig: Zig, spec: RuntimeSpec, bin_dir: str, work: str, deps: s
         "cc": _compiler(zig.path, "cc", common, trailing),
         "ar": f'#!/bin/sh\nexec {shlex.quote(zig.path)} ar "$@"\n',
         "ranlib": f'#!/bin/sh\nexec {shlex.quote(zig.path)} ranlib "$@"\n',
+        # For programs a cross build runs while building (ncurses' table generators).
+        "build-cc": f'#!/bin/sh\nexec {shlex.quote(zig.path)} cc "$@"\n',
         # CPython 3.11's setup.py adds the host's multiarch include directory, whose glibc
         # headers must not mix with zig's; it asks dpkg-architecture, and this one fails.
         "dpkg-architecture": "#!/bin/sh\nexit 1\n",
