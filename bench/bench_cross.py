@@ -3,14 +3,16 @@
     python3 bench/bench_cross.py [--runs N] [--arm64-root DIR] [--windows-home DIR] [--source]
 
 Each run is `packager bundle samples/hello --format dir,tar.zst` (a release build, then the
-bundle), for this machine, for aarch64-unknown-linux-gnu (the Debian arm64 root packager
-makes, or --arm64-root) and for x86_64-pc-windows-gnu (--python 3.11: the embeddable
-CPython packager fetches, or --windows-home), and for all three with one comma-separated
---target. The peers, measured in the same run: the native bundle for each target, and
-the sum of the three single-target runs for the all-targets run:
+bundle), for this machine, for aarch64-unknown-linux-gnu (its portable runtime, built
+into the empty cache on a cold run, or --arm64-root) and for x86_64-pc-windows-gnu
+(--python 3.11: the embeddable CPython packager fetches, or --windows-home), and for all
+three with one comma-separated --target. The peers, measured in the same run: the native
+bundle for each target, and the sum of the three single-target runs for the all-targets
+run:
 - cold: an empty cargo target directory and an empty packager cache (XDG_CACHE_HOME)
-  per target: the whole dependency graph is compiled and the runtime prepared; one run
-  of each, one after the other.
+  per target: the whole dependency graph is compiled and the runtime prepared (for
+  aarch64: its portable runtime and the x86_64 one it is built with, about 8 minutes on 2
+  cores); one run of each, one after the other.
 - warm: the same directories again: a no-op cargo build and the prepared runtime from the
   cache; the median of N runs, interleaved, so a change of load hits all three alike.
 The three directories take about 400 MB in the temporary directory while it runs. No

@@ -1,11 +1,12 @@
 """One command, several targets: a crate bundled for each, its outputs under OUT/TRIPLE/.
 
 Each target runs the ordinary pipeline with its own Python (a Windows target the
-embeddable CPython, a Linux cross target the Debian root packager makes, this machine
-its portable runtime or interpreter) and the requested formats its layout can write; a
+embeddable CPython, a Linux cross target the portable runtime of its architecture, this
+machine its portable runtime or interpreter) and the requested formats its layout can write; a
 format a target cannot take is skipped with a note. Then OUT/SHA256SUMS lists every
 output of every target, and OUT/artifacts.json (schema artifacts-v1.json) describes each:
-target, format, path, size, SHA-256, and the glibc it needs.
+target, format, path, size, SHA-256, and the glibc it needs. A target that fails is
+reported, with why, and the others still run.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from packager.bundle.layouts import TREE_LAYOUTS
 from packager.bundle.options import BundleRequest
 from packager.bundle.pipeline import BundleRun, bundle
 from packager.core.context import Context
-from packager.core.errors import UsageError
+from packager.core.errors import PackagerError, UsageError
 from packager.core.fsutil import atomic_write_text
 from packager.outputs.archives import sha256sums
 from packager.outputs.model import BundleFormat, BundleOutput
@@ -43,6 +44,14 @@ class TargetRun:
 
 
 @dataclass(frozen=True)
+class TargetFailure:
+    """A target whose bundle could not be made, and why."""
+
+    target: Target
+    error: PackagerError
+
+
+@dataclass(frozen=True)
 class EveryTargetRun:
     """What a run over several targets wrote."""
 
@@ -50,11 +59,19 @@ class EveryTargetRun:
     runs: tuple[TargetRun, ...]
     sums: str  # OUT/SHA256SUMS
     artifacts: str  # OUT/artifacts.json
+    failed: tuple[TargetFailure, ...] = ()  # targets that wrote nothing; the others stand
 
     @property
     def ok(self) -> bool:
-        """Whether every verified output of every target ran successfully."""
-        return all(entry.run.ok for entry in self.runs)
+        """Whether every target was bundled and every verified output ran successfully."""
+        return not self.failed and all(entry.run.ok for entry in self.runs)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when ok; else a failed target's exit code (the first), or 1 for a failed verify."""
+        if self.failed:
+            return self.failed[0].error.exit_code
+        return 0 if self.ok else 1
 
 
 def parse_targets(values: Sequence[str]) -> tuple[str, ...]:
@@ -70,6 +87,7 @@ def bundle_every_target(
     targets = [target_named(triple) for triple in triples]
     _check_request(request)
     runs: list[TargetRun] = []
+    failed: list[TargetFailure] = []
     for target in targets:
         sub, skipped = _target_request(request, target)
         if skipped:
@@ -79,14 +97,21 @@ def bundle_every_target(
             continue
         ctx.progress(f"bundling for {target.triple}")
         os.makedirs(sub.out_dir, exist_ok=True)
-        runs.append(TargetRun(target, bundle(sub, ctx), skipped))
+        try:
+            runs.append(TargetRun(target, bundle(sub, ctx), skipped))
+        except PackagerError as exc:
+            # The other targets go on: one target's missing tool loses none of theirs.
+            ctx.note(f"{target.triple}: failed, the other targets go on: {exc.message}")
+            failed.append(TargetFailure(target, exc))
+    if not runs and failed:
+        raise failed[0].error
     if not runs:
         raise UsageError(
             "none of the requested formats is an output of any of the targets",
             fix="add dir or an archive format (zip, tar.gz, tar.zst) to --format",
         )
-    sums, artifacts = _write_indexes(request.out_dir, runs)
-    return EveryTargetRun(request.out_dir, tuple(runs), sums, artifacts)
+    sums, artifacts = _write_indexes(request.out_dir, runs, failed)
+    return EveryTargetRun(request.out_dir, tuple(runs), sums, artifacts, tuple(failed))
 
 
 def _check_request(request: BundleRequest) -> None:
@@ -126,7 +151,9 @@ def _target_request(
     return replace(request, out_dir=out_dir, formats=formats, obtain=obtain), skipped
 
 
-def _write_indexes(out_dir: str, runs: Sequence[TargetRun]) -> tuple[str, str]:
+def _write_indexes(
+    out_dir: str, runs: Sequence[TargetRun], failed: Sequence[TargetFailure] = ()
+) -> tuple[str, str]:
     """OUT/SHA256SUMS and OUT/artifacts.json over every output file of every run."""
     files = {
         os.path.relpath(output.path, out_dir): output.path
@@ -136,14 +163,17 @@ def _write_indexes(out_dir: str, runs: Sequence[TargetRun]) -> tuple[str, str]:
     sums = os.path.join(out_dir, SUMS_FILE)
     atomic_write_text(Path(sums), sha256sums(files))
     artifacts = os.path.join(out_dir, ARTIFACTS_FILE)
-    document = artifacts_document(out_dir, runs)
+    document = artifacts_document(out_dir, runs, failed)
     atomic_write_text(Path(artifacts), json.dumps(document, indent=2) + "\n")
     return sums, artifacts
 
 
-def artifacts_document(out_dir: str, runs: Sequence[TargetRun]) -> dict[str, Any]:
-    """The artifacts-v1 document: one entry per output file or folder of every target."""
-    return {
+def artifacts_document(
+    out_dir: str, runs: Sequence[TargetRun], failed: Sequence[TargetFailure] = ()
+) -> dict[str, Any]:
+    """The artifacts-v1 document: one entry per output file or folder of every target,
+    and the targets that failed, with why."""
+    document = {
         "schema_version": 1,
         "artifacts": [
             {
@@ -159,6 +189,12 @@ def artifacts_document(out_dir: str, runs: Sequence[TargetRun]) -> dict[str, Any
             for target, output, floor in _artifacts(runs)
         ],
     }
+    if failed:
+        document["failed"] = [
+            {"target": entry.target.triple, "error": entry.error.message, "fix": entry.error.fix}
+            for entry in failed
+        ]
+    return document
 
 
 def _artifacts(runs: Sequence[TargetRun]) -> Iterator[tuple[Target, BundleOutput, str | None]]:

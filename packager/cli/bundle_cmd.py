@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict, Unpack
 
 import click
@@ -292,7 +293,7 @@ def command(ctx: click.Context, **params: Unpack[BundleParams]) -> None:
 
         every = bundle_every_target(request, triples, context)
         click.echo(every_target.to_json(every) if as_json else every_target.to_text(every))
-        sys.exit(0 if every.ok else 1)
+        sys.exit(every.exit_code)
     run = bundle(request, context)
     click.echo(to_json(run) if as_json else to_text(run))
     sys.exit(0 if run.ok else 1)
@@ -300,25 +301,38 @@ def command(ctx: click.Context, **params: Unpack[BundleParams]) -> None:
 
 def _declared_targets(params: BundleParams) -> tuple[str, ...]:
     """A crate's `targets` in [package.metadata.packager], when --target is not given."""
-    from packager.bundle.pipeline import is_crate
     from packager.crate.appmeta import declared_targets
 
-    source = params["target"]
-    if params["onefile"] or not is_crate(source):
-        return ()
-    return declared_targets(source.removesuffix("Cargo.toml") or ".")
+    package_dir = None if params["onefile"] else _package_dir(params)
+    return () if package_dir is None else declared_targets(package_dir)
 
 
 def _glibc(params: BundleParams) -> str | None:
     """--glibc, else a crate's `glibc` in [package.metadata.packager], as "2.N"."""
     from packager.binary.floor import parse_floor
-    from packager.bundle.pipeline import is_crate
     from packager.crate.appmeta import declared_glibc
 
-    text, source = params["glibc"], params["target"]
-    if text is None and is_crate(source):
-        text = declared_glibc(source.removesuffix("Cargo.toml") or ".")
+    text = params["glibc"]
+    package_dir = _package_dir(params) if text is None else None
+    if package_dir is not None:
+        text = declared_glibc(package_dir)
     return None if text is None else parse_floor(text)
+
+
+def _package_dir(params: BundleParams) -> str | None:
+    """The folder of the package a crate source builds (at a workspace root, the member
+    -p names, or its one program), whose Cargo.toml says how; None for a built binary."""
+    from packager.bundle.pipeline import is_crate
+    from packager.crate.workspace import select_package
+
+    source = params["target"]
+    if not is_crate(source):
+        return None
+    crate_dir = Path(os.path.abspath(source).removesuffix("/Cargo.toml"))
+    selection = select_package(
+        crate_dir, package=params["package"], binary=params["binary"], environ=os.environ
+    )
+    return str(selection.package.directory)
 
 
 def _request(params: BundleParams, target: str | None) -> BundleRequest:

@@ -205,6 +205,7 @@ WRITERS: dict[BundleFormat, Writer] = {
     BundleFormat.SETUP: Writer(
         lambda t: nsis.setup_file_name(t.name, t.version, t.arch),
         _windows_installer(nsis.write_setup),
+        check=nsis.check_setup_metadata,
     ),
 }
 # The formats that install the app's menu entry and icon (outputs/desktop.py).

@@ -27,6 +27,7 @@ from packager.core.errors import UsageError
 from packager.crate.appmeta import AppMetadata
 from packager.outputs.windows import (
     InstallerJob,
+    check_windows_name,
     install_folder,
     shortcut_program,
     windows_platform,
@@ -245,6 +246,7 @@ def _add_tree(
     for entry in entries:
         path = os.path.join(directory, entry)
         key = f"{relative}/{entry}" if relative else entry
+        check_windows_name(entry, path)
         _check_msi_text(entry, "the file name", fix="rename the file", path=path)
         if os.path.isdir(path) and not os.path.islink(path):
             child = _child(parent, "Directory", Id=_id("d", key), Name=entry)

@@ -13,13 +13,17 @@ beside the bundle's .py files, then each folder if it is empty, the shortcut and
 from __future__ import annotations
 
 import os
+import re
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from packager.core import runner
+from packager.core.errors import UsageError
 from packager.crate.appmeta import AppMetadata
 from packager.outputs.windows import (
     InstallerJob,
+    check_windows_name,
     install_folder,
     shortcut_program,
     windows_platform,
@@ -28,6 +32,9 @@ from packager.outputs.windows import (
 
 ICON_NAME = "app.ico"  # written into the install folder when the app has an icon
 UNINSTALLER = "uninstall.exe"
+_SOURCES = "files"  # the work folder's links to the tree's files
+_BUILT = "setup.exe"  # what makensis writes in the work folder, moved to the output
+_PREPROCESSOR = re.compile(r"\$[{%]")  # what makensis expands at compile time, `$$` or not
 _MAKENSIS_FIX = "install NSIS (Debian: apt-get install nsis)"
 
 
@@ -41,6 +48,14 @@ class SetupPlan:
     icon: str | None  # the .ico file to install beside the program
     out_path: str  # the setup.exe makensis writes
     target: str  # NSIS's stub: amd64-unicode for an x86_64 program, x86-unicode for i386
+    # Where makensis reads each file of the tree (by its path in the tree): makensis
+    # expands $%VAR% and ${DEFINE} in the paths it reads at compile time and has no
+    # escape there, so write_setup links each file to a name of digits first.
+    sources: Mapping[str, str] | None = None
+
+    def source(self, path: str) -> str:
+        """The file makensis reads for the tree's `path`."""
+        return self.sources[path] if self.sources else os.path.join(self.root, path)
 
 
 def setup_file_name(name: str, version: str, arch: str) -> str:
@@ -105,7 +120,7 @@ def _install_lines(plan: SetupPlan) -> list[str]:
         if folder != current:
             lines.append(f"  SetOutPath {_expr(_in_install(folder))}")
             current = folder
-        source = _literal(os.path.join(plan.root, path))
+        source = _literal(plan.source(path))
         lines.append(f"  File {_literal('/oname=' + name)} {source}")
     lines.append('  SetOutPath "$INSTDIR"')
     if plan.icon is not None:
@@ -142,23 +157,78 @@ def write_setup(
 ) -> None:
     """Write the NSIS installer of `job`'s tree, with its scratch directory for the script."""
     makensis = runner.require("makensis", environ, fix=_MAKENSIS_FIX)
+    check_setup_metadata(job.meta)
+    # Every path makensis reads or writes is relative to the work folder and made of
+    # plain characters: it expands `$` forms in them at compile time (see SetupPlan).
+    icon = write_icon(job.meta, os.path.join(job.work_dir, ICON_NAME))
     plan = SetupPlan(
         job.root,
         shortcut_program(job.name, job.meta),
         job.meta,
-        write_icon(job.meta, os.path.join(job.work_dir, ICON_NAME)),
-        os.path.abspath(job.out_path),
+        ICON_NAME if icon else None,
+        _BUILT,
         "amd64-unicode" if windows_platform(job.arch) == "x64" else "x86-unicode",
+        _link_sources(job.root, os.path.join(job.work_dir, _SOURCES)),
     )
-    script = os.path.join(job.work_dir, f"{job.name}.nsi")
+    script = os.path.join(job.work_dir, "setup.nsi")
     with open(script, "w", encoding="utf-8") as handle:
         handle.write(nsis_script(plan))
     runner.run(
-        [makensis, "-V2", "-INPUTCHARSET", "UTF8", script],
+        [makensis, "-V2", "-INPUTCHARSET", "UTF8", "setup.nsi"],
         environ=environ,
         cwd=job.work_dir,
         echo=echo,
     )
+    os.replace(os.path.join(job.work_dir, _BUILT), job.out_path)
+
+
+def check_setup_text(text: str, what: str, *, fix: str, path: str | None = None) -> None:
+    """Refuse text with `${` or `$%`: makensis's preprocessor expands them in every
+    string, even after `$$` (`$%NAME%` is the build machine's environment), and has no
+    escape for them. Any other `$` is kept."""
+    found = _PREPROCESSOR.search(text)
+    if found is not None:
+        raise UsageError(
+            f"{what} holds {found.group()!r}, which makensis's preprocessor would expand "
+            "(`$%NAME%` becomes the build machine's variable)",
+            path=path,
+            fix=fix,
+        )
+
+
+def check_setup_metadata(meta: AppMetadata) -> None:
+    """Refuse metadata the installer's strings cannot carry as it is."""
+    for label, value in (
+        ("display name", meta.display_name),
+        ("publisher", meta.publisher),
+        ("homepage", meta.homepage),
+        ("version", meta.version),
+    ):
+        if value is not None:
+            check_setup_text(value, f"the {label} {value!r}", fix=f"give a {label} without it")
+
+
+def _link_sources(root: str, into: str) -> dict[str, str]:
+    """Hard-link (or copy) each file of the tree at `root` into `into` under a number;
+    {path in the tree: the linked file, relative to the work folder}. A name Windows or
+    makensis cannot hold is refused first."""
+    os.makedirs(into)
+    folders, files = _tree(root)
+    for path in (*folders, *files):
+        check_windows_name(os.path.basename(path), os.path.join(root, path))
+        check_setup_text(
+            os.path.basename(path), "the file name", fix="rename the file",
+            path=os.path.join(root, path),
+        )  # fmt: skip
+    sources: dict[str, str] = {}
+    for index, path in enumerate(files):
+        linked = os.path.join(into, str(index))
+        try:
+            os.link(os.path.join(root, path), linked)
+        except OSError:
+            shutil.copyfile(os.path.join(root, path), linked)
+        sources[path] = f"{os.path.basename(into)}/{index}"
+    return sources
 
 
 def _registry_lines(key: str, meta: AppMetadata, icon: str) -> list[str]:

@@ -47,6 +47,20 @@ def install_folder(meta: AppMetadata) -> str:
     return display
 
 
+def check_windows_name(name: str, path: str) -> None:
+    """Refuse a file or folder name Windows cannot hold (a separator or reserved character
+    in it, or a trailing dot or space, which Windows drops)."""
+    bad = _BAD_FILE_NAME.search(name)
+    if bad is None and not name.endswith((".", " ")):
+        return
+    what = f"holds {bad.group()!r}" if bad else "ends with a dot or a space"
+    raise UsageError(
+        f"the file name {name!r} {what}, which a Windows file name cannot",
+        path=path,
+        fix='rename the file (Windows refuses < > : " / \\ | ? * and control characters)',
+    )
+
+
 def shortcut_program(name: str, meta: AppMetadata) -> str:
     """What a Start-menu shortcut starts, relative to the bundle's root.
 

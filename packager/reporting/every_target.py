@@ -13,7 +13,7 @@ from packager.reporting.bundle import to_text as bundle_text
 
 def to_json(result: EveryTargetRun) -> str:
     """The artifacts document of the run."""
-    return dumps(artifacts_document(result.out_dir, result.runs))
+    return dumps(artifacts_document(result.out_dir, result.runs, result.failed))
 
 
 def to_text(result: EveryTargetRun) -> str:
@@ -21,5 +21,7 @@ def to_text(result: EveryTargetRun) -> str:
     lines: list[str] = []
     for entry in result.runs:
         lines += [f"== {entry.target.triple}", bundle_text(entry.run), ""]
+    for failure in result.failed:
+        lines += [f"== {failure.target.triple}: FAILED", f"error: {failure.error}", ""]
     lines += [f"checksums: {result.sums}", f"artifacts: {result.artifacts}"]
     return "\n".join(lines)

@@ -199,6 +199,10 @@
     case $data_home in
       *[[:cntrl:]]*) fail "'$data_home' (XDG_DATA_HOME) holds a control character; set another" ;;
     esac
+    # The Desktop Entry spec escapes it as %%, but GLib's launcher refuses such an entry.
+    case $prefix in
+      *%*) fail "'$prefix' holds '%', which desktop menus (GLib) cannot start a program from; choose another --prefix" ;;
+    esac
   fi
   if [ -n "$data_home" ]; then
     entry_file=$data_home/applications/$desktop_id.desktop
@@ -230,6 +234,7 @@
   if [ -n "$data_home" ]; then
     case $dest in
       *[[:cntrl:]]*) fail "'$dest' holds a control character, which a menu entry cannot run; choose another --prefix" ;;
+      *%*) fail "'$dest' holds '%', which desktop menus (GLib) cannot start a program from; choose another --prefix" ;;
     esac
     make_dir "$data_home/applications"
     [ -z "$icon_file" ] || make_dir "$data_home/$icon_dir"

@@ -152,8 +152,8 @@ def test_installer_adds_a_runnable_entry_and_removes_only_it(
 ) -> None:
     home = tmp_path / "home"
     data = tmp_path / "data $HOME dir"  # XDG_DATA_HOME, not the default under HOME
-    # A prefix whose path needs the Exec quoting rules: spaces, quotes, $, `, \ and %.
-    prefix = tmp_path / 'pre fix "q" $x `id` \\b 100%'
+    # A prefix whose path needs the Exec quoting rules: spaces, quotes, $, ` and \.
+    prefix = tmp_path / 'pre fix "q" $x `id` \\b'
     apps = data / "applications"
     hicolor = data / "icons" / "hicolor"
     (hicolor / "48x48" / "apps").mkdir(parents=True)
@@ -216,6 +216,21 @@ def test_installer_defaults_to_the_home_data_dir_and_refuses_a_foreign_entry(
     ]
     run(["sh", str(home / ".local" / "opt" / BUNDLE_NAME / "uninstall")])
     assert files_under(home) == {".local", ".local/share", ".local/share/applications"}
+
+
+def test_a_prefix_with_a_percent_sign_is_refused_before_anything_is_installed(
+    gui_bundle: BundleManifest, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    environ = {"PATH": "/usr/bin:/bin", "HOME": str(home), "TMPDIR": str(tmp_path)}
+    installer = str(output_path(gui_bundle, BundleFormat.INSTALLER))
+    refused = subprocess.run(
+        ["sh", installer, "--prefix", str(tmp_path / "100%")],
+        env=environ, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    outcome = (refused.returncode, "which desktop menus (GLib) cannot start" in refused.stderr)
+    assert (outcome, files_under(home), (tmp_path / "100%").exists()) == ((1, True), set(), False)
 
 
 # --- .rpm -------------------------------------------------------------------------------

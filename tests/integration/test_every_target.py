@@ -93,3 +93,31 @@ def test_the_artifacts_document_follows_its_schema_and_is_what_was_printed(
     floors = {a["target"]: a["glibc_floor"] for a in document["artifacts"]}
     assert floors["x86_64-pc-windows-gnu"] is None
     assert floors["aarch64-unknown-linux-gnu"] and floors["x86_64-unknown-linux-gnu"]
+
+
+@pytest.fixture(scope="module")
+def one_failed(tmp_path_factory: pytest.TempPathFactory) -> Every:
+    """This machine and Windows in one run, Windows asked for a CPython that has no
+    embeddable release: (OUT, the run)."""
+    out = tmp_path_factory.mktemp("one-failed") / "out"
+    completed = run_packager(
+        "bundle", str(SAMPLES / "hello"), "--target", f"{TRIPLES[0]},{TRIPLES[2]}",
+        "--python", "3.99", "--format", "dir", "--out", str(out), "--json",
+        environ=cargo_env(),
+    )  # fmt: skip
+    return out, completed
+
+
+def test_a_failed_target_loses_none_of_the_others_outputs(one_failed: Every) -> None:
+    out, _run = one_failed
+    document = json.loads((out / "artifacts.json").read_text())
+    validate(document, "artifacts-v1.json")
+    assert [a["target"] for a in document["artifacts"]] == [TRIPLES[0]]
+    assert (out / TRIPLES[0] / "hello" / "bin" / "hello").is_file()
+
+
+def test_a_failed_target_is_named_with_why_and_sets_the_exit_code(one_failed: Every) -> None:
+    _out, run = one_failed
+    [failed] = json.loads(run.stdout)["failed"]
+    assert (run.returncode, failed["target"]) == (2, TRIPLES[2])
+    assert "3.99" in failed["error"]

@@ -9,6 +9,8 @@ throwaway prefix.
 from __future__ import annotations
 
 import json
+import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -70,3 +72,23 @@ def test_a_workspace_member_is_chosen_with_p_for_a_windows_target(
     assert completed.returncode == 0, completed.stderr[-3000:]
     (verified,) = json.loads(completed.stdout)["verified"]
     assert verified["stdout"].splitlines() == ["triple 42", "decimal 0.3"]
+
+
+def test_a_members_declared_targets_are_read_when_p_chooses_it(
+    fetched: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    _out, environ = fetched
+    workspace = tmp_path / "workspace"
+    shutil.copytree(REPO / "tests" / "crates" / "workspace", workspace,
+                    ignore=shutil.ignore_patterns("target"))  # fmt: skip
+    manifest = workspace / "app" / "Cargo.toml"
+    manifest.write_text(
+        manifest.read_text() + f'\n[package.metadata.packager]\ntargets = ["{TARGET}"]\n'
+    )
+    completed = run_packager(
+        "bundle", str(workspace), "-p", "ws-app", "--python", "3.11", "--format", "zip",
+        "--out", str(tmp_path / "out"), environ=environ,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    with zipfile.ZipFile(tmp_path / "out" / "ws-app.zip") as archive:
+        assert "ws-app/ws-app.exe" in archive.namelist()

@@ -123,3 +123,13 @@ def test_file_name_and_machines() -> None:
     assert setup_file_name("hello", "1.2.0-1", "x86_64") == "hello-1.2.0-1-setup.exe"
     with pytest.raises(UsageError, match="aarch64"):
         setup_file_name("hello", "1.0", "aarch64")
+
+
+def test_makensis_reads_each_file_from_its_linked_name_and_installs_it_under_its_own(
+    tmp_path: Path,
+) -> None:
+    names = ("Lib/site-packages/hook.py", "app/$price 5.txt", "hello.cmd", "hello.exe")
+    sources = {name: f"files/{index}" for index, name in enumerate(names)}
+    lines = _script(tmp_path, sources=sources)
+    assert '  File "/oname=$$price 5.txt" "files/1"' in lines
+    assert '  File "/oname=hello.exe" "files/3"' in lines
