@@ -110,16 +110,17 @@ def app_metadata(request: BundleRequest, name: str, ctx: Context, *, crate: bool
     if crate:
         source = os.path.abspath(request.source)
         crate_dir = os.path.dirname(source) if source.endswith("Cargo.toml") else source
-        from packager.crate.workspace import select_package
+        from packager.crate.workspace import package_dir
 
         # At a workspace root, the member built (named by -p, or the one program) says it.
-        selection = select_package(
-            Path(crate_dir),
-            package=request.obtain.package,
-            binary=request.obtain.binary,
-            environ=ctx.environ,
+        crate_dir = str(
+            package_dir(
+                Path(crate_dir),
+                package=request.obtain.package,
+                binary=request.obtain.binary,
+                environ=ctx.environ,
+            )
         )
-        crate_dir = str(selection.package.directory)
     meta = read_metadata(crate_dir, name, version=request.version, flags=request.metadata)
     if set(request.formats or ()) & set(DESKTOP_FORMATS):
         check_theme_icon(meta.icon, option="--icon" if request.metadata.icon else "icon")

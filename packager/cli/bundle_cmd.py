@@ -323,16 +323,17 @@ def _package_dir(params: BundleParams) -> str | None:
     """The folder of the package a crate source builds (at a workspace root, the member
     -p names, or its one program), whose Cargo.toml says how; None for a built binary."""
     from packager.bundle.pipeline import is_crate
-    from packager.crate.workspace import select_package
+    from packager.crate.workspace import package_dir
 
     source = params["target"]
     if not is_crate(source):
         return None
     crate_dir = Path(os.path.abspath(source).removesuffix("/Cargo.toml"))
-    selection = select_package(
-        crate_dir, package=params["package"], binary=params["binary"], environ=os.environ
+    return str(
+        package_dir(
+            crate_dir, package=params["package"], binary=params["binary"], environ=os.environ
+        )
     )
-    return str(selection.package.directory)
 
 
 def _request(params: BundleParams, target: str | None) -> BundleRequest:

@@ -9,6 +9,7 @@ one-member case of the same answer.
 from __future__ import annotations
 
 import json
+import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +81,26 @@ class Metadata:
     workspace_root: Path
     target_dir: Path
     members: tuple[CargoPackage, ...]
+
+
+def package_dir(
+    crate_dir: Path, *, package: str | None, binary: str | None, environ: Mapping[str, str]
+) -> Path:
+    """The folder of the package `select_package` would choose, read without cargo when
+    `crate_dir` is a package and nothing else is asked for (a workspace root without a
+    [package], -p or --bin asks cargo)."""
+    if package is None and binary is None and _has_package_table(crate_dir / "Cargo.toml"):
+        return crate_dir
+    selection = select_package(crate_dir, package=package, binary=binary, environ=environ)
+    return selection.package.directory
+
+
+def _has_package_table(manifest: Path) -> bool:
+    try:
+        with manifest.open("rb") as stream:
+            return isinstance(tomllib.load(stream).get("package"), dict)
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
 
 
 def parse_metadata(text: str) -> Metadata:
