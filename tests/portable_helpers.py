@@ -36,10 +36,11 @@ def elf_files(prefix: str) -> Iterator[Path]:
                     yield path
 
 
-def objdump_floor(path: Path) -> tuple[int, int] | None:
-    """The highest GLIBC_x.y among the undefined dynamic symbols, as objdump -T shows them."""
+def objdump_floor(path: Path, objdump: str = "objdump") -> tuple[int, int] | None:
+    """The highest GLIBC_x.y among the undefined dynamic symbols, as objdump -T shows them
+    (`objdump`: the binutils of the file's machine, aarch64-linux-gnu-objdump for arm64)."""
     output = subprocess.run(
-        ["objdump", "-T", str(path)], capture_output=True, text=True, check=True
+        [objdump, "-T", str(path)], capture_output=True, text=True, check=True
     ).stdout
     versions = [
         (int(major), int(minor))

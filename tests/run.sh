@@ -32,8 +32,9 @@ apt_packages=(
   tesseract-ocr                                          # reads a GUI test's window off the screen
 )
 install_debian_packages "${apt_packages[@]}"
-# The aarch64 tests take Debian's arm64 CPython from the root packager makes itself
-# (packager.python.debian_root): nothing of arm64 is installed or configured on the host.
+# The aarch64 tests take Debian's arm64 packages from roots packager makes itself
+# (packager.python.debian_root), and the aarch64 portable runtime packager builds with
+# zig: nothing of arm64 is installed or configured on the host.
 command -v cargo >/dev/null || { echo "tests/run.sh: cargo is required (https://rustup.rs)" >&2; exit 1; }
 # The cross targets' standard libraries (build --target); a no-op once installed. A
 # toolchain without rustup (one mounted into a fresh root) must already carry them.

@@ -15,6 +15,9 @@ the trim rules and the options; later bundles copy it. An entry holds:
     <site-packages>/                  the hook that restores the launcher's variables
     manifest.json                     the SHA-256 of each file above, written last
 
+Every use checks each file against the manifest; a damaged entry is noted, removed and
+prepared again.
+
 Without a writable cache the same entry is built in a scratch directory and discarded.
 """
 
@@ -110,10 +113,12 @@ def prepare_runtime(
     root = ctx.cache_dir
     parent = os.path.join(root, "runtime") if root else None
     final = os.path.join(parent, runtime_key(runtime, options)) if parent else None
-    if final is not None:
-        found = _read_entry(final)
+    if final is not None and os.path.exists(final):
+        found, damage = _checked_entry(final)
         if found is not None:
             return found
+        ctx.note(f"the cached prepared runtime {final} is damaged ({damage}): preparing it again")
+        cache.discard(final)
     building = cache.new_entry_dir(parent) if parent else None
     target = building or scratch
     try:
@@ -127,6 +132,21 @@ def prepare_runtime(
             shutil.rmtree(building, ignore_errors=True)
         raise
     return _read_entry(published) or PreparedRuntime(published, digests, cached=True)
+
+
+def _checked_entry(path: str) -> tuple[PreparedRuntime | None, str]:
+    """The entry at `path` when every file is there with the SHA-256 its manifest records
+    and nothing else is; else (None, what is wrong)."""
+    entry = _read_entry(path)
+    if entry is None:
+        return None, f"no readable {MANIFEST}"
+    present = {os.path.relpath(f, path).replace(os.sep, "/"): f for f in _files_under(path)}
+    for name in sorted(set(present) ^ set(entry.digests)):
+        return None, f"{name} is {'missing' if name in entry.digests else 'not in its manifest'}"
+    for name, digest in sorted(entry.digests.items()):
+        if sha256_file(present[name]) != digest:
+            return None, f"{name} does not match its manifest"
+    return entry, ""
 
 
 def _read_entry(path: str) -> PreparedRuntime | None:

@@ -8,6 +8,7 @@ is always safe; the next run rebuilds what it needs.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -52,6 +53,19 @@ def publish(building: str, final: str) -> str:
             raise
         shutil.rmtree(building, ignore_errors=True)
     return final
+
+
+def discard(entry: str) -> None:
+    """Remove a damaged entry: renamed away first, so no run sees it half removed and the
+    next build can publish in its place."""
+    parent = os.path.dirname(entry)
+    aside = new_entry_dir(parent)
+    if aside is None:
+        shutil.rmtree(entry, ignore_errors=True)
+        return
+    with contextlib.suppress(OSError):  # another run removed it first
+        os.rename(entry, os.path.join(aside, "damaged"))
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def publish_file(building: str, final: str) -> None:

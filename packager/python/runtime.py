@@ -129,16 +129,26 @@ def _cached_site_packages_dir(interpreter: Interpreter, cache_dir: str | None) -
     identity = file_identity(interpreter.executable)
     path = Path(cache_dir, "site-packages", f"{cache_key(identity)}.txt")
     try:
-        return path.read_text(encoding="utf-8")
-    except OSError:
-        pass
-    found = site_packages_dir(interpreter)
+        remembered = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        remembered = ""
+    if _is_site_packages_path(remembered):
+        return remembered
+    found = site_packages_dir(interpreter)  # and a damaged or hostile record is replaced
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, found)
     except OSError:
         pass  # an unwritable cache only costs the next run one more question
     return found
+
+
+def _is_site_packages_path(text: str) -> bool:
+    """Whether `text` is what site_packages_dir answers: a plain relative path under lib/
+    (a record read back from the cache is data, never a way out of the tree)."""
+    parts = text.split("/")
+    plain = all(part not in ("", ".", "..") for part in parts)
+    return parts[0] == "lib" and len(parts) > 1 and plain and text.isprintable()
 
 
 def site_packages_dir(interpreter: Interpreter, *, stdlib_dir: str | None = None) -> str:

@@ -30,7 +30,7 @@ def target_python_home(
     if python is not None:
         raise UsageError(
             f"--python names an interpreter of this machine; {target.triple}'s Python "
-            "comes from --python-home, or from a Debian root packager makes without it",
+            "comes from --python-home, or from its portable runtime without it",
             fix="drop --python",
         )
     if python_home is None and target.python is PythonSource.TARGET_ROOT:

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,6 +20,7 @@ import pytest
 from packager.binary.elf_head import elf_files_under, elf_machine
 from packager.python.portable import list_runtimes
 from tests.helpers import REPO, SAMPLES, cargo_env, run_packager
+from tests.portable_helpers import objdump_floor
 
 pytestmark = pytest.mark.integration
 
@@ -58,20 +57,6 @@ def bundles(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _objdump_floor(path: str) -> tuple[int, int] | None:
-    """The highest GLIBC_x.y an aarch64 ELF file asks of the C library (objdump -T)."""
-    output = subprocess.run(
-        ["aarch64-linux-gnu-objdump", "-T", path], capture_output=True, text=True, check=True
-    ).stdout
-    versions = [
-        (int(major), int(minor))
-        for line in output.splitlines()
-        if "*UND*" in line
-        for major, minor in re.findall(r"GLIBC_(\d+)\.(\d+)", line)
-    ]
-    return max(versions, default=None)
-
-
 def _loadable(path: str) -> bool:
     """Whether an ELF file is a program or shared library (e_type 2 or 3), not an object."""
     with open(path, "rb") as stream:
@@ -79,7 +64,11 @@ def _loadable(path: str) -> bool:
 
 
 def _above_floor(paths: list[str]) -> dict[str, tuple[int, int] | None]:
-    floors = {path: _objdump_floor(path) for path in paths if _loadable(path)}
+    floors = {
+        path: objdump_floor(Path(path), "aarch64-linux-gnu-objdump")
+        for path in paths
+        if _loadable(path)
+    }
     return {path: floor for path, floor in floors.items() if floor is not None and floor > FLOOR}
 
 

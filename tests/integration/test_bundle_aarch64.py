@@ -181,7 +181,7 @@ def test_the_cli_verify_runs_the_bundle_with_sysroot(bundles: Path, arm64_root: 
     )
     assert result.returncode == 0, result.stderr
     assert "hello, packager, from Rust" in result.stdout
-    # Without --sysroot, the Debian root packager makes for aarch64 serves.
+    # Without --sysroot, Debian's arm64 C library (fetched once) serves.
     made = run_packager("verify", str(bundles / "hello" / "hello"), timeout=300)
     assert made.returncode == 0, made.stderr
     assert "hello, packager, from Rust" in made.stdout

@@ -1,8 +1,8 @@
 """One command, every target: this machine, aarch64 and Windows from one `bundle` run.
 
 `--target` takes a comma-separated list and may be repeated; each target finds its own
-Python (Windows the embeddable CPython --python 3.11 names, aarch64 the Debian root
-packager makes, this machine its default interpreter), writes the formats its layout
+Python (Windows the embeddable CPython --python 3.11 names, aarch64 its portable runtime,
+this machine its default interpreter), writes the formats its layout
 can under OUT/TRIPLE/, skips the others with a note, and verifies each output where it
 runs (bubblewrap, qemu, wine). OUT/SHA256SUMS and OUT/artifacts.json cover everything.
 """

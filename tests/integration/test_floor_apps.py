@@ -163,9 +163,11 @@ def test_the_onefile_program_runs_the_app_over_a_minimal_bookworm(
 
 
 @pytest.mark.parametrize("onefile", [False, True], ids=["tree", "onefile"])
-def test_over_bullseye_the_app_runs_or_is_refused_before_anything_is_written(
+def test_over_bullseye_debians_python_is_refused_before_anything_is_written(
     tmp_path: Path, app_dir: Path, onefile: bool
 ) -> None:
+    # Debian 12's libpython needs glibc 2.32 or later; the portable-runtime tests run
+    # the same kind of app over bullseye.
     out = tmp_path / "out"
     options: dict[str, object] = {"verify_on": ("bullseye",), "onefile": onefile}
     if onefile:
@@ -176,13 +178,9 @@ def test_over_bullseye_the_app_runs_or_is_refused_before_anything_is_written(
             "formats": TREE_FORMATS,
             "workdir": "app",
         }
-    try:
-        run = _bundle(out, app_dir, **options)
-    except FloorError as refused:
-        assert "bullseye has glibc 2.31" in str(refused), refused
-        assert not out.exists() or os.listdir(out) == []
-        return
-    assert run.verified and all(r.ok for r in run.verified), [r.stderr for r in run.verified]
+    with pytest.raises(FloorError, match=r"bullseye has glibc 2\.31"):
+        _bundle(out, app_dir, **options)
+    assert not out.exists() or os.listdir(out) == []
 
 
 SCIENCE_APP = """\
