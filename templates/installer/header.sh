@@ -122,6 +122,51 @@
     printf '"%s"\n' "$(printf '%s' "$1" | sed -e 's/\\/\\\\\\\\/g' -e 's/["`$]/\\\\&/g' -e 's/%/%%/g')"
   }
 
+  # One installation into a prefix at a time: mkdir is atomic. A lock whose installer
+  # is gone (killed) is taken over; a live one is waited for, at most 10 minutes.
+  take_lock() {
+    waited=0
+    until mkdir -- "$1" 2>/dev/null; do
+      holder=$(cat -- "$1/pid" 2>/dev/null || true)
+      if [ -n "$holder" ] && ! kill -0 "$holder" 2>/dev/null; then
+        rm -rf -- "$1"
+        continue
+      fi
+      [ "$waited" -gt 0 ] || say "waiting for another installation of $name into '$prefix' to finish..."
+      waited=$((waited + 1))
+      [ "$waited" -le 600 ] ||
+        fail "another installation of $name has held '$1' for 10 minutes; remove it if none is running"
+      sleep 1
+    done
+    lock_held=$1
+    printf '%s\n' "$$" >"$1/pid"
+  }
+
+  # The files the installation wrote, one path relative to its folder per line: what an
+  # upgrade replaces and the uninstaller removes (a file of the user's in it is kept).
+  own_files() {
+    sed -n "s|^$name/||p" "$work/names" | while IFS= read -r path; do
+      case $path in "" | */) ;; *) printf '%s\n' "$path" ;; esac
+    done
+    printf '%s\n' uninstall .packager-installed .packager-files
+  }
+
+  # Files of the user's in the folder being replaced ($1, its record of own files in it)
+  # move into the new one ($2), unless it has a file of that name; .pyc files CPython
+  # wrote are left to go with the old version.
+  keep_user_files() {
+    [ -f "$1/.packager-files" ] || return 0
+    (cd -- "$1" && find . ! -type d -print) >"$work/old-tree" || fail "cannot read '$1'"
+    while IFS= read -r path; do
+      path=${path#./}
+      case $path in *__pycache__/*.pyc) continue ;; esac
+      grep -qxF -- "$path" "$1/.packager-files" && continue
+      [ -e "$2/$path" ] || [ -L "$2/$path" ] && continue
+      mkdir -p -- "$(dirname -- "$2/$path")" && mv -- "$1/$path" "$2/$path" ||
+        fail "cannot keep your file '$1/$path'"
+    done <"$work/old-tree"
+  }
+
   make_dir() {
     # mkdir -p, remembering each directory created so the uninstaller can remove it again.
     [ -d "$1" ] && return 0
@@ -133,7 +178,8 @@
   self=$0
   [ -f "$self" ] || fail "cannot read the installer itself ('$self'); run it as: sh path/to/installer.sh"
   work=$(mktemp -d "${TMPDIR:-/tmp}/$name-install.XXXXXX") || fail "cannot create a temporary directory"
-  trap 'rm -rf -- "$work"' EXIT
+  lock_held=
+  trap 'rm -rf -- "$work"; [ -z "$lock_held" ] || rm -rf -- "$lock_held"' EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
   payload=$work/payload.tar.gz
@@ -220,6 +266,7 @@
   make_dir "$bin_dir"
   prefix_real=$(cd -P -- "$prefix" && pwd -P)
   bin_real=$(cd -P -- "$bin_dir" && pwd -P)
+  take_lock "$prefix_real/opt/.$name.lock"
   dest=$prefix_real/opt/$name
   command_path=$bin_real/$name
   if [ -e "$dest" ] || [ -L "$dest" ]; then
@@ -251,6 +298,7 @@ PACKAGER_UNINSTALLER_END
     [ -z "$icon_file" ] || printf 'file=%s\n' "$icon_file"
     if [ -f "$work/created" ]; then cat -- "$work/created"; fi
   } >"$work/extract/$name/.packager-installed"
+  own_files >"$work/extract/$name/.packager-files"
 
   staged=$prefix_real/opt/.$name.new.$$
   old=$prefix_real/opt/.$name.old.$$
@@ -263,6 +311,7 @@ PACKAGER_UNINSTALLER_END
       grep '^created=' "$old/.packager-installed" >>"$staged/.packager-installed" || true
       grep '^file=' "$old/.packager-installed" >"$work/old-files" || true
     fi
+    keep_user_files "$old" "$staged"
   fi
   mv -- "$staged" "$dest"
   rm -rf -- "$old"

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Uninstaller for @@NAME@@, written by its installer: removes the command symlink (only if
-# it still points here), the menu entry and icon it wrote, this folder, and the
+# it still points here), the menu entry and icon it wrote, the files it wrote into this
+# folder (by name: a file of the user's stays, and so does the folder then), and the
 # directories the installer created (if empty).
 set -eu
 name=@@NAME@@
@@ -28,8 +29,23 @@ printf '%s\n' "$files" | while IFS= read -r file; do
 done
 [ -z "$data_home" ] || refresh_menus "$data_home"
 cd /
-rm -rf -- "$here"
-printf '%s\n' "Removed $here"
+if [ -f "$here/.packager-files" ]; then
+  # What the installer wrote, by name, and the .pyc files CPython wrote beside it; then
+  # each folder that is left empty, deepest first. A file of the user's stays.
+  while IFS= read -r path; do
+    [ -z "$path" ] || rm -f -- "$here/$path"
+  done <"$here/.packager-files"
+  find "$here" -path '*/__pycache__/*.pyc' -type f -exec rm -f -- {} + 2>/dev/null || true
+  find "$here" -depth -type d -exec rmdir -- {} \; 2>/dev/null || true
+else
+  rm -rf -- "$here"  # installed by a version that kept no list of its files
+fi
+if [ -e "$here" ]; then
+  printf '%s\n' "Kept $here: it holds files the installer did not write:" >&2
+  (cd -- "$here" && find . ! -type d -print | sed 's|^\./|  |') >&2
+else
+  printf '%s\n' "Removed $here"
+fi
 # Deepest first: a created parent is listed before its children.
 printf '%s\n' "$created" | sed '1!G;h;$!d' | while IFS= read -r dir; do
   [ -n "$dir" ] && rmdir -- "$dir" 2>/dev/null && printf '%s\n' "Removed the empty directory $dir"
