@@ -6,8 +6,9 @@
  *
  *   - in a onefile program (`packager bundle --onefile` filled the slot below), an
  *     isolated interpreter whose only module search paths are inside this file;
- *   - in the bin/ folder of a `packager bundle` tree (and no PYTHONHOME), one whose home
- *     is the bundle, so it finds the bundle's standard library without a launcher;
+ *   - in the bin/ folder of a `packager bundle` tree, one whose home is the bundle and
+ *     which reads nothing of another Python's environment, so it finds the bundle's
+ *     standard library, and only that, without a launcher;
  *   - elsewhere, the interpreter as Py_InitializeEx itself starts it.
  *
  * In the first two, PACKAGER_APP_DIR names the app's files (the bundle's app/ folder, or
@@ -749,10 +750,9 @@ static void start_from_payload(int install_signal_handlers) {
 
 /* The bundle folder when this executable is PREFIX/bin/NAME and PREFIX/lib holds a
  * standard library (python3X.zip or python3.X/os.py), as `packager bundle` lays out;
- * NULL otherwise. Left alone when PYTHONHOME is set: whoever set it (the bundle's
- * launcher) decided. */
+ * NULL otherwise. A PYTHONHOME set for another Python does not move it: the bundle's
+ * libpython runs with the bundle's standard library (the launcher sets it to PREFIX). */
 static char *bundle_prefix(void) {
-    if (getenv("PYTHONHOME") != NULL) return NULL;
     char *prefix = own_executable();
     for (int up = 0; prefix != NULL && up < 2; up++) {
         char *slash = strrchr(prefix, '/');
@@ -826,13 +826,27 @@ static void point_tcl_at_bundle(const char *prefix) {
     free(fonts);
 }
 
-/* Start Python as Py_InitializeEx would, but with its home set to the bundle. */
+/* Start Python as Py_InitializeEx would, but with its home set to the bundle and, as
+ * the launcher has it, nothing of another Python's environment: PYTHONHOME, PYTHONPATH
+ * (and a sitecustomize on it), PYTHONPLATLIBDIR and the user's site-packages (its .pth
+ * files and usercustomize) are not read. The process's environment is left as it is. */
 static void start_in_bundle(const char *prefix, int install_signal_handlers) {
     char why[PATH_MAX + 128];
     PyConfig config;
     PyConfig_InitPythonConfig(&config);
     config.install_signal_handlers = install_signal_handlers;
-    if (!set_string(&config, &config.home, prefix, why, sizeof why)) {
+    config.user_site_directory = 0;
+    /* Set, they are not read from the environment. The search path names the stdlib
+     * folder, on the path anyway (site drops the duplicate): an empty one would add the
+     * working directory before 3.11. */
+    char stdlib_dir[PATH_MAX];
+    snprintf(stdlib_dir, sizeof stdlib_dir, "%s/lib/python%d.%d", prefix, PY_MAJOR_VERSION,
+             PY_MINOR_VERSION);
+    int configured = set_string(&config, &config.pythonpath_env, stdlib_dir, why, sizeof why);
+#if PY_VERSION_HEX >= 0x03090000
+    configured = configured && set_string(&config, &config.platlibdir, "lib", why, sizeof why);
+#endif
+    if (!configured || !set_string(&config, &config.home, prefix, why, sizeof why)) {
         PyConfig_Clear(&config);
         fail("%s", why);
     }

@@ -201,8 +201,13 @@ def _copy_prepared(root: str, spec: TreeSpec) -> dict[str, str]:
 
 
 def _patch_rpath(binary: str, ctx: Context) -> None:
+    """Point the program at the tree's lib/ with DT_RPATH, not DT_RUNPATH: the loader
+    searches DT_RPATH before LD_LIBRARY_PATH, so a variable naming another libpython (or
+    `:lib`, the working directory's) cannot replace the bundle's when the program is
+    started without its launcher."""
     patchelf = runner.require("patchelf", ctx.environ, fix=_PATCHELF_FIX)
-    runner.run([patchelf, "--set-rpath", RPATH, binary], environ=ctx.environ, echo=ctx.echo)
+    argv = [patchelf, "--force-rpath", "--set-rpath", RPATH, binary]
+    runner.run(argv, environ=ctx.environ, echo=ctx.echo)
 
 
 def _copy_app(source: str, target: str) -> None:
