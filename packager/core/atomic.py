@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from types import TracebackType
 
+from packager.core.cache import BUILDING_PREFIX
 from packager.core.errors import (
     OutputDirError,
     OutputExistsError,
@@ -143,18 +144,14 @@ class Staging:
             return None
         written = next((name for name in names if self._is_output(name)), None)
         # A copy that fills the disk names its source first: the destination is the one.
-        failed = written if number in _SPACE_FAILURES and written else next(iter(names), None)
+        destination = names[-1] if number in _SPACE_FAILURES and names else None
+        failed = written or destination or next(iter(names), None)
         if failed is not None and not self._is_output(failed):
             if number in _INPUT_FAILURES:
                 what, fix = _INPUT_FAILURES[number]
                 return UnreadableInputError(what, path=failed, fix=fix)
             if number in _WRITE_FAILURES:
-                what, _ = _WRITE_FAILURES[number]
-                return OutputWriteError(
-                    what,
-                    path=failed,
-                    fix="packager writes there: free space on that file system or make it writable",
-                )
+                return _elsewhere(number, failed)
             return None
         if number not in _WRITE_FAILURES:
             return None
@@ -167,12 +164,22 @@ class Staging:
         )
 
     def _explain_tool(self, exc: ToolError) -> PackagerError | None:
-        """A full disk when a tool (strip, dpkg-deb, zstd...) failed saying so."""
+        """A full disk when a tool (strip, dpkg-deb, zstd...) failed saying so: the output
+        directory's, or the temporary directory's when that is another, fuller one (the
+        tools write their scratch files there and do not say where)."""
         for number in (errno.ENOSPC, errno.EDQUOT):
             if os.strerror(number) in exc.output:
                 what, fix = _WRITE_FAILURES[number]
                 tool = _TOOL.match(exc.message)
                 who = os.path.basename(tool.group(1)) if tool else "a tool"
+                temp = _fuller_temp_dir(self.out_dir)
+                if temp is not None:
+                    return OutputWriteError(
+                        f"{what} in the temporary directory (while {who} wrote into it); "
+                        "nothing was written",
+                        path=temp,
+                        fix="free space there, or set TMPDIR to a directory with room",
+                    )
                 return OutputWriteError(
                     f"{what} (while {who} wrote into it); nothing was written",
                     path=self.out_dir,
@@ -204,6 +211,39 @@ def check_targets(out_dir: str, names: Iterable[str], *, force: bool) -> None:
                 path=target,
                 fix="pass --force to replace it, or choose another --out directory",
             )
+
+
+def _elsewhere(number: int, path: str) -> OutputWriteError:
+    """A write that failed outside the output directory: in packager's cache (named by
+    the entry's folder, not its half-built file) or elsewhere."""
+    what, _ = _WRITE_FAILURES[number]
+    parts = path.split(os.sep)
+    building = next((i for i, part in enumerate(parts) if part.startswith(BUILDING_PREFIX)), None)
+    if building is not None:
+        return OutputWriteError(
+            f"{what} in packager's cache (while writing {os.sep.join(parts[building + 1 :])})",
+            path=os.sep.join(parts[:building]),
+            fix="free space on that file system, or set XDG_CACHE_HOME to a directory with room",
+        )
+    return OutputWriteError(
+        what,
+        path=path,
+        fix="packager writes there: free space on that file system or make it writable",
+    )
+
+
+def _fuller_temp_dir(out_dir: str) -> str | None:
+    """The temporary directory when it is on another file system than `out_dir` with less
+    room left; None otherwise."""
+    temp = tempfile.gettempdir()
+    try:
+        if os.stat(temp).st_dev == os.stat(out_dir).st_dev:
+            return None
+        temp_room, out_room = (os.statvfs(p) for p in (temp, out_dir))
+    except OSError:
+        return None
+    free = temp_room.f_bavail * temp_room.f_frsize
+    return temp if free < out_room.f_bavail * out_room.f_frsize else None
 
 
 def _errno_and_filenames(exc: OSError) -> tuple[int | None, list[str]]:

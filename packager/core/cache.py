@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from collections.abc import Mapping
 
-_BUILDING_PREFIX = ".building-"
+BUILDING_PREFIX = ".building-"  # a cache entry being made, renamed into place when whole
 
 
 def cache_key(facts: Mapping[str, object]) -> str:
@@ -36,7 +36,7 @@ def new_entry_dir(parent: str) -> str | None:
     """A fresh private directory inside `parent` to build an entry in; None if unwritable."""
     try:
         os.makedirs(parent, exist_ok=True)
-        return tempfile.mkdtemp(prefix=_BUILDING_PREFIX, dir=parent)
+        return tempfile.mkdtemp(prefix=BUILDING_PREFIX, dir=parent)
     except OSError:
         return None
 
