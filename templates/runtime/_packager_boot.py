@@ -190,7 +190,6 @@ def _distribution(folder):
     are read through the checked zipimport reader."""
     global _distribution_class
     if _distribution_class is None:
-        import zipfile
         from importlib.metadata import Distribution
 
         class ArchiveDistribution(Distribution):
@@ -208,10 +207,109 @@ def _distribution(folder):
 
             def locate_file(self, path):
                 site = self._folder.rpartition("/")[0]
-                return zipfile.Path(ARCHIVE, f"{site}/{path}" if site else str(path))
+                return ArchivePath(f"{site}/{path}" if site else str(path))
 
         _distribution_class = ArchiveDistribution
     return _distribution_class(folder)
+
+
+def _archive_names():
+    """The members of the archive, as zipimport lists them ("pkg/data/file.txt")."""
+    importer = zipimport.zipimporter(ARCHIVE)
+    files = getattr(importer, "_files", None)
+    return files if files is not None else importer._get_files()
+
+
+class ArchivePath:
+    """A file or folder inside this program's archive, read through the checked reader
+    (importlib.resources' Traversable; what importlib.metadata's files() locate): a
+    damaged member stops the program as any other does, and the bytes come from the
+    payload opened at start, whatever has happened to the file on disk since."""
+
+    def __init__(self, at=""):
+        self.at = str(at).strip("/")
+
+    def __repr__(self):
+        return f"ArchivePath({self.at!r})"
+
+    def __str__(self):
+        return f"{ARCHIVE}/{self.at}" if self.at else ARCHIVE
+
+    def __eq__(self, other):
+        return isinstance(other, ArchivePath) and other.at == self.at
+
+    def __hash__(self):
+        return hash(self.at)
+
+    @property
+    def name(self):
+        return self.at.rpartition("/")[2]
+
+    @property
+    def suffix(self):
+        stem, dot, suffix = self.name.rpartition(".")
+        return dot + suffix if stem else ""
+
+    def _children(self):
+        prefix = f"{self.at}/" if self.at else ""
+        return sorted({n[len(prefix) :].split("/", 1)[0] for n in _archive_names()
+                       if n.startswith(prefix) and len(n) > len(prefix)})  # fmt: skip
+
+    def is_file(self):
+        return self.at in _archive_names()
+
+    def is_dir(self):
+        return not self.is_file() and bool(self._children())
+
+    def exists(self):
+        return self.is_file() or self.is_dir()
+
+    def iterdir(self):
+        return iter([self.joinpath(child) for child in self._children()])
+
+    def joinpath(self, *parts):
+        return ArchivePath("/".join([self.at, *(str(part) for part in parts)]).strip("/"))
+
+    __truediv__ = joinpath
+
+    def read_bytes(self):
+        if not self.is_file():
+            raise FileNotFoundError(str(self))
+        return zipimport.zipimporter(ARCHIVE).get_data(str(self))
+
+    def read_text(self, encoding=None, errors=None):
+        return self.read_bytes().decode(encoding or "utf-8", errors or "strict")
+
+    def open(self, mode="r", *args, **kwargs):
+        import io
+
+        stream = io.BytesIO(self.read_bytes())
+        return stream if "b" in mode else io.TextIOWrapper(stream, *args, **kwargs)
+
+
+_resources_class = None
+
+
+def _resources(folder):
+    """importlib.resources' reader of the package at `folder` of the archive."""
+    global _resources_class
+    if _resources_class is None:
+        try:
+            from importlib.resources.abc import Traversable, TraversableResources
+        except ImportError:  # Python 3.9 and 3.10
+            from importlib.abc import Traversable, TraversableResources
+
+        Traversable.register(ArchivePath)
+
+        class ArchiveResources(TraversableResources):
+            def __init__(self, folder):
+                self._folder = folder
+
+            def files(self):
+                return ArchivePath(self._folder)
+
+        _resources_class = ArchiveResources
+    return _resources_class(folder)
 
 
 class ArchiveImporter(zipimport.zipimporter):
@@ -233,6 +331,18 @@ class ArchiveImporter(zipimport.zipimporter):
         if pending is not None and pending[0] == fullname:
             return pending[1]
         return super().get_code(fullname)
+
+    def get_resource_reader(self, fullname):
+        """A package's files through the checked reader (zipimport's own reopens the
+        archive with zipfile, reading unchecked bytes); Python 3.8 keeps its own."""
+        try:
+            if not self.is_package(fullname):
+                return None
+        except zipimport.ZipImportError:
+            return None
+        if sys.version_info < (3, 9):
+            return super().get_resource_reader(fullname)
+        return _resources(self.prefix.replace(os.sep, "/") + fullname.rpartition(".")[2])
 
 
 def _archive_hook(path):
