@@ -54,6 +54,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture
+def root_user() -> None:
+    """Tests that install packages into this system (dpkg -i, rpm -i) run as root (CI
+    does); as anyone else they fail saying so, never skip."""
+    if os.geteuid() != 0:
+        pytest.fail("this test installs packages into the system: run the suite as root")
+
+
+@pytest.fixture
 def installed_libpython(request: pytest.FixtureRequest) -> Interpreter:
     if request.param is None:
         pytest.fail(f"no CPython with a shared libpython was found: {pythons.INSTALL_SHARED}")

@@ -40,7 +40,7 @@ ICON = f"usr/share/icons/hicolor/{ICON_SIZE}x{ICON_SIZE}/apps/{BUNDLE_NAME}.png"
 DISPLAY_NAME = 'Hello "Desktop" 100% \\o/'
 DESCRIPTION = "Greets you; from Rust and Python\n%files is not a section"
 
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="installing packages needs root")
+needs_root = pytest.mark.usefixtures("root_user")
 
 
 def metadata(icon: Path) -> MetadataOptions:

@@ -285,7 +285,7 @@ def test_installer_refuses_a_damaged_payload(hello_bundle: BundleManifest, tmp_p
     assert files_under(home) == []
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="installing a .deb needs root")
+@pytest.mark.usefixtures("root_user")
 def test_deb_installs_runs_and_removes_cleanly(hello_bundle: BundleManifest) -> None:
     deb = output_path(hello_bundle, BundleFormat.DEB)
     package = hello_bundle.name
