@@ -132,6 +132,26 @@ def provisional_name(source: str) -> str:
     return os.path.basename(os.path.abspath(source).removesuffix("/Cargo.toml")) or "app"
 
 
+def program_name(request: BundleRequest, ctx: Context, *, crate: bool) -> str:
+    """The name of the program `request` bundles, known before it is built: a crate's
+    binary (--bin, or its package's one program, as cargo names the file), a built
+    binary's file name."""
+    if not crate:
+        return os.path.basename(request.source)
+    from packager.crate.workspace import select_package
+
+    source = os.path.abspath(request.source)
+    crate_dir = os.path.dirname(source) if source.endswith("Cargo.toml") else source
+    selection = select_package(
+        Path(crate_dir),
+        package=request.obtain.package,
+        binary=request.obtain.binary,
+        environ=ctx.environ,
+    )
+    binaries = selection.package.binaries
+    return selection.binary or (binaries[0] if binaries else provisional_name(request.source))
+
+
 def runtime_of(interpreter: str) -> str | None:
     """The selector of the portable runtime `interpreter` (its bin/python3.X) belongs to."""
     from packager.python.portable import read_runtime

@@ -27,6 +27,7 @@ from packager.bundle.obtain import (
     Obtained,
     app_metadata,
     obtain,
+    program_name,
     provisional_name,
     read,
     runtime_of,
@@ -100,7 +101,7 @@ def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
         check_outputs(request.formats or (), meta)
     prepare_out_dir(request.out_dir)
     if layout is ONEFILE:
-        name = request.name or provisional_name(request.source)
+        name = request.name or program_name(request, ctx, crate=crate)
         check_bundle_name(name, request.source)
         check_targets(request.out_dir, [name], force=request.force)
         check_site_dirs(request.onefile_options.site_dirs)  # before the build, not after
