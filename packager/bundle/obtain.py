@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import platform
 from dataclasses import dataclass
-from pathlib import Path
 
 from packager.binary import ResolveContext
 from packager.binary.model import BinaryFormat, BinaryReport, LinkMode
@@ -108,17 +107,13 @@ def app_metadata(request: BundleRequest, name: str, ctx: Context, *, crate: bool
     """The app's metadata, from the built package's Cargo.toml and the flags (validated)."""
     crate_dir = None
     if crate:
-        source = os.path.abspath(request.source)
-        crate_dir = os.path.dirname(source) if source.endswith("Cargo.toml") else source
         from packager.crate.workspace import package_dir
 
         # At a workspace root, the member built (named by -p, or the one program) says it.
+        obtain = request.obtain
         crate_dir = str(
             package_dir(
-                Path(crate_dir),
-                package=request.obtain.package,
-                binary=request.obtain.binary,
-                environ=ctx.environ,
+                request.source, package=obtain.package, binary=obtain.binary, environ=ctx.environ
             )
         )
     meta = read_metadata(crate_dir, name, version=request.version, flags=request.metadata)
@@ -138,12 +133,10 @@ def program_name(request: BundleRequest, ctx: Context, *, crate: bool) -> str:
     binary's file name."""
     if not crate:
         return os.path.basename(request.source)
-    from packager.crate.workspace import select_package
+    from packager.crate.workspace import find_crate_dir, select_package
 
-    source = os.path.abspath(request.source)
-    crate_dir = os.path.dirname(source) if source.endswith("Cargo.toml") else source
     selection = select_package(
-        Path(crate_dir),
+        find_crate_dir(request.source),
         package=request.obtain.package,
         binary=request.obtain.binary,
         environ=ctx.environ,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict, Unpack
 
 import click
@@ -286,8 +285,9 @@ def command(ctx: click.Context, **params: Unpack[BundleParams]) -> None:
         note=lambda text: click.echo(f"packager: note: {text}", err=True),
     )
     interrupt_on_sigterm()
-    triples = parse_targets(params["cross_target"]) or _declared_targets(params)
-    request = _request(params, triples[0] if len(triples) == 1 else None)
+    package_dir = _package_dir(params)
+    triples = parse_targets(params["cross_target"]) or _declared_targets(params, package_dir)
+    request = _request(params, triples[0] if len(triples) == 1 else None, package_dir)
     if len(triples) > 1:
         from packager.reporting import every_target
 
@@ -299,22 +299,22 @@ def command(ctx: click.Context, **params: Unpack[BundleParams]) -> None:
     sys.exit(0 if run.ok else 1)
 
 
-def _declared_targets(params: BundleParams) -> tuple[str, ...]:
+def _declared_targets(params: BundleParams, package_dir: str | None) -> tuple[str, ...]:
     """A crate's `targets` in [package.metadata.packager], when --target is not given."""
     from packager.crate.appmeta import declared_targets
 
-    package_dir = None if params["onefile"] else _package_dir(params)
-    return () if package_dir is None else declared_targets(package_dir)
+    if params["onefile"] or package_dir is None:
+        return ()
+    return declared_targets(package_dir)
 
 
-def _glibc(params: BundleParams) -> str | None:
+def _glibc(params: BundleParams, package_dir: str | None) -> str | None:
     """--glibc, else a crate's `glibc` in [package.metadata.packager], as "2.N"."""
     from packager.binary.floor import parse_floor
     from packager.crate.appmeta import declared_glibc
 
     text = params["glibc"]
-    package_dir = _package_dir(params) if text is None else None
-    if package_dir is not None:
+    if text is None and package_dir is not None:
         text = declared_glibc(package_dir)
     return None if text is None else parse_floor(text)
 
@@ -328,15 +328,11 @@ def _package_dir(params: BundleParams) -> str | None:
     source = params["target"]
     if not is_crate(source):
         return None
-    crate_dir = Path(os.path.abspath(source).removesuffix("/Cargo.toml"))
-    return str(
-        package_dir(
-            crate_dir, package=params["package"], binary=params["binary"], environ=os.environ
-        )
-    )
+    package, binary = params["package"], params["binary"]
+    return str(package_dir(source, package=package, binary=binary, environ=os.environ))
 
 
-def _request(params: BundleParams, target: str | None) -> BundleRequest:
+def _request(params: BundleParams, target: str | None, package_dir: str | None) -> BundleRequest:
     """The typed request for the pipeline, from the command's options."""
     from packager.bundle.options import (
         BundleRequest,
@@ -383,7 +379,7 @@ def _request(params: BundleParams, target: str | None) -> BundleRequest:
         metadata=_metadata_options(params),
         force=params["force"],
         verify=params["run_verify"],
-        glibc=_glibc(params),
+        glibc=_glibc(params, package_dir),
         verify_on=() if params["verify_on"] is None else parse_distros(params["verify_on"]),
     )
 

@@ -46,7 +46,7 @@ from packager.crate.pyo3_config import (
     locked_pyo3_version,
     write_config_file,
 )
-from packager.crate.workspace import Selection, resolved_features, select_package
+from packager.crate.workspace import Selection, find_crate_dir, resolved_features, select_package
 from packager.python.discovery import select_interpreter
 from packager.python.interpreters import Interpreter
 
@@ -114,7 +114,9 @@ def build_crate(
 
     `crate` may be a workspace: `package` and `binary` choose as cargo's -p and --bin do.
     """
-    selection = select_package(_crate_dir(crate), package=package, binary=binary, environ=environ)
+    selection = select_package(
+        find_crate_dir(crate), package=package, binary=binary, environ=environ
+    )
     crate_dir = selection.package.directory
     manifest = _read_manifest(crate_dir)
     cargo = runner.require("cargo", environ, fix="install Rust with rustup (https://rustup.rs)")
@@ -230,19 +232,6 @@ def _cargo_argv(
         # scripts and proc-macros, which must stay position-independent.
         argv += ["--target", _host_triple(environ)]
     return argv
-
-
-def _crate_dir(crate: str | os.PathLike[str]) -> Path:
-    path = Path(crate).absolute()
-    if path.is_file() and path.name == "Cargo.toml":
-        path = path.parent
-    if not (path / "Cargo.toml").is_file():
-        raise UsageError(
-            "no Cargo.toml here",
-            path=str(path),
-            fix="pass the crate directory, or create one with `packager new NAME`",
-        )
-    return path
 
 
 def _read_manifest(crate_dir: Path) -> dict[str, object]:

@@ -22,7 +22,6 @@ from packager.core.fsutil import write_text_if_changed
 from packager.core.runner import Echo
 from packager.crate.build import (
     BuildOutcome,
-    _crate_dir,
     dependency_modules,
     run_cargo,
     user_rustflags,
@@ -38,7 +37,7 @@ from packager.crate.inittab import (
     write_inittab,
 )
 from packager.crate.pyo3_config import Mode, PyO3Config, render
-from packager.crate.workspace import select_package
+from packager.crate.workspace import find_crate_dir, select_package
 from packager.python.target_root import LINUX_ROOT_FIX, LinuxPython, find_linux_python
 from packager.python.windows_home import WINDOWS_HOME_FIX, find_windows_python
 from packager.targets import PythonSource, Target, TargetSystem, cross_target
@@ -144,7 +143,9 @@ def build_for_target(
     `crate` may be a workspace: `package` and `binary` choose as cargo's -p and --bin do.
     """
     chosen = cross_target(target)
-    selection = select_package(_crate_dir(crate), package=package, binary=binary, environ=environ)
+    selection = select_package(
+        find_crate_dir(crate), package=package, binary=binary, environ=environ
+    )
     crate_dir = selection.package.directory
     python = target_config(chosen, python_home=python_home, mode=mode)
     cargo = runner.require("cargo", environ, fix="install Rust with rustup (https://rustup.rs)")

@@ -9,6 +9,7 @@ one-member case of the same answer.
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -83,15 +84,35 @@ class Metadata:
     members: tuple[CargoPackage, ...]
 
 
+def find_crate_dir(crate: str | os.PathLike[str]) -> Path:
+    """The folder of a crate given as its folder or its Cargo.toml; a UsageError when it
+    has no Cargo.toml."""
+    path = Path(crate).absolute()
+    if path.is_file() and path.name == "Cargo.toml":
+        path = path.parent
+    if not (path / "Cargo.toml").is_file():
+        raise UsageError(
+            "no Cargo.toml here",
+            path=str(path),
+            fix="pass the crate directory, or create one with `packager new NAME`",
+        )
+    return path
+
+
 def package_dir(
-    crate_dir: Path, *, package: str | None, binary: str | None, environ: Mapping[str, str]
+    crate: str | os.PathLike[str],
+    *,
+    package: str | None,
+    binary: str | None,
+    environ: Mapping[str, str],
 ) -> Path:
-    """The folder of the package `select_package` would choose, read without cargo when
-    `crate_dir` is a package and nothing else is asked for (a workspace root without a
-    [package], -p or --bin asks cargo)."""
-    if package is None and binary is None and _has_package_table(crate_dir / "Cargo.toml"):
-        return crate_dir
-    selection = select_package(crate_dir, package=package, binary=binary, environ=environ)
+    """The folder of the package `select_package` would choose for `crate` (a folder or
+    its Cargo.toml), read without cargo when it is a package and nothing else is asked
+    for (a workspace root without a [package], -p or --bin asks cargo)."""
+    folder = find_crate_dir(crate)
+    if package is None and binary is None and _has_package_table(folder / "Cargo.toml"):
+        return folder
+    selection = select_package(folder, package=package, binary=binary, environ=environ)
     return selection.package.directory
 
 

@@ -51,11 +51,7 @@ class SetupPlan:
     # Where makensis reads each file of the tree (by its path in the tree): makensis
     # expands $%VAR% and ${DEFINE} in the paths it reads at compile time and has no
     # escape there, so write_setup links each file to a name of digits first.
-    sources: Mapping[str, str] | None = None
-
-    def source(self, path: str) -> str:
-        """The file makensis reads for the tree's `path`."""
-        return self.sources[path] if self.sources else os.path.join(self.root, path)
+    sources: Mapping[str, str]
 
 
 def setup_file_name(name: str, version: str, arch: str) -> str:
@@ -120,7 +116,7 @@ def _install_lines(plan: SetupPlan) -> list[str]:
         if folder != current:
             lines.append(f"  SetOutPath {_expr(_in_install(folder))}")
             current = folder
-        source = _literal(plan.source(path))
+        source = _literal(plan.sources[path])
         lines.append(f"  File {_literal('/oname=' + name)} {source}")
     lines.append('  SetOutPath "$INSTDIR"')
     if plan.icon is not None:

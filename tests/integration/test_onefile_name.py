@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import REPO, SAMPLES, cargo_env, run_packager
+from tests.integration.bundle_helpers import DEBIAN_PYTHON
 
 pytestmark = pytest.mark.integration
-
-DEBIAN_PYTHON = ("--python", "/usr/bin/python3.11")
 
 
 def test_a_crate_in_a_folder_of_another_name(tmp_path: Path) -> None:
@@ -19,8 +18,9 @@ def test_a_crate_in_a_folder_of_another_name(tmp_path: Path) -> None:
     shutil.copytree(SAMPLES / "hello", crate, ignore=shutil.ignore_patterns("target"))
     out = tmp_path / "out"
     completed = run_packager(
-        "bundle", str(crate), "--onefile", *DEBIAN_PYTHON, "--out", str(out), environ=cargo_env()
-    )
+        "bundle", str(crate), "--onefile", "--python", DEBIAN_PYTHON, "--out", str(out),
+        environ=cargo_env(),
+    )  # fmt: skip
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert sorted(p.name for p in out.iterdir()) == ["hello"]
 
@@ -29,7 +29,7 @@ def test_a_workspace_member_chosen_with_p(tmp_path: Path) -> None:
     out = tmp_path / "out"
     workspace = REPO / "tests" / "crates" / "workspace"
     completed = run_packager(
-        "bundle", str(workspace), "-p", "ws-app", "--onefile", *DEBIAN_PYTHON,
+        "bundle", str(workspace), "-p", "ws-app", "--onefile", "--python", DEBIAN_PYTHON,
         "--out", str(out), environ=cargo_env(),
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr[-3000:]

@@ -18,7 +18,7 @@ from packager.verify.roots import debian_release_of
 AARCH64 = cross_target("aarch64-unknown-linux-gnu")
 FOREIGN = parse_spec("3.11", "2.17", AARCH64.arch)
 NATIVE = parse_spec("3.11", "2.17")
-RECORDED = "/home/builder/.cache/packager/portable-runtimes/cpython-3.11.2-x"
+RECORDED = "/build/cache/portable-runtimes/cpython-3.11.2-x"  # where a runtime was built
 
 
 def test_every_library_recipe_names_the_target_system_when_cross() -> None:

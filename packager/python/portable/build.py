@@ -103,7 +103,6 @@ def build_runtime(options: BuildOptions, ctx: Context) -> BuildResult:
             "no cache directory to build the runtime in",
             fix="set HOME or XDG_CACHE_HOME to an absolute path",
         )
-    emulator = _emulator(options.spec, ctx)
     sources = gather_sources(options, ctx, root)
     zig = find_zig(ctx.environ)
     epoch = int(ctx.environ.get("SOURCE_DATE_EPOCH", "") or DEFAULT_EPOCH)
@@ -112,12 +111,14 @@ def build_runtime(options: BuildOptions, ctx: Context) -> BuildResult:
     deps_key = cache_key({**facts, "sources": {**facts["sources"], "python": None}})
     name = entry_name(sources.python.version, options.spec.arch, options.spec.glibc_text, key)
     final = os.path.join(root, name)
-    plan = _Plan(options, sources, zig, epoch, key, deps_key, final, root, emulator)
+    plan = _Plan(options, sources, zig, epoch, key, deps_key, final, root)
     built = False
     runtime = read_runtime(plan.final)
+    if runtime is None and options.spec.cross:
+        # qemu is asked for before the native runtime's minutes are spent.
+        emulator = _emulator(options.spec, ctx)
+        plan = replace(plan, emulator=emulator, build_python=_native_python(options, ctx))
     if runtime is None:
-        if options.spec.cross:
-            plan = replace(plan, build_python=_native_python(options, ctx))
         with _locked(os.path.join(root, "work", f"{key}.lock"), ctx):
             runtime = read_runtime(plan.final)  # another run may have finished it meanwhile
             if runtime is None:
@@ -140,11 +141,11 @@ def _native_python(options: BuildOptions, ctx: Context) -> str:
 
 
 def _emulator(spec: RuntimeSpec, ctx: Context) -> tuple[str, ...]:
-    """The command that runs a program of `spec`'s architecture here (qemu with Debian's
-    C library for it, fetched once); nothing for this machine's."""
-    target = linux_target_for(spec.arch) if spec.cross else None
+    """The command that runs a program of `spec`'s architecture here: qemu with Debian's
+    C library for it, fetched once."""
+    target = linux_target_for(spec.arch)
     if target is None:
-        return ()
+        raise UsageError(f"no recipe to run {spec.arch} programs on this {host_arch()} machine")
     qemu = runner.require(
         f"qemu-{spec.arch}-static",
         ctx.environ,
