@@ -2,7 +2,8 @@
 
 The hello sample is bundled once as a GUI app with an icon, as .deb, installer and .rpm.
 The .deb is installed with dpkg into a copy of a minimal Debian root, the .rpm with rpm
-into a scratch root, the installer into a temporary home; each is removed again.
+into such a copy whose RPM database lists what its libraries provide, the installer into
+a temporary home; each is removed again.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from tests.integration.bundle_helpers import (
     bundle_tree,
     output_path,
 )
+from tests.rpm_system import register_root, rpm_install
 from tests.schemas import validate
 
 FORMATS = (BundleFormat.INSTALLER, BundleFormat.DEB, BundleFormat.RPM)
@@ -82,6 +84,12 @@ def run(argv: list[str], env: dict[str, str] | None = None) -> subprocess.Comple
     return result
 
 
+def in_root(root: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """Run `argv` inside `root` (its own userland, not the host's), which must succeed."""
+    bwrap = ["bwrap", "--bind", str(root), "/", "--dev", "/dev", "--proc", "/proc"]
+    return run([*bwrap, "--setenv", "PATH", "/usr/sbin:/usr/bin:/sbin:/bin", *argv])
+
+
 def entry_keys(path: Path) -> dict[str, str]:
     lines = path.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "[Desktop Entry]"
@@ -129,16 +137,12 @@ def test_deb_installs_and_removes_the_entry_in_a_debian_root(
     shutil.copytree(debian_root("bookworm", Context(environ=dict(os.environ))), root, symlinks=True)
     shutil.copy2(output_path(gui_bundle, BundleFormat.DEB), root / "tmp" / "hello.deb")
 
-    def in_root(*argv: str) -> subprocess.CompletedProcess[str]:
-        bwrap = ["bwrap", "--bind", str(root), "/", "--dev", "/dev", "--proc", "/proc"]
-        return run([*bwrap, "--setenv", "PATH", "/usr/sbin:/usr/bin:/sbin:/bin", *argv])
-
     # dpkg checks Depends (libc6 at the floor, libgcc-s1, zlib1g) against the root's own.
-    in_root("dpkg", "-i", "/tmp/hello.deb")
+    in_root(root, "dpkg", "-i", "/tmp/hello.deb")
     assert (root / ENTRY).is_file() and (root / ICON).is_file()
-    ran = in_root(f"/usr/bin/{BUNDLE_NAME}", "x")
+    ran = in_root(root, f"/usr/bin/{BUNDLE_NAME}", "x")
     assert tuple(ran.stdout.splitlines()[2:4]) == EXPECTED_LINES
-    in_root("dpkg", "-r", BUNDLE_NAME)
+    in_root(root, "dpkg", "-r", BUNDLE_NAME)
     assert not (root / ENTRY).exists() and not (root / ICON).exists()
     assert not (root / "opt" / BUNDLE_NAME).exists()
     assert not (root / "usr" / "bin" / BUNDLE_NAME).exists()
@@ -279,25 +283,47 @@ def test_rpm_requires_the_floor_and_no_shipped_library(gui_bundle: BundleManifes
     assert f"libc6 (>= {gui_bundle.glibc_floor})" in gui_bundle.deb_depends
 
 
+def rpm_root(release: str, tmp_path: Path) -> Path:
+    """A copy of Debian `release`'s minimal root whose RPM database holds what its
+    libraries and shell provide (tests/rpm_system.py)."""
+    root = tmp_path / "root"
+    shutil.copytree(debian_root(release, Context(environ=dict(os.environ))), root, symlinks=True)
+    register_root(root, tmp_path / "rpm-work")
+    return root
+
+
 @needs_root
-def test_rpm_installs_into_a_scratch_root_and_erases(
+def test_rpm_installs_with_its_requires_met_by_a_debian_root_and_erases(
     gui_bundle: BundleManifest, tmp_path: Path
 ) -> None:
     rpm = output_path(gui_bundle, BundleFormat.RPM)
-    root = tmp_path / "root"
-    root.mkdir()
-    run(["rpm", "--root", str(root), "--initdb"])
-    run(["rpm", "--root", str(root), "-i", "--nodeps", "--noscripts", str(rpm)])
+    root = rpm_root("bookworm", tmp_path)
+    # No --nodeps: rpm checks libc at the floor, the system libraries and /bin/sh.
+    installed = rpm_install(root, rpm)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
     assert (root / ENTRY).is_file() and (root / ICON).is_file()
     command = root / "usr" / "bin" / BUNDLE_NAME
     assert os.readlink(command) == f"/opt/{BUNDLE_NAME}/{BUNDLE_NAME}"
-    launcher = root / "opt" / BUNDLE_NAME / BUNDLE_NAME
-    ran = run([str(launcher), "x"], env={"PATH": "/usr/bin:/bin"})
+    ran = in_root(root, f"/usr/bin/{BUNDLE_NAME}", "x")
     assert tuple(ran.stdout.splitlines()[2:4]) == EXPECTED_LINES
     check_entry(root / ENTRY, exec_line=f"/usr/bin/{BUNDLE_NAME}")
     run(["rpm", "--root", str(root), "-e", BUNDLE_NAME])
     assert not (root / ENTRY).exists() and not (root / ICON).exists()
     assert not (root / "opt" / BUNDLE_NAME).exists() and not command.is_symlink()
+
+
+@needs_root
+def test_rpm_refuses_a_system_whose_c_library_is_below_the_floor(
+    gui_bundle: BundleManifest, tmp_path: Path
+) -> None:
+    floor = gui_bundle.glibc_floor
+    # Debian 11's C library is 2.31; the bundle of Debian 12's Python needs more.
+    assert floor is not None and tuple(map(int, floor.split("."))) > (2, 31), floor
+    root = rpm_root("bullseye", tmp_path)
+    refused = rpm_install(root, output_path(gui_bundle, BundleFormat.RPM))
+    assert refused.returncode != 0
+    assert f"libc.so.6(GLIBC_{floor})(64bit) is needed by" in refused.stderr
+    assert not (root / "opt" / BUNDLE_NAME).exists()
 
 
 def test_rpm_is_reproducible(
