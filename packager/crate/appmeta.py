@@ -119,6 +119,7 @@ class AppMetadata:
     upgrade_code_derived: bool  # made from the name and publisher: stable only while they are
     gui: bool
     categories: tuple[str, ...]
+    authors: tuple[str, ...] = ()  # package.authors as written ("Name <e-mail>")
 
     @property
     def summary(self) -> str:
@@ -163,6 +164,7 @@ def read_metadata(
         upgrade_code_derived=code is None,
         gui=bool(table.gui),
         categories=tuple(categories) or (("Utility",) if table.gui else ()),
+        authors=declared.authors,
     )
     _check_text(meta)
     return meta
@@ -223,8 +225,16 @@ class _Declared:
     version: str | None = None
     description: str | None = None
     author: str | None = None
+    authors: tuple[str, ...] = ()
     license: str | None = None
     homepage: str | None = None
+
+
+def _authors(value: object) -> tuple[str, ...]:
+    """package.authors: its strings, as written."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(a.strip() for a in value if isinstance(a, str) and a.strip())
 
 
 def _flag_values(flags: MetadataOptions) -> dict[str, object]:
@@ -243,10 +253,8 @@ def _declared(crate_dir: Path) -> _Declared:
         key: _inherit(package.get(key), inherited, key, manifest_path)
         for key in ("version", "description", "authors", "license", "homepage", "repository")
     }
-    authors = values["authors"]
-    author = None
-    if isinstance(authors, list) and authors and isinstance(authors[0], str):
-        author = re.sub(r"\s*<[^>]*>\s*$", "", authors[0]).strip() or None
+    listed = _authors(values["authors"])
+    author = (re.sub(r"\s*<[^>]*>\s*$", "", listed[0]).strip() or None) if listed else None
     metadata = package.get("metadata")
     raw = metadata.get("packager") if isinstance(metadata, dict) else None
     return _Declared(
@@ -254,6 +262,7 @@ def _declared(crate_dir: Path) -> _Declared:
         version=_string(values["version"], "package.version", manifest_path),
         description=_string(values["description"], "package.description", manifest_path),
         author=author,
+        authors=listed,
         license=_string(values["license"], "package.license", manifest_path),
         homepage=_string(values["homepage"] or values["repository"], "homepage", manifest_path),
     )
@@ -352,6 +361,7 @@ def _check_text(meta: AppMetadata) -> None:
         ("publisher", meta.publisher),
         ("licence", meta.license or ""),
         ("description", meta.description.replace("\n", " ")),
+        *(("author", author) for author in meta.authors),
     ):
         if _TEXT_FORBIDDEN.search(value):
             raise UsageError(f"the {label} holds control characters: {value!r}")

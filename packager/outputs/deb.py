@@ -14,13 +14,22 @@ from collections.abc import Iterable, Mapping
 
 from packager.core import runner
 from packager.core.errors import UsageError
-from packager.crate.appmeta import AppMetadata
+from packager.crate.appmeta import AppMetadata, MetadataOptions, read_metadata
 from packager.outputs.pkgroot import normalize_modes, stage_package_root
 from packager.outputs.sysdeps import SystemNeeds, read_system_needs
 from packager.targets.machines import machine
 
 _PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 _DPKG_FIX = "install dpkg-dev and fakeroot (Debian: apt-get install dpkg-dev fakeroot)"
+# /opt belongs to no Debian package (the base system makes it), so dpkg removes it with
+# the last package installed in it: put it back.
+_POSTRM = """#!/bin/sh
+set -e
+case "$1" in
+remove|purge) [ -d /opt ] || mkdir -m 0755 /opt ;;
+esac
+exit 0
+"""
 
 
 def package_name(name: str) -> str:
@@ -91,9 +100,71 @@ def debian_depends(
     return tuple(depends), tuple(notes)
 
 
+def maintainer(meta: AppMetadata) -> str:
+    """The Maintainer field: the crate's first author as written (name <e-mail>), else
+    the publisher."""
+    return meta.authors[0] if meta.authors else meta.publisher
+
+
+def description_field(meta: AppMetadata, python_version: str) -> str:
+    """The Description: the summary line, then the rest of the description as the long
+    text (blank lines as " ."), then a line saying what the package carries."""
+    rest = meta.description.strip().splitlines()[1:]
+    long_lines = [line.rstrip() or "." for line in rest]
+    if long_lines:
+        long_lines.append(".")
+    long_lines.append(f"Runs on its own Python {python_version} runtime, installed in /opt.")
+    return meta.summary + "".join(f"\n {line}" for line in long_lines)
+
+
+def control_fields(
+    package: str,
+    meta: AppMetadata,
+    *,
+    version: str,
+    arch: str,
+    python_version: str,
+    installed_kib: int,
+    depends: Iterable[str],
+) -> list[tuple[str, str]]:
+    """The control file's fields: what the app's metadata says, and the tree's size and
+    dependencies."""
+    return [
+        ("Package", package),
+        ("Version", version),
+        ("Architecture", deb_architecture(arch)),
+        ("Maintainer", maintainer(meta)),
+        ("Installed-Size", str(installed_kib)),
+        ("Depends", ", ".join(depends)),
+        ("Section", "misc"),
+        ("Priority", "optional"),
+        ("Homepage", meta.homepage or ""),
+        ("License", meta.license or ""),
+        ("Description", description_field(meta, python_version)),
+    ]
+
+
+def _size_kib(folder: str) -> int:
+    sizes = (os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(folder) for f in files)
+    return sum(sizes) // 1024 + 1
+
+
+def _plain_metadata(name: str, version: str) -> AppMetadata:
+    return read_metadata(None, name, version=version, flags=MetadataOptions())
+
+
 def control_text(fields: Iterable[tuple[str, str]]) -> str:
     """A DEBIAN/control file from (field, value) pairs; empty values are left out."""
     return "".join(f"{field}: {value}\n" for field, value in fields if value)
+
+
+def _write_control_dir(control_dir: str, fields: list[tuple[str, str]]) -> None:
+    os.makedirs(control_dir)
+    with open(os.path.join(control_dir, "control"), "w", encoding="utf-8") as handle:
+        handle.write(control_text(fields))
+    with open(os.path.join(control_dir, "postrm"), "w", encoding="utf-8") as handle:
+        handle.write(_POSTRM)
+    os.chmod(os.path.join(control_dir, "postrm"), 0o755)
 
 
 def write_deb(
@@ -120,33 +191,17 @@ def write_deb(
     install_dir = os.path.join(root, "opt", name)
     needs = read_system_needs(install_dir, environ=environ)
     depends, notes = debian_depends(needs, environ=environ)
-    installed_kib = (
-        sum(
-            os.path.getsize(os.path.join(d, f))
-            for d, _, files in os.walk(install_dir)
-            for f in files
-        )
-        // 1024
-        + 1
+    installed_kib = _size_kib(install_dir)
+    fields = control_fields(
+        package,
+        meta or _plain_metadata(name, version),
+        version=version,
+        arch=arch,
+        python_version=python_version,
+        installed_kib=installed_kib,
+        depends=depends,
     )
-    control_dir = os.path.join(root, "DEBIAN")
-    os.makedirs(control_dir)
-    with open(os.path.join(control_dir, "control"), "w", encoding="utf-8") as handle:
-        handle.write(
-            control_text(
-                [
-                    ("Package", package),
-                    ("Version", version),
-                    ("Architecture", deb_architecture(arch)),
-                    ("Maintainer", f"{name} maintainers <root@localhost>"),
-                    ("Installed-Size", str(installed_kib)),
-                    ("Depends", ", ".join(depends)),
-                    ("Section", "misc"),
-                    ("Priority", "optional"),
-                    ("Description", f"{name}, with its own Python {python_version} runtime"),
-                ]
-            )
-        )
+    _write_control_dir(os.path.join(root, "DEBIAN"), fields)
     normalize_modes(root)
     build_environ = {**environ, "SOURCE_DATE_EPOCH": str(mtime)}
     runner.run(

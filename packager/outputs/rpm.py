@@ -106,6 +106,7 @@ def spec_text(
         ("License", meta.license or UNSTATED_LICENSE),
         ("URL", meta.homepage),
         ("Vendor", meta.publisher),
+        ("Packager", meta.authors[0] if meta.authors else None),
         ("AutoReqProv", "no"),
         *(("Requires", requirement) for requirement in requires),
     ]

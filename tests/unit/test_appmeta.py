@@ -112,3 +112,16 @@ def test_a_flag_that_is_not_text_is_refused_before_anything_runs() -> None:
     with pytest.raises(UsageError, match="--display-name is not valid text") as raised:
         read_metadata(None, "app", version=None, flags=flags)
     assert raised.value.fix == "give --display-name in UTF-8"
+
+
+def test_authors_are_kept_as_written_for_the_package_maintainer(tmp_path: Path) -> None:
+    directory = crate(tmp_path, 'authors = ["Ada Lovelace <ada@example.org>", "  Bob  "]')
+    meta = read_metadata(str(directory), "demo", version=None, flags=MetadataOptions())
+    assert meta.authors == ("Ada Lovelace <ada@example.org>", "Bob")
+
+
+def test_an_author_with_a_control_character_is_refused(tmp_path: Path) -> None:
+    # A newline would start a field of its own in a .deb's control file.
+    directory = crate(tmp_path, 'authors = ["Ada <ada@example.org>", "Bob\\nDepends: evil"]')
+    with pytest.raises(UsageError, match="author holds control characters"):
+        read_metadata(str(directory), "demo", version=None, flags=MetadataOptions())

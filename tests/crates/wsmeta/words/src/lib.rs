@@ -1,0 +1,3 @@
+//! The sentence the program hands to Python.
+
+pub const SENTENCE: &str = "one two three";
