@@ -167,6 +167,8 @@ def default_python(request: BundleRequest, ctx: Context) -> str | None:
         if runtime.arch == platform.machine() and (
             wanted is None or version_key(runtime.glibc_text) <= version_key(wanted)
         ):
+            if wanted is None and not _can_link_for_a_floor(runtime.selector, ctx):
+                break
             ctx.progress(
                 f"building against the portable runtime {runtime.selector} (glibc "
                 f"{runtime.glibc_text}) from the cache; --python chooses another interpreter"
@@ -181,6 +183,23 @@ def default_python(request: BundleRequest, ctx: Context) -> str | None:
         "one whose bundles run from glibc 2.17 on (or bundle with --glibc 2.17)"
     )
     return None
+
+
+def _can_link_for_a_floor(selector: str, ctx: Context) -> bool:
+    """Whether zig, which links a program against a cached runtime, is there. A runtime
+    nobody asked for must not turn a build that works into one that fails."""
+    from packager.core.errors import ToolError
+    from packager.python.portable.toolchain import find_zig
+
+    try:
+        find_zig(ctx.environ)
+    except ToolError as error:
+        ctx.note(
+            f"the portable runtime {selector} is in the cache, but {error.message}; building "
+            f"against this machine's Python instead ({error.fix})"
+        )
+        return False
+    return True
 
 
 def _build_runtime_for(glibc: str, ctx: Context) -> str:
