@@ -12,7 +12,8 @@
  *   - elsewhere, the interpreter as Py_InitializeEx itself starts it.
  *
  * In the first two, PACKAGER_APP_DIR names the app's files (the bundle's app/ folder, or
- * app/ inside the file) when there are any. A bundle that ships Tcl/Tk for tkinter gets
+ * app/ inside the file) when there are any. A program in a bundle made with --workdir
+ * starts in that folder (before main()), as its launcher starts it. A bundle that ships Tcl/Tk for tkinter gets
  * TCL_LIBRARY, TK_LIBRARY and FONTCONFIG_FILE, as its launcher sets them. Then Python's sys.stdout and sys.stderr are
  * flushed when the process exits: PyO3 never finalizes the interpreter, so their buffers
  * would be lost to a pipe or a file.
@@ -826,6 +827,27 @@ static void point_tcl_at_bundle(const char *prefix) {
     free(fonts);
 }
 
+/* A bundle made with --workdir DIR names DIR in PREFIX/lib/packager-workdir: the program
+ * starts there whichever way it is run, as its launcher starts it. A name that is not a
+ * folder inside the bundle is refused. */
+static void enter_workdir(const char *prefix) {
+    char *record = joined(prefix, "lib/packager-workdir");
+    FILE *stream = record != NULL ? fopen(record, "r") : NULL;
+    free(record);
+    if (stream == NULL) return;
+    char folder[PATH_MAX];
+    int got = fgets(folder, sizeof folder, stream) != NULL;
+    fclose(stream);
+    folder[got ? strcspn(folder, "\n") : 0] = '\0';
+    if (folder[0] == '\0' || !relative_path(folder) || strcmp(folder, ".") == 0)
+        fail("the bundle at %s names no folder of its own to start in (lib/packager-workdir)",
+             prefix);
+    char *target = joined(prefix, folder);
+    if (target == NULL || chdir(target) != 0)
+        fail("cannot change to the folder '%s/%s': %s", prefix, folder, strerror(errno));
+    free(target);
+}
+
 /* Start Python as Py_InitializeEx would, but with its home set to the bundle and, as
  * the launcher has it, nothing of another Python's environment: PYTHONHOME, PYTHONPATH
  * (and a sitecustomize on it), PYTHONPLATLIBDIR and the user's site-packages (its .pth
@@ -926,7 +948,17 @@ static void flush_at_exit(void *unused) {
     pthread_mutex_unlock(&flush_lock);
 }
 
-/* -- the entry point --------------------------------------------------------------- */
+/* -- the entry points -------------------------------------------------------------- */
+
+/* Before main(): a program in a bundle's bin/ folder enters the bundle's --workdir, so
+ * files the program opens before Python starts are found there too. */
+__attribute__((constructor)) static void enter_bundle_workdir(void) {
+    if (PAYLOAD_SLOT.format != 0) return;
+    char *prefix = bundle_prefix();
+    if (prefix == NULL) return;
+    enter_workdir(prefix);
+    free(prefix);
+}
 
 void __wrap_Py_InitializeEx(int install_signal_handlers) {
     static int exit_flush_registered;

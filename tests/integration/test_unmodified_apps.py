@@ -179,6 +179,23 @@ def test_program_reading_its_working_directory_starts_in_the_app_folder(
     assert json.loads(verified.stdout)["verify"]["stdout"].splitlines() == expected
 
 
+def test_the_program_without_its_launcher_starts_in_the_workdir_too(
+    tmp_path: Path, app_dir: Path
+) -> None:
+    out = tmp_path / "dist"
+    done = run_packager(
+        "bundle", str(CRATES / "cwdscript"), "--mode", "dynamic", "--python", DEBIAN_PYTHON,
+        "--app-dir", str(app_dir), "--workdir", "app", "--out", str(out),
+        environ=cargo_env(),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    # bin/cwdscript reads python_program.py before Python starts: from the app folder.
+    assert _run_without_launcher(out / "cwdscript", "cwdscript") == [
+        f"from app with {SANDBOX_AREA}/moved bundle/app",
+        "last line, then std::process::exit",
+    ]
+
+
 def test_one_file_program_runs_in_the_directory_verify_is_given(
     tmp_path: Path, app_dir: Path
 ) -> None:

@@ -41,6 +41,8 @@ from packager.python.runtime import PythonRuntime
 
 _PATCHELF_FIX = "install patchelf (Debian: apt-get install patchelf)"
 RPATH = "$ORIGIN/../lib"
+# The bundle's --workdir, which bin/NAME's start-up code enters as the launcher does.
+WORKDIR_FILE = "lib/packager-workdir"
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,8 @@ def build_tree(
     if spec.app_dir:
         _copy_app(spec.app_dir, os.path.join(root, "app"))
     _check_workdir(root, spec)
+    if spec.workdir is not None:
+        stdlib.write_text(os.path.join(root, WORKDIR_FILE), spec.workdir + "\n", mode=0o644)
     launcher = _write_launcher(root, spec, binary, dynamic, ctx)
     vendored = vendor_libraries(root, ctx, sysroot=spec.sysroot)
     sizes = measure(root, spec.name, spec.runtime)
