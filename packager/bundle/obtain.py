@@ -103,19 +103,24 @@ def read(binary: str, layout: Layout, ctx: Context) -> BinaryReport:
     return report
 
 
-def app_metadata(request: BundleRequest, name: str, ctx: Context, *, crate: bool) -> AppMetadata:
-    """The app's metadata, from the built package's Cargo.toml and the flags (validated)."""
-    crate_dir = None
-    if crate:
-        from packager.crate.workspace import package_dir
+def package_source_dir(request: BundleRequest, ctx: Context) -> str:
+    """The folder of the package a crate bundle builds: at a workspace root, the member
+    named by -p, or the one program."""
+    from packager.crate.workspace import package_dir
 
-        # At a workspace root, the member built (named by -p, or the one program) says it.
-        obtain = request.obtain
-        crate_dir = str(
-            package_dir(
-                request.source, package=obtain.package, binary=obtain.binary, environ=ctx.environ
-            )
+    obtain = request.obtain
+    return str(
+        package_dir(
+            request.source, package=obtain.package, binary=obtain.binary, environ=ctx.environ
         )
+    )
+
+
+def app_metadata(
+    request: BundleRequest, name: str, ctx: Context, *, crate_dir: str | None
+) -> AppMetadata:
+    """The app's metadata, from the built package's Cargo.toml (`crate_dir`; None for a
+    built binary) and the flags (validated)."""
     meta = read_metadata(crate_dir, name, version=request.version, flags=request.metadata)
     if set(request.formats or ()) & set(DESKTOP_FORMATS):
         check_theme_icon(meta.icon, option="--icon" if request.metadata.icon else "icon")

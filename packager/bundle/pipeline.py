@@ -27,6 +27,7 @@ from packager.bundle.obtain import (
     Obtained,
     app_metadata,
     obtain,
+    package_source_dir,
     program_name,
     provisional_name,
     read,
@@ -92,9 +93,10 @@ def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
     check_request(request, layout, crate=crate)
     request = _with_target_python(request, layout, ctx, crate=crate)
     gui = False
+    package = package_source_dir(request, ctx) if crate and layout is not ONEFILE else None
     if layout is not ONEFILE:  # refuse wrong metadata before the build
         provisional = request.name or provisional_name(request.source)
-        meta = app_metadata(request, provisional, ctx, crate=crate)
+        meta = app_metadata(request, provisional, ctx, crate_dir=package)
         gui = meta.gui and layout is ELF
         if gui and (request.verify or request.verify_on):
             gui_tools(ctx.environ)  # a missing X tool is named before the build
@@ -117,7 +119,7 @@ def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
         return BundleRun(layout.key, None, result, _verify(request, [result.path], ctx))
     obtained = obtain(request, layout, ctx, crate=crate)
     report = read(obtained.binary, layout, ctx)
-    manifest = _bundle_tree(request, layout, obtained, report, ctx, crate=crate)
+    manifest = _bundle_tree(request, layout, obtained, report, ctx, package=package)
     subjects = [output.path for output in manifest.outputs if output.format is not None]
     return BundleRun(layout.key, manifest, None, _verify(request, subjects, ctx, gui=gui))
 
@@ -283,17 +285,20 @@ def _bundle_tree(
     report: BinaryReport,
     ctx: Context,
     *,
-    crate: bool,
+    package: str | None,
 ) -> BundleManifest:
-    """Lay the tree out and write its outputs, all in one staging directory."""
+    """Lay the tree out and write its outputs, all in one staging directory; `package`:
+    the folder of the package built (None for a built binary)."""
     name = request.name or _default_name(obtained.binary, layout)
     check_bundle_name(name, obtained.binary, windows=layout is PE)
-    meta = app_metadata(request, name, ctx, crate=crate)
+    meta = app_metadata(request, name, ctx, crate_dir=package)
     formats = request.formats or (BundleFormat.DIR,)
     names = output_names(name, formats, version=meta.version, arch=report.arch)
     check_targets(request.out_dir, all_names(names), force=request.force)
     with Staging(request.out_dir) as staging:
-        job = TreeJob(request, name, obtained.binary, report, obtained.interpreter, staging, meta)
+        job = TreeJob(
+            request, name, obtained.binary, report, obtained.interpreter, staging, meta, package
+        )
         laid_out = layout.lay_out(job, ctx)
         root = laid_out.tree.root
         sysroot = request.content.python_home if report.arch != host_arch() else None

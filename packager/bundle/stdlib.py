@@ -88,7 +88,7 @@ def trim_rules(keep: Iterable[str]) -> tuple[tuple[TrimRule, ...], tuple[str, ..
     """The rules to apply and the names kept; an unknown `--keep` name is a usage error."""
     kept: set[str] = set()
     for module in keep:
-        rule = _rule_for(module)
+        rule = rule_for(module)
         if rule is None:
             names = ", ".join(rule.name for rule in TRIM_RULES)
             raise UsageError(
@@ -100,7 +100,8 @@ def trim_rules(keep: Iterable[str]) -> tuple[tuple[TrimRule, ...], tuple[str, ..
     return applied, tuple(sorted(kept))
 
 
-def _rule_for(module: str) -> TrimRule | None:
+def rule_for(module: str) -> TrimRule | None:
+    """The trim rule a module (dotted name) falls under, if any."""
     top = module.split(".")[0]
     for rule in TRIM_RULES:
         if top == rule.name or any(

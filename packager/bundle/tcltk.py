@@ -23,7 +23,6 @@ is one); the launcher points FONTCONFIG_FILE at that file unless the caller set 
 
 from __future__ import annotations
 
-import ast
 import os
 import shutil
 from dataclasses import dataclass
@@ -73,41 +72,6 @@ class ShippedTclTk:
     tcl: str  # lib/tcl8.6
     tk: str  # lib/tk8.6
     fonts_conf: str  # lib/fonts/fonts.conf
-
-
-def imports_tkinter(app_dir: str | None) -> tuple[str, ...]:
-    """The scripts under `app_dir` (relative, sorted) that import tkinter or _tkinter.
-
-    Scripts are parsed, not run; one that does not parse is skipped (it fails at run
-    time with its own error).
-    """
-    if app_dir is None or not os.path.isdir(app_dir):
-        return ()
-    found: list[str] = []
-    for directory, subdirs, files in os.walk(app_dir):
-        subdirs.sort()
-        for name in sorted(files):
-            if name.endswith(".py") and _imports_tkinter(os.path.join(directory, name)):
-                found.append(os.path.relpath(os.path.join(directory, name), app_dir))
-    return tuple(found)
-
-
-def _imports_tkinter(path: str) -> bool:
-    try:
-        with open(path, "rb") as handle:
-            tree = ast.parse(handle.read(), filename=path)
-    except (OSError, SyntaxError, ValueError):
-        return False
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names = [node.module]
-        else:
-            continue
-        if any(name.split(".")[0] in (TKINTER, "_tkinter") for name in names):
-            return True
-    return False
 
 
 def has_tkinter(dynload_dir: str) -> bool:

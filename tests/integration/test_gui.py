@@ -73,7 +73,7 @@ def gui_outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     )
     assert run.manifest is not None
     assert "tkinter" in run.manifest.kept
-    assert "tkinter kept: app/main.py imports it" in run.manifest.notes
+    assert "tkinter kept: app/main.py imports tkinter" in run.manifest.notes
     paths = {output.format: Path(output.path) for output in run.manifest.outputs}
     return {"dir": paths[BundleFormat.DIR], "deb": paths[BundleFormat.DEB], "binary": binary}
 

@@ -12,32 +12,12 @@ from hypothesis import strategies as st
 
 from packager.bundle.tcltk import (
     has_tkinter,
-    imports_tkinter,
     parse_tcl_answer,
     require_tkinter,
 )
 from packager.core.errors import ToolError, UsageError
 from packager.outputs.launchers import posix_launcher
 from packager.verify.gui import gui_tools, name_pattern
-
-
-def test_scripts_importing_tkinter_are_found_by_parsing(tmp_path: Path) -> None:
-    (tmp_path / "main.py").write_text("import os\nfrom tkinter import ttk\n")
-    (tmp_path / "pkg").mkdir()
-    (tmp_path / "pkg" / "view.py").write_text("import tkinter.font as font\n")
-    (tmp_path / "pkg" / "raw.py").write_text("import _tkinter\n")
-    (tmp_path / "text.py").write_text("# import tkinter\nprint('import tkinter')\n")
-    (tmp_path / "relative.py").write_text("from .tkinter import x\n")
-    (tmp_path / "broken.py").write_text("import tkinter\ndef broken(:\n")
-    (tmp_path / "notes.txt").write_text("import tkinter\n")
-    assert imports_tkinter(str(tmp_path)) == ("main.py", "pkg/raw.py", "pkg/view.py")
-
-
-def test_no_app_folder_imports_nothing(tmp_path: Path) -> None:
-    assert imports_tkinter(None) == ()
-    assert imports_tkinter(str(tmp_path / "missing")) == ()
-    (tmp_path / "main.py").write_text("import tkinterx\nimport mytkinter\n")
-    assert imports_tkinter(str(tmp_path)) == ()
 
 
 def test_a_kept_tkinter_needs_the_extension_module(tmp_path: Path) -> None:

@@ -37,6 +37,7 @@ class TreeJob:
     interpreter: str | None  # the interpreter a build just used, if the binary was built
     staging: Staging
     meta: AppMetadata  # what installers say about the app
+    package_dir: str | None = None  # the crate's package folder; None for a built binary
 
 
 @dataclass(frozen=True)

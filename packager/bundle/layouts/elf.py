@@ -9,13 +9,15 @@ the system libraries it ships come from there too (packager.python.target_runtim
 
 from __future__ import annotations
 
+import os
+
 from packager.binary.onefile_markers import has_slot
+from packager.bundle.app_imports import app_imports, keep_for_app, trimmed_imports_warnings
 from packager.bundle.layouts import LaidOut, TreeJob
 from packager.bundle.layouts.elf_tree import Tree, TreeSpec, build_tree
-from packager.bundle.options import ContentOptions
 from packager.bundle.prepared import PreparedRuntime, RuntimeOptions, prepare_runtime
 from packager.bundle.stdlib import TrimRule, trim_rules
-from packager.bundle.tcltk import TKINTER, imports_tkinter, require_tkinter
+from packager.bundle.tcltk import TKINTER, has_tkinter, require_tkinter
 from packager.core.context import Context
 from packager.outputs import StagedTree
 from packager.outputs.model import BundleManifest
@@ -27,9 +29,9 @@ from packager.targets import host_arch
 def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
     """Lay the program of `job` out with its runtime in the staging directory."""
     content = job.request.content
-    keep, notes = _keep_with_tkinter(content)
-    rules, kept = trim_rules(keep)
     runtime = _runtime(job, ctx)
+    keep, notes = _keep(job, runtime)
+    rules, kept = trim_rules(keep)
     if TKINTER in kept:
         require_tkinter(runtime.dynload_dir, runtime.stdlib_dir)
     prepared = prepare_runtime(
@@ -40,6 +42,7 @@ def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
     )
     root = job.staging.entry(job.name)
     tree = build_tree(root, _tree_spec(job, runtime, prepared), ctx)
+    notes += trimmed_imports_warnings(os.path.join(root, runtime.site_packages), rules)
     if not has_slot(job.binary):
         notes.append(
             "bin/ binary was not built by `packager build` (it lacks packager's start-up "
@@ -60,12 +63,20 @@ def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
     return LaidOut(staged, manifest)
 
 
-def _keep_with_tkinter(content: ContentOptions) -> tuple[tuple[str, ...], list[str]]:
-    """The --keep names, with tkinter added when the app imports it, and the notes saying so."""
-    importing = imports_tkinter(content.app_dir)
-    if importing and TKINTER not in content.keep:
-        return (*content.keep, TKINTER), [f"tkinter kept: app/{importing[0]} imports it"]
-    return content.keep, []
+def _keep(job: TreeJob, runtime: PythonRuntime) -> tuple[tuple[str, ...], list[str]]:
+    """--keep, and the trimmed parts the app's own Python imports (notes say where). Tk
+    found this way but missing from the interpreter is a note, not a refusal."""
+    given = job.request.content.keep
+    imports = app_imports(job.request.content.app_dir, job.package_dir)
+    keep, notes = keep_for_app(given, imports)
+    if TKINTER in keep and TKINTER not in given and not has_tkinter(runtime.dynload_dir):
+        keep = tuple(name for name in keep if name != TKINTER)
+        notes = [note for note in notes if not note.startswith(f"{TKINTER} kept")]
+        notes.append(
+            "the app imports tkinter, but this interpreter has no _tkinter module: its Tk "
+            "code cannot run from the bundle (bundle with a Python that has Tk)"
+        )
+    return keep, notes
 
 
 def _tree_spec(job: TreeJob, runtime: PythonRuntime, prepared: PreparedRuntime) -> TreeSpec:
