@@ -149,6 +149,21 @@ def test_auto_initialize_program_links_statically_in_a_folder_and_one_file(
     assert _verified(_onefile(single)) == [expected, f"prefix {SANDBOX_AREA}"]
 
 
+# -- PyO3 0.18, auto-initialize, a package from PyPI ---------------------------------------
+
+
+def test_pyo3_0_18_app_with_a_pypi_package_runs_from_a_folder(tmp_path: Path) -> None:
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("requests\n", encoding="utf-8")
+    run = _bundle(
+        "requestsapp",
+        tmp_path / "out",
+        obtain=ObtainOptions(mode="dynamic", python=DEBIAN_PYTHON),
+        content=ContentOptions(requirements=str(requirements)),
+    )
+    assert _verified(_folder(run)) == ["requests 2", "url https://example.org/a%20b"]
+
+
 # -- PyO3 0.30, a script from the working directory, std::process::exit -------------------
 
 
