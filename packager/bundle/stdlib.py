@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from packager.core import runner
 from packager.core.context import Context
 from packager.core.errors import UsageError
+from packager.core.fsutil import errors_name
 from packager.outputs.archives import Entry, write_zip_entry, zip_time
 
 
@@ -263,7 +264,7 @@ def zip_pure_modules(version_dir: str, zip_path: str) -> None:
     date_time = zip_time(0)
     files = pure_module_files(version_dir)
     compiled = {name for name in files if name.endswith(".pyc")}
-    with zipfile.ZipFile(zip_path, "w") as archive:
+    with errors_name(zip_path), zipfile.ZipFile(zip_path, "w") as archive:
         for name in files:
             path = os.path.join(version_dir, name)
             if not (name.endswith(".py") and name + "c" in compiled):

@@ -5,7 +5,21 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+
+@contextmanager
+def errors_name(path: str) -> Iterator[None]:
+    """An OSError raised inside without a file name (a write or close through a file
+    object: ENOSPC at flush) gets `path`, so the error names the place that failed."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None and exc.errno is not None:
+            raise OSError(exc.errno, exc.strerror or os.strerror(exc.errno), path) from exc
+        raise
 
 
 def atomic_write_text(target: Path, content: str, *, mode: int = 0o644) -> None:

@@ -20,20 +20,21 @@ from tests.integration.test_bundle_output import DEBIAN_PYTHON, assert_one_line_
 
 pytestmark = pytest.mark.integration
 
-_ON_TMPFS = 'mount -t tmpfs -o size=4m tmpfs "$1" || exit 99\nshift\nexec "$@"\n'
+_ON_TMPFS = 'mount -t tmpfs -o size="$1" tmpfs "$2" || exit 99\nshift 2\nexec "$@"\n'
 
 
 def _bundle_with_full(
-    variable: str, place: Path, out: Path, *args: str
+    variable: str, place: Path, out: Path, *args: str, size: str = "4m"
 ) -> subprocess.CompletedProcess[str]:
-    """`packager bundle ARGS --out OUT` with `variable` naming `place`, a full tmpfs."""
+    """`packager bundle ARGS --out OUT` with `variable` naming `place`, a tmpfs of `size`
+    that fills."""
     unshare = shutil.which("unshare")
     if unshare is None:
         pytest.fail("unshare is not installed (Debian: apt-get install util-linux)")
     namespace = [unshare, "-m"] if os.geteuid() == 0 else [unshare, "-r", "-m"]
     place.mkdir()
     out.mkdir()
-    argv = [*namespace, "sh", "-c", _ON_TMPFS, "sh", str(place)]
+    argv = [*namespace, "sh", "-c", _ON_TMPFS, "sh", size, str(place)]
     argv += [sys.executable, "-m", "packager", "bundle", *args, "--out", str(out)]
     environ = {**cli_environ(), variable: str(place)}
     completed = subprocess.run(
@@ -49,6 +50,19 @@ def test_a_full_cache_is_named_as_the_cache(hello_binary: Path, tmp_path: Path) 
     line = assert_one_line_error(result, "no space left on device in packager's cache")
     assert (line.split(": ")[2], os.listdir(out)) == (f"{cache}/packager/runtime", [])
     assert "XDG_CACHE_HOME" in result.stderr  # the fix
+
+
+def test_a_cache_that_fills_while_the_stdlib_archive_closes_is_named_as_the_cache(
+    hello_binary: Path, tmp_path: Path
+) -> None:
+    # 22 MB holds the stdlib's files but not also the zip they are moved into: the
+    # write that fails is the archive's last flush, an error that carries no file name.
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    result = _bundle_with_full(
+        "XDG_CACHE_HOME", cache, out, str(hello_binary), *DEBIAN_PYTHON, size="22m"
+    )
+    line = assert_one_line_error(result, "no space left on device in packager's cache")
+    assert (line.split(": ")[2], os.listdir(out)) == (f"{cache}/packager/runtime", [])
 
 
 def test_a_full_temporary_directory_is_named_as_such(hello_binary: Path, tmp_path: Path) -> None:
