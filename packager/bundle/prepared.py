@@ -41,7 +41,7 @@ from packager.outputs.launchers import RESTORE_MODULE, RESTORE_PTH, restore_hook
 from packager.python.runtime import PythonRuntime
 
 # Part of every key: bump it when the layout or the way an entry is made changes.
-_FORMAT = 5
+_FORMAT = 6
 LIBPYTHON = "libpython"
 MANIFEST = "manifest.json"
 

@@ -25,22 +25,32 @@ def portable_entries(entries: Iterable[str]) -> tuple[str, ...]:
     return tuple(entry for entry in entries if entry.startswith(_ORIGIN))
 
 
+def set_run_path(path: str, entries: Iterable[str], ctx: Context) -> None:
+    """Write `entries` as the file's DT_RPATH (none: remove it). Not DT_RUNPATH: that is
+    searched after LD_LIBRARY_PATH, so a relative or empty entry there (`:lib`) would
+    load a library of the working directory in place of one the bundle ships."""
+    patchelf = runner.require("patchelf", ctx.environ, fix=_PATCHELF_FIX)
+    joined = ":".join(entries)
+    action = ["--force-rpath", "--set-rpath", joined] if joined else ["--remove-rpath"]
+    runner.run([patchelf, *action, path], environ=ctx.environ, echo=ctx.echo)
+
+
 def scrub_rpaths(paths: Iterable[str], ctx: Context) -> list[str]:
-    """Drop every run-path entry of `paths` not based on $ORIGIN; the files changed."""
+    """Drop every run-path entry of `paths` not based on $ORIGIN, and write the others as
+    DT_RPATH; the files changed."""
     changed: list[str] = []
-    patchelf: str | None = None
     for path in paths:
         try:
             _, images = read_binary(path)
         except PackagerError:
             continue  # not a file the loader reads either
-        entries = images[0].rpaths if len(images) == 1 else ()
-        kept = portable_entries(entries)
-        if kept == tuple(entries):
+        if len(images) != 1:
             continue
-        patchelf = patchelf or runner.require("patchelf", ctx.environ, fix=_PATCHELF_FIX)
-        action = ["--set-rpath", ":".join(kept)] if kept else ["--remove-rpath"]
-        runner.run([patchelf, *action, path], environ=ctx.environ, echo=ctx.echo)
+        entries, runpath = images[0].rpaths, images[0].runpath
+        kept = portable_entries(entries)
+        if kept == tuple(entries) and not (kept and runpath):
+            continue
+        set_run_path(path, kept, ctx)
         changed.append(path)
     return changed
 
@@ -61,13 +71,8 @@ def add_library_entry(paths: Iterable[str], entry: str, ctx: Context) -> list[st
         if len(images) != 1 or all(is_allowed(name) for name in images[0].needed):
             continue
         entries = portable_entries(images[0].rpaths)
-        if entry in entries:
+        if entry in entries and not images[0].runpath:
             continue
-        patchelf = runner.require("patchelf", ctx.environ, fix=_PATCHELF_FIX)
-        runner.run(
-            [patchelf, "--set-rpath", ":".join([*entries, entry]), path],
-            environ=ctx.environ,
-            echo=ctx.echo,
-        )
+        set_run_path(path, [*entries, entry] if entry not in entries else entries, ctx)
         changed.append(path)
     return changed

@@ -18,11 +18,9 @@ from dataclasses import dataclass
 
 from packager.binary.floor import inside, is_allowed
 from packager.binary.model import BinaryFormat, BinaryReport
-from packager.bundle.rpaths import portable_entries
-from packager.core import runner
+from packager.bundle.rpaths import portable_entries, set_run_path
 from packager.core.context import Context
 
-_PATCHELF_FIX = "install patchelf (Debian: apt-get install patchelf)"
 _ROUNDS = 16  # dependency depth bound; real chains (readline -> tinfo -> libc) are short
 
 
@@ -65,7 +63,7 @@ def vendor_libraries(
             target = os.path.join(target_dir, soname)
             shutil.copyfile(os.path.realpath(source), target)
             os.chmod(target, 0o755)
-            _set_run_path(target, ["$ORIGIN"], ctx)  # for the libraries it needs in turn
+            set_run_path(target, ["$ORIGIN"], ctx)  # for the libraries it needs in turn
             copied.append(soname)
         for report in reports:
             needs = any(library.name in wanted for library in report.needed)
@@ -95,15 +93,8 @@ def _add_run_path(report: BinaryReport, target_dir: str, ctx: Context) -> bool:
     entries = list(portable_entries(report.rpaths))
     if entry in entries:
         return False
-    _set_run_path(report.path, [*entries, entry], ctx)
+    set_run_path(report.path, [*entries, entry], ctx)
     return True
-
-
-def _set_run_path(path: str, entries: list[str], ctx: Context) -> None:
-    patchelf = runner.require("patchelf", ctx.environ, fix=_PATCHELF_FIX)
-    runner.run(
-        [patchelf, "--set-rpath", ":".join(entries), path], environ=ctx.environ, echo=ctx.echo
-    )
 
 
 def unchanged(shipped: Mapping[str, str], changed: set[str]) -> dict[str, str]:

@@ -3,7 +3,8 @@
 The launcher hides another Python's environment from the program; run directly, the
 program's start-up code does the same (PYTHONHOME, PYTHONPATH with its sitecustomize,
 PYTHONPLATLIBDIR, the user's site-packages with .pth files and usercustomize), and its
-DT_RPATH keeps LD_LIBRARY_PATH from swapping in the working directory's libpython.
+DT_RPATH (on the program, libpython, its modules and the libraries the bundle ships)
+keeps LD_LIBRARY_PATH from swapping in the working directory's copy of any of them.
 """
 
 from __future__ import annotations
@@ -39,14 +40,24 @@ def _hostile(case: str, tmp_path: Path) -> dict[str, str]:
     if case == "PYTHONPLATLIBDIR":
         return {"PYTHONPLATLIBDIR": "lib64"}
     # LD_LIBRARY_PATH with an empty entry, the working directory's lib/ holding a damaged
-    # libpython: loaded instead of the bundle's, the program would not start.
+    # libpython, or a damaged copy of a library the bundle ships for libpython (expat):
+    # loaded instead of the bundle's, the program would not start.
+    damaged = "libexpat.so.1" if case == "a shipped library" else "libpython3.11.so.1.0"
     (tmp_path / "lib").mkdir()
-    (tmp_path / "lib" / "libpython3.11.so.1.0").write_bytes(b"not a library")
+    (tmp_path / "lib" / damaged).write_bytes(b"not a library")
     return {"LD_LIBRARY_PATH": ":lib"}
 
 
 @pytest.mark.parametrize(
-    "case", ["user site", "PYTHONPATH", "PYTHONHOME", "PYTHONPLATLIBDIR", "LD_LIBRARY_PATH"]
+    "case",
+    [
+        "user site",
+        "PYTHONPATH",
+        "PYTHONHOME",
+        "PYTHONPLATLIBDIR",
+        "LD_LIBRARY_PATH",
+        "a shipped library",
+    ],
 )
 def test_the_program_alone_ignores_another_pythons_environment(
     case: str, hello_bundle: BundleManifest, tmp_path: Path

@@ -26,12 +26,11 @@ from packager.binary.elf_head import elf_files_under
 from packager.binary.model import BinaryReport, LinkMode
 from packager.bundle import stdlib
 from packager.bundle.prepared import LIBPYTHON, PreparedRuntime, zip_name
-from packager.bundle.rpaths import scrub_rpaths
+from packager.bundle.rpaths import scrub_rpaths, set_run_path
 from packager.bundle.site_packages import WheelTarget, pip_install, runtime_target
 from packager.bundle.strip import strip_files, to_strip
 from packager.bundle.tcltk import ship_tcltk
 from packager.bundle.vendor import unchanged, vendor_libraries
-from packager.core import runner
 from packager.core.context import Context
 from packager.core.errors import UsageError
 from packager.core.fsutil import tree_size
@@ -39,7 +38,6 @@ from packager.outputs.launchers import posix_launcher
 from packager.outputs.model import SizeBreakdown
 from packager.python.runtime import PythonRuntime
 
-_PATCHELF_FIX = "install patchelf (Debian: apt-get install patchelf)"
 RPATH = "$ORIGIN/../lib"
 # The bundle's --workdir, which bin/NAME's start-up code enters as the launcher does.
 WORKDIR_FILE = "lib/packager-workdir"
@@ -205,13 +203,9 @@ def _copy_prepared(root: str, spec: TreeSpec) -> dict[str, str]:
 
 
 def _patch_rpath(binary: str, ctx: Context) -> None:
-    """Point the program at the tree's lib/ with DT_RPATH, not DT_RUNPATH: the loader
-    searches DT_RPATH before LD_LIBRARY_PATH, so a variable naming another libpython (or
-    `:lib`, the working directory's) cannot replace the bundle's when the program is
-    started without its launcher."""
-    patchelf = runner.require("patchelf", ctx.environ, fix=_PATCHELF_FIX)
-    argv = [patchelf, "--force-rpath", "--set-rpath", RPATH, binary]
-    runner.run(argv, environ=ctx.environ, echo=ctx.echo)
+    """Point the program at the tree's lib/ (as DT_RPATH: a variable naming another
+    libpython cannot replace the bundle's when the program runs without its launcher)."""
+    set_run_path(binary, [RPATH], ctx)
 
 
 def _copy_app(source: str, target: str) -> None:
