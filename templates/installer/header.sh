@@ -103,6 +103,11 @@
       *[[:cntrl:]]*) fail "'$path' holds a control character; choose another directory" ;;
     esac
   done
+  # The launcher refuses to run from a folder whose path holds ':' or ';' (they separate
+  # LD_LIBRARY_PATH entries): refuse it now rather than install a program that cannot run.
+  case $prefix in
+    *[:\;]*) fail "'$prefix' holds ':' or ';', which the program cannot run from; choose another directory" ;;
+  esac
 
   sha256() {
     if command -v sha256sum >/dev/null 2>&1; then sha256sum -- "$1"

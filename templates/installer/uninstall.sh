@@ -11,18 +11,38 @@ record=$here/.packager-installed
   printf '%s\n' "$name uninstall: error: '$here' is not an installation made by the $name installer" >&2
   exit 1
 }
-command_path=$(sed -n 's/^command=//p' "$record")
+# The record is read as data: one command and one data folder (the first of each), and
+# only paths the installer can have written are acted on (see below).
+command_path=$(sed -n 's/^command=//p' "$record" | sed -n 1p)
 created=$(sed -n 's/^created=//p' "$record")
 files=$(sed -n 's/^file=//p' "$record")
-data_home=$(sed -n 's/^data_home=//p' "$record")
+data_home=$(sed -n 's/^data_home=//p' "$record" | sed -n 1p)
+# A path the installer wrote is absolute and has no "." or ".." part.
+plain_path() {
+  case $1 in
+    /*) ;;
+    *) return 1 ;;
+  esac
+  case $1/ in
+    */./* | */../*) return 1 ;;
+  esac
+  return 0
+}
 @@MENUS@@
 if [ -n "$command_path" ] && [ -L "$command_path" ] &&
   [ "$(readlink -- "$command_path")" = "$here/$name" ]; then
   rm -f -- "$command_path"
   printf '%s\n' "Removed the command $command_path"
 fi
+# Only a menu entry or icon under the data folder it recorded.
 printf '%s\n' "$files" | while IFS= read -r file; do
-  if [ -n "$file" ] && { [ -f "$file" ] || [ -L "$file" ]; }; then
+  [ -n "$file" ] || continue
+  case $file in
+    "$data_home"/applications/*.desktop | "$data_home"/icons/*.png) ;;
+    *) file= ;;
+  esac
+  if [ -n "$data_home" ] && [ -n "$file" ] && plain_path "$file" &&
+    { [ -f "$file" ] || [ -L "$file" ]; }; then
     rm -f -- "$file" && printf '%s\n' "Removed $file"
   fi
   true
@@ -48,7 +68,8 @@ else
 fi
 # Deepest first: a created parent is listed before its children.
 printf '%s\n' "$created" | sed '1!G;h;$!d' | while IFS= read -r dir; do
-  [ -n "$dir" ] && rmdir -- "$dir" 2>/dev/null && printf '%s\n' "Removed the empty directory $dir"
+  [ -n "$dir" ] && plain_path "$dir" && rmdir -- "$dir" 2>/dev/null &&
+    printf '%s\n' "Removed the empty directory $dir"
   true
 done
 exit 0

@@ -76,3 +76,40 @@ def test_parallel_installs_into_one_prefix_run_one_after_another(
     created = [line for line in record if line.startswith("created=")]
     leftovers = [p.name for p in opt.iterdir() if p.name != hello_bundle.name]
     assert (codes, leftovers, len(created)) == ([0] * PARALLEL * ROUNDS, [], 3)
+
+
+def test_a_prefix_the_program_cannot_run_from_is_refused_before_anything_is_made(
+    hello_bundle: BundleManifest, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    prefix = tmp_path / "semi;colon"
+    installer = output_path(hello_bundle, BundleFormat.INSTALLER)
+    refused = run_installer(installer, home, "--prefix", str(prefix))
+    assert (refused.returncode, prefix.exists()) == (1, False), refused.stderr
+    assert "holds ':' or ';'" in refused.stderr
+
+
+def test_the_uninstaller_removes_only_what_its_installer_can_have_written(
+    hello_bundle: BundleManifest, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    dest = _installed(hello_bundle, home)
+    victims = [tmp_path / "victim", tmp_path / "elsewhere" / "victim"]
+    for victim in victims:
+        victim.parent.mkdir(exist_ok=True)
+        victim.write_text("not the installer's")
+    decoy = tmp_path / "decoy"
+    decoy.symlink_to(dest / hello_bundle.name)
+    # Lines written into the record after the install: a path anywhere, a relative one
+    # climbing out of /, a second command, a data folder of its own.
+    with (dest / ".packager-installed").open("a") as record:
+        record.write(f"file={victims[0]}\nfile=../../../../../../../../{victims[1]}\n")
+        record.write(f"command={decoy}\ndata_home={tmp_path}\n")
+    removed = subprocess.run(
+        ["sh", str(dest / "uninstall")], capture_output=True, text=True, check=False
+    )
+    assert removed.returncode == 0, removed.stderr
+    left = [victim.exists() for victim in victims] + [decoy.is_symlink()]
+    assert (left, (home / ".local" / "bin" / hello_bundle.name).exists()) == ([True] * 3, False)
