@@ -12,6 +12,49 @@ from packager.cli.options import json_option, progress_printer
 from packager.core.errors import UsageError
 from packager.core.runner import Echo
 
+HELP = """Run SUBJECT (a bundle folder, archive, .deb, .rpm or installer) with ARGS in a sandbox.
+
+The sandbox (bubblewrap) sees the system read-only with /usr/lib/python3*,
+/usr/bin/python3*, the system libpython, /usr/local, /opt and $HOME hidden; the bundle
+is placed under "/tmp/packager verify/" first, so the run also proves it relocates. With
+--root or --distro the system is another userland; --sysroot: see its help.
+
+A Windows bundle (folder or zip) runs under wine instead, through its .cmd launcher,
+in a copy of a clean prefix (cached) with no Python installed and no Z: drive. wine 8
+lacks bcryptprimitives.dll, which Rust programs import: a stand-in is compiled (with
+x86_64-w64-mingw32-gcc) into that prefix, never into the bundle, and a note says so;
+PACKAGER_WINE_SYSTEM_DLLS names DLLs of your own instead (separated by ':').
+An .msi or NAME-VERSION-setup.exe is installed there silently, its Start-menu
+shortcut's target run, and the app removed again: a failed uninstall or anything left
+behind fails it.
+
+The program's standard input is /dev/null unless --stdin or --stdin-file gives it
+one. A program still running after --timeout seconds is stopped (the whole sandbox)
+and fails, its output so far shown. A server passes with --expect-port N once
+something listens on port N in the sandbox's own network (it has its own loopback,
+which this machine cannot reach, so the check runs in the sandbox), or with
+--expect-output REGEX once a line of its output matches; it is then stopped. It fails
+if it exits first, or is not ready within --timeout.
+
+\b
+Exit codes: 0 the program exited 0 (--gui: showed its window; --expect-port,
+--expect-output: was ready), 1 it did not (or did not finish within --timeout),
+2 usage error, 3 bwrap (--gui: Xvfb, xdotool, xwd, ImageMagick) failed.
+
+\b
+Examples:
+  packager verify dist/myapp.tar.zst -- --help
+  packager verify --json dist/myapp-installer.sh
+  packager verify dist/myapp --cwd app
+  packager verify --distro bullseye dist/myapp.tar.zst
+  packager verify dist/myapp --gui --screenshot shot.png --window-title "My App"
+  packager verify --sysroot arm64-root dist/myapp-aarch64.tar.zst
+  packager verify dist/adder --stdin $'3\\n4\\n'
+  packager verify dist/adder --stdin-file answers.txt
+  packager verify dist/myserver --expect-port 8080 --timeout 30
+  packager verify dist/myserver --expect-output 'listening on [0-9]+'
+"""
+
 
 def _parse_env(pairs: tuple[str, ...]) -> dict[str, str]:
     parsed: dict[str, str] = {}
@@ -38,8 +81,12 @@ def _system_root(root: str | None, distro: str | None, *, echo: Echo | None, qui
     return debian_root(parse_distros(distro)[0], context)
 
 
-def _check_gui_options(gui: bool, screenshot: str | None, window_title: str | None) -> None:
-    """Refuse the GUI options without --gui."""
+def _check_gui_options(
+    gui: bool, gui_options: tuple[str | None, str | None], run_options: dict[str, object]
+) -> None:
+    """Refuse the GUI options (--screenshot, --window-title) without --gui, and the
+    options of a run to its end (`run_options`, by name) with it."""
+    screenshot, window_title = gui_options
     if not gui:
         given = [
             name
@@ -48,6 +95,10 @@ def _check_gui_options(gui: bool, screenshot: str | None, window_title: str | No
         ]
         if given:
             raise UsageError(f"{given[0]} applies to a GUI run: add --gui")
+        return
+    for name, value in run_options.items():
+        if value is not None:
+            raise UsageError(f"{name} applies to a run without --gui, which waits for a window")
 
 
 def _show_gui(
@@ -83,7 +134,7 @@ def _show_gui(
     click.echo(gui_to_json(shown) if as_json else gui_to_text(shown))
 
 
-@click.command("verify")
+@click.command("verify", help=HELP)
 @click.argument("subject", type=click.Path(exists=True))
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 @click.option("--env", "env_pairs", multiple=True, help="KEY=VALUE to set inside the sandbox.")
@@ -127,6 +178,36 @@ def _show_gui(
     help="With --gui: the window to wait for, by a part of its title.  [default: any]",
 )
 @click.option(
+    "--stdin",
+    "stdin_text",
+    default=None,
+    metavar="TEXT",
+    help="Give the program TEXT, as it is, on its standard input (e.g. --stdin $'3\\n4\\n').  "
+    "[default: /dev/null]",
+)
+@click.option(
+    "--stdin-file",
+    default=None,
+    metavar="PATH",
+    help="Give the program the bytes of the file PATH on its standard input.",
+)
+@click.option(
+    "--expect-port",
+    type=int,
+    default=None,
+    metavar="N",
+    help="For a server (of a Linux bundle): pass once something listens on TCP port N "
+    "inside the sandbox "
+    "(within --timeout), then stop the program (SIGTERM, then SIGKILL after 5 s).",
+)
+@click.option(
+    "--expect-output",
+    default=None,
+    metavar="REGEX",
+    help="Pass once a line the program prints (stdout or stderr) matches REGEX (Python's "
+    "re.search, within --timeout), then stop the program as --expect-port does.",
+)
+@click.option(
     "--sysroot",
     type=click.Path(exists=True, file_okay=False),
     default=None,
@@ -149,43 +230,25 @@ def command(
     gui: bool,
     screenshot: str | None,
     window_title: str | None,
+    stdin_text: str | None,
+    stdin_file: str | None,
+    expect_port: int | None,
+    expect_output: str | None,
     sysroot: str | None,
     as_json: bool,
 ) -> None:
-    """Run SUBJECT (a bundle folder, archive, .deb, .rpm or installer) with ARGS in a sandbox.
-
-    The sandbox (bubblewrap) sees the system read-only with /usr/lib/python3*,
-    /usr/bin/python3*, the system libpython, /usr/local, /opt and $HOME hidden; the bundle
-    is placed under "/tmp/packager verify/" first, so the run also proves it relocates. With
-    --root or --distro the system is another userland; --sysroot: see its help.
-
-    A Windows bundle (folder or zip) runs under wine instead, through its .cmd launcher,
-    in a copy of a clean prefix (cached) with no Python installed and no Z: drive. wine 8
-    lacks bcryptprimitives.dll, which Rust programs import: a stand-in is compiled (with
-    x86_64-w64-mingw32-gcc) into that prefix, never into the bundle, and a note says so;
-    PACKAGER_WINE_SYSTEM_DLLS names DLLs of your own instead (separated by ':').
-    An .msi or NAME-VERSION-setup.exe is installed there silently, its Start-menu
-    shortcut's target run, and the app removed again: a failed uninstall or anything left
-    behind fails it.
-
-    \b
-    Exit codes: 0 the program exited 0 (--gui: showed its window), 1 it did not, 2 usage
-    error, 3 bwrap (--gui: Xvfb, xdotool, xwd, ImageMagick) failed.
-
-    \b
-    Examples:
-      packager verify dist/myapp.tar.zst -- --help
-      packager verify --json dist/myapp-installer.sh
-      packager verify dist/myapp --cwd app
-      packager verify --distro bullseye dist/myapp.tar.zst
-      packager verify dist/myapp --gui --screenshot shot.png --window-title "My App"
-      packager verify --sysroot arm64-root dist/myapp-aarch64.tar.zst
-    """
+    """Run SUBJECT in the sandbox and report how it went (HELP)."""
     from packager.bundle import verify_bundle
     from packager.reporting.bundle import verify_to_json, verify_to_text
+    from packager.verify.watch import expectation_of, standard_input
 
     echo: Echo | None = (lambda line: click.echo(line, err=True)) if is_verbose(ctx) else None
-    _check_gui_options(gui, screenshot, window_title)
+    _check_gui_options(gui, (screenshot, window_title), {
+        "--stdin": stdin_text, "--stdin-file": stdin_file,
+        "--expect-port": expect_port, "--expect-output": expect_output,
+    })  # fmt: skip
+    expectation = expectation_of(expect_port, expect_output)
+    stdin = standard_input(stdin_text, stdin_file)
     system_root = _system_root(root, distro, echo=echo, quiet=as_json)
     if gui:
         _show_gui(subject, args, (screenshot, window_title), env_pairs, timeout, cwd,
@@ -194,6 +257,7 @@ def command(
     result = verify_bundle(
         subject, args, environ=dict(os.environ), extra_env=_parse_env(env_pairs),
         timeout=timeout, echo=echo, cwd=cwd, root=system_root, sysroot=sysroot,
+        stdin=stdin, expectation=expectation,
     )  # fmt: skip
     click.echo(verify_to_json(result) if as_json else verify_to_text(result))
     sys.exit(0 if result.ok else 1)

@@ -18,7 +18,7 @@ import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 from packager.core.errors import ToolError
 
@@ -114,7 +114,7 @@ def _capture(
         try:
             stdout, stderr = process.communicate(stdin_text, timeout=timeout)
         except BaseException:
-            _kill_group(process)
+            kill_group(process)
             raise
     return ToolResult(command, process.returncode, stdout, stderr)
 
@@ -132,15 +132,32 @@ def start(
     command = tuple(argv)
     if echo is not None:
         echo("+ " + shlex.join(command) + " &")
+    return spawn(command, environ, stdin=subprocess.DEVNULL, stdout=output, pass_fds=pass_fds)
+
+
+def spawn(
+    command: Sequence[str],
+    environ: Mapping[str, str],
+    *,
+    stdin: int | IO[bytes],
+    stdout: int | IO[bytes],
+    stderr: int | IO[bytes] | None = None,
+    cwd: str | None = None,
+    pass_fds: Sequence[int] = (),
+) -> subprocess.Popen[bytes]:
+    """Start `command` leading a process group of its own and dying with this process;
+    `stderr` None: into `stdout`."""
     try:
         return subprocess.Popen(
-            command,
+            tuple(command),
             env=dict(environ),
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=output,
+            cwd=cwd,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stdout if stderr is None else stderr,
             pass_fds=tuple(pass_fds),
             start_new_session=True,
+            preexec_fn=_die_with_parent(),
         )
     except OSError as exc:
         raise ToolError(
@@ -163,7 +180,8 @@ def stop(process: subprocess.Popen[bytes], grace: float = 5) -> int:
     return process.wait()
 
 
-def _kill_group(process: subprocess.Popen[str]) -> None:
+def kill_group(process: subprocess.Popen[Any]) -> None:
+    """SIGKILL to the process group `process` leads, whatever is left of it; then reap it."""
     with contextlib.suppress(ProcessLookupError):  # the whole group has exited already
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()

@@ -109,6 +109,14 @@ def verify_document(result: VerifyResult) -> dict[str, Any]:
         "stdout": result.stdout,
         "stderr": result.stderr,
         "notes": list(result.notes),
+        "check": {
+            "kind": result.expectation.check.value,
+            "port": result.expectation.port,
+            "pattern": result.expectation.pattern,
+            "timeout": result.timeout,
+            "outcome": result.outcome.value,
+            "verdict": result.verdict,
+        },
     }
 
 
@@ -222,9 +230,9 @@ def _onefile_lines(result: OnefileResult, document: dict[str, Any]) -> list[str]
 
 
 def _verify_lines(data: dict[str, Any]) -> list[str]:
-    status = "ok" if data["ok"] else f"FAILED (exit code {data['returncode']})"
+    status = "ok" if data["ok"] else "FAILED"
     lines = [
-        f"verify {data['subject']}: {status}",
+        f"verify {data['subject']}: {status} ({data['check']['verdict']})",
         f"  ran {' '.join(data['command'])} with no Python visible"
         + ("" if data["root"] == "/" else f", over the system at {data['root']}"),
     ]

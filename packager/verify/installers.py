@@ -18,7 +18,8 @@ from pathlib import Path
 
 from packager.binary.shell_link import shell_link_target
 from packager.core import runner
-from packager.verify.model import VerifyResult
+from packager.verify.model import Outcome, VerifyResult
+from packager.verify.watch import run_watched
 from packager.verify.wine import WINE_AREA, WinePrefix, fresh_prefix
 
 _AREA_DIR = "packager verify"  # WINE_AREA, under drive_c
@@ -45,9 +46,10 @@ def verify_installer(
     extra_env: Mapping[str, str] | None = None,
     timeout: float = 300,
     echo: runner.Echo | None = None,
+    stdin: bytes | None = None,
 ) -> VerifyResult:
     """Install `subject` (an .msi or a setup.exe) in a fresh prefix, run its shortcut's
-    target, and remove the app again."""
+    target (`stdin` its standard input; None: /dev/null), and remove the app again."""
     base = os.path.basename(subject)
     package = f"{WINE_AREA}\\{base}"
     msi = installer_kind(subject) == "msi"
@@ -66,7 +68,10 @@ def verify_installer(
             failed = runner.ToolResult(installed.argv, 1, installed.stdout, message + "\n")
             return _result(subject, tuple(install), failed, "", prefix.notes)
         target = shell_link_target(added[0].read_bytes(), str(added[0]))
-        ran = _wine(prefix, [target, *args], timeout, echo)
+        ran = run_watched(
+            [prefix.wine, target, *args], environ=prefix.environ, timeout=timeout,
+            cwd=os.path.join(prefix.path, "drive_c"), stdin=stdin, echo=echo,
+        )  # fmt: skip
         where = target.rsplit("\\", 1)[0]
         uninstall = ["msiexec", "/x", package, "/qn"] if msi else [f"{where}\\uninstall.exe", "/S"]
         removed = _wine(prefix, uninstall, timeout, echo)
@@ -79,11 +84,10 @@ def verify_installer(
             problems.append(f"{' '.join(uninstall)} failed with exit code {removed.returncode}")
         if left:
             problems.append(f"uninstalling left {', '.join(left)} behind")
-    outcome = ran
-    if problems:
-        stderr = ran.stderr + "".join(f"{problem}\n" for problem in problems)
-        outcome = runner.ToolResult(ran.argv, ran.returncode or 1, ran.stdout, stderr)
-    return _result(subject, (target, *args), outcome, where, prefix.notes)
+    stderr = ran.stderr + "".join(f"{problem}\n" for problem in problems)
+    status = (ran.returncode or 1) if problems else ran.returncode
+    outcome = runner.ToolResult((target, *args), status, ran.stdout, stderr)
+    return _result(subject, outcome.argv, outcome, where, prefix.notes, (ran.outcome, timeout))
 
 
 def _shortcuts(prefix: WinePrefix) -> list[Path]:
@@ -123,7 +127,10 @@ def _result(
     result: runner.ToolResult,
     where: str,
     notes: tuple[str, ...],
+    ended: tuple[Outcome, float | None] = (Outcome.EXITED, None),
 ) -> VerifyResult:
+    """The result of a step; `ended`: how the program ran (outcome, its timeout)."""
+    outcome, timeout = ended
     return VerifyResult(
         subject=subject,
         command=command,
@@ -133,4 +140,6 @@ def _result(
         stdout=result.stdout,
         stderr=result.stderr,
         notes=notes,
+        outcome=outcome,
+        timeout=timeout,
     )

@@ -28,7 +28,7 @@ from packager.core.safe_extract import extract_tar, extract_zip
 from packager.python.debian_root import c_library_root
 from packager.targets import PythonSource, linux_target_for
 from packager.verify.installers import installer_kind, verify_installer
-from packager.verify.model import VerifyResult
+from packager.verify.model import BY_EXIT_STATUS, Expectation, VerifyResult
 from packager.verify.qemu import (
     TARGET_LIBRARIES,
     foreign_machine,
@@ -36,6 +36,12 @@ from packager.verify.qemu import (
     target_libraries,
 )
 from packager.verify.roots import debian_release_of
+from packager.verify.watch import (
+    control_folder,
+    require_sandbox,
+    run_watched,
+    watched_command,
+)
 from packager.verify.wine import verify_windows, windows_bundle_name
 
 SANDBOX_AREA = "/tmp/packager verify"
@@ -131,8 +137,11 @@ def verify_bundle(
     cwd: str | None = None,
     root: str = "/",
     sysroot: str | None = None,
+    stdin: bytes | None = None,
+    expectation: Expectation = BY_EXIT_STATUS,
 ) -> VerifyResult:
-    """Copy, extract or install `subject` into the sandbox and run it with `args`.
+    """Copy, extract or install `subject` into the sandbox and run it with `args` and
+    `stdin` (None: /dev/null) until it exits, meets `expectation` or `timeout` s pass.
 
     The program sees only PATH, HOME, TMPDIR, LANG and `extra_env`, over the system at
     `root`: this host's by default, or another userland's (a debootstrap root) as it is.
@@ -144,38 +153,39 @@ def verify_bundle(
     runs under qemu-user, with the C library of `sysroot` (the root it was built against).
     """
     _check_subject(subject)
+    windows_name = windows_bundle_name(subject) if os.path.exists(subject) else None
+    if installer_kind(subject) is not None or windows_name is not None:
+        require_sandbox(expectation, subject)
     if installer_kind(subject) is not None:
         return verify_installer(
-            subject, args, environ=environ, extra_env=extra_env, timeout=timeout, echo=echo
-        )
-    windows_name = windows_bundle_name(subject) if os.path.exists(subject) else None
+            subject, args, environ=environ, extra_env=extra_env, timeout=timeout, echo=echo,
+            stdin=stdin,
+        )  # fmt: skip
     if windows_name is not None:
         return verify_windows(
             subject, windows_name, args, environ=environ, extra_env=extra_env,
-            timeout=timeout, echo=echo,
+            timeout=timeout, echo=echo, stdin=stdin,
         )  # fmt: skip
     work = tempfile.mkdtemp(prefix="packager-verify-")
     try:
+        control = control_folder(work, expectation)
         sandbox = prepare_sandbox(
             subject, work, environ=environ, extra_env=extra_env, cwd=cwd, root=root,
-            echo=echo, sysroot=sysroot,
+            echo=echo, sysroot=sysroot, binds=() if control is None else (control,),
         )  # fmt: skip
-        result = runner.run(
-            [*sandbox.argv, *args], environ=environ, check=False, timeout=timeout, echo=echo
-        )
+        command = (*sandbox.command, *args)
+        ran = run_watched(
+            [*sandbox.before_command, *watched_command(command, expectation, control)],
+            environ=environ, timeout=timeout, expectation=expectation,
+            control=control, stdin=stdin, echo=echo,
+        )  # fmt: skip
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return VerifyResult(
-        root=os.path.abspath(root),
-        subject=subject,
-        command=(*sandbox.command, *args),
-        sandbox_path=SANDBOX_AREA,
-        hidden=sandbox.hidden,
-        returncode=result.returncode,
-        stdout=result.stdout,
-        stderr=result.stderr,
-        notes=sandbox.notes,
-    )
+        subject, command, SANDBOX_AREA, sandbox.hidden, ran.returncode, ran.stdout, ran.stderr,
+        root=os.path.abspath(root), notes=sandbox.notes, expectation=expectation,
+        outcome=ran.outcome, timeout=timeout,
+    )  # fmt: skip
 
 
 def _check_subject(subject: str) -> None:
@@ -194,6 +204,11 @@ class Sandbox:
     command: tuple[str, ...]  # the command inside the sandbox
     hidden: tuple[str, ...]  # paths hidden from the program
     notes: tuple[str, ...] = ()  # how it runs, when that is not plain (qemu, a C library)
+
+    @property
+    def before_command(self) -> tuple[str, ...]:
+        """`argv` up to the command: what runs a command in the sandbox."""
+        return self.argv[: len(self.argv) - len(self.command)]
 
 
 def prepare_sandbox(

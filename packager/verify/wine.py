@@ -30,6 +30,7 @@ from packager.core.errors import ToolError, UnreadableInputError
 from packager.core.safe_extract import extract_zip
 from packager.verify import stand_ins
 from packager.verify.model import VerifyResult
+from packager.verify.watch import run_watched
 
 WINE_AREA = "C:\\packager verify"
 SYSTEM_DLLS_VARIABLE = "PACKAGER_WINE_SYSTEM_DLLS"
@@ -72,8 +73,10 @@ def verify_windows(
     extra_env: Mapping[str, str] | None = None,
     timeout: float = 300,
     echo: runner.Echo | None = None,
+    stdin: bytes | None = None,
 ) -> VerifyResult:
-    """Put the bundle `name` of `subject` into a fresh prefix and run its launcher."""
+    """Put the bundle `name` of `subject` into a fresh prefix and run its launcher, with
+    `stdin` as its standard input (None: /dev/null), for at most `timeout` seconds."""
     with fresh_prefix(environ, extra_env=extra_env, echo=echo) as prefix:
         area = os.path.join(prefix.path, "drive_c", _AREA_DIR)
         os.mkdir(area)
@@ -82,12 +85,12 @@ def verify_windows(
         else:
             extract_zip(subject, area)
         launcher = f"{WINE_AREA}\\{name}\\{name}.cmd"
-        result = runner.run(
+        result = run_watched(
             [prefix.wine, launcher, *args],
             environ=prefix.environ,
             cwd=os.path.join(prefix.path, "drive_c"),
-            check=False,
             timeout=timeout,
+            stdin=stdin,
             echo=echo,
         )
     return VerifyResult(
@@ -99,6 +102,8 @@ def verify_windows(
         stdout=result.stdout,
         stderr=result.stderr,
         notes=prefix.notes,
+        outcome=result.outcome,
+        timeout=timeout,
     )
 
 
