@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from packager.core import runner
 from packager.core.errors import ToolError, UsageError, WindowNotShownError
 from packager.verify.model import VerifyResult
-from packager.verify.sandbox import SANDBOX_AREA, prepare_sandbox
+from packager.verify.sandbox import SANDBOX_AREA, launch_environ, prepare_sandbox
 
 SCREEN = "1024x768x24"
 _POLL_SECONDS = 0.25
@@ -212,7 +212,10 @@ def gui_session(
             log = os.path.join(work, "program.log")
             with open(log, "wb") as output:
                 program = runner.start(
-                    [*sandbox.argv, *args], environ=environ, output=output, echo=echo
+                    [*sandbox.argv, *args],
+                    environ=launch_environ(environ),
+                    output=output,
+                    echo=echo,
                 )
                 command = (*sandbox.command, *args)
                 try:

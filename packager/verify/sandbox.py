@@ -176,7 +176,7 @@ def verify_bundle(
         command = (*sandbox.command, *args)
         ran = run_watched(
             [*sandbox.before_command, *watched_command(command, expectation, control)],
-            environ=environ, timeout=timeout, expectation=expectation,
+            environ=launch_environ(environ), timeout=timeout, expectation=expectation,
             control=control, stdin=stdin, echo=echo,
         )  # fmt: skip
     finally:
@@ -209,6 +209,14 @@ class Sandbox:
     def before_command(self) -> tuple[str, ...]:
         """`argv` up to the command: what runs a command in the sandbox."""
         return self.argv[: len(self.argv) - len(self.command)]
+
+
+def launch_environ(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment a sandbox is started with: PATH alone. bwrap stays inside as the
+    sandbox's process 1, whose /proc/1/environ the program can read: packager's own
+    environment (a CI job's tokens and keys) must not be there. The program's comes from
+    --setenv (sandbox_argv)."""
+    return {"PATH": environ.get("PATH", os.defpath)}
 
 
 def prepare_sandbox(

@@ -2,7 +2,8 @@
 
 bwrap run by root keeps every capability unless told otherwise: a program under verify
 could remount the system writable, unmount the covers that hide Python, or make a user
-namespace of its own to get capabilities back. The "bundle" here is a folder whose
+namespace of its own to get capabilities back, or read packager's environment (a CI
+job's tokens) from the processes it can see. The "bundle" here is a folder whose
 launcher tries each and says so if it got through. What verify is given must be a file
 or a folder: a FIFO named like an output would block the copy or the extraction forever.
 """
@@ -25,6 +26,8 @@ ATTEMPTS = {
     "unmount-a-cover": "umount /root",
     "new-user-namespace": "unshare -U -r true",
     "write-the-system": "touch /usr/packager-escape-{token}",
+    # bwrap stays in the sandbox as its process 1: its environment must not be packager's.
+    "read-packagers-environment": "cat /proc/[0-9]*/environ | tr '\\0' '\\n' | grep -q {token}",
 }
 
 
@@ -42,7 +45,8 @@ def _bundle(tmp_path: Path, command: str) -> Path:
 def test_the_program_cannot_leave_its_sandbox(attempt: str, tmp_path: Path) -> None:
     token = uuid.uuid4().hex
     command = ATTEMPTS[attempt].format(token=token)
-    result = verify_bundle(str(_bundle(tmp_path, command)), environ=dict(os.environ))
+    environ = {**os.environ, "PACKAGER_TEST_SECRET": f"secret-{token}"}
+    result = verify_bundle(str(_bundle(tmp_path, command)), environ=environ)
     assert (result.returncode, result.stdout, os.path.exists(f"/usr/packager-escape-{token}")) == (
         0,
         "",
