@@ -342,7 +342,7 @@ def _check_encodable(flags: MetadataOptions) -> None:
             if option_field.name != "icon" and isinstance(text, str) and _has_surrogate(text):
                 option = "--" + option_field.name.replace("_", "-")
                 raise UsageError(
-                    f"{option} is not valid text: {text.encode('utf-8', 'backslashreplace')!r}",
+                    f"{option} is not UTF-8 text: {os.fsencode(text)!r}",
                     fix=f"give {option} in UTF-8",
                 )
 

@@ -109,9 +109,12 @@ def test_a_binary_has_flags_only(tmp_path: Path) -> None:
 
 def test_a_flag_that_is_not_text_is_refused_before_anything_runs() -> None:
     flags = MetadataOptions(display_name="App \udcff")
-    with pytest.raises(UsageError, match="--display-name is not valid text") as raised:
+    with pytest.raises(UsageError) as raised:
         read_metadata(None, "app", version=None, flags=flags)
-    assert raised.value.fix == "give --display-name in UTF-8"
+    assert (raised.value.message, raised.value.fix) == (
+        "--display-name is not UTF-8 text: b'App \\xff'",
+        "give --display-name in UTF-8",
+    )
 
 
 def test_authors_are_kept_as_written_for_the_package_maintainer(tmp_path: Path) -> None:
