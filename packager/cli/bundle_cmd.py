@@ -82,7 +82,7 @@ class BundleParams(TypedDict):
     """The command's options, as click passes them."""
 
     target: str
-    formats: str | None
+    formats: tuple[str, ...]
     out_dir: str
     name: str | None
     python: str | None
@@ -127,9 +127,9 @@ class BundleParams(TypedDict):
 @click.option(
     "--format",
     "formats",
-    default=None,
-    help="Comma-separated: dir, tar.gz, tar.zst, zip, installer, deb, rpm, msi and setup "
-    "(Windows).  [default: dir]",
+    multiple=True,
+    help="Comma-separated or repeated: dir, tar.gz, tar.zst, zip, installer, deb, rpm, msi "
+    "and setup (Windows).  [default: dir]",
 )
 @click.option("--out", "out_dir", default=".", show_default=True, help="Output directory.")
 @click.option("--name", default=None, help="Bundle name (default: the binary's file name).")
@@ -348,7 +348,7 @@ def _request(params: BundleParams, target: str | None, package_dir: str | None) 
         source=params["target"],
         out_dir=params["out_dir"],
         name=params["name"],
-        formats=None if formats is None else parse_formats(formats),
+        formats=parse_formats(",".join(formats)) if formats else None,
         obtain=ObtainOptions(
             mode=params["mode"],
             python=params["python"],

@@ -399,3 +399,15 @@ def test_onefile_into_an_unwritable_directory_is_a_clear_error(
     result, left = packager_on_tmpfs(options, out, "bundle", program, "--onefile", *DEBIAN_PYTHON)
     assert_one_line_error(result, said)
     assert left == []
+
+
+def test_repeated_format_options_add_up(hello_binary: Path, tmp_path: Path) -> None:
+    result = packager(
+        "bundle", str(hello_binary), "--format", "tar.gz", "--format", "zip,dir",
+        "--out", str(tmp_path),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    name = hello_binary.name
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        ["SHA256SUMS", name, f"{name}.tar.gz", f"{name}.zip"]
+    )
