@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
+from packager.core import reaper
 from packager.core.errors import ToolError
 
 Echo = Callable[[str], None]
@@ -111,11 +112,14 @@ def _capture(
         start_new_session=True,
         preexec_fn=_die_with_parent(),
     ) as process:
+        reaper.watch(process.pid)
         try:
             stdout, stderr = process.communicate(stdin_text, timeout=timeout)
         except BaseException:
             kill_group(process)
             raise
+        finally:
+            reaper.forget(process.pid)
     return ToolResult(command, process.returncode, stdout, stderr)
 
 
@@ -148,7 +152,7 @@ def spawn(
     """Start `command` leading a process group of its own and dying with this process;
     `stderr` None: into `stdout`."""
     try:
-        return subprocess.Popen(
+        process = subprocess.Popen(
             tuple(command),
             env=dict(environ),
             cwd=cwd,
@@ -165,6 +169,8 @@ def spawn(
             path=command[0],
             fix="check that it exists and is an executable program",
         ) from exc
+    reaper.watch(process.pid)
+    return process
 
 
 def stop(process: subprocess.Popen[bytes], grace: float = 5) -> int:
@@ -177,7 +183,9 @@ def stop(process: subprocess.Popen[bytes], grace: float = 5) -> int:
             process.wait(timeout=grace)
     with contextlib.suppress(ProcessLookupError):  # what the leader left behind, if any
         os.killpg(process.pid, signal.SIGKILL)
-    return process.wait()
+    status = process.wait()
+    reaper.forget(process.pid)
+    return status
 
 
 def kill_group(process: subprocess.Popen[Any]) -> None:
@@ -185,6 +193,7 @@ def kill_group(process: subprocess.Popen[Any]) -> None:
     with contextlib.suppress(ProcessLookupError):  # the whole group has exited already
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
+    reaper.forget(process.pid)
 
 
 def _stream(
@@ -204,21 +213,38 @@ def _stream(
         stdin=subprocess.DEVNULL,
         text=True,
         errors="replace",
+        start_new_session=True,
         preexec_fn=_die_with_parent(),
     ) as process:
-        assert process.stdout is not None and process.stderr is not None
-        stdout_chunks: list[str] = []
-        stdout = process.stdout
-        # Reading stdout on a thread keeps a full stdout pipe from stalling the child.
-        reader = threading.Thread(target=lambda: stdout_chunks.append(stdout.read()))
-        reader.start()
-        stderr_lines: list[str] = []
-        for line in process.stderr:
-            stderr_lines.append(line)
-            on_line(line.rstrip("\n"))
-        returncode = process.wait(timeout=timeout)
-        reader.join()
-    return ToolResult(command, returncode, "".join(stdout_chunks), "".join(stderr_lines))
+        reaper.watch(process.pid)
+        try:
+            returncode, stdout, stderr = _read_streams(process, on_line, timeout)
+        except BaseException:  # Ctrl-C reaches packager alone: end the tool's group here
+            kill_group(process)
+            raise
+        finally:
+            reaper.forget(process.pid)
+    return ToolResult(command, returncode, stdout, stderr)
+
+
+def _read_streams(
+    process: subprocess.Popen[str], on_line: Echo, timeout: float | None
+) -> tuple[int, str, str]:
+    """The exit status, stdout and stderr of `process`, each stderr line given to
+    `on_line` as it comes."""
+    assert process.stdout is not None and process.stderr is not None
+    stdout_chunks: list[str] = []
+    stdout = process.stdout
+    # Reading stdout on a thread keeps a full stdout pipe from stalling the child.
+    reader = threading.Thread(target=lambda: stdout_chunks.append(stdout.read()))
+    reader.start()
+    stderr_lines: list[str] = []
+    for line in process.stderr:
+        stderr_lines.append(line)
+        on_line(line.rstrip("\n"))
+    returncode = process.wait(timeout=timeout)
+    reader.join()
+    return returncode, "".join(stdout_chunks), "".join(stderr_lines)
 
 
 @functools.cache

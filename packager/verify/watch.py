@@ -217,8 +217,7 @@ def run_watched(
         try:
             outcome = _wait(process, streams, time.monotonic() + timeout, control)
         finally:
-            if process.poll() is None:  # not exited by itself: stop all it started
-                runner.kill_group(process)
+            runner.kill_group(process)  # all it started, whether it exited or not
             streams.join()
     if control is not None and os.path.exists(os.path.join(control, _LISTENING)):
         outcome = Outcome.READY

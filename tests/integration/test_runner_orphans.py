@@ -1,8 +1,11 @@
-"""A tool packager runs dies with packager, even when packager is killed with SIGKILL.
+"""A tool packager runs dies with packager, even when packager is killed with SIGKILL,
+and so does what the tool started (dpkg-deb's compressor, cargo's rustc).
 
 After SIGKILL nothing of packager runs to stop its children, so the kernel must: the
-runner sets the parent death signal in each child. Here a Python process runs `sleep`
-through the runner, writes the child's pid, and is killed.
+runner sets the parent death signal in each child, and a watchdog (packager.core.reaper)
+kills the tools' process groups once packager's end closes its pipe. Here a Python
+process runs `sleep` through the runner, directly or under a shell that waits for it,
+writes its pid, and is killed.
 """
 
 from __future__ import annotations
@@ -26,6 +29,10 @@ from packager.core import runner
 command = ["sh", "-c", 'echo $$ > "$0"; exec sleep 300', sys.argv[1]]
 runner.run(command, environ={"PATH": "/usr/bin:/bin"})
 """
+# The tool is a shell; what it started, `sleep`, writes the pid.
+GRANDCHILD = SCRIPT.replace(
+    """'echo $$ > "$0"; exec sleep 300'""", """'sleep 300 & echo $! > "$0"; wait'"""
+)
 
 
 def _alive(pid: int) -> bool:
@@ -38,9 +45,11 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["captured", "streamed"])
-def test_a_tool_dies_when_packager_is_killed(tmp_path: Path, stream: bool) -> None:
+@pytest.mark.parametrize("started", ["tool", "what-the-tool-started"])
+def test_a_tool_dies_when_packager_is_killed(tmp_path: Path, stream: bool, started: str) -> None:
     pid_file = tmp_path / "child.pid"
-    script = SCRIPT if not stream else SCRIPT.replace("environ=", "on_line=print, environ=")
+    script = SCRIPT if started == "tool" else GRANDCHILD
+    script = script if not stream else script.replace("environ=", "on_line=print, environ=")
     parent = subprocess.Popen(
         [sys.executable, "-c", script, str(pid_file)], env={**os.environ, "PYTHONPATH": str(REPO)}
     )
