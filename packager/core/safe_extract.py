@@ -36,6 +36,14 @@ _MIN_LIMIT = 512 << 20
 _CHUNK = 1 << 20
 
 
+TOO_BIG = "its members unpack to far more than the archive holds"
+
+
+def refusal(archive: str, reason: str) -> UnreadableInputError:
+    """The error that refuses to extract `archive`, for `reason` (TOO_BIG, say)."""
+    return UnreadableInputError(f"refusing to extract: {reason}", path=archive, fix=_FIX)
+
+
 def unpacked_limit(archive_size: int) -> int:
     """How many bytes an archive of `archive_size` bytes may unpack to."""
     return max(_MIN_LIMIT, _MAX_RATIO * archive_size)
@@ -59,7 +67,7 @@ def extract_tar(archive: str, destination: str, *, limit: int | None = None) -> 
                 _add_tar_member(tree, tar, member)
             tree.check_links()
     except _Refused as exc:
-        raise UnreadableInputError(f"refusing to extract: {exc}", path=archive, fix=_FIX) from None
+        raise refusal(archive, str(exc)) from None
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:  # EOFError: cut-off gzip
         raise UnreadableInputError(f"cannot extract: {exc}", path=archive) from exc
 
@@ -77,7 +85,7 @@ def extract_zip(archive: str, destination: str, *, limit: int | None = None) -> 
             for info in handle.infolist():
                 _add_zip_member(tree, handle, info)
     except _Refused as exc:
-        raise UnreadableInputError(f"refusing to extract: {exc}", path=archive, fix=_FIX) from None
+        raise refusal(archive, str(exc)) from None
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
         raise UnreadableInputError(f"cannot extract: {exc}", path=archive) from exc
 
@@ -183,7 +191,7 @@ class _Tree:
             while chunk := source.read(min(_CHUNK, self.left + 1)):
                 self.left -= len(chunk)
                 if self.left < 0:
-                    raise _Refused("its members unpack to far more than the archive holds")
+                    raise _Refused(TOO_BIG)
                 handle.write(chunk)
             handle.flush()  # before utime: a later write would set the mtime again
             os.fchmod(descriptor, mode)

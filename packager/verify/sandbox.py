@@ -16,7 +16,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import tarfile
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from packager.verify.qemu import (
     target_libraries,
 )
 from packager.verify.roots import debian_release_of
+from packager.verify.unpack import copy_folder, unpack_deb_opt, unpack_rpm_opt, unpack_tar_zst
 from packager.verify.watch import (
     control_folder,
     require_sandbox,
@@ -344,30 +344,24 @@ def _prepare(
     sandbox path of the folder the bundle is, or None when an installer puts it there)."""
     base = os.path.basename(subject.rstrip("/"))
     if os.path.isdir(subject):
-        shutil.copytree(subject, os.path.join(area, base), symlinks=True)
+        copy_folder(subject, os.path.join(area, base))
         return _launched(area, os.path.join(area, base), base, subject)
     if base.endswith("-installer.sh"):
         name = base[: -len("-installer.sh")]
         shutil.copy2(subject, os.path.join(area, base))
         script = 'sh "$1" >&2 && shift && exec "$HOME/.local/bin/$0" "$@"'
         return ["sh", "-c", script, name, f"{SANDBOX_AREA}/{base}"], None
+    scratch = os.path.dirname(area)
     if base.endswith((".tar.gz", ".tgz")):
         extract_tar(subject, area)
     elif base.endswith(".tar.zst"):
-        zstd = runner.require("zstd", environ, fix="install zstd (Debian: apt-get install zstd)")
-        plain = os.path.join(os.path.dirname(area), "payload.tar")
-        runner.run([zstd, "-q", "-d", "-f", "-o", plain, subject], environ=environ, echo=echo)
-        extract_tar(plain, area)
+        unpack_tar_zst(subject, area, scratch, environ, echo)
     elif base.endswith(".zip"):
         extract_zip(subject, area)
-    elif base.endswith(".deb"):
-        dpkg_deb = runner.require("dpkg-deb", environ, fix="install dpkg (apt-get install dpkg)")
+    elif base.endswith((".deb", ".rpm")):
         root = os.path.join(area, "root")
-        runner.run([dpkg_deb, "-x", subject, root], environ=environ, echo=echo)
-        return _installed_under_opt(area, root, subject)
-    elif base.endswith(".rpm"):
-        root = os.path.join(area, "root")
-        _extract_rpm_opt(subject, root, os.path.join(os.path.dirname(area), "rpm"), environ, echo)
+        unpack = unpack_deb_opt if base.endswith(".deb") else unpack_rpm_opt
+        unpack(subject, root, scratch, environ, echo)
         return _installed_under_opt(area, root, subject)
     elif _carries_payload(subject):
         # A onefile program: it needs nothing beside it, so it runs from the area itself.
@@ -397,30 +391,6 @@ def _installed_under_opt(area: str, root: str, subject: str) -> tuple[list[str],
             fix="pass a .deb or .rpm written by `packager bundle`",
         )
     return _launched(area, os.path.join(root, "opt", names[0]), names[0], subject)
-
-
-def _extract_rpm_opt(
-    subject: str, root: str, scratch: str, environ: Mapping[str, str], echo: runner.Echo | None
-) -> None:
-    """Extract the /opt part of the .rpm `subject` into `root`, working in `scratch`:
-    rpm2archive makes a tar of the payload, whose /usr/bin command (an absolute symlink)
-    the safe extraction would refuse."""
-    rpm2archive = runner.require("rpm2archive", environ, fix="install rpm (apt-get install rpm)")
-    os.mkdir(scratch)
-    package = os.path.join(scratch, "package.rpm")
-    shutil.copyfile(subject, package)
-    runner.run([rpm2archive, package], environ=environ, echo=echo)
-    opt_only = os.path.join(scratch, "opt.tar")
-    with (
-        tarfile.open(package + ".tgz", "r:gz") as payload,
-        tarfile.open(opt_only, "w") as kept,
-    ):
-        for member in payload:
-            member.name = member.name.removeprefix("./")
-            if member.name.startswith("opt/"):
-                kept.addfile(member, payload.extractfile(member) if member.isfile() else None)
-    os.makedirs(os.path.join(root, "opt"))  # the payload lists /opt/NAME, not /opt
-    extract_tar(opt_only, root)
 
 
 def _launched(area: str, tree: str, name: str, subject: str) -> tuple[list[str], str]:
