@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -32,6 +31,7 @@ from pathlib import Path
 
 from packager.core.errors import UsageError
 from packager.crate.icon import Icon, read_icon
+from packager.crate.workspace import load_manifest
 
 DEFAULT_VERSION = "0.0.0"
 _VERSION = re.compile(r"(?:[0-9]+:)?[0-9][A-Za-z0-9.+~]*(?:-[A-Za-z0-9.+~]+)?")
@@ -244,7 +244,7 @@ def _flag_values(flags: MetadataOptions) -> dict[str, object]:
 
 def _declared(crate_dir: Path) -> _Declared:
     manifest_path = crate_dir / "Cargo.toml"
-    manifest = _load(manifest_path)
+    manifest = load_manifest(manifest_path)
     package = manifest.get("package")
     if not isinstance(package, dict):
         return _Declared()
@@ -268,20 +268,13 @@ def _declared(crate_dir: Path) -> _Declared:
     )
 
 
-def _load(path: Path) -> dict[str, object]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise UsageError(f"cannot read Cargo.toml: {exc}", path=str(path)) from exc
-
-
 def _workspace_package(crate_dir: Path) -> Mapping[str, object]:
     """`[workspace.package]` of the nearest enclosing workspace, for `key.workspace = true`."""
     for directory in [crate_dir, *crate_dir.parents]:
         candidate = directory / "Cargo.toml"
         if not candidate.is_file():
             continue
-        workspace = _load(candidate).get("workspace")
+        workspace = load_manifest(candidate).get("workspace")
         if isinstance(workspace, dict):
             package = workspace.get("package")
             return package if isinstance(package, dict) else {}
@@ -368,7 +361,7 @@ def _check_text(meta: AppMetadata) -> None:
 
 
 def _packager_table(manifest_path: Path) -> dict[str, object]:
-    package = _load(manifest_path).get("package")
+    package = load_manifest(manifest_path).get("package")
     metadata = package.get("metadata") if isinstance(package, dict) else None
     table = metadata.get("packager") if isinstance(metadata, dict) else None
     return table if isinstance(table, dict) else {}

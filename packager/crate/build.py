@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +45,13 @@ from packager.crate.pyo3_config import (
     locked_pyo3_version,
     write_config_file,
 )
-from packager.crate.workspace import Selection, find_crate_dir, resolved_features, select_package
+from packager.crate.workspace import (
+    Selection,
+    find_crate_dir,
+    load_manifest,
+    resolved_features,
+    select_package,
+)
 from packager.python.discovery import select_interpreter
 from packager.python.interpreters import Interpreter
 
@@ -235,11 +240,7 @@ def _cargo_argv(
 
 
 def _read_manifest(crate_dir: Path) -> dict[str, object]:
-    manifest_path = crate_dir / "Cargo.toml"
-    try:
-        return tomllib.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise UsageError(f"cannot read Cargo.toml: {exc}", path=str(manifest_path)) from exc
+    return load_manifest(crate_dir / "Cargo.toml")
 
 
 def _uses_auto_initialize(manifest: Mapping[str, object]) -> bool:

@@ -116,12 +116,17 @@ def package_dir(
     return selection.package.directory
 
 
-def _has_package_table(manifest: Path) -> bool:
+def load_manifest(path: Path) -> dict[str, object]:
+    """The Cargo.toml at `path`, parsed; UsageError when it cannot be read (not UTF-8,
+    not TOML)."""
     try:
-        with manifest.open("rb") as stream:
-            return isinstance(tomllib.load(stream).get("package"), dict)
-    except (OSError, tomllib.TOMLDecodeError):
-        return False
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"cannot read Cargo.toml: {exc}", path=str(path)) from exc
+
+
+def _has_package_table(manifest: Path) -> bool:
+    return manifest.is_file() and isinstance(load_manifest(manifest).get("package"), dict)
 
 
 def parse_metadata(text: str) -> Metadata:

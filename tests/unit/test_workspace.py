@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from packager.core.errors import UsageError
-from packager.crate.workspace import resolved_features, select_package
+from packager.crate.workspace import package_dir, resolved_features, select_package
 from tests.helpers import REPO
 
 WORKSPACE = REPO / "tests" / "crates" / "workspace"
@@ -50,6 +50,16 @@ def test_a_broken_manifest_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "Cargo.toml").write_text("[package]\nname = \n", encoding="utf-8")
     with pytest.raises(UsageError, match="cargo cannot read this crate"):
         select_package(tmp_path, package=None, binary=None, environ=_environ())
+
+
+def test_a_manifest_that_is_not_utf8_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "Cargo.toml").write_bytes(b'[package]\nname = "app"\ndescription = "\xff"\n')
+    with pytest.raises(UsageError) as raised:
+        package_dir(str(tmp_path), package=None, binary=None, environ=_environ())
+    assert raised.value.message.startswith(
+        "cannot read Cargo.toml: 'utf-8' codec can't decode byte 0xff"
+    )
 
 
 def test_features_a_dependency_turns_on_are_seen_by_the_program() -> None:
