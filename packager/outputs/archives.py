@@ -173,6 +173,7 @@ def write_zip_entry(
     archive: zipfile.ZipFile, entry: Entry, date_time: tuple[int, int, int, int, int, int]
 ) -> None:
     """Add one entry with fixed metadata (shared by the bundle zip and the stdlib zip)."""
+    _check_zip_name(entry)
     if entry.is_dir:
         info = zipfile.ZipInfo(entry.name + "/", date_time)
         info.external_attr = (stat.S_IFDIR | entry.mode) << 16 | 0x10
@@ -191,6 +192,19 @@ def write_zip_entry(
     with open(entry.source, "rb") as source, archive.open(info, "w") as target:
         while chunk := source.read(1 << 20):
             target.write(chunk)
+
+
+def _check_zip_name(entry: Entry) -> None:
+    """Refuse a name that is not UTF-8 (bytes the file system holds, decoded as
+    surrogates): a zip member's name is text."""
+    try:
+        entry.name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(
+            f"{os.fsencode(entry.name)!r} is not a UTF-8 file name, which a .zip cannot hold",
+            path=entry.source,
+            fix="rename it in UTF-8, or choose tar.gz or tar.zst, which keep any name",
+        ) from None
 
 
 def sha256sums(files: Mapping[str, str]) -> str:

@@ -214,3 +214,15 @@ def test_sandbox_hides_pythons_but_not_ordinary_libraries() -> None:
     assert not any("libc.so" in path or "libz.so" in path for path in files)
     if os.path.isdir("/usr/lib/python3.11"):
         assert "/usr/lib/python3.11" in directories
+
+
+def test_a_file_name_that_is_not_utf8_is_refused_by_zip(tmp_path: Path) -> None:
+    tree = make_tree(tmp_path)
+    bad = os.path.join(os.fsencode(tree), b"bad\xffname.txt")
+    with open(bad, "wb") as handle:
+        handle.write(b"x")
+    with pytest.raises(UsageError) as raised:
+        write_zip(tree_entries(str(tree), "app"), str(tmp_path / "app.zip"), DEFAULT_MTIME)
+    assert raised.value.message == (
+        "b'app/bad\\xffname.txt' is not a UTF-8 file name, which a .zip cannot hold"
+    )
