@@ -326,6 +326,9 @@ def _table(raw: object, path: Path) -> MetadataOptions:
     return MetadataOptions(**values)  # type: ignore[arg-type]
 
 
+_OPTION_NAMES = {"categories": "category"}  # fields whose option is named otherwise
+
+
 def _check_encodable(flags: MetadataOptions) -> None:
     """Refuse a text flag that is not text: bytes the locale could not decode (surrogates).
     (--icon is a path, which may be any bytes.)"""
@@ -333,7 +336,8 @@ def _check_encodable(flags: MetadataOptions) -> None:
         value = getattr(flags, option_field.name)
         for text in value if isinstance(value, tuple) else (value,):
             if option_field.name != "icon" and isinstance(text, str) and _has_surrogate(text):
-                option = "--" + option_field.name.replace("_", "-")
+                option = "--" + _OPTION_NAMES.get(option_field.name, option_field.name)
+                option = option.replace("_", "-")
                 raise UsageError(
                     f"{option} is not UTF-8 text: {os.fsencode(text)!r}",
                     fix=f"give {option} in UTF-8",

@@ -117,6 +117,13 @@ def test_a_flag_that_is_not_text_is_refused_before_anything_runs() -> None:
     )
 
 
+def test_a_category_that_is_not_text_is_refused_by_its_option_name() -> None:
+    flags = MetadataOptions(categories=("Utility", "Game\udcff"))
+    with pytest.raises(UsageError) as raised:
+        read_metadata(None, "app", version=None, flags=flags)
+    assert raised.value.message == "--category is not UTF-8 text: b'Game\\xff'"
+
+
 def test_authors_are_kept_as_written_for_the_package_maintainer(tmp_path: Path) -> None:
     directory = crate(tmp_path, 'authors = ["Ada Lovelace <ada@example.org>", "  Bob  "]')
     meta = read_metadata(str(directory), "demo", version=None, flags=MetadataOptions())
