@@ -27,7 +27,7 @@ _PYO3_VARIABLES = ("PYO3_CONFIG_FILE", "PYO3_PYTHON", "PYO3_PRINT_CONFIG", "RUST
 
 
 def require_cargo() -> str:
-    """The cargo executable, or skip the test when it is not installed."""
+    """The cargo executable; the test fails when it is not installed."""
     cargo = shutil.which("cargo")
     if cargo is None:
         pytest.fail("cargo is not installed")

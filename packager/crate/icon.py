@@ -3,7 +3,9 @@
 Installers copy the icon into menus and convert it (.ico for Windows), so it is read once
 here: a FIFO or device is refused before it is opened (a FIFO would block the read), a
 file over MAX_ICON_BYTES is refused before it is read, and the PNG must be whole: its
-chunks in bounds, their CRCs right, image data present, and IEND last.
+chunks in bounds, their CRCs right, image data present, and IEND last, and its image
+data must inflate (zlib) to no more than an image of its size holds: a damaged stream or
+a small file that inflates to hundreds of megabytes is refused.
 """
 
 from __future__ import annotations
@@ -42,6 +44,13 @@ def read_icon(path: str, *, option: str = "--icon") -> Icon:
             f"{MAX_ICON_PIXELS} pixels is needed",
             path=path,
             fix="e.g. a 256x256 PNG",
+        )
+    if not _image_data_fits(_image_data(data), width):
+        raise UsageError(
+            f"{option}: the icon's image data is damaged or larger than a {width}x{width} "
+            "image holds",
+            path=path,
+            fix="save the PNG again with an image editor",
         )
     return Icon(os.path.abspath(path), width)
 
@@ -90,3 +99,27 @@ def _is_whole_png(data: bytes) -> bool:
         and kinds[-1] == b"IEND"
         and offset == len(data)
     )
+
+
+def _image_data(data: bytes) -> bytes:
+    """The IDAT chunks' data of the whole PNG `data`, joined."""
+    offset, parts = len(PNG_SIGNATURE), []
+    while offset + 12 <= len(data):
+        (length,) = struct.unpack_from(">I", data, offset)
+        if data[offset + 4 : offset + 8] == b"IDAT":
+            parts.append(data[offset + 8 : offset + 8 + length])
+        offset += 12 + length
+    return b"".join(parts)
+
+
+def _image_data_fits(compressed: bytes, size: int) -> bool:
+    """Whether `compressed` is one whole zlib stream that inflates to at most what a
+    `size`x`size` image holds (8 bytes a pixel at most, a filter byte a row, Adam7's
+    passes at most 7 rows more); inflated no further than that."""
+    bound = (size + 7) * (size * 8 + 1)
+    inflater = zlib.decompressobj()
+    try:
+        inflated = inflater.decompress(compressed, bound + 1)
+    except zlib.error:
+        return False
+    return inflater.eof and len(inflated) <= bound

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -47,3 +49,31 @@ def test_a_png_with_a_wrong_crc_is_refused(tmp_path: Path) -> None:
 
 def test_a_whole_square_png_is_taken_with_its_size(tmp_path: Path) -> None:
     assert read_icon(str(png(tmp_path / "icon.png", 256))).size == 256
+
+
+def _with_image_data(path: Path, size: int, idat: bytes) -> Path:
+    """A PNG of `size`x`size` whose IDAT holds `idat`, its chunks otherwise whole."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat)
+        + chunk(b"IEND", b"")
+    )  # fmt: skip
+    return path
+
+
+@pytest.mark.parametrize(
+    "idat",
+    [b"not zlib at all", zlib.compress(bytes(200 << 20))[:-40], zlib.compress(bytes(200 << 20))],
+    ids=["not-zlib", "cut-stream", "inflates-to-200-MB"],
+)
+def test_image_data_that_does_not_inflate_to_the_image_is_refused(
+    tmp_path: Path, idat: bytes
+) -> None:
+    icon = _with_image_data(tmp_path / "icon.png", 64, idat)
+    with pytest.raises(UsageError, match="image data is damaged or larger than a 64x64 image"):
+        read_icon(str(icon))
