@@ -176,8 +176,13 @@
     # mkdir -p, remembering each directory created so the uninstaller can remove it again.
     [ -d "$1" ] && return 0
     make_dir "$(dirname -- "$1")"
-    mkdir -- "$1" || fail "cannot create '$1'"
-    printf 'created=%s\n' "$1" >>"$work/created"
+    if mkdir -- "$1" 2>/dev/null; then
+      printf 'created=%s\n' "$1" >>"$work/created"
+    elif [ ! -d "$1" ]; then
+      # Not made by another installation running beside this one: try again, to say why.
+      mkdir -- "$1" || fail "cannot create '$1'"
+      printf 'created=%s\n' "$1" >>"$work/created"
+    fi
   }
 
   self=$0
