@@ -41,6 +41,13 @@ _pipe: IO[str] | None = None
 _owner = 0  # the process that started the watchdog (a forked worker has none of its own)
 
 
+def ready() -> None:
+    """Start the watchdog now, before a tool starts: once the tool runs, telling the
+    watchdog about its group takes one write, not a Python start-up."""
+    with _lock:
+        _ensure_started()
+
+
 def watch(group: int) -> None:
     """List process group `group` with the watchdog (started on first use)."""
     _send(f"+{group}\n")
@@ -52,15 +59,20 @@ def forget(group: int) -> None:
 
 
 def _send(line: str) -> None:
-    global _pipe, _owner
     with _lock:
-        if _pipe is None or _owner != os.getpid():
-            _pipe, _owner = _start(), os.getpid()
+        _ensure_started()
         if _pipe is None:
             return
         with contextlib.suppress(OSError, ValueError):  # the watchdog is gone: nothing to tell
             _pipe.write(line)
             _pipe.flush()
+
+
+def _ensure_started() -> None:
+    """Start this process's watchdog unless it runs (hold _lock)."""
+    global _pipe, _owner
+    if _pipe is None or _owner != os.getpid():
+        _pipe, _owner = _start(), os.getpid()
 
 
 def _start() -> IO[str] | None:

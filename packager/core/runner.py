@@ -100,6 +100,7 @@ def _capture(
     it with everything it spawned (compileall's worker processes, say): none of them
     keeps writing into a directory the caller is about to remove.
     """
+    reaper.ready()
     with subprocess.Popen(
         command,
         env=dict(environ),
@@ -151,6 +152,7 @@ def spawn(
 ) -> subprocess.Popen[bytes]:
     """Start `command` leading a process group of its own and dying with this process;
     `stderr` None: into `stdout`."""
+    reaper.ready()
     try:
         process = subprocess.Popen(
             tuple(command),
@@ -204,6 +206,7 @@ def _stream(
     timeout: float | None,
 ) -> ToolResult:
     """Stream stderr (where cargo and compilers report progress) while capturing stdout."""
+    reaper.ready()
     with subprocess.Popen(
         command,
         env=dict(environ),

@@ -29,9 +29,11 @@ from packager.core import runner
 command = ["sh", "-c", 'echo $$ > "$0"; exec sleep 300', sys.argv[1]]
 runner.run(command, environ={"PATH": "/usr/bin:/bin"})
 """
-# The tool is a shell; what it started, `sleep`, writes the pid.
+# The tool is a shell; what it started, `sleep`, writes the pid. The runner tells the
+# watchdog about the tool's group right after starting it, with one write; the shell waits
+# a moment first so that the kill below cannot come between the two.
 GRANDCHILD = SCRIPT.replace(
-    """'echo $$ > "$0"; exec sleep 300'""", """'sleep 300 & echo $! > "$0"; wait'"""
+    """'echo $$ > "$0"; exec sleep 300'""", """'sleep 300 & sleep 0.5; echo $! > "$0"; wait'"""
 )
 
 
