@@ -49,7 +49,7 @@ def unpack_tar_zst(
     zstd = runner.require("zstd", environ, fix="install zstd (Debian: apt-get install zstd)")
     plain = os.path.join(scratch, "payload.tar")
     limit = unpacked_limit(os.stat(subject).st_size)
-    tool_output_to([zstd, "-q", "-d", "-c", subject], plain, limit, environ, echo, subject)
+    _tool_output_to([zstd, "-q", "-d", "-c", subject], plain, limit, environ, echo, subject)
     with _named(subject):
         extract_tar(plain, area, limit=limit)
 
@@ -61,7 +61,7 @@ def unpack_deb_opt(
     dpkg_deb = runner.require("dpkg-deb", environ, fix="install dpkg (apt-get install dpkg)")
     data = os.path.join(scratch, "data.tar")
     limit = unpacked_limit(os.stat(subject).st_size)
-    tool_output_to([dpkg_deb, "--fsys-tarfile", subject], data, limit, environ, echo, subject)
+    _tool_output_to([dpkg_deb, "--fsys-tarfile", subject], data, limit, environ, echo, subject)
     _extract_opt(data, root, os.path.join(scratch, "opt.tar"), (limit, subject))
 
 
@@ -108,7 +108,7 @@ def _named(subject: str) -> Iterator[None]:
         raise UnreadableInputError(f"cannot extract: {exc}", path=subject) from exc
 
 
-def tool_output_to(
+def _tool_output_to(
     argv: Sequence[str],
     path: str,
     limit: int,
