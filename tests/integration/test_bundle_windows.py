@@ -272,7 +272,7 @@ def test_bundle_runs_under_wine(pe_pair: PePair, wine_env: dict[str, str], tmp_p
     assert printed["PACKAGER_HERE"] == "<unset>"
     # From another directory, by its full path: nothing depends on the current directory.
     elsewhere = _wine(["cmd", "/c", here + "\\hello.cmd", "x"], wine_env, cwd=tmp_path)
-    assert elsewhere.returncode == APP_EXIT
+    assert elsewhere.returncode == APP_EXIT, elsewhere.stdout + elsewhere.stderr
     assert _printed(elsewhere.stdout)["PYTHONHOME"] == here
 
 
