@@ -23,7 +23,7 @@ apt_packages=(
   libc6-dev-arm64-cross                                  # the cross compiler's C headers
   debootstrap                                            # minimal Debian roots for verify --distro
   debian-archive-keyring                                 # checks the Debian packages packager fetches
-  tcl                                                    # SQLite's build, in the portable runtime
+  tcl gperf                                              # SQLite's and fontconfig's builds (portable runtime)
   msitools wixl nsis rpm                                 # Windows installers, RPM packages
   desktop-file-utils                                     # desktop-file-validate
   xvfb xdotool x11-apps imagemagick                      # GUI apps on a virtual screen

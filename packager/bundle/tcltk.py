@@ -7,7 +7,8 @@ system with no Tcl/Tk installed:
 - `_tkinter` (lib-dynload), from the interpreter's installation (Debian: python3-tk);
 - the Tcl and Tk shared libraries it links, and what they pull in beyond the manylinux
   allowlist (libXft, libfontconfig, libfreetype, libpng, libXss...): vendoring ships
-  them like every other system library (vendor.py);
+  them like every other system library (vendor.py). The portable runtime's _tkinter has
+  them all inside it;
 - Tcl's and Tk's script libraries (init.tcl, tk.tcl, encodings...): copied from where
   the interpreter's own Tcl finds them (`info library`) to lib/tclX.Y and lib/tkX.Y.
   The launcher sets TCL_LIBRARY and TK_LIBRARY to those folders (absolute paths it

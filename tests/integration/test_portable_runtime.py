@@ -22,6 +22,7 @@ from packager.binary.elf import parse as parse_elf
 from packager.binary.staticlib import diagnose_archive
 from packager.core.context import Context
 from packager.python.portable import BuildOptions, Runtime, build_runtime, parse_spec
+from packager.python.portable.debian import GUI_LABEL
 from packager.verify.roots import debian_root
 from tests.helpers import CARGO_TARGET_DIR, REPO, SAMPLES, cargo_env, require_cargo
 from tests.portable_helpers import built_runtime as _built
@@ -275,9 +276,13 @@ def test_a_second_build_request_is_served_from_the_cache(runtime: Runtime) -> No
 def test_an_interrupted_build_leaves_nothing_behind(tmp_path: Path) -> None:
     """SIGTERM after the first library: no entry, no half libraries prefix, no work tree."""
     sources = Path(_built("3.11").prefix).parent / "sources"
-    libraries = sources / "debian-bookworm-libraries"
+    libraries = tmp_path / "libraries"  # every library's tarball in one folder, as given
+    libraries.mkdir()
+    for folder in (sources / "debian-bookworm-libraries", sources / f"debian-{GUI_LABEL}"):
+        for tarball in folder.iterdir():
+            (libraries / tarball.name).symlink_to(tarball)
     python = next((sources / "debian-bookworm-python3.11").glob("python3.11_*.orig.tar.*"))
-    env = {**_env_without_unbuffered(), "XDG_CACHE_HOME": str(tmp_path)}
+    env = {**_env_without_unbuffered(), "XDG_CACHE_HOME": str(tmp_path / "cache")}
     argv = [sys.executable, "-m", "packager", "runtime", "build", "--python", "3.11"]
     argv += ["--source", str(python), "--deps-source", str(libraries)]
     with subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, text=True) as process:
@@ -292,7 +297,7 @@ def test_an_interrupted_build_leaves_nothing_behind(tmp_path: Path) -> None:
         rest = process.stderr.read()
         assert process.wait(timeout=60) == 130
     assert "Traceback" not in rest
-    root = tmp_path / "packager" / "portable-runtimes"
+    root = tmp_path / "cache" / "packager" / "portable-runtimes"
     left = sorted(path.name for path in root.iterdir())
     assert not [name for name in left if name.startswith(("cpython-", ".building-"))]
     assert [path.name for path in (root / "deps").iterdir() if path.is_dir()] == []

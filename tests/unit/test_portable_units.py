@@ -14,8 +14,13 @@ from packager.core.apt import DebianMirrors
 from packager.core.context import Context
 from packager.core.errors import InterpreterError, RuntimeBuildError, UsageError
 from packager.python.portable import BuildOptions, build_runtime
-from packager.python.portable.debian import library_packages, sources_list, suite_for
-from packager.python.portable.sources import DEPENDENCIES, find_dependencies, python_source
+from packager.python.portable.debian import (
+    ORIG_LINE,
+    library_packages,
+    sources_list,
+    suite_for,
+)
+from packager.python.portable.sources import ALL_DEPENDENCIES, find_dependencies, python_source
 from packager.python.portable.spec import parse_selector, parse_spec
 from packager.python.portable.store import (
     MANIFEST,
@@ -110,15 +115,32 @@ def test_dependency_tarballs_are_found_by_upstream_and_debian_names(tmp_path: Pa
         "libedit_3.1-20221030.orig.tar.gz",
         "openssl_3.0.20.orig.tar.gz",
         "openssl_3.0.20.orig.tar.gz.asc",  # a signature, not a tarball
+        "x11proto-dev_2022.1-1_all.deb",
+        "xtrans-dev_1.4.0-1_all.deb",
+        "xcb-proto_1.15.2-1_all.deb",
+        "python3-xcbgen_1.15.2-1_all.deb",
+        "libxau_1.0.11.orig.tar.gz",
+        "libxcb-1.15.tar.xz",
+        "libX11-1.8.4.tar.gz",
+        "expat_2.5.0.orig.tar.gz",
+        "freetype_2.12.1+dfsg.orig.tar.xz",
+        "freetype_2.12.1+dfsg.orig-ft2demos.tar.xz",  # a part of Debian's, not the library
+        "fontconfig_2.14.1.orig.tar.xz",
+        "libxrender_0.9.12.orig.tar.gz",
+        "xft_2.3.6.orig.tar.gz",
+        "tcl8.6_8.6.13+dfsg.orig.tar.gz",
+        "tk8.6_8.6.13.orig.tar.gz",
     ]
     for name in names:
         (tmp_path / name).write_bytes(b"x")
     found = {archive.component: archive for archive in find_dependencies(str(tmp_path))}
-    assert set(found) == {dep.name for dep in DEPENDENCIES}
+    assert set(found) == {dep.name for dep in ALL_DEPENDENCIES}
     assert found["openssl"].version == "3.0.20"
     assert found["openssl"].path.endswith(".tar.gz")
     assert found["zlib"].version == "1.2.13"
     assert found["libedit"].version == "3.1-20221030"
+    assert (found["tcl"].version, found["x11proto"].version) == ("8.6.13+dfsg", "2022.1-1")
+    assert found["freetype"].path.endswith("freetype_2.12.1+dfsg.orig.tar.xz")
     (tmp_path / "ncurses-6.4.tar.gz").unlink()
     with pytest.raises(UsageError, match="ncurses"):
         find_dependencies(str(tmp_path))
@@ -152,6 +174,22 @@ def test_debian_sources_come_from_a_suite_with_its_security_updates() -> None:
     assert "\ndeb " not in text  # sources only
     with pytest.raises(UsageError, match="--source"):
         suite_for(parse_spec("3.12", "2.17", "x86_64"))
+    both = sources_list("bookworm", mirrors, binaries=True)
+    assert both.count("deb-src ") == 2 and both.count("\ndeb ") + both.startswith("deb ") == 2
+
+
+def test_only_release_tarballs_are_taken_from_the_signed_index() -> None:
+    digest = "SHA256:" + "ab" * 32
+    lines = [
+        f"'http://m.example/libxau_1.0.11.orig.tar.gz' libxau_1.0.11.orig.tar.gz 404973 {digest}",
+        f"'http://m.example/x.orig.tar.gz.asc' libxau_1.0.11.orig.tar.gz.asc 358 {digest}",
+        f"'http://m.example/x.diff.gz' libxau_1.0.11-1.diff.gz 22671 {digest}",
+        f"'http://m.example/x.dsc' libxau_1.0.11-1.dsc 1600 {digest}",
+        f"'http://m.example/y' ../evil.orig.tar.gz 1 {digest}",
+        "'http://m.example/z' tcl8.6_8.6.13+dfsg.orig.tar.gz 1 MD5Sum:0123",
+    ]
+    found = [m["name"] for line in lines if (m := ORIG_LINE.fullmatch(line))]
+    assert found == ["libxau_1.0.11.orig.tar.gz"]
 
 
 def _fake_tarball(path: Path, top: str, configure: str) -> None:
@@ -172,6 +210,13 @@ def test_a_failing_step_is_named_with_the_end_of_its_log(tmp_path: Path) -> None
         _fake_tarball(deps / f"{name}.tar.gz", name, "#!/bin/sh\nexit 0\n")
     for name in ("util-linux-2.40", "ncurses-6.5", "libedit-20240808-3.1", "openssl-3.0.15"):
         _fake_tarball(deps / f"{name}.tar.gz", name, "#!/bin/sh\nexit 0\n")
+    for name in ("libXau-1.0.11", "libxcb-1.15", "libX11-1.8.4", "expat-2.5.0", "freetype-2.12.1"):
+        _fake_tarball(deps / f"{name}.tar.gz", name, "#!/bin/sh\nexit 0\n")
+    for name in ("fontconfig-2.14.1", "libXrender-0.9.12", "libXft-2.3.6", "tcl8.6-8.6.13"):
+        _fake_tarball(deps / f"{name}.tar.gz", name, "#!/bin/sh\nexit 0\n")
+    _fake_tarball(deps / "tk8.6-8.6.13.tar.gz", "tk8.6-8.6.13", "#!/bin/sh\nexit 0\n")
+    for name in ("x11proto-dev", "xtrans-dev", "xcb-proto", "python3-xcbgen"):
+        (deps / f"{name}_1.0-1_all.deb").write_bytes(b"!<arch>\n")
     python = tmp_path / "Python-3.11.9.tgz"
     _fake_tarball(python, "Python-3.11.9", "#!/bin/sh\nexit 0\n")
     environ = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}

@@ -39,11 +39,12 @@ from packager.python.portable.sources import (
 )
 from packager.python.portable.spec import RuntimeSpec
 from packager.python.portable.store import Runtime, entry_name, read_runtime, runtimes_root
+from packager.python.portable.tk_recipes import GUI_RECIPES
 from packager.python.portable.toolchain import Zig, build_environment, find_zig, write_wrappers
 from packager.targets import host_arch, linux_target_for
 
 # Bump when a recipe changes what it produces: every runtime is then rebuilt.
-RECIPE_VERSION = 2
+RECIPE_VERSION = 3
 # 1980-01-01, the earliest time a zip archive can hold, when SOURCE_DATE_EPOCH is unset.
 DEFAULT_EPOCH = 315532800
 LOG_TAIL_LINES = 25
@@ -169,8 +170,10 @@ def gather_sources(options: BuildOptions, ctx: Context, root: str) -> SourceSet:
                 fix="give --source Python-3.X.Y.tgz",
             )
         python = found
-    deps_dir = options.deps_source or debian.fetch_libraries(ctx, root)
-    return SourceSet(python, find_dependencies(deps_dir))
+    if options.deps_source is not None:
+        return SourceSet(python, find_dependencies(options.deps_source))
+    libraries = (debian.fetch_libraries(ctx, root), debian.fetch_gui(ctx, root))
+    return SourceSet(python, find_dependencies(*libraries))
 
 
 def _facts(spec: RuntimeSpec, sources: SourceSet, zig: Zig, epoch: int) -> dict[str, Any]:
@@ -239,7 +242,8 @@ def _build_dependencies(plan: _Plan, deps: str, env: dict[str, str], ctx: Contex
     for index, archive in enumerate(plan.sources.dependencies, start=1):
         ctx.progress(f"building {archive.component} {archive.version} ({index}/{total})…")
         source = _unpack(archive, plan, env, ctx)
-        steps = RECIPES[archive.component](deps, plan.options.jobs, plan.options.spec)
+        recipe = RECIPES.get(archive.component) or GUI_RECIPES[archive.component]
+        steps = recipe(deps, plan.options.jobs, plan.options.spec)
         _run_steps(steps, archive, source, env, plan, ctx)
 
 
@@ -254,7 +258,11 @@ def _build_python(plan: _Plan, deps: str, env: dict[str, str], ctx: Context) -> 
     _run_steps(steps, python, source, env, plan, ctx)
     ctx.progress(f"installing CPython {python.version} and compiling its standard library…")
     destdir = os.path.join(plan.work, "dest")
-    _run_steps([cpython.install_step(destdir)], python, source, env, plan, ctx)
+    install = [
+        cpython.install_step(destdir),
+        cpython.script_libraries_step(deps, destdir, plan.final),
+    ]
+    _run_steps(install, python, source, env, plan, ctx)
 
 
 def _publish(plan: _Plan, env: dict[str, str], ctx: Context) -> None:
@@ -286,6 +294,13 @@ def _unpack(archive: SourceArchive, plan: _Plan, env: dict[str, str], ctx: Conte
         target = os.path.join(parent, os.path.basename(archive.path.rstrip("/")))
         shutil.copytree(archive.path, target, symlinks=True)
         return target
+    if archive.path.endswith(".deb"):
+        target = os.path.join(parent, "data")
+        dpkg_deb = runner.require(
+            "dpkg-deb", env, fix="install dpkg (Debian: apt-get install dpkg)"
+        )
+        runner.run([dpkg_deb, "-x", archive.path, target], environ=env, echo=ctx.echo)
+        return target
     runner.run(["tar", "-xf", archive.path, "-C", parent], environ=env, echo=ctx.echo)
     entries = os.listdir(parent)
     if len(entries) != 1 or not os.path.isdir(os.path.join(parent, entries[0])):
@@ -316,7 +331,7 @@ def _run_steps(
                 f"building {archive.component} {archive.version} failed at '{step.label}' "
                 f"(exit code {result.returncode}); the end of its log:\n{_tail(log)}",
                 path=log,
-                fix="read the whole log; a missing host tool (make, perl, tclsh) is "
+                fix="read the whole log; a missing host tool (make, perl, tclsh, gperf) is "
                 "installed with apt-get",
                 returncode=result.returncode,
             )

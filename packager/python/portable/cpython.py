@@ -3,13 +3,17 @@
 Shared libpython (which PyO3 picks for a dynamic embed) plus the PIC static
 libpython3.X.a that CPython installs beside it in LIBPL; no tests, no PGO or LTO, no
 ensurepip. Modules whose libraries are not in the runtime are left out on purpose:
-_crypt (libcrypt is not in the manylinux allowlist), nis, dbm/gdbm (GPL) and tkinter.
+_crypt (libcrypt is not in the manylinux allowlist), nis and dbm/gdbm (GPL). _tkinter
+carries Tcl, Tk and Xlib inside it; their script libraries go to the runtime's lib/.
 """
 
 from __future__ import annotations
 
+import os
+
 from packager.python.portable.recipes import Step
 from packager.python.portable.spec import RuntimeSpec
+from packager.python.portable.tk_recipes import SCRIPT_LIBRARIES, TCLTK_LIBS
 
 # -g is left out of CPython's default OPT: debug info would be most of the runtime's size.
 OPT = "-DNDEBUG -fwrapv -O2 -Wall"
@@ -23,7 +27,7 @@ LINKFORSHARED = "LINKFORSHARED=-Xlinker -export-dynamic -Wl,-rpath,'$$ORIGIN/../
 # library alone; nothing PyO3 or packager builds links it on Linux.
 MAKE_OVERRIDES = (LINKFORSHARED, "PY3LIBRARY=")
 
-LEFT_OUT_MODULES = ("_crypt", "nis", "_dbm", "_gdbm", "_tkinter")
+LEFT_OUT_MODULES = ("_crypt", "nis", "_dbm", "_gdbm")
 
 # CPython 3.11 builds these four with setup.py, which looks for libraries in the host's
 # directories; described here, they are built by make against the runtime's own. (makesetup
@@ -54,6 +58,7 @@ REQUIRED_MODULES = (
     "_curses_panel",
     "pyexpat",
     "_ctypes",
+    "_tkinter",
 )
 
 
@@ -102,6 +107,8 @@ def steps(
         # (without Libs.private) is not enough for these two.
         "LIBEDIT_LIBS=-ledit -lncursesw",
         "PANEL_LIBS=-lpanelw -lncursesw",
+        f"TCLTK_CFLAGS=-I{deps}/include",
+        f"TCLTK_LIBS={TCLTK_LIBS}",
         *left_out,
     )
     return [
@@ -113,3 +120,11 @@ def steps(
 def install_step(destdir: str) -> Step:
     """make install into `destdir` (serial: CPython's install rules are; compileall is not)."""
     return Step("install", ("make", "install", f"DESTDIR={destdir}", *MAKE_OVERRIDES))
+
+
+def script_libraries_step(deps: str, destdir: str, prefix: str) -> Step:
+    """Copy Tcl's and Tk's script libraries into the installed runtime's lib/, where Tcl
+    finds them relative to the interpreter wherever the runtime is."""
+    sources = [os.path.join(deps, "lib", name) for name in SCRIPT_LIBRARIES]
+    target = destdir + os.path.join(prefix, "lib") + "/"
+    return Step("install-tcltk", ("cp", "-R", *sources, target))

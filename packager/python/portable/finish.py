@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from packager.core import runner
 from packager.core.errors import RuntimeBuildError
 from packager.python.portable.cpython import REQUIRED_MODULES
-from packager.python.portable.sources import DEPENDENCIES, SourceSet
+from packager.python.portable.sources import ALL_DEPENDENCIES, SourceSet
 from packager.python.portable.spec import RuntimeSpec
 from packager.python.portable.store import MANIFEST, MANIFEST_SCHEMA
 
@@ -51,7 +51,7 @@ def write_manifest(
     prefix: str, spec: RuntimeSpec, sources: SourceSet, zig_version: str, key: str, recipe: int
 ) -> None:
     """Write the runtime's manifest: what it is, and what it was built from and with."""
-    licences = {dep.name: dep.licence for dep in DEPENDENCIES}
+    licences = {dep.name: dep.licence for dep in ALL_DEPENDENCIES}
     manifest = {
         "schema_version": MANIFEST_SCHEMA,
         "python": sources.python.version,

@@ -28,7 +28,7 @@ class Step:
     argv: tuple[str, ...]
 
 
-def _autotools(
+def autotools(
     deps: str, jobs: int, spec: RuntimeSpec, *options: str, targets: tuple[str, ...] = ()
 ) -> list[Step]:
     configure = (
@@ -89,7 +89,7 @@ def bzip2(deps: str, jobs: int, spec: RuntimeSpec) -> list[Step]:
 
 def xz(deps: str, jobs: int, spec: RuntimeSpec) -> list[Step]:
     """xz: liblzma only."""
-    return _autotools(
+    return autotools(
         deps,
         jobs,
         spec,
@@ -110,7 +110,7 @@ def libffi(deps: str, jobs: int, spec: RuntimeSpec) -> list[Step]:
     Its static trampolines do not compile with clang 16+ in 3.4.4 (an undeclared
     function); the classic closures they replace are what CPython has always used.
     """
-    return _autotools(
+    return autotools(
         deps,
         jobs,
         spec,
@@ -127,7 +127,7 @@ def sqlite(deps: str, jobs: int, spec: RuntimeSpec) -> list[Step]:
         " -DSQLITE_ENABLE_FTS5 -DSQLITE_ENABLE_RTREE -DSQLITE_ENABLE_DBSTAT_VTAB"
         " -DSQLITE_ENABLE_MATH_FUNCTIONS"
     )
-    steps = _autotools(
+    steps = autotools(
         deps,
         jobs,
         spec,
@@ -156,7 +156,7 @@ def sqlite(deps: str, jobs: int, spec: RuntimeSpec) -> list[Step]:
 
 def libuuid(deps: str, jobs: int, spec: RuntimeSpec) -> list[Step]:
     """util-linux's libuuid, and nothing else of util-linux."""
-    return _autotools(
+    return autotools(
         deps,
         jobs,
         spec,
@@ -215,7 +215,7 @@ def ncurses(deps: str, jobs: int, spec: RuntimeSpec) -> list[Step]:
 
 def libedit(deps: str, jobs: int, spec: RuntimeSpec) -> list[Step]:
     """libedit over ncursesw (for tgetent)."""
-    return _autotools(
+    return autotools(
         deps,
         jobs,
         spec,

@@ -2,11 +2,13 @@
 
 Three ways, one result (a `SourceSet`): --source names CPython's tarball or unpacked tree,
 --deps-source a directory of the dependencies' tarballs, and without them Debian's source
-packages are fetched with `apt-get source` into the cache (apt checks them against the
-archive's signed indexes). Debian's `.orig` tarballs are the upstream releases, so the
-same file patterns recognise both spellings (`openssl-3.0.20.tar.gz`,
-`openssl_3.0.20.orig.tar.gz`). Debian's own patches are not applied: they adapt CPython
-to Debian's file layout, which a relocatable runtime must not have.
+packages are fetched into the cache (checked against the archive's signed indexes). Tk's
+X11 headers and the XCB protocol descriptions are data, not code: they come as Debian's
+architecture-independent binary packages (`x11proto-dev_2022.1-1_all.deb`). Debian's
+`.orig` tarballs are the upstream releases, so the same file patterns recognise both
+spellings (`openssl-3.0.20.tar.gz`, `openssl_3.0.20.orig.tar.gz`). Debian's own patches
+are not applied: they adapt CPython to Debian's file layout, which a relocatable runtime
+must not have.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ class Component:
 
     name: str  # the name packager reports ("openssl")
     file_prefixes: tuple[str, ...]  # upstream and Debian spellings of the tarball name
-    debian_package: str  # the Debian source package that ships it
+    debian_package: str  # the Debian source package that ships it (binary, for a .deb)
     licence: str
+    deb: bool = False  # an architecture-independent binary package, not a tarball
+    suite: str | None = None  # the Debian suite it is fetched from; None: the libraries'
 
 
 # Build order: each one only needs those before it (libedit needs ncurses).
@@ -45,6 +49,30 @@ DEPENDENCIES: tuple[Component, ...] = (
     Component("libedit", ("libedit",), "libedit", "BSD-3-Clause"),
     Component("openssl", ("openssl",), "openssl", "Apache-2.0"),
 )
+
+# tkinter's: Tcl and Tk over Xlib, static like the rest. Headers and the XCB protocol
+# descriptions first (data), then libXau, libxcb and libX11; Tk draws text with Xft, so
+# FreeType, fontconfig (over expat), libXrender and libXft too. libXau and libXrender are
+# trixie's: bookworm's are the same libraries one release older.
+GUI_DEPENDENCIES: tuple[Component, ...] = (
+    Component("x11proto", ("x11proto-dev",), "x11proto-dev", "MIT", deb=True),
+    Component("xtrans", ("xtrans-dev",), "xtrans-dev", "MIT", deb=True),
+    Component("xcb-proto", ("xcb-proto",), "xcb-proto", "MIT", deb=True),
+    Component("xcbgen", ("python3-xcbgen",), "python3-xcbgen", "MIT", deb=True),
+    Component("libxau", ("libXau", "libxau"), "libxau", "MIT", suite="trixie"),
+    Component("libxcb", ("libxcb",), "libxcb", "MIT"),
+    Component("libx11", ("libX11", "libx11"), "libx11", "MIT"),
+    Component("expat", ("expat",), "expat", "MIT"),
+    Component("freetype", ("freetype",), "freetype", "FTL"),
+    Component("fontconfig", ("fontconfig",), "fontconfig", "HPND-sell-variant"),
+    Component("libxrender", ("libXrender", "libxrender"), "libxrender", "HPND", suite="trixie"),
+    Component("libxft", ("libXft", "xft"), "xft", "HPND"),
+    Component("tcl", ("tcl8.6", "tcl"), "tcl8.6", "TCL"),
+    Component("tk", ("tk8.6", "tk"), "tk8.6", "TCL"),
+)
+
+# Everything a runtime is built from besides CPython, in build order.
+ALL_DEPENDENCIES = DEPENDENCIES + GUI_DEPENDENCIES
 
 # Debian suites whose CPython a runtime of that minor version is built from by default.
 DEBIAN_SUITES: Mapping[int, str] = {11: "bookworm", 13: "trixie"}
@@ -87,39 +115,52 @@ class SourceSet:
     """CPython and every dependency, ready to unpack."""
 
     python: SourceArchive
-    dependencies: tuple[SourceArchive, ...]  # in DEPENDENCIES order
+    dependencies: tuple[SourceArchive, ...]  # in ALL_DEPENDENCIES order
 
 
 def _tarball_pattern(component: Component) -> re.Pattern[str]:
     prefixes = "|".join(re.escape(prefix) for prefix in component.file_prefixes)
+    if component.deb:
+        return re.compile(rf"(?:{prefixes})_(?P<version>\d[0-9A-Za-z.+~%-]*)_all\.deb")
     return re.compile(rf"(?:{prefixes})[-_](?P<version>\d[0-9A-Za-z.+~-]*?){_SUFFIX}")
 
 
-def find_dependencies(directory: str) -> tuple[SourceArchive, ...]:
-    """Every dependency's tarball in `directory`, or UsageError naming what is missing."""
+def _expected_name(component: Component) -> str:
+    if component.deb:
+        return f"{component.file_prefixes[0]}_VERSION_all.deb"
+    return f"{component.file_prefixes[0]}-VERSION.tar.*"
+
+
+def _listing(directory: str) -> list[tuple[str, str]]:
     try:
-        names = sorted(os.listdir(directory))
+        return [(directory, name) for name in sorted(os.listdir(directory))]
     except OSError as exc:
         raise UsageError(
             f"cannot read the dependency sources ({exc.strerror or exc})",
             path=directory,
             fix="give --deps-source a directory holding the dependencies' tarballs",
         ) from exc
+
+
+def find_dependencies(*directories: str) -> tuple[SourceArchive, ...]:
+    """Every dependency's tarball (or package) in `directories`, or UsageError naming
+    what is missing."""
+    entries = [entry for directory in directories for entry in _listing(directory)]
     found: list[SourceArchive] = []
     missing: list[str] = []
-    for component in DEPENDENCIES:
+    for component in ALL_DEPENDENCIES:
         pattern = _tarball_pattern(component)
-        matches = [(name, m) for name in names if (m := pattern.fullmatch(name))]
+        matches = [(where, m) for where, name in entries if (m := pattern.fullmatch(name))]
         if not matches:
-            missing.append(f"{component.name} ({component.file_prefixes[0]}-VERSION.tar.*)")
+            missing.append(f"{component.name} ({_expected_name(component)})")
             continue
-        name, match = matches[-1]  # the highest version when sorted names differ by it
-        path = os.path.join(directory, name)
+        where, match = matches[-1]  # the highest version when sorted names differ by it
+        path = os.path.join(where, match.string)
         found.append(SourceArchive(component.name, match["version"], path, sha256_file(path)))
     if missing:
         raise UsageError(
             "no tarball for " + ", ".join(missing),
-            path=directory,
+            path=directories[0],
             fix="put the missing tarballs there, or leave out --deps-source to fetch "
             "Debian's source packages",
         )

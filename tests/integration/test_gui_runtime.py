@@ -1,0 +1,98 @@
+"""The gui sample on the portable runtime: Tcl, Tk and Xlib inside its _tkinter, so the
+bundle runs on Debian 11 (glibc 2.31) where no Python, Tcl/Tk or X library is installed.
+
+samples/gui is built against the runtime (its program linked with zig for glibc 2.17),
+bundled as a .deb, unpacked over a minimal bullseye root and driven through a virtual X
+screen as test_gui.py does: the button clicked with xdotool, the Rust result read off
+the screen with OCR and from the window's title.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from packager.bundle import BundleFormat, BundleRequest, ContentOptions, ObtainOptions, bundle
+from packager.core.context import Context
+from packager.python.portable import Runtime
+from packager.verify.gui import gui_session
+from packager.verify.roots import debian_root
+from tests.helpers import CARGO_TARGET_DIR, SAMPLES, cargo_env
+from tests.integration.test_gui import (
+    APP_DIR,
+    RESULT,
+    TITLE,
+    click_compute,
+    keep_screenshot,
+    read_screen,
+)
+from tests.portable_helpers import built_runtime, elf_files, objdump_floor
+
+pytestmark = pytest.mark.integration
+
+# What _tkinter may load from the system: glibc's own libraries, nothing else.
+GLIBC_LIBRARIES = ("libc.so", "libm.so", "libpthread.so", "libdl.so")
+
+
+@pytest.fixture(scope="module")
+def runtime() -> Runtime:
+    for tool in ("cargo", "bwrap", "objdump", "Xvfb", "xdotool", "tesseract"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"{tool} is not installed (tests/run.sh installs it)")
+    return built_runtime("3.11")
+
+
+@pytest.fixture(scope="module")
+def gui_deb(runtime: Runtime, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """samples/gui bundled as a .deb on the runtime, its app folder with it."""
+    environ = cargo_env(CARGO_TARGET_DIR=str(CARGO_TARGET_DIR.parent / "test-cargo-runtime"))
+    request = BundleRequest(
+        str(SAMPLES / "gui"),
+        out_dir=str(tmp_path_factory.mktemp("gui-runtime")),
+        formats=(BundleFormat.DIR, BundleFormat.DEB),
+        content=ContentOptions(app_dir=str(APP_DIR)),
+        obtain=ObtainOptions(mode="dynamic", python=runtime.executable),
+    )
+    run = bundle(request, Context(environ=environ))
+    assert run.manifest is not None
+    assert "tkinter" in run.manifest.kept
+    paths = {output.format: Path(output.path) for output in run.manifest.outputs}
+    return paths[BundleFormat.DEB]
+
+
+def test_the_runtime_has_tkinter_with_tcl_tk_and_xlib_inside(runtime: Runtime) -> None:
+    prefix = Path(runtime.prefix)
+    (module,) = glob.glob(str(prefix / "lib/python3.11/lib-dynload/_tkinter.cpython-311-*.so"))
+    assert (prefix / "lib/tcl8.6/init.tcl").is_file() and (prefix / "lib/tk8.6/tk.tcl").is_file()
+    headers = subprocess.run(["objdump", "-p", module], capture_output=True, text=True, check=True)
+    needed = [line.split()[-1] for line in headers.stdout.splitlines() if "NEEDED" in line]
+    assert needed and all(name.startswith(GLIBC_LIBRARIES) for name in needed), needed
+
+
+def test_every_elf_file_of_the_deb_stays_within_glibc_2_17(gui_deb: Path, tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    subprocess.run(["dpkg-deb", "-x", str(gui_deb), str(tree)], check=True)
+    floors = {path.name: objdump_floor(path) for path in elf_files(str(tree))}
+    assert any(name.startswith("_tkinter") for name in floors)
+    assert {name: floor for name, floor in floors.items() if floor and floor > (2, 17)} == {}
+
+
+def test_the_deb_opens_its_window_on_bullseye_with_nothing_installed(
+    gui_deb: Path, tmp_path: Path
+) -> None:
+    root = debian_root("bullseye", Context(environ=dict(os.environ)))
+    for pattern in ("usr/bin/python3*", "usr/lib/*/libtk8*", "usr/lib/*/libX11.so*"):
+        assert not glob.glob(os.path.join(root, pattern)), f"{pattern} is in {root}"
+    with gui_session(
+        str(gui_deb), environ=dict(os.environ), window_title=TITLE, root=root
+    ) as session:
+        assert session.window_name() == TITLE
+        assert click_compute(session) == f"{TITLE}: {RESULT}"
+        after = keep_screenshot(session, tmp_path / "gui-runtime-deb-bullseye.png")
+    seen = read_screen(after)
+    assert "832040" in seen and "press Compute" not in seen, seen
