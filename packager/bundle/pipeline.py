@@ -47,7 +47,6 @@ from packager.bundle.options import (
     check_workdir,
     given_options,
 )
-from packager.bundle.tcltk import refuse_tkinter_in_onefile
 from packager.core.atomic import OutputDirError, Staging, check_targets
 from packager.core.context import Context
 from packager.core.errors import FloorError, UnreadableInputError, UsageError
@@ -218,8 +217,6 @@ def check_request(request: BundleRequest, layout: Layout, *, crate: bool) -> Non
         )
     if request.version is not None:
         check_version(request.version)
-    if layout is ONEFILE:
-        refuse_tkinter_in_onefile(request.content.keep)
     onefile = request.onefile_options
     if (onefile.scripts or onefile.include) and not onefile.only_needed:
         raise UsageError("--script and --include choose what --only-needed keeps: add it")

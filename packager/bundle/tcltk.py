@@ -172,13 +172,35 @@ def _licence_of(font: str, ctx: Context) -> str | None:
     return notice if package and os.path.isfile(notice) else None
 
 
-def refuse_tkinter_in_onefile(keep: tuple[str, ...]) -> None:
-    """Refuse a kept tkinter (`--keep tkinter`, `--keep turtle`) for a onefile program."""
-    if TKINTER in stdlib.trim_rules(keep)[1]:
-        raise UsageError(
-            "--keep tkinter: a onefile program cannot carry Tcl/Tk yet",
-            fix="bundle a tkinter app as a folder, archive or package (drop --onefile)",
-        )
+# Where a onefile program carries Tcl/Tk: TCLTK_DIR of templates/runtime/_packager_boot.py.
+ONEFILE_DIR = "_packager_tcltk"
+
+
+def onefile_tcltk(python: str, scratch: str, ctx: Context) -> tuple[dict[str, str], dict[str, str]]:
+    """(archive members, the boot module's TCLTK table) for a onefile program: Tcl's and
+    Tk's script libraries and the font, which it copies out when `_tkinter` is imported."""
+    libraries = find_script_libraries(python, ctx)
+    members: dict[str, str] = {}
+    for source in (libraries.tcl, libraries.tk):
+        _add_folder(members, source, f"{ONEFILE_DIR}/{os.path.basename(source)}")
+    ship_font(scratch, ctx)
+    _add_folder(members, os.path.join(scratch, *FONTS_DIR.split("/")), f"{ONEFILE_DIR}/fonts")
+    table = {
+        "TCL_LIBRARY": os.path.basename(libraries.tcl),
+        "TK_LIBRARY": os.path.basename(libraries.tk),
+        "FONTCONFIG_FILE": "fonts/fonts.conf",
+    }
+    return members, table
+
+
+def _add_folder(members: dict[str, str], folder: str, prefix: str) -> None:
+    """Every file under `folder` (symlinks followed) as a member under `prefix`."""
+    for current, subdirs, files in os.walk(folder, followlinks=True):
+        subdirs.sort()
+        for name in sorted(files):
+            path = os.path.join(current, name)
+            relative = os.path.relpath(path, folder).replace(os.sep, "/")
+            members[f"{prefix}/{relative}"] = path
 
 
 def require_tkinter(dynload_dir: str, stdlib_dir: str) -> None:

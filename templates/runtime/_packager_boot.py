@@ -6,6 +6,14 @@ a finder for the compiled extension modules, whose bytes are copied into an anon
 memory file (memfd_create) and loaded from /proc/self/fd/N, so nothing is written to
 disk; and a zipimport that builds each module's code once instead of twice.
 
+Tcl's and Tk's script libraries (and the font Tk draws with) are the only files ever
+written, since Tcl reads its scripts only from files: when `_tkinter` is first imported,
+the members under TCLTK_DIR are copied once into the user's cache
+($XDG_CACHE_HOME/packager/onefile-tcltk/ID, ID a digest of the members' names, sizes and
+CRCs; made whole in a private folder and renamed into place, so a copy cut short is never
+used), and TCL_LIBRARY, TK_LIBRARY and FONTCONFIG_FILE point into it. Where the cache
+cannot be written, a new private folder in the temporary directory serves.
+
 Every member is read through `_packager_payload` (built into the program by its start-up
 code), which checks its bytes against the hash written when the file was built and stops
 the program when they do not match: no altered code or data is ever used.
@@ -25,6 +33,13 @@ EXTENSIONS = {}
 # Module name -> the shared libraries it needs that its package ships (auditwheel's
 # pkg.libs/), as archive members in load order, dependencies first.
 LIBRARIES = {}
+
+# Variable -> folder or file under TCLTK_DIR, for a program that carries Tcl/Tk:
+# `packager bundle --onefile` fills this in.
+TCLTK = {}
+TCLTK_DIR = "_packager_tcltk"
+# Set only when the caller has not: a desktop's own font configuration wins.
+_TCLTK_DEFAULTS = ("FONTCONFIG_FILE",)
 
 ARCHIVE = sys.executable
 _FIX = f"copy or download {ARCHIVE} again"
@@ -97,6 +112,72 @@ def _memory_file(name, member):
     return path
 
 
+def _tcltk_names():
+    prefix = TCLTK_DIR + "/"
+    return sorted(n for n in _archive_names() if n.startswith(prefix) and not n.endswith("/"))
+
+
+def _tcltk_id(names):
+    """A 64-bit FNV-1a digest of the members' names, sizes and CRCs (from the archive's
+    directory: nothing is read to compute it)."""
+    files = _archive_names()
+    digest = 0xCBF29CE484222325
+    for name in names:
+        entry = files[name]
+        for byte in f"{name}\0{entry[2]}\0{entry[7]}\n".encode():
+            digest = ((digest ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return f"{digest:016x}"
+
+
+def _copy_tcltk(names, folder):
+    importer = zipimport.zipimporter(ARCHIVE)
+    prefix = TCLTK_DIR + "/"
+    for name in names:
+        path = os.path.join(folder, *name[len(prefix) :].split("/"))
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        with open(path, "xb") as stream:
+            stream.write(importer.get_data(name))
+    with open(os.path.join(folder, ".complete"), "xb"):
+        pass
+
+
+def _tcltk_folder():
+    """The folder holding the carried Tcl/Tk files: the user's cached copy, made now if
+    there is none; a new temporary folder where the cache cannot be written."""
+    import tempfile
+
+    names = _tcltk_names()
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(cache, "packager", "onefile-tcltk", _tcltk_id(names))
+    if os.path.isfile(os.path.join(folder, ".complete")):
+        return folder
+    try:
+        os.makedirs(os.path.dirname(folder), mode=0o700, exist_ok=True)
+        building = tempfile.mkdtemp(prefix=".building-", dir=os.path.dirname(folder))
+        try:
+            _copy_tcltk(names, building)
+            os.rename(building, folder)
+        except OSError:  # a full disk, or another run of the program made it meanwhile
+            import shutil
+
+            shutil.rmtree(building, ignore_errors=True)
+        if os.path.isfile(os.path.join(folder, ".complete")):
+            return folder
+    except OSError:
+        pass
+    folder = tempfile.mkdtemp(prefix="packager-tcltk-")
+    _copy_tcltk(names, folder)
+    return folder
+
+
+def _unpack_tcltk():
+    """Point Tcl, Tk and fontconfig at the carried files, copied out of the archive."""
+    folder = _tcltk_folder()
+    for variable, relative in TCLTK.items():
+        if variable not in _TCLTK_DEFAULTS or not os.environ.get(variable):
+            os.environ[variable] = os.path.join(folder, *relative.split("/"))
+
+
 class MemoryExtensionLoader:
     """Loads one extension module of the archive through an anonymous memory file."""
 
@@ -104,6 +185,8 @@ class MemoryExtensionLoader:
         self.member = member
 
     def create_module(self, spec):
+        if spec.name == "_tkinter" and TCLTK:
+            _unpack_tcltk()
         for library in LIBRARIES.get(spec.name, ()):
             if library not in _loaded_libraries:
                 path = _memory_file(spec.name, library)

@@ -37,7 +37,7 @@ from packager.crate.appmeta import MetadataOptions
 from packager.crate.build import build_crate
 from packager.verify.gui import GuiSession, gui_session
 from packager.verify.roots import debian_root
-from tests.helpers import REPO, SAMPLES, cargo_env
+from tests.helpers import REPO, SAMPLES, cargo_env, run_packager
 from tests.integration.bundle_helpers import DEBIAN_PYTHON, bundle_environ
 from tests.schemas import validate
 
@@ -339,3 +339,18 @@ def test_the_crates_deb_and_installer_carry_its_menu_entry_and_icon(tmp_path: Pa
     assert len(icons) == 1
     subprocess.run(["sh", str(home / ".local" / "opt" / "gui" / "uninstall")], check=True)
     assert not installed.exists() and not icons[0].exists()
+
+
+def test_a_onefile_program_with_debians_tk_is_refused_naming_the_runtime(tmp_path: Path) -> None:
+    # Debian's _tkinter loads libtk8.6.so and libtcl8.6.so: a onefile program can carry
+    # Tcl/Tk only inside _tkinter, as the portable runtime builds it.
+    out = tmp_path / "out"
+    result = run_packager(
+        "bundle", str(SAMPLES / "gui"), "--onefile", "--keep", "tkinter",
+        "--python", DEBIAN_PYTHON, "--out", str(out),
+        environ=cargo_env(), timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert "a onefile program carries Tcl/Tk only inside _tkinter" in result.stderr
+    assert "--python runtime:3.11" in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists() or not list(out.iterdir())

@@ -2,9 +2,9 @@
 bundle runs on Debian 11 (glibc 2.31) where no Python, Tcl/Tk or X library is installed.
 
 samples/gui is built against the runtime (its program linked with zig for glibc 2.17),
-bundled as a .deb, unpacked over a minimal bullseye root and driven through a virtual X
-screen as test_gui.py does: the button clicked with xdotool, the Rust result read off
-the screen with OCR and from the window's title.
+bundled as a .deb and as a onefile program, run over a minimal bullseye root and driven
+through a virtual X screen as test_gui.py does: the button clicked with xdotool, the
+Rust result read off the screen with OCR and from the window's title.
 """
 
 from __future__ import annotations
@@ -47,10 +47,14 @@ def runtime() -> Runtime:
     return built_runtime("3.11")
 
 
+def _cargo_environ() -> dict[str, str]:
+    # Its own target directory: another interpreter's config would rebuild the suite's PyO3.
+    return cargo_env(CARGO_TARGET_DIR=str(CARGO_TARGET_DIR.parent / "test-cargo-runtime"))
+
+
 @pytest.fixture(scope="module")
 def gui_deb(runtime: Runtime, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """samples/gui bundled as a .deb on the runtime, its app folder with it."""
-    environ = cargo_env(CARGO_TARGET_DIR=str(CARGO_TARGET_DIR.parent / "test-cargo-runtime"))
     request = BundleRequest(
         str(SAMPLES / "gui"),
         out_dir=str(tmp_path_factory.mktemp("gui-runtime")),
@@ -58,7 +62,7 @@ def gui_deb(runtime: Runtime, tmp_path_factory: pytest.TempPathFactory) -> Path:
         content=ContentOptions(app_dir=str(APP_DIR)),
         obtain=ObtainOptions(mode="dynamic", python=runtime.executable),
     )
-    run = bundle(request, Context(environ=environ))
+    run = bundle(request, Context(environ=_cargo_environ()))
     assert run.manifest is not None
     assert "tkinter" in run.manifest.kept
     paths = {output.format: Path(output.path) for output in run.manifest.outputs}
@@ -94,5 +98,33 @@ def test_the_deb_opens_its_window_on_bullseye_with_nothing_installed(
         assert session.window_name() == TITLE
         assert click_compute(session) == f"{TITLE}: {RESULT}"
         after = keep_screenshot(session, tmp_path / "gui-runtime-deb-bullseye.png")
+    seen = read_screen(after)
+    assert "832040" in seen and "press Compute" not in seen, seen
+
+
+@pytest.fixture(scope="module")
+def gui_onefile(runtime: Runtime, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """samples/gui as one static program on the runtime, Tcl/Tk and its app inside."""
+    request = BundleRequest(
+        str(SAMPLES / "gui"),
+        out_dir=str(tmp_path_factory.mktemp("gui-runtime-onefile")),
+        onefile=True,
+        content=ContentOptions(app_dir=str(APP_DIR), keep=("tkinter",)),
+        obtain=ObtainOptions(python=runtime.executable),
+    )
+    run = bundle(request, Context(environ=_cargo_environ()))
+    assert run.onefile is not None
+    return Path(run.onefile.path)
+
+
+def test_the_onefile_program_opens_its_window_on_bullseye_with_nothing_installed(
+    gui_onefile: Path, tmp_path: Path
+) -> None:
+    root = debian_root("bullseye", Context(environ=dict(os.environ)))
+    with gui_session(
+        str(gui_onefile), environ=dict(os.environ), window_title=TITLE, root=root
+    ) as session:
+        assert click_compute(session) == f"{TITLE}: {RESULT}"
+        after = keep_screenshot(session, tmp_path / "gui-runtime-onefile-bullseye.png")
     seen = read_screen(after)
     assert "832040" in seen and "press Compute" not in seen, seen

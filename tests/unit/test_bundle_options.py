@@ -48,7 +48,6 @@ REFUSED = [
     (["--format", "deb", "--version", "", HELLO], ["--version", "package"]),
     (["--name", "a/b", HELLO], ["'a/b' cannot name a bundle"]),
     (["--app-dir", "/proc/self/fd", HELLO], ["--app-dir", "/proc/self/fd"]),
-    (["--onefile", "--keep", "turtle", HELLO], ["--keep tkinter", "onefile", "Tcl/Tk"]),
 ]
 
 

@@ -135,12 +135,15 @@ def _is_shared_object(member: str) -> bool:
     return base.endswith(_SHARED_OBJECT_SUFFIXES) or ".so." in base
 
 
-def render_boot(template: str, plans: Iterable[ExtensionPlan]) -> str:
-    """The boot module's source with its EXTENSIONS and LIBRARIES tables filled in."""
+def render_boot(
+    template: str, plans: Iterable[ExtensionPlan], tcltk: Mapping[str, str] | None = None
+) -> str:
+    """The boot module's source with its EXTENSIONS, LIBRARIES and TCLTK tables filled in."""
     loaded = sorted((p for p in plans if p.placement is Placement.MEMORY), key=lambda p: p.name)
     extensions = {plan.name: plan.member for plan in loaded}
     libraries = {plan.name: plan.libraries for plan in loaded if plan.libraries}
-    return _fill(_fill(template, "EXTENSIONS", extensions), "LIBRARIES", libraries)
+    source = _fill(_fill(template, "EXTENSIONS", extensions), "LIBRARIES", libraries)
+    return _fill(source, "TCLTK", tcltk or {})
 
 
 def _fill(template: str, table: str, values: Mapping[str, object]) -> str:

@@ -30,6 +30,7 @@ from packager.bundle.onefile.program import (
 from packager.bundle.onefile.selection import START_UP_MODULES, needed_modules, select_members
 from packager.bundle.options import ContentOptions, OnefileOptions
 from packager.bundle.stdlib import TrimRule, trim_rules
+from packager.bundle.tcltk import TKINTER, onefile_tcltk
 from packager.core.atomic import Staging
 from packager.core.context import Context, Progress
 from packager.core.errors import OutputExistsError, UsageError
@@ -190,16 +191,40 @@ def _contents(
             needed |= {"zlib"}  # what zipimport inflates the modules with
     sysroot = job.content.python_home if report.arch != host_arch() else None
     members, plans = _members(staged, runtime, report, needed=needed, sysroot=sysroot)
+    tcltk: dict[str, str] = {}
+    if TKINTER in trim_rules(job.content.keep)[1]:
+        carried, tcltk = _tcltk(plans, runtime, staging, ctx)
+        members.update(carried)
     deflate, stored = _compression(options.compress, interpreter, plans, members)
     notes: list[str] = []
     if options.compress and not deflate:
         notes.append("zlib is neither built into the interpreter nor carried: stored")
     template = (templates_dir() / "runtime" / f"{archive.BOOT_MODULE}.py").read_text("utf-8")
     boot = archive.compile_boot(
-        interpreter.executable, archive.render_boot(template, plans), staging, ctx
+        interpreter.executable, archive.render_boot(template, plans, tcltk), staging, ctx
     )
     members[f"{archive.BOOT_MODULE}.pyc"] = boot
     return _Contents(members, plans, deflate, stored, tuple(notes))
+
+
+def _tcltk(
+    plans: Sequence[ExtensionPlan], runtime: PythonRuntime, staging: str, ctx: Context
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Tcl/Tk's members and the boot module's table, for a kept tkinter: only a `_tkinter`
+    with Tcl and Tk inside it (the portable runtime's) loads from inside the program."""
+    plan = next((p for p in plans if p.name == "_tkinter"), None)
+    inside = plan is not None and plan.placement is Placement.MEMORY
+    if plan is None or not inside or plan.system_libraries or plan.system_files:
+        how = "has no _tkinter" if plan is None else "loads Tcl/Tk from shared libraries"
+        raise UsageError(
+            f"--keep tkinter: a onefile program carries Tcl/Tk only inside _tkinter, and "
+            f"this interpreter {how}",
+            path=runtime.interpreter.executable,
+            fix="build on the portable runtime, whose _tkinter carries Tcl/Tk (--python "
+            "runtime:3.11), or bundle as a folder, archive or package (drop --onefile)",
+        )
+    ctx.progress("carrying Tcl's and Tk's script libraries and a font for tkinter")
+    return onefile_tcltk(runtime.interpreter.executable, os.path.join(staging, "tcltk"), ctx)
 
 
 def _archive_bytes(

@@ -2,7 +2,8 @@
 //!
 //! The script is read at run time from the folder in `PACKAGER_APP_DIR`: the bundle's
 //! `app/` (set by its launcher, or by `bin/gui` itself when built by `packager build`).
-//! Run from the crate (`cargo run`), the crate's own `app/` is used.
+//! Run from the crate (`cargo run`), the crate's own `app/` is used. A onefile program
+//! carries the folder inside itself, on `sys.path`: there `main` is run as a module.
 
 mod guicore;
 mod packager_inittab;
@@ -37,14 +38,20 @@ fn app_dir() -> PathBuf {
 }
 
 /// Runs `main.py` of the app's folder as `__main__`, with `sys.argv` from the command line.
+/// In a onefile program the folder is inside the program's module archive, on `sys.path`:
+/// there `main` is run as a module.
 fn run_app(py: Python<'_>) -> PyResult<()> {
     let argv: Vec<String> = std::env::args().collect();
     py.import("sys")?.setattr("argv", argv)?;
     let script = app_dir().join("main.py");
     let kwargs = PyDict::new(py);
     kwargs.set_item("run_name", "__main__")?;
-    py.import("runpy")?
-        .call_method("run_path", (script,), Some(&kwargs))?;
+    let runpy = py.import("runpy")?;
+    if script.is_file() {
+        runpy.call_method("run_path", (script,), Some(&kwargs))?;
+    } else {
+        runpy.call_method("run_module", ("main",), Some(&kwargs))?;
+    }
     Ok(())
 }
 
