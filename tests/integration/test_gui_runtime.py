@@ -128,3 +128,19 @@ def test_the_onefile_program_opens_its_window_on_bullseye_with_nothing_installed
         after = keep_screenshot(session, tmp_path / "gui-runtime-onefile-bullseye.png")
     seen = read_screen(after)
     assert "832040" in seen and "press Compute" not in seen, seen
+
+
+def test_the_onefile_program_copies_tcl_tk_into_the_users_cache_once(
+    gui_onefile: Path, tmp_path: Path
+) -> None:
+    # Without a display Tk stops at tkinter.Tk(), after `import tkinter` made the copy.
+    cache = tmp_path / "cache"
+    environ = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_CACHE_HOME": str(cache)}
+    for _ in range(2):
+        run = subprocess.run(
+            [str(gui_onefile)], env=environ, capture_output=True, text=True, timeout=120
+        )
+        assert "no display name" in run.stderr, run.stderr
+    (copy,) = (cache / "packager" / "onefile-tcltk").iterdir()
+    assert sorted(path.name for path in copy.iterdir()) == [".complete", "fonts", "tcl8.6", "tk8.6"]
+    assert (copy / "tcl8.6" / "init.tcl").is_file() and (copy / "tk8.6" / "tk.tcl").is_file()
