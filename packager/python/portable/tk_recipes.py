@@ -23,6 +23,10 @@ TCLTK_LIBS = (
     " -lpthread -ldl -lz -lm"
 )
 
+# glibc's malloc(0) returns a pointer: said up front, since a cross build cannot run the
+# program that would find out.
+_MALLOC0 = "--disable-malloc0returnsnull"
+
 # A data package unpacked: headers, the .pc files (pointed at the prefix), XCB's protocol
 # descriptions and their Python code generator.
 _DATA_SCRIPT = r"""set -e
@@ -72,6 +76,7 @@ def libx11(deps: str, jobs: int, spec: RuntimeSpec) -> list[Step]:
         "--disable-xf86bigfont",
         "--disable-loadable-i18n",
         "--disable-loadable-xcursor",
+        _MALLOC0,
         *(("CC_FOR_BUILD=build-cc",) if spec.cross else ()),
     )
 
@@ -135,6 +140,8 @@ def freetype(deps: str, jobs: int, spec: RuntimeSpec) -> list[Step]:
         "--with-png=no",
         "--with-harfbuzz=no",
         "--with-brotli=no",
+        # Its build runs a small program of its own (apinames), made by this compiler.
+        *(("CC_BUILD=build-cc",) if spec.cross else ()),
     )
 
 
@@ -162,12 +169,12 @@ def fontconfig(deps: str, jobs: int, spec: RuntimeSpec) -> list[Step]:
 
 def libxrender(deps: str, jobs: int, spec: RuntimeSpec) -> list[Step]:
     """libXrender, the RENDER extension Xft draws with."""
-    return autotools(deps, jobs, spec)
+    return autotools(deps, jobs, spec, _MALLOC0)
 
 
 def libxft(deps: str, jobs: int, spec: RuntimeSpec) -> list[Step]:
     """libXft: antialiased text from fontconfig's fonts."""
-    return autotools(deps, jobs, spec)
+    return autotools(deps, jobs, spec, _MALLOC0)
 
 
 # Tk asks `pkg-config` itself (not $PKG_CONFIG) for Xft's flags, without --static, which
