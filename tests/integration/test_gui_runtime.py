@@ -22,7 +22,7 @@ from packager.core.context import Context
 from packager.python.portable import Runtime
 from packager.verify.gui import gui_session
 from packager.verify.roots import debian_root
-from tests.helpers import CARGO_TARGET_DIR, SAMPLES, cargo_env
+from tests.helpers import CARGO_TARGET_DIR, SAMPLES, cargo_env, run_packager
 from tests.integration.test_gui import (
     APP_DIR,
     RESULT,
@@ -144,3 +144,29 @@ def test_the_onefile_program_copies_tcl_tk_into_the_users_cache_once(
     (copy,) = (cache / "packager" / "onefile-tcltk").iterdir()
     assert sorted(path.name for path in copy.iterdir()) == [".complete", "fonts", "tcl8.6", "tk8.6"]
     assert (copy / "tcl8.6" / "init.tcl").is_file() and (copy / "tk8.6" / "tk.tcl").is_file()
+
+
+@pytest.fixture(scope="module")
+def gui_aarch64(runtime: Runtime, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """samples/gui as an aarch64 folder, on the aarch64 runtime (taken with no argument
+    beyond the target)."""
+    out = tmp_path_factory.mktemp("gui-aarch64")
+    result = run_packager(
+        "bundle", str(SAMPLES / "gui"), "--target", "aarch64-unknown-linux-gnu",
+        "--app-dir", str(APP_DIR), "--out", str(out), environ=cargo_env(), timeout=2400,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out / "gui"
+
+
+def test_the_aarch64_folder_opens_its_window_under_qemu_on_bullseye(
+    gui_aarch64: Path, tmp_path: Path
+) -> None:
+    root = debian_root("bullseye", Context(environ=dict(os.environ)))
+    with gui_session(
+        str(gui_aarch64), environ=dict(os.environ), window_title=TITLE, root=root
+    ) as session:
+        assert click_compute(session) == f"{TITLE}: {RESULT}"
+        after = keep_screenshot(session, tmp_path / "gui-runtime-aarch64-bullseye.png")
+    seen = read_screen(after)
+    assert "832040" in seen and "press Compute" not in seen, seen
