@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -73,6 +75,16 @@ def _write_runtime(
     manifest = {"python": version, "glibc": glibc, "arch": arch, "key": "k", "recipe": recipe}
     (prefix / MANIFEST).write_text(json.dumps(manifest))
     return prefix
+
+
+def test_of_two_equal_entries_the_one_published_last_is_preferred(tmp_path: Path) -> None:
+    # The same release, floor and recipe from other sources (a Debian security update).
+    first = _write_runtime(tmp_path, "3.11.2", "2.17")
+    second = first.with_name("cpython-3.11.2-x86_64-2.17-9")  # sorts last by name
+    time.sleep(0.01)
+    shutil.copytree(first, second)
+    os.utime(second, (0, 0))  # the build's fixed times are no guide
+    assert list_runtimes(str(tmp_path / "packager"))[0].prefix == str(second)
 
 
 def test_the_lookup_prefers_the_newest_release_then_the_lowest_floor(tmp_path: Path) -> None:

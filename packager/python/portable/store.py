@@ -83,7 +83,8 @@ def read_runtime(prefix: str) -> Runtime | None:
 
 def list_runtimes(cache_dir: str | None) -> list[Runtime]:
     """Every complete runtime in the cache: newest CPython first, then lowest floor, then the
-    newest recipe (an entry an older packager built stays usable, but is not preferred)."""
+    newest recipe (an entry an older packager built stays usable, but is not preferred),
+    then the one published last (rebuilt from updated sources: a Debian security release)."""
     root = runtimes_root(cache_dir)
     if root is None or not os.path.isdir(root):
         return []
@@ -95,9 +96,18 @@ def list_runtimes(cache_dir: str | None) -> list[Runtime]:
     ]
     return sorted(
         found,
-        key=lambda r: (_version_key(r.version), _neg(r.glibc), _recipe(r)),
+        key=lambda r: (_version_key(r.version), _neg(r.glibc), _recipe(r), _published(r)),
         reverse=True,
     )
+
+
+def _published(runtime: Runtime) -> int:
+    """When the entry was renamed into place: its status-change time, which the times a
+    build gives every file (SOURCE_DATE_EPOCH) leave alone."""
+    try:
+        return os.stat(runtime.prefix).st_ctime_ns
+    except OSError:
+        return 0
 
 
 def _recipe(runtime: Runtime) -> int:
