@@ -15,9 +15,21 @@ install_debian_packages() {
   echo "== installing Debian packages: ${missing[*]}"
   local sudo=()
   [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-  "${sudo[@]}" apt-get update -qq
+  # Another apt (unattended-upgrades, a second terminal) may hold apt's locks: install
+  # waits for dpkg's (DPkg::Lock::Timeout); update has no such wait for its lists' lock,
+  # so it is tried again while that lock is taken, for up to ten minutes.
+  local output tries=0
+  until output="$("${sudo[@]}" apt-get update -qq 2>&1)"; do
+    if [[ "$output" != *"Could not get lock"* ]] || [ "$tries" -ge 120 ]; then
+      echo "$output" >&2
+      return 1
+    fi
+    [ "$tries" -eq 0 ] && echo "== waiting for another apt to finish"
+    tries=$((tries + 1))
+    sleep 5
+  done
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}"
+    -o DPkg::Lock::Timeout=600 "${missing[@]}"
 }
 
 # packager_venv REPO [EXTRA]: make or reuse the environment for this checkout and this
