@@ -43,7 +43,14 @@ def command() -> None:
     default=None,
     help="Directory of the libraries' tarballs (default: Debian's source packages).",
 )
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Compile steps run at once (make -j).",
+)
 @json_option
 @click.pass_context
 def build(

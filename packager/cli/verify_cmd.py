@@ -12,7 +12,8 @@ from packager.cli.options import json_option, progress_printer
 from packager.core.errors import UsageError
 from packager.core.runner import Echo
 
-HELP = """Run SUBJECT (a bundle folder, archive, .deb, .rpm or installer) with ARGS in a sandbox.
+HELP = """Run SUBJECT (what `packager bundle` wrote: a folder, archive, .deb, .rpm, installer,
+.msi, setup .exe or onefile program) with ARGS in a sandbox.
 
 The sandbox (bubblewrap) sees the system read-only with /usr/lib/python3*,
 /usr/bin/python3*, the system libpython, /usr/local, /opt and $HOME hidden; the bundle
