@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The README's commands on a fresh Debian 12 whose only Python is Debian's own.
-#   bash tests/fresh_debian.sh [--tests [PYTEST ARGS...]]
+#   bash tests/fresh_debian.sh [--no-rust] [--tests [PYTEST ARGS...]]
 #
-# A `debootstrap --variant=minbase bookworm` root with only python3, python3-pip and
-# python3-venv added (what a new user installs), this host's Rust toolchain mounted
-# read-only (rustup's servers may be out of reach), and a copy of this checkout's files.
-# Inside it runs `bash samples/demo.sh`, then with --tests `bash tests/run.sh ARGS...`
-# (default ARGS: -q -x). Needs root, debootstrap (installed if missing) and overlayfs.
+# A `debootstrap --variant=minbase bookworm` root with only python3, python3-pip,
+# python3-venv, git and CA certificates added (what a new user installs), this host's
+# Rust toolchain mounted read-only (rustup's servers may be out of reach), and a copy of
+# this checkout's files. With --no-rust no toolchain is mounted: the scripts install
+# Debian's own (rustc-web, cargo-web). Inside it runs `bash samples/demo.sh`, then with
+# --tests `bash tests/run.sh ARGS...` (default ARGS: -q -x). Needs root, debootstrap
+# (installed if missing) and overlayfs.
 #
 # The root is made once and cached under ${XDG_CACHE_HOME:-~/.cache}/packager/; every run
 # starts from a fresh overlay of it, so what the scripts install they install again.
@@ -16,18 +18,26 @@
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 run_tests=false
+mount_rust=true
+if [ "${1:-}" = "--no-rust" ]; then
+  mount_rust=false
+  shift
+fi
 if [ "${1:-}" = "--tests" ]; then
   run_tests=true
   shift
   [ "$#" -gt 0 ] || set -- -q -x
 fi
 [ "$(id -u)" -eq 0 ] || { echo "tests/fresh_debian.sh: run as root (debootstrap, mount)" >&2; exit 1; }
-command -v cargo >/dev/null || { echo "tests/fresh_debian.sh: cargo is required" >&2; exit 1; }
+if $mount_rust && ! command -v cargo >/dev/null; then
+  echo "tests/fresh_debian.sh: cargo is required (or --no-rust)" >&2
+  exit 1
+fi
 source "$repo/tests/setup.sh"
 install_debian_packages debootstrap bubblewrap
 
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/packager/fresh-debian"
-base="$cache/bookworm-python3"
+base="$cache/bookworm-python3-git"
 mkdir -p "$cache/apt" "$cache/pip" "$cache/cargo" "$cache/test-cargo"
 
 if [ ! -e "$base/.complete" ]; then
@@ -40,7 +50,7 @@ print(debian_mirrors(os.environ).archive)')"
   debootstrap --variant=minbase bookworm "$base" "$mirror"
   cp /etc/resolv.conf "$base/etc/resolv.conf"
   chroot "$base" /usr/bin/env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y -qq python3 python3-pip python3-venv
+    apt-get install -y -qq python3 python3-pip python3-venv git ca-certificates
   chroot "$base" apt-get clean
   rm -rf "$base/var/lib/apt/lists/"*
   touch "$base/.complete"
@@ -64,12 +74,18 @@ git -C "$repo" ls-files -z --cached --others --exclude-standard \
   | tar -C "$repo" --null --ignore-failed-read -T - -cf - \
   | tar -C "$checkout" -xf -
 
-toolchain="$(rustc --print sysroot)"
-mkdir -p "$run/root/opt/rust" "$run/root/root/.cache/pip" "$run/root/root/.cargo" \
+rust=()
+path=/usr/sbin:/usr/bin:/sbin:/bin
+if $mount_rust; then
+  mkdir -p "$run/root/opt/rust"
+  rust=(--ro-bind "$(rustc --print sysroot)" /opt/rust)
+  path="/opt/rust/bin:$path"
+fi
+mkdir -p "$run/root/root/.cache/pip" "$run/root/root/.cargo" \
   "$run/root/var/cache/apt/archives" "$checkout/target/test-cargo"
 script='set -e
 echo "== inside: $(. /etc/os-release; echo "$PRETTY_NAME"), python3: $(command -v python3)" \
-  "$(python3 --version), cargo: $(cargo --version)"
+  "$(python3 --version), cargo: $(cargo --version 2>/dev/null || echo none)"
 echo "== Python executables: $(ls /usr/bin/python* /usr/local/bin 2>/dev/null | tr "\n" " ")"
 cd /home/user/packager
 start=$SECONDS
@@ -93,14 +109,14 @@ bwrap \
   --bind "$run/root" / \
   --dev /dev --bind /proc /proc --tmpfs /run \
   --ro-bind /etc/resolv.conf /etc/resolv.conf --ro-bind "$ca_bundle" "$ca_bundle" \
-  --ro-bind "$toolchain" /opt/rust \
+  "${rust[@]}" \
   --bind "$cache/apt" /var/cache/apt/archives \
   --bind "$cache/pip" /root/.cache/pip \
   --bind "$cache/cargo" /root/.cargo \
   --bind "$cache/test-cargo" /home/user/packager/target/test-cargo \
   --unshare-ipc --unshare-uts --die-with-parent --cap-add ALL \
   --clearenv \
-  --setenv PATH /opt/rust/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  --setenv PATH "$path" \
   --setenv HOME /root --setenv LANG C.UTF-8 --setenv TERM "${TERM:-dumb}" \
   --chdir /home/user/packager \
   /bin/bash -c "$script" fresh-debian "$run_tests" "$@"

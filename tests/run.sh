@@ -1,12 +1,42 @@
 #!/usr/bin/env bash
-# Set up a fresh Debian 12 machine for the test suite, then run it: lint, types, tests.
-#   bash tests/run.sh [pytest args...]
-# packager and its test dependencies go into a virtual environment (tests/setup.sh), never
-# into the system's Python; PACKAGER_PYTHON chooses the interpreter it is made from.
+# usage: bash tests/run.sh [PYTEST ARGS...]
+# Sets this Debian 12 machine up for the test suite, then runs ruff, mypy and pytest ARGS.
+#
+#   bash tests/run.sh                       everything, as CI runs it: about 1,250 tests,
+#                                           25 minutes on 2 cores once the caches are warm
+#   bash tests/run.sh -q tests/unit         the unit tests only: about 700 tests, 1-2 minutes
+#   bash tests/run.sh -q tests/integration  the integration tests only (real cargo, wine,
+#                                           qemu, debootstrap roots)
+#   bash tests/run.sh -k onefile -x         any pytest selection and options
+#
+# What it installs, once: about 40 Debian packages the tests use as subjects and tools (gcc,
+# mingw-w64, clang, wine, qemu-user-static, debootstrap, msitools, rpm, xvfb, tesseract,
+# ...: about 2 GB); Debian's Rust (rustc-web, cargo-web) when no cargo 1.83+ is on PATH;
+# with rustup, the Windows and aarch64 targets; a virtual environment under
+# ~/.cache/packager holding packager and its test dependencies, never the system's Python.
+# The first full run also builds the portable runtimes and Debian roots into
+# ~/.cache/packager (roughly 30 to 60 minutes more, and about 3 GB).
+#   PACKAGER_PYTHON   the interpreter the environment is made from (default: python3)
 set -euo pipefail
+case "${1:-}" in
+  -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+esac
 cd "$(dirname "$0")/.."
 repo="$(pwd)"
 source tests/setup.sh
+
+# unit_only ARGS...: whether the paths among pytest's arguments all lie in tests/unit (the
+# unit tests build no Windows or aarch64 program).
+unit_only() {
+  local arg path found=false
+  for arg in "$@"; do
+    path="${arg%%::*}"
+    [[ "$arg" != -* && -e "$path" ]] || continue
+    found=true
+    [[ "$(realpath -m "$path")/" == "$repo/tests/unit/"* ]] || return 1
+  done
+  $found
+}
 
 # Debian packages the tests use as real subjects and tools.
 apt_packages=(
@@ -35,17 +65,19 @@ install_debian_packages "${apt_packages[@]}"
 # The aarch64 tests take Debian's arm64 packages from roots packager makes itself
 # (packager.python.debian_root), and the aarch64 portable runtime packager builds with
 # zig: nothing of arm64 is installed or configured on the host.
-command -v cargo >/dev/null || { echo "tests/run.sh: cargo is required (https://rustup.rs)" >&2; exit 1; }
+ensure_cargo tests/run.sh
 # The cross targets' standard libraries (build --target); a no-op once installed. A
-# toolchain without rustup (one mounted into a fresh root) must already carry them.
+# toolchain without rustup (Debian's, one mounted into a fresh root) must already carry
+# them, unless only the unit tests run.
 cross_targets=(x86_64-pc-windows-gnu aarch64-unknown-linux-gnu)
 if command -v rustup >/dev/null; then
   rustup target add "${cross_targets[@]}" >/dev/null
-else
+elif ! unit_only "$@"; then
   for target in "${cross_targets[@]}"; do
     [ -d "$(rustc --print sysroot)/lib/rustlib/$target/lib" ] || {
       echo "tests/run.sh: the Rust standard library for $target is missing" \
-        "(rustup target add $target)" >&2
+        "(rustup target add $target; Debian's Rust has none): the integration tests" \
+        "build for it (bash tests/run.sh tests/unit runs the unit tests alone)" >&2
       exit 1
     }
   done

@@ -32,6 +32,38 @@ install_debian_packages() {
     -o DPkg::Lock::Timeout=600 "${missing[@]}"
 }
 
+# The oldest Rust that builds the samples and `packager new`'s crate (their rust-version).
+PACKAGER_RUST_MINIMUM=1.83
+
+# ensure_cargo WHO: a cargo of at least PACKAGER_RUST_MINIMUM on PATH. Where there is none
+# (or an older one), Debian's current Rust is installed: rustc-web and cargo-web.
+ensure_cargo() {
+  local who="$1" found=""
+  found="$(_cargo_version)" && _at_least "$found" "$PACKAGER_RUST_MINIMUM" && return 0
+  echo "== $who: ${found:+cargo $found is older than $PACKAGER_RUST_MINIMUM; }no Rust" \
+    "$PACKAGER_RUST_MINIMUM+ on PATH, installing Debian's (rustc-web, cargo-web:" \
+    "about 450 MB installed, one to three minutes)"
+  install_debian_packages rustc-web cargo-web
+  hash -r
+  found="$(_cargo_version)" && _at_least "$found" "$PACKAGER_RUST_MINIMUM" && return 0
+  echo "$who: cargo ${found:-(none)} on PATH ($(command -v cargo || echo none)) is older" \
+    "than $PACKAGER_RUST_MINIMUM: put a newer one first on PATH (rustup: rustup update)" >&2
+  return 1
+}
+
+# _cargo_version: the version of the cargo on PATH (1.85.0), or fail when there is none.
+_cargo_version() {
+  local line
+  line="$(cargo --version 2>/dev/null)" || return 1
+  line="${line#cargo }"
+  echo "${line%% *}"
+}
+
+# _at_least VERSION MINIMUM: whether VERSION >= MINIMUM, compared as dotted numbers.
+_at_least() {
+  printf '%s\n%s\n' "$2" "$1" | sort -V -C
+}
+
 # packager_venv REPO [EXTRA]: make or reuse the environment for this checkout and this
 # interpreter, with REPO installed editable (so it always runs the checkout's current
 # code) and the optional dependencies EXTRA; sets PACKAGER_VENV to its folder.
