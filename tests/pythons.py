@@ -63,8 +63,17 @@ def _running_installation() -> str:
     return str(base) if base.is_file() else sys.executable
 
 
+def _pyenv_root(environ: Mapping[str, str]) -> Path:
+    return Path(environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+
+
+def has_pyenv() -> bool:
+    """Whether this machine has pyenv, which can install a CPython its distribution lacks."""
+    return (_pyenv_root(os.environ) / "versions").is_dir()
+
+
 def _pyenv_bin_dirs(environ: Mapping[str, str]) -> list[str]:
-    root = Path(environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    root = _pyenv_root(environ)
     try:
         versions = sorted((root / "versions").iterdir())
     except OSError:
