@@ -66,7 +66,8 @@ def command(
       PKG113 PT_LOAD segment misaligned (offset and address disagree modulo p_align)
 
     \b
-    Exit codes: 0 nothing reached --fail-on, 1 something did, 2 unreadable input.
+    Exit codes: 0 nothing reached --fail-on, 1 something did, 2 unreadable input,
+    130 interrupted. Never 3: check runs no external tool.
 
     \b
     Examples:

@@ -30,7 +30,8 @@ def command(
     check` reports for it (inspect's exit code does not depend on them).
 
     \b
-    Exit codes: 0 all read, 2 a file could not be read (the rest are still reported).
+    Exit codes: 0 all read, 2 a file could not be read (the rest are still reported),
+    130 interrupted. Never 3: inspect runs no external tool.
 
     \b
     Examples:

@@ -246,7 +246,7 @@ def command(
     echo: Echo | None = (lambda line: click.echo(line, err=True)) if is_verbose(ctx) else None
     _check_gui_options(gui, (screenshot, window_title), {
         "--stdin": stdin_text, "--stdin-file": stdin_file,
-        "--expect-port": expect_port, "--expect-output": expect_output,
+        "--expect-port": expect_port, "--expect-output": expect_output, "--sysroot": sysroot,
     })  # fmt: skip
     expectation = expectation_of(expect_port, expect_output)
     stdin = standard_input(stdin_text, stdin_file)

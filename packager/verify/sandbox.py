@@ -291,10 +291,17 @@ def _foreign(
     of this machine). `roots`: the target's root (--sysroot) and the userland the sandbox
     shows; without the first, the C library is Debian's for the userland's release."""
     machine = foreign_machine(area)
+    sysroot, root = roots
+    if machine is None and sysroot is not None:
+        raise UsageError(
+            "--sysroot is for a bundle of another architecture, run under qemu-user; this "
+            "one is for this machine and runs with the C library of the sandbox's userland",
+            path=subject,
+            fix="leave out --sysroot (--distro NAME or --root DIR choose the userland)",
+        )
     if machine is None:
         return _Emulation()
     target = linux_target_for(machine)
-    sysroot, root = roots
     note = f"ran under qemu-{machine} with the C library of {sysroot}"
     if sysroot is None and target is not None and target.python is PythonSource.TARGET_ROOT:
         release = debian_release_of(root)

@@ -55,3 +55,12 @@ def test_verify_rejects_what_is_not_a_bundle(tmp_path: Path) -> None:
     result = verify(str(stray))
     assert result.returncode == 2
     assert "not a bundle directory, archive" in result.stderr
+
+
+def test_verify_refuses_a_sysroot_for_a_bundle_of_this_machine(
+    hello_bundle: BundleManifest, tmp_path: Path
+) -> None:
+    # --sysroot only feeds qemu-user; a native bundle would silently ignore it.
+    result = verify("--sysroot", str(tmp_path), str(output_path(hello_bundle, BundleFormat.DIR)))
+    refused = "--sysroot is for a bundle of another architecture" in result.stderr
+    assert (result.returncode, refused) == (2, True), result.stderr
