@@ -18,7 +18,11 @@ def packager_command() -> list[str]:
     """
     script = os.path.join(os.path.dirname(sys.executable), "packager")
     if not os.path.exists(script):
-        raise SystemExit(f"{script} not found: run `pip install .` first")
+        raise SystemExit(
+            f"{sys.executable} has no packager installed beside it ({script}): run the "
+            "benchmark with the python of the environment packager is installed in, e.g. "
+            "~/.local/share/packager/bin/python bench/bench_inspect.py (see bench/README.md)"
+        )
     return [script]
 
 

@@ -24,7 +24,7 @@ def built_runtime(version: str) -> Runtime:
     try:
         import ziglang  # noqa: F401  (only its presence is checked)
     except ImportError:
-        pytest.fail("zig is needed: python3 -m pip install ziglang (a dependency of packager)")
+        pytest.fail("zig is needed: pip install ziglang into the test environment")
     return build_runtime(BuildOptions(parse_spec(version, "2.17")), Context(os.environ)).runtime
 
 

@@ -13,6 +13,7 @@ import hashlib
 import importlib.util
 import os
 import shlex
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -20,7 +21,10 @@ from packager.core import runner
 from packager.core.errors import ToolError
 from packager.python.portable.spec import RuntimeSpec
 
-ZIG_FIX = "install zig: python3 -m pip install ziglang (a dependency of packager)"
+ZIG_FIX = (
+    "install ziglang (a dependency of pyo3-packager) into the environment packager runs "
+    f"from: {sys.executable} -m pip install ziglang; or put zig on PATH"
+)
 
 # Where build paths are mapped to in anything the compiler writes (__FILE__, debug info).
 MAPPED_BUILD_DIR = "/build"
