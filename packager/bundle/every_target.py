@@ -3,10 +3,12 @@
 Each target runs the ordinary pipeline with its own Python (a Windows target the
 embeddable CPython, a Linux cross target the portable runtime of its architecture, this
 machine its portable runtime or interpreter) and the requested formats its layout can write; a
-format a target cannot take is skipped with a note. Then OUT/SHA256SUMS lists every
-output of every target, and OUT/artifacts.json (schema artifacts-v1.json) describes each:
-target, format, path, size, SHA-256, and the glibc it needs. A target that fails is
-reported, with why, and the others still run.
+format a target cannot take is skipped with a note. Every target's outputs are checked
+for ones that exist (without --force) before any target is built. Then OUT/SHA256SUMS
+lists every output of every target (merged with the lines of other runs into OUT), and
+OUT/artifacts.json (schema artifacts-v1.json) describes each: target, format, path,
+size, SHA-256, and the glibc it needs. A target that fails is reported, with why, and
+the others still run.
 """
 
 from __future__ import annotations
@@ -21,15 +23,14 @@ from typing import Any
 
 from packager.bundle.layouts import TREE_LAYOUTS
 from packager.bundle.options import BundleRequest
-from packager.bundle.pipeline import BundleRun, bundle
+from packager.bundle.pipeline import BundleRun, bundle, check_before_build
 from packager.core.context import Context
-from packager.core.errors import PackagerError, UsageError
+from packager.core.errors import OutputExistsError, PackagerError, UsageError
 from packager.core.fsutil import atomic_write_text
-from packager.outputs.archives import sha256sums
 from packager.outputs.model import BundleFormat, BundleOutput
+from packager.outputs.sums import merge_sums
 from packager.targets import PythonSource, Target, target_named
 
-SUMS_FILE = "SHA256SUMS"
 ARTIFACTS_FILE = "artifacts.json"
 _RELEASE = re.compile(r"3\.[0-9]{1,2}(\.[0-9]{1,2})?")
 
@@ -86,6 +87,7 @@ def bundle_every_target(
     """Bundle the crate of `request` for each of `triples` into OUT/TRIPLE/."""
     targets = [target_named(triple) for triple in triples]
     _check_request(request)
+    _refuse_existing(request, targets, ctx)
     runs: list[TargetRun] = []
     failed: list[TargetFailure] = []
     for target in targets:
@@ -133,6 +135,22 @@ def _check_request(request: BundleRequest) -> None:
         )
 
 
+def _refuse_existing(request: BundleRequest, targets: Sequence[Target], ctx: Context) -> None:
+    """Refuse, before any target is built, an output of any target that exists (without
+    --force). A target's other refusals are left to its own run, which reports them
+    while the other targets go on."""
+    for target in targets:
+        sub, _ = _target_request(request, target)
+        if not sub.formats:
+            continue
+        try:
+            check_before_build(sub, ctx)
+        except OutputExistsError:
+            raise
+        except PackagerError:
+            continue  # its own run says why, and the other targets go on
+
+
 def _target_request(
     request: BundleRequest, target: Target
 ) -> tuple[BundleRequest, tuple[BundleFormat, ...]]:
@@ -155,13 +173,12 @@ def _write_indexes(
     out_dir: str, runs: Sequence[TargetRun], failed: Sequence[TargetFailure] = ()
 ) -> tuple[str, str]:
     """OUT/SHA256SUMS and OUT/artifacts.json over every output file of every run."""
-    files = {
-        os.path.relpath(output.path, out_dir): output.path
+    digests = {
+        os.path.relpath(output.path, out_dir): output.sha256
         for _target, output, _floor in _artifacts(runs)
         if output.sha256 is not None
     }
-    sums = os.path.join(out_dir, SUMS_FILE)
-    atomic_write_text(Path(sums), sha256sums(files))
+    sums = merge_sums(out_dir, digests)
     artifacts = os.path.join(out_dir, ARTIFACTS_FILE)
     document = artifacts_document(out_dir, runs, failed)
     atomic_write_text(Path(artifacts), json.dumps(document, indent=2) + "\n")

@@ -16,6 +16,8 @@ from packager.crate.appmeta import MetadataOptions
 from packager.outputs.model import BundleFormat
 from packager.targets import host_arch, linux_cross_triples
 
+# Where the outputs go without --out: ./dist, relative to the working directory.
+DEFAULT_OUT = "dist"
 # Debian policy: [epoch:]upstream[-revision], upstream starting with a digit. The .deb
 # writer and every other installer format take the version from here.
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
@@ -63,7 +65,7 @@ class BundleRequest:
     """One `packager bundle` run: the source, where the outputs go, and each stage's options."""
 
     source: str  # a crate directory (or its Cargo.toml) or a built binary
-    out_dir: str = "."
+    out_dir: str = DEFAULT_OUT
     name: str | None = None
     formats: tuple[BundleFormat, ...] | None = None  # None: the layout's default
     obtain: ObtainOptions = field(default_factory=ObtainOptions)

@@ -7,7 +7,9 @@ outputs  the tree is written as archives, installers and packages (outputs/)
 verify   each output is run in a sandbox where no Python is visible
 
 Everything a user asked for is checked against the chosen layout before anything is
-built, so an option a layout cannot honour is refused up front, never ignored.
+built, so an option a layout cannot honour is refused up front, never ignored; so is an
+output already in the output directory (without --force), before cargo runs or a
+runtime is fetched (`check_before_build`).
 """
 
 from __future__ import annotations
@@ -47,16 +49,12 @@ from packager.bundle.options import (
     check_workdir,
     given_options,
 )
-from packager.core.atomic import OutputDirError, Staging, check_targets
+from packager.bundle.out_dir import default_name, prepare_out_dir, refuse_existing
+from packager.core.atomic import Staging, check_targets
 from packager.core.context import Context
 from packager.core.errors import FloorError, UnreadableInputError, UsageError
 from packager.crate.appmeta import check_version
-from packager.outputs import (
-    all_names,
-    check_outputs,
-    output_names,
-    write_outputs,
-)
+from packager.outputs import check_outputs, output_names, write_outputs
 from packager.outputs.launchers import check_search_path_safe
 from packager.outputs.model import PACKAGE_FORMATS, BundleFormat, BundleManifest
 from packager.python.target_python import target_python_home, target_root_of
@@ -83,28 +81,52 @@ class BundleRun:
         return all(result.ok for result in self.verified)
 
 
-def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
-    """Run the pipeline for `request`; nothing appears in the output directory on failure."""
+@dataclass(frozen=True)
+class Checked:
+    """A request checked before anything is built: its layout, and what was read for it."""
+
+    request: BundleRequest  # a --target naming this machine dropped
+    layout: Layout
+    crate: bool
+    package: str | None  # the folder of the package a crate's tree layout builds
+    gui: bool  # a GUI app bundled as an ELF tree
+    name: str | None = None  # the onefile program's
+
+
+def check_before_build(request: BundleRequest, ctx: Context) -> Checked:
+    """Refuse, before anything is built or fetched, what cannot be honoured: options the
+    layout does not take, metadata its formats cannot carry, and outputs already in the
+    output directory (without --force)."""
     if request.obtain.target is not None and is_native(request.obtain.target):
         request = replace(request, obtain=replace(request.obtain, target=None))
     crate = is_crate(request.source)
     layout = choose_layout(request, crate=crate)
     check_request(request, layout, crate=crate)
-    request = _with_target_python(request, layout, ctx, crate=crate)
-    gui = False
-    package = package_source_dir(request, ctx) if crate and layout is not ONEFILE else None
-    if layout is not ONEFILE:  # refuse wrong metadata before the build
-        provisional = request.name or provisional_name(request.source)
-        meta = app_metadata(request, provisional, ctx, crate_dir=package)
-        gui = meta.gui and layout is ELF
-        if gui and (request.verify or request.verify_on):
-            gui_tools(ctx.environ)  # a missing X tool is named before the build
-        check_outputs(request.formats or (), meta)
-    prepare_out_dir(request.out_dir)
     if layout is ONEFILE:
         name = request.name or program_name(request, ctx, crate=crate)
         check_bundle_name(name, request.source)
         check_targets(request.out_dir, [name], force=request.force)
+        return Checked(request, layout, crate, None, gui=False, name=name)
+    package = package_source_dir(request, ctx) if crate else None
+    provisional = request.name or provisional_name(request.source)
+    meta = app_metadata(request, provisional, ctx, crate_dir=package)
+    gui = meta.gui and layout is ELF
+    if gui and (request.verify or request.verify_on):
+        gui_tools(ctx.environ)  # a missing X tool is named before the build
+    check_outputs(request.formats or (), meta)
+    refuse_existing(request, layout, ctx, crate=crate, version=meta.version)
+    return Checked(request, layout, crate, package, gui)
+
+
+def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
+    """Run the pipeline for `request`; nothing appears in the output directory on failure."""
+    checked = check_before_build(request, ctx)
+    layout, crate = checked.layout, checked.crate
+    request = _with_target_python(checked.request, layout, ctx, crate=crate)
+    prepare_out_dir(request.out_dir)
+    if layout is ONEFILE:
+        assert checked.name is not None
+        name = checked.name
         check_site_dirs(request.onefile_options.site_dirs)  # before the build, not after
         obtained = obtain(request, layout, ctx, crate=crate)
         binary = os.path.abspath(obtained.binary)
@@ -118,8 +140,9 @@ def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
         return BundleRun(layout.key, None, result, _verify(request, [result.path], ctx))
     obtained = obtain(request, layout, ctx, crate=crate)
     report = read(obtained.binary, layout, ctx)
-    manifest = _bundle_tree(request, layout, obtained, report, ctx, package=package)
+    manifest = _bundle_tree(request, layout, obtained, report, ctx, package=checked.package)
     subjects = [output.path for output in manifest.outputs if output.format is not None]
+    gui = checked.gui
     return BundleRun(layout.key, manifest, None, _verify(request, subjects, ctx, gui=gui))
 
 
@@ -255,26 +278,6 @@ def _why(option: str, layout: Layout) -> str:
     return ""
 
 
-def prepare_out_dir(out_dir: str) -> None:
-    """Create the output directory (and missing parents), as cargo and pip do."""
-    if os.path.isdir(out_dir):
-        return
-    if os.path.lexists(out_dir):
-        raise OutputDirError(
-            "the output path exists and is not a directory",
-            path=out_dir,
-            fix="choose another --out",
-        )
-    try:
-        os.makedirs(out_dir)
-    except OSError as exc:
-        raise OutputDirError(
-            f"cannot create the output directory ({exc.strerror or exc})",
-            path=out_dir,
-            fix="choose an --out inside a writable directory",
-        ) from exc
-
-
 def _bundle_tree(
     request: BundleRequest,
     layout: Layout,
@@ -286,12 +289,12 @@ def _bundle_tree(
 ) -> BundleManifest:
     """Lay the tree out and write its outputs, all in one staging directory; `package`:
     the folder of the package built (None for a built binary)."""
-    name = request.name or _default_name(obtained.binary, layout)
+    name = request.name or default_name(obtained.binary, layout)
     check_bundle_name(name, obtained.binary, windows=layout is PE)
     meta = app_metadata(request, name, ctx, crate_dir=package)
     formats = request.formats or (BundleFormat.DIR,)
     names = output_names(name, formats, version=meta.version, arch=report.arch)
-    check_targets(request.out_dir, all_names(names), force=request.force)
+    check_targets(request.out_dir, names.values(), force=request.force)
     with Staging(request.out_dir) as staging:
         job = TreeJob(
             request, name, obtained.binary, report, obtained.interpreter, staging, meta, package
@@ -318,13 +321,6 @@ def _bundle_tree(
         glibc_floor=floor.glibc if floor else None,
         glibc_floor_file=floor.file if floor else None,
     )
-
-
-def _default_name(binary: str, layout: Layout) -> str:
-    base = os.path.basename(binary)
-    if layout is PE and base.lower().endswith(".exe"):
-        return base[: -len(".exe")]
-    return base
 
 
 def _onefile_job(

@@ -10,6 +10,7 @@ import click
 
 from packager.cli.main import is_verbose
 from packager.cli.options import (
+    DEFAULT_OUT,
     LINK_MODES,
     bin_option,
     interrupt_on_sigterm,
@@ -30,8 +31,11 @@ A CRATE (a directory with Cargo.toml) is first built in release mode, as
 Writes NAME/ (bin/NAME with RUNPATH $ORIGIN/../lib, lib/libpython, the stdlib as
 lib/python3X.zip plus lib/python3.X/lib-dynload, and the launcher NAME) and each
 requested archive or installer, plus SHA256SUMS. ELF files are stripped (--no-strip
-keeps symbols). Outputs appear whole or not at all; existing ones are replaced only
-with --force. The prepared stdlib is cached in $XDG_CACHE_HOME/packager.
+keeps symbols). Outputs go to --out (./dist unless given) and appear whole or not at
+all; one that already exists is refused before anything is built, and replaced only
+with --force. Several apps and formats can share one --out: each run adds its files'
+lines to OUT/SHA256SUMS and keeps the others. The prepared stdlib is cached in
+$XDG_CACHE_HOME/packager.
 
 A Windows (PE) BINARY is bundled with the Windows CPython of --python-home (or, with
 --python 3.X, the official embeddable CPython, fetched and SHA-256 checked) as a folder
@@ -66,10 +70,10 @@ was not met, 2 usage error or unreadable input, 3 an external tool failed.
 
 \b
 Examples:
-  packager bundle samples/hello --format dir,tar.zst --out dist --verify
+  packager bundle samples/hello --format dir,tar.zst --verify
   packager bundle samples/hello --format dir,installer --verify-on bookworm,trixie
-  packager bundle samples/hello --onefile --python /usr/bin/python3.11 --out dist
-  packager bundle target/release/myapp --format dir,tar.zst --out dist
+  packager bundle samples/hello --onefile --python /usr/bin/python3.11
+  packager bundle target/release/myapp --format dir,tar.zst --out release
   packager bundle myapp --requirements requirements.txt --format installer,deb --verify
   packager bundle app.exe --python-home python-3.11-embed-amd64 --format zip
   packager bundle myapp --target x86_64-pc-windows-gnu --python 3.11 --format zip --verify
@@ -131,7 +135,14 @@ class BundleParams(TypedDict):
     help="Comma-separated or repeated: dir, tar.gz, tar.zst, zip, installer, deb, rpm, msi "
     "and setup (Windows).  [default: dir]",
 )
-@click.option("--out", "out_dir", default=".", show_default=True, help="Output directory.")
+@click.option(
+    "--out",
+    "out_dir",
+    default=DEFAULT_OUT,
+    show_default=True,
+    metavar="DIR",
+    help="Output directory, created when missing; several apps can share one.",
+)
 @click.option("--name", default=None, help="Bundle name (default: the binary's file name).")
 @click.option(
     "--python",

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 # The link modes of packager.crate.pyo3_config.Mode, spelled out so that a command's options do
 # not import the configuration module before it runs.
 LINK_MODES = ("auto", "dynamic", "static")
+# packager.bundle.options.DEFAULT_OUT, spelled out for the same reason: where `bundle`
+# writes without --out, relative to the working directory.
+DEFAULT_OUT = "dist"
 
 jobs_option = click.option(
     "--jobs",

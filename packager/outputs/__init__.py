@@ -1,8 +1,9 @@
 """The outputs stage: a laid-out tree written as archives, installers and packages.
 
 Each format is one entry of `WRITERS`: how its file is named and how it is written from
-the staged tree. `write_outputs` writes the requested ones beside the tree, adds
-SHA256SUMS, and commits everything into the output directory at once. The launcher
+the staged tree. `write_outputs` writes the requested ones beside the tree, commits
+them into the output directory, and merges their lines into the SHA256SUMS that the
+runs into that directory share (`sums.py`). The launcher
 scripts and the bundle manifest's values live here too. May import: core, targets,
 binary, python, crate.
 """
@@ -20,9 +21,8 @@ from packager.core.fsutil import sha256_file, tree_size
 from packager.crate.appmeta import AppMetadata
 from packager.outputs import archives, deb, installer_sh, msi, nsis, rpm, zstd
 from packager.outputs.model import BundleFormat, BundleOutput
+from packager.outputs.sums import merge_sums
 from packager.outputs.windows import InstallerJob
-
-SUMS_NAME = "SHA256SUMS"
 
 
 @dataclass(frozen=True)
@@ -232,12 +232,6 @@ def output_names(
     }
 
 
-def all_names(names: Mapping[BundleFormat, str]) -> list[str]:
-    """Every entry a run writes into the output directory: the outputs and SHA256SUMS."""
-    files = [file for fmt, file in names.items() if fmt is not BundleFormat.DIR]
-    return [*names.values(), *([SUMS_NAME] if files else [])]
-
-
 @dataclass(frozen=True)
 class OutputsWritten:
     """The committed outputs, and what their writers found out."""
@@ -255,36 +249,29 @@ def write_outputs(
     *,
     force: bool,
 ) -> OutputsWritten:
-    """Write each format of the staged tree, then SHA256SUMS, then commit them all."""
+    """Write each format of the staged tree, commit them, then merge their lines into
+    the output directory's SHA256SUMS (shared with other runs into it)."""
     names = output_names(tree.name, formats, version=tree.version, arch=tree.arch)
     depends: list[str] = []
     notes: list[str] = []
-    files = {fmt: file for fmt, file in names.items() if fmt is not BundleFormat.DIR}
-    for fmt, file in files.items():
+    for fmt, file in names.items():
+        if fmt is BundleFormat.DIR:
+            continue
         ctx.progress(f"writing {file}")
         written = WRITERS[fmt].write(tree, staging.entry(file), staging.entry, ctx)
         depends.extend(written.depends)
         notes.extend(written.notes)
-    staged: list[tuple[BundleFormat | None, str]] = [
-        (fmt, staging.entry(file)) for fmt, file in names.items()
+    measured = [output_entry(fmt, staging.entry(file)) for fmt, file in names.items()]
+    committed = [
+        BundleOutput(out.format, staging.commit(name, force=force), out.size, out.sha256)
+        for out, name in zip(measured, names.values(), strict=True)
     ]
-    if files:
-        sums = archives.sha256sums({file: staging.entry(file) for file in files.values()})
-        with open(staging.entry(SUMS_NAME), "w", encoding="utf-8") as handle:
-            handle.write(sums)
-        staged.append((None, staging.entry(SUMS_NAME)))
-    measured = [output_entry(fmt, path) for fmt, path in staged]
-    committed = tuple(
-        BundleOutput(
-            out.format,
-            staging.commit(os.path.basename(out.path), force=force),
-            out.size,
-            out.sha256,
-        )
-        for out in measured
-    )
+    digests = {os.path.basename(out.path): out.sha256 for out in committed if out.sha256}
+    if digests:
+        sums = merge_sums(staging.out_dir, digests)
+        committed.append(output_entry(None, sums))
     # Formats of one kind may find the same thing (both Windows installers, say): once.
-    return OutputsWritten(committed, tuple(depends), tuple(dict.fromkeys(notes)))
+    return OutputsWritten(tuple(committed), tuple(depends), tuple(dict.fromkeys(notes)))
 
 
 def output_entry(fmt: BundleFormat | None, path: str) -> BundleOutput:

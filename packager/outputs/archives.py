@@ -1,4 +1,4 @@
-"""Reproducible tar.gz, tar.zst and zip archives of a tree, and the SHA256SUMS manifest.
+"""Reproducible tar.gz, tar.zst and zip archives of a tree (SHA256SUMS: outputs/sums.py).
 
 Same inputs, same bytes: entries sorted by name, owner 0:0 with empty names, one mtime
 (SOURCE_DATE_EPOCH from the given environment, else a constant), permissions 0755/0644,
@@ -8,7 +8,6 @@ a gzip header without a file name or time, and zstd run with fixed parameters.
 from __future__ import annotations
 
 import gzip
-import io
 import os
 import stat
 import tarfile
@@ -19,7 +18,6 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from packager.core.errors import UsageError
-from packager.core.fsutil import sha256_file
 
 # 1980-01-01T00:00:00Z: the earliest time a zip entry can hold.
 DEFAULT_MTIME = 315532800
@@ -205,11 +203,3 @@ def _check_zip_name(entry: Entry) -> None:
             path=entry.source,
             fix="rename it in UTF-8, or choose tar.gz or tar.zst, which keep any name",
         ) from None
-
-
-def sha256sums(files: Mapping[str, str]) -> str:
-    """SHA256SUMS text (`sha256sum -c` format) for {name: path}, sorted by name."""
-    buffer = io.StringIO()
-    for name in sorted(files):
-        buffer.write(f"{sha256_file(files[name])}  {name}\n")
-    return buffer.getvalue()

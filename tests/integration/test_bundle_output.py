@@ -249,7 +249,7 @@ def test_read_only_output_directory_is_a_clear_error(hello_binary: Path, tmp_pat
 
 
 def test_library_refuses_overwrite_with_a_typed_error(hello_binary: Path, tmp_path: Path) -> None:
-    (tmp_path / "SHA256SUMS").write_text("mine")
+    (tmp_path / f"{hello_binary.name}.zip").write_text("mine")
     with pytest.raises(OutputExistsError) as caught:
         bundle_tree(
             str(hello_binary),
@@ -257,7 +257,7 @@ def test_library_refuses_overwrite_with_a_typed_error(hello_binary: Path, tmp_pa
             environ=bundle_environ(),
             formats=(BundleFormat.ZIP,),
         )
-    assert caught.value.path == str(tmp_path / "SHA256SUMS")
+    assert caught.value.path == str(tmp_path / f"{hello_binary.name}.zip")
 
 
 def test_a_killed_run_leaves_staging_that_the_next_run_removes(

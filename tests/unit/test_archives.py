@@ -20,7 +20,6 @@ from packager.outputs import output_names
 from packager.outputs.archives import (
     DEFAULT_MTIME,
     Entry,
-    sha256sums,
     source_mtime,
     tree_entries,
     write_tar,
@@ -158,15 +157,6 @@ def test_source_date_epoch() -> None:
     assert source_mtime({"SOURCE_DATE_EPOCH": "42"}) == 42
     with pytest.raises(UsageError):
         source_mtime({"SOURCE_DATE_EPOCH": "yesterday"})
-
-
-def test_sha256sums_is_checkable_by_sha256sum(tmp_path: Path) -> None:
-    (tmp_path / "b.bin").write_bytes(b"b")
-    (tmp_path / "a.bin").write_bytes(b"a")
-    text = sha256sums({"b.bin": str(tmp_path / "b.bin"), "a.bin": str(tmp_path / "a.bin")})
-    assert [line.split("  ")[1] for line in text.splitlines()] == ["a.bin", "b.bin"]
-    (tmp_path / "SHA256SUMS").write_text(text)
-    assert subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=tmp_path).returncode == 0
 
 
 def test_formats_and_output_names() -> None:
