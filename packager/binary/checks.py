@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 
@@ -56,7 +57,7 @@ def check_result(
     With `glibc`, each ELF file must also run on that glibc with nothing but the manylinux
     allowlist from the system; a file's tree is the first of `roots` holding it.
     """
-    rules: list[Rule] = [*_RULES, _expect_modules_rule(expect_modules)]
+    rules: list[Rule] = [*_RULES, _expect_modules_rule(expect_modules, roots)]
     if glibc is not None:
         rules.append(lambda report: floor_findings(report, glibc, own_tree(report.path, roots)))
     checked = tuple(
@@ -244,8 +245,14 @@ def _misaligned_segments(report: BinaryReport) -> Iterable[Finding]:
         )
 
 
-def _expect_modules_rule(modules: Sequence[str]) -> Rule:
+def _expect_modules_rule(modules: Sequence[str], roots: Sequence[str]) -> Rule:
+    """PKG109 for a file named itself, and for the programs of a folder walked (`roots`):
+    a folder's libraries and extension modules register no module of the program's."""
+
     def rule(report: BinaryReport) -> Iterable[Finding]:
+        walked = any(inside(os.path.abspath(report.path), os.path.abspath(r)) for r in roots)
+        if walked and report.kind is not BinaryKind.EXECUTABLE:
+            return
         for module in modules:
             if f"PyInit_{module}" not in report.symbols.pyinit:
                 yield _finding(

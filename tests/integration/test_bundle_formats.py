@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -298,3 +299,24 @@ def test_the_bundled_binary_runs_without_its_launcher(
     assert tuple(lines[2:4]) == EXPECTED_LINES
     assert "/usr/lib/python3.11" in hidden
     assert not any("needs PYTHONHOME" in note for note in hello_bundle.notes)
+
+
+def test_check_expects_a_module_of_the_programs_of_a_folder_not_of_its_libraries(
+    hello_bundle: BundleManifest,
+) -> None:
+    # A folder holds libpython and every lib-dynload module besides the program: none of
+    # them registers the program's own module, so only bin/hello is held to it.
+    tree = output_path(hello_bundle, BundleFormat.DIR)
+    checked = subprocess.run(
+        [sys.executable, "-m", "packager", "check", "--json", "--expect-module", "hello_native",
+         "--expect-module", "absent_native", str(tree)],
+        capture_output=True, text=True, check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    missing = {
+        (Path(report["path"]).relative_to(tree).as_posix(), finding["message"].split()[1])
+        for report in json.loads(checked.stdout)["binaries"]
+        for finding in report["findings"]
+        if finding["code"] == "PKG109"
+    }
+    assert missing == {(f"bin/{hello_bundle.name}", "PyInit_absent_native")}
