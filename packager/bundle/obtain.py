@@ -175,8 +175,9 @@ def default_python(request: BundleRequest, ctx: Context) -> str | None:
             if wanted is None and not _can_link_for_a_floor(runtime.selector, ctx):
                 break
             ctx.progress(
-                f"building against the portable runtime {runtime.selector} (glibc "
-                f"{runtime.glibc_text}) from the cache; --python chooses another interpreter"
+                f"building against a portable runtime from the cache (--python "
+                f"{runtime.selector}, glibc {runtime.glibc_text}); --python chooses another "
+                "interpreter"
             )
             return runtime.executable
     host = _host_glibc_version()

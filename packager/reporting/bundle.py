@@ -178,7 +178,7 @@ def _manifest_lines(data: dict[str, Any]) -> list[str]:
     lines = [
         f"{data['name']}: {data['link_mode']} embed of Python {data['python_version']} "
         + (
-            f"(the portable runtime {data['runtime']}, from {data['interpreter']})"
+            f"(portable runtime, --python {data['runtime']}, from {data['interpreter']})"
             if data["runtime"]
             else f"(stdlib from {data['interpreter']})"
         ),

@@ -154,6 +154,6 @@ def test_bundle_takes_a_portable_runtime_by_default_and_says_so(
         "bundle", str(SAMPLES / "hello"), "--out", str(tmp_path), environ=_environ(), timeout=900
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "building against the portable runtime runtime:" in done.stderr
-    assert "(the portable runtime runtime:" in done.stdout  # the summary names it
+    assert "building against a portable runtime from the cache (--python runtime:" in done.stderr
+    assert "(portable runtime, --python runtime:" in done.stdout  # the summary names it
     assert "glibc floor: 2.17" in done.stdout
