@@ -83,26 +83,26 @@ def test_a_fence_never_closed_raises() -> None:
         readme_blocks.parse("text\n```sh\nls\n")
 
 
-def test_the_script_marks_each_block_so_a_failure_names_its_line(tmp_path: Path) -> None:
-    markdown = "```sh\nexport GREETING=hi\ncd /\n```\n\n```sh\necho $GREETING $PWD\nfalse\n```\n"
+def _run_script(markdown: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Run the sh blocks of `markdown` as the README test runs the README's."""
     script = tmp_path / "readme.sh"
     script.write_text(readme_blocks.script(readme_blocks.parse(markdown)))
-    completed = subprocess.run(
+    return subprocess.run(
         ["bash", "-euo", "pipefail", str(script)],
         capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60, check=False,
     )  # fmt: skip
+
+
+def test_the_script_marks_each_block_so_a_failure_names_its_line(tmp_path: Path) -> None:
+    markdown = "```sh\nexport GREETING=hi\ncd /\n```\n\n```sh\necho $GREETING $PWD\nfalse\n```\n"
+    completed = _run_script(markdown, tmp_path)
     assert (completed.returncode, completed.stdout.splitlines()[-1]) == (1, "hi /")
     assert readme_blocks.failed_block(completed.stdout) == 6
 
 
 def test_a_block_whose_last_command_fails_left_of_and_stops_the_script(tmp_path: Path) -> None:
     markdown = "```sh\necho one\nfalse && echo never\n```\n\n```sh\necho two\n```\n"
-    script = tmp_path / "readme.sh"
-    script.write_text(readme_blocks.script(readme_blocks.parse(markdown)))
-    completed = subprocess.run(
-        ["bash", "-euo", "pipefail", str(script)],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60, check=False,
-    )  # fmt: skip
+    completed = _run_script(markdown, tmp_path)
     assert (completed.returncode, readme_blocks.failed_block(completed.stdout)) == (1, 1)
 
 
