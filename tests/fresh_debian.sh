@@ -120,3 +120,4 @@ bwrap \
   --setenv HOME /root --setenv LANG C.UTF-8 --setenv TERM "${TERM:-dumb}" \
   --chdir /home/user/packager \
   /bin/bash -c "$script" fresh-debian "$run_tests" "$@"
+echo "== what the scripts installed and wrote in the root: $(du -sm "$run/upper" | cut -f1) MB"
