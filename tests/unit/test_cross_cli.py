@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 from tests.helpers import SAMPLES, run_packager
 
@@ -51,16 +52,20 @@ def test_windows_build_is_never_static(tmp_path: object) -> None:
     assert "drop --mode static" in completed.stderr
 
 
-def test_bundling_for_aarch64_without_a_target_root_is_refused_in_one_line() -> None:
+def test_bundling_for_aarch64_without_a_target_root_is_refused_in_one_line(tmp_path: Path) -> None:
+    # --out: the default ./dist may hold a bundle of hello already (samples/demo.sh's).
     completed = _packager(
-        "bundle", str(SAMPLES / "hello"), "--target", AARCH64, "--python-home", "/"
-    )
+        "bundle", str(SAMPLES / "hello"), "--target", AARCH64, "--python-home", "/",
+        "--out", str(tmp_path),
+    )  # fmt: skip
     assert completed.returncode == 2 and "Traceback" not in completed.stderr
     assert "expected the sysconfigdata of one CPython for aarch64-linux-gnu" in completed.stderr
     assert "fix: pass the target's root file system with --python-home" in completed.stderr
 
 
-def test_target_is_for_crates_not_built_binaries(tmp_path: object) -> None:
-    completed = _packager("bundle", "/bin/true", "--target", WINDOWS, "--python-home", "/")
+def test_target_is_for_crates_not_built_binaries(tmp_path: Path) -> None:
+    completed = _packager(
+        "bundle", "/bin/true", "--target", WINDOWS, "--python-home", "/", "--out", str(tmp_path)
+    )
     assert completed.returncode == 2
     assert "--target chooses what a crate is built for" in completed.stderr
