@@ -119,5 +119,6 @@ bwrap \
   --setenv PATH "$path" \
   --setenv HOME /root --setenv LANG C.UTF-8 --setenv TERM "${TERM:-dumb}" \
   --chdir /home/user/packager \
-  /bin/bash -c "$script" fresh-debian "$run_tests" "$@"
+  /bin/bash -c "$script" fresh-debian "$run_tests" "$@" || status=$?
 echo "== what the scripts installed and wrote in the root: $(du -sm "$run/upper" | cut -f1) MB"
+exit "${status:-0}"

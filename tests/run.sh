@@ -11,8 +11,8 @@
 #
 # What it installs, once: about 40 Debian packages the tests use as subjects and tools (gcc,
 # mingw-w64, clang, wine, qemu-user-static, debootstrap, msitools, rpm, xvfb, tesseract,
-# ...: about 2 GB); Debian's Rust (rustc-web, cargo-web) when no cargo 1.83+ is on PATH;
-# with rustup, the Windows and aarch64 targets; a virtual environment under
+# ...: about 4 GB of disk with what they pull in); Debian's Rust (rustc-web, cargo-web)
+# when no cargo 1.83+ is on PATH; with rustup, the Windows and aarch64 targets; a virtual environment under
 # ~/.cache/packager holding packager and its test dependencies, never the system's Python.
 # The first full run also builds the portable runtimes and Debian roots into
 # ~/.cache/packager (roughly 30 to 60 minutes more, and about 3 GB).
