@@ -2,8 +2,8 @@
 # The README's commands on a fresh Debian 12 whose only Python is Debian's own.
 #   bash tests/fresh_debian.sh [--no-rust] [--tests [PYTEST ARGS...]]
 #
-# A `debootstrap --variant=minbase bookworm` root with only python3, python3-pip,
-# python3-venv, git and CA certificates added (what a new user installs), this host's
+# A `debootstrap --variant=minbase bookworm` root with only python3, git and CA
+# certificates added (what a new user has; the scripts install the rest), this host's
 # Rust toolchain mounted read-only (rustup's servers may be out of reach), and a copy of
 # this checkout's files. With --no-rust no toolchain is mounted: the scripts install
 # Debian's own (rustc-web, cargo-web). Inside it runs `bash samples/demo.sh`, then with
@@ -37,7 +37,7 @@ source "$repo/tests/setup.sh"
 install_debian_packages debootstrap bubblewrap
 
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/packager/fresh-debian"
-base="$cache/bookworm-python3-git"
+base="$cache/bookworm-python3-git-only"
 mkdir -p "$cache/apt" "$cache/pip" "$cache/cargo" "$cache/test-cargo"
 
 if [ ! -e "$base/.complete" ]; then
@@ -50,7 +50,7 @@ print(debian_mirrors(os.environ).archive)')"
   debootstrap --variant=minbase bookworm "$base" "$mirror"
   cp /etc/resolv.conf "$base/etc/resolv.conf"
   chroot "$base" /usr/bin/env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y -qq python3 python3-pip python3-venv git ca-certificates
+    apt-get install -y -qq --no-install-recommends python3 git ca-certificates
   chroot "$base" apt-get clean
   rm -rf "$base/var/lib/apt/lists/"*
   touch "$base/.complete"
