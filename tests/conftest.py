@@ -12,7 +12,11 @@ from packager.python.interpreters import Interpreter
 from tests import pythons
 
 # Session fixtures: the hello sample built and bundled once; the Windows CPython and wine.
-pytest_plugins = ["tests.integration.bundle_helpers", "tests.integration.windows_helpers"]
+pytest_plugins = [
+    "tests.integration.bundle_helpers",
+    "tests.integration.gpg_helpers",
+    "tests.integration.windows_helpers",
+]
 
 INTEGRATION = Path(__file__).parent / "integration"
 

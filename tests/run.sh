@@ -55,6 +55,7 @@ apt_packages=(
   debian-archive-keyring                                 # checks the Debian packages packager fetches
   tcl gperf                                              # SQLite's and fontconfig's builds (portable runtime)
   msitools wixl nsis rpm                                 # Windows installers, RPM packages
+  gnupg                                                  # signs SHA256SUMS and .rpm files
   desktop-file-utils                                     # desktop-file-validate
   xvfb xdotool x11-apps imagemagick                      # GUI apps on a virtual screen
   tk8.6-dev python3-tk                                   # Tcl/Tk for tkinter apps (_tkinter)

@@ -24,10 +24,12 @@ from typing import Any
 from packager.bundle.layouts import TREE_LAYOUTS
 from packager.bundle.options import BundleRequest
 from packager.bundle.pipeline import BundleRun, bundle, check_before_build
+from packager.bundle.signed import check_signing
 from packager.core.context import Context
 from packager.core.errors import OutputExistsError, PackagerError, UsageError
 from packager.core.fsutil import atomic_write_text
 from packager.outputs.model import BundleFormat, BundleOutput
+from packager.outputs.signing import make_signer, sign_detached
 from packager.outputs.sums import merge_sums
 from packager.targets import PythonSource, Target, target_named
 
@@ -87,6 +89,7 @@ def bundle_every_target(
     """Bundle the crate of `request` for each of `triples` into OUT/TRIPLE/."""
     targets = [target_named(triple) for triple in triples]
     _check_request(request)
+    check_signing(request, ctx)  # once, before any target: each would fail alike
     _refuse_existing(request, targets, ctx)
     runs: list[TargetRun] = []
     failed: list[TargetFailure] = []
@@ -112,7 +115,7 @@ def bundle_every_target(
             "none of the requested formats is an output of any of the targets",
             fix="add dir or an archive format (zip, tar.gz, tar.zst) to --format",
         )
-    sums, artifacts = _write_indexes(request.out_dir, runs, failed)
+    sums, artifacts = _write_indexes(request, runs, ctx, failed)
     return EveryTargetRun(request.out_dir, tuple(runs), sums, artifacts, tuple(failed))
 
 
@@ -170,15 +173,22 @@ def _target_request(
 
 
 def _write_indexes(
-    out_dir: str, runs: Sequence[TargetRun], failed: Sequence[TargetFailure] = ()
+    request: BundleRequest,
+    runs: Sequence[TargetRun],
+    ctx: Context,
+    failed: Sequence[TargetFailure] = (),
 ) -> tuple[str, str]:
-    """OUT/SHA256SUMS and OUT/artifacts.json over every output file of every run."""
+    """OUT/SHA256SUMS (signed with --gpg-key) and OUT/artifacts.json over every output
+    file of every run."""
+    out_dir = request.out_dir
+    signer = make_signer(request.gpg_key, ctx.environ, ctx.echo)
+    sign = None if signer is None else lambda path: sign_detached(signer, path)
     digests = {
         os.path.relpath(output.path, out_dir): output.sha256
         for _target, output, _floor in _artifacts(runs)
         if output.sha256 is not None
     }
-    sums = merge_sums(out_dir, digests)
+    sums = merge_sums(out_dir, digests, sign=sign, note=ctx.note)
     artifacts = os.path.join(out_dir, ARTIFACTS_FILE)
     document = artifacts_document(out_dir, runs, failed)
     atomic_write_text(Path(artifacts), json.dumps(document, indent=2) + "\n")

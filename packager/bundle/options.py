@@ -80,6 +80,7 @@ class BundleRequest:
     verify: bool = False  # run every output in a sandbox afterwards
     glibc: str | None = None  # the floor every ELF file must meet; None: measure, not enforce
     verify_on: tuple[str, ...] = ()  # Debian releases whose minbase roots run every output
+    gpg_key: str | None = None  # the OpenPGP key that signs SHA256SUMS and .rpm files
 
 
 # Each option a user can give, as the CLI spells it, and how to tell it was given.

@@ -50,6 +50,7 @@ from packager.bundle.options import (
     given_options,
 )
 from packager.bundle.out_dir import default_name, prepare_out_dir, refuse_existing
+from packager.bundle.signed import check_signing, signer_and_context
 from packager.core.atomic import Staging, check_targets
 from packager.core.context import Context
 from packager.core.errors import FloorError, UnreadableInputError, UsageError
@@ -57,6 +58,7 @@ from packager.crate.appmeta import check_version
 from packager.outputs import check_outputs, output_names, write_outputs
 from packager.outputs.launchers import check_search_path_safe
 from packager.outputs.model import PACKAGE_FORMATS, BundleFormat, BundleManifest
+from packager.outputs.signing import Signer
 from packager.python.target_python import target_python_home, target_root_of
 from packager.python.windows_embed import windows_python_home
 from packager.targets import cross_target, host_arch, is_native
@@ -102,6 +104,7 @@ def check_before_build(request: BundleRequest, ctx: Context) -> Checked:
     crate = is_crate(request.source)
     layout = choose_layout(request, crate=crate)
     check_request(request, layout, crate=crate)
+    check_signing(request, ctx)
     if layout is ONEFILE:
         name = request.name or program_name(request, ctx, crate=crate)
         check_bundle_name(name, request.source)
@@ -121,6 +124,7 @@ def check_before_build(request: BundleRequest, ctx: Context) -> Checked:
 def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
     """Run the pipeline for `request`; nothing appears in the output directory on failure."""
     checked = check_before_build(request, ctx)
+    signer, ctx = signer_and_context(request, ctx)  # the passphrase stays with the signer
     layout, crate = checked.layout, checked.crate
     request = _with_target_python(checked.request, layout, ctx, crate=crate)
     prepare_out_dir(request.out_dir)
@@ -140,7 +144,9 @@ def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
         return BundleRun(layout.key, None, result, _verify(request, [result.path], ctx))
     obtained = obtain(request, layout, ctx, crate=crate)
     report = read(obtained.binary, layout, ctx)
-    manifest = _bundle_tree(request, layout, obtained, report, ctx, package=checked.package)
+    manifest = _bundle_tree(
+        request, layout, obtained, report, ctx, package=checked.package, signer=signer
+    )
     subjects = [output.path for output in manifest.outputs if output.format is not None]
     gui = checked.gui
     return BundleRun(layout.key, manifest, None, _verify(request, subjects, ctx, gui=gui))
@@ -286,6 +292,7 @@ def _bundle_tree(
     ctx: Context,
     *,
     package: str | None,
+    signer: Signer | None = None,
 ) -> BundleManifest:
     """Lay the tree out and write its outputs, all in one staging directory; `package`:
     the folder of the package built (None for a built binary)."""
@@ -311,7 +318,7 @@ def _bundle_tree(
         if floor is not None:
             _check_roots(request, floor)
             tree = dataclasses.replace(tree, glibc_floor=floor.glibc)
-        written = write_outputs(staging, tree, formats, ctx, force=request.force)
+        written = write_outputs(staging, tree, formats, ctx, force=request.force, signer=signer)
     return dataclasses.replace(
         laid_out.manifest,
         runtime=runtime_of(laid_out.manifest.interpreter),

@@ -123,6 +123,7 @@ class BundleParams(TypedDict):
     no_compress: bool
     glibc: str | None
     verify_on: str | None
+    gpg_key: str | None
     as_json: bool
 
 
@@ -273,6 +274,14 @@ class BundleParams(TypedDict):
     "once with debootstrap and cached); a root whose glibc is below the floor is refused "
     "before anything is written.",
 )
+@click.option(
+    "--gpg-key",
+    default=None,
+    metavar="KEYID",
+    help="Sign OUT/SHA256SUMS (SHA256SUMS.asc) and .rpm packages with this gpg key; a "
+    "passphrase comes from PACKAGER_GPG_PASSPHRASE.  [default: gpg-key in "
+    "[package.metadata.packager.signing]]",
+)
 @json_option
 @click.pass_context
 def command(ctx: click.Context, **params: Unpack[BundleParams]) -> None:
@@ -352,6 +361,7 @@ def _request(params: BundleParams, target: str | None, package_dir: str | None) 
         OnefileOptions,
         parse_formats,
     )
+    from packager.crate.appmeta import declared_gpg_key
     from packager.verify.roots import parse_distros
 
     formats = params["formats"]
@@ -392,6 +402,7 @@ def _request(params: BundleParams, target: str | None, package_dir: str | None) 
         verify=params["run_verify"],
         glibc=_glibc(params, package_dir),
         verify_on=() if params["verify_on"] is None else parse_distros(params["verify_on"]),
+        gpg_key=params["gpg_key"] or declared_gpg_key(package_dir),
     )
 
 

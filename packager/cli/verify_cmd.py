@@ -37,6 +37,13 @@ which this machine cannot reach, so the check runs in the sandbox), or with
 --expect-output REGEX once a line of its output matches; it is then stopped. It fails
 if it exits first, or is not ready within --timeout.
 
+With --gpg-keyring FILE, SUBJECT is not run: its signature is checked instead. SUBJECT
+is an output file beside SHA256SUMS and SHA256SUMS.asc, or the folder holding them (every
+file listed is checked). SHA256SUMS.asc must be a good signature by the key in FILE (an
+exported public key, armoured or binary; your own keyrings play no part) and the file's
+SHA-256 must match its line; an .rpm must also pass rpm -K against that key alone. Exit
+1 when a signature is missing or bad, or a file does not match.
+
 \b
 Exit codes: 0 the program exited 0 (--gui: showed its window; --expect-port,
 --expect-output: was ready), 1 it did not (or did not finish within --timeout),
@@ -54,6 +61,7 @@ Examples:
   packager verify dist/adder --stdin-file answers.txt
   packager verify dist/myserver --expect-port 8080 --timeout 30
   packager verify dist/myserver --expect-output 'listening on [0-9]+'
+  packager verify --gpg-keyring release-key.asc dist/myapp_1.0.0_amd64.deb
 """
 
 
@@ -100,6 +108,22 @@ def _check_gui_options(
     for name, value in run_options.items():
         if value is not None:
             raise UsageError(f"{name} applies to a run without --gui, which waits for a window")
+
+
+def _check_signature(
+    subject: str, keyring: str, run_options: dict[str, object], echo: Echo | None
+) -> None:
+    """--gpg-keyring: check SUBJECT's signature (and hashes) instead of running it."""
+    from packager.verify.signatures import check_signed
+
+    given = [name for name, value in run_options.items() if value not in (None, False, ())]
+    if given:
+        raise UsageError(f"{given[0]} applies to a run; --gpg-keyring checks signatures only")
+    checked = check_signed(subject, keyring, environ=dict(os.environ), echo=echo)
+    click.echo(f"{checked.sums}: good signature by {checked.fingerprint}")
+    for name in checked.files:
+        rpm = " (and rpm -K: signature OK)" if name in checked.rpms else ""
+        click.echo(f"  {name}: matches{rpm}")
 
 
 def _show_gui(
@@ -217,6 +241,15 @@ def _show_gui(
     "Default: Debian's C library for that architecture, of the release the sandbox's "
     "userland is (--distro; bookworm over this host), fetched once.",
 )
+@click.option(
+    "--gpg-keyring",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Instead of running SUBJECT, check that the signed SHA256SUMS beside it (or in "
+    "it, a folder) is signed by the public key in FILE and lists it; an .rpm's own "
+    "signature too.",
+)
 @json_option
 @click.pass_context
 def command(
@@ -236,6 +269,7 @@ def command(
     expect_port: int | None,
     expect_output: str | None,
     sysroot: str | None,
+    gpg_keyring: str | None,
     as_json: bool,
 ) -> None:
     """Run SUBJECT in the sandbox and report how it went (HELP)."""
@@ -244,6 +278,13 @@ def command(
     from packager.verify.watch import expectation_of, standard_input
 
     echo: Echo | None = (lambda line: click.echo(line, err=True)) if is_verbose(ctx) else None
+    if gpg_keyring is not None:
+        _check_signature(subject, gpg_keyring, {
+            "ARGS": args, "--env": env_pairs, "--cwd": cwd, "--root": root, "--distro": distro,
+            "--gui": gui, "--stdin": stdin_text, "--stdin-file": stdin_file, "--json": as_json,
+            "--expect-port": expect_port, "--expect-output": expect_output, "--sysroot": sysroot,
+        }, echo)  # fmt: skip
+        return
     _check_gui_options(gui, (screenshot, window_title), {
         "--stdin": stdin_text, "--stdin-file": stdin_file,
         "--expect-port": expect_port, "--expect-output": expect_output, "--sysroot": sysroot,

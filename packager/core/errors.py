@@ -101,6 +101,12 @@ class FloorError(PackagerError):
     exit_code = EXIT_FINDINGS
 
 
+class SignatureError(PackagerError):
+    """A signature is missing or bad, or a file does not match the signed SHA256SUMS."""
+
+    exit_code = EXIT_FINDINGS
+
+
 class RuntimeBuildError(ToolError):
     """A step of building a portable CPython runtime failed; its log is kept."""
 

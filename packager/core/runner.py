@@ -58,14 +58,16 @@ def run(
     on_line: Echo | None = None,
     timeout: float | None = None,
     stdin_text: str | None = None,
+    pass_fds: Sequence[int] = (),
 ) -> ToolResult:
-    """Run `argv` with exactly `environ`; with `on_line`, stream stderr line by line."""
+    """Run `argv` with exactly `environ`; with `on_line`, stream stderr line by line;
+    `pass_fds`: descriptors the tool inherits (a secret's pipe), captured runs only."""
     command = tuple(argv)
     if echo is not None:
         echo("+ " + shlex.join(command))
     try:
         if on_line is None:
-            result = _capture(command, environ, cwd, timeout, stdin_text)
+            result = _capture(command, environ, cwd, timeout, stdin_text, pass_fds)
         else:
             result = _stream(command, environ, cwd, on_line, timeout)
     except FileNotFoundError as exc:
@@ -93,6 +95,7 @@ def _capture(
     cwd: str | None,
     timeout: float | None,
     stdin_text: str | None,
+    pass_fds: Sequence[int] = (),
 ) -> ToolResult:
     """Run to completion capturing both streams; on any interruption kill what it started.
 
@@ -110,6 +113,7 @@ def _capture(
         stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
         text=True,
         errors="replace",
+        pass_fds=tuple(pass_fds),
         start_new_session=True,
         preexec_fn=_die_with_parent(),
     ) as process:

@@ -16,6 +16,9 @@ cargo-bundle read their own tables from) adds or overrides them:
     categories = ["Utility"]          # freedesktop menu categories
     targets = ["TRIPLE", ...]         # bundle's default --target (cargo's names)
 
+    [package.metadata.packager.signing]
+    gpg-key = "KEYID"                 # bundle's default --gpg-key
+
 Command-line flags override each value. Everything is validated before any build starts,
 so a wrong icon path or a malformed GUID never costs a build.
 """
@@ -72,7 +75,7 @@ _KEYS = {
     "categories": "categories",
 }
 # Keys of the same table that say how to build and bundle, not what the app is.
-_BUILD_KEYS = ("targets", "glibc")
+_BUILD_KEYS = ("targets", "glibc", "signing")
 
 
 @dataclass(frozen=True)
@@ -311,7 +314,7 @@ def _table(raw: object, path: Path) -> MetadataOptions:
     values: dict[str, object] = {}
     for key, value in raw.items():
         if key in _BUILD_KEYS:
-            continue  # not what installers say: declared_targets and declared_glibc read them
+            continue  # not what installers say: the declared_* functions read them
         attr = _KEYS[key]
         if attr == "gui":
             if not isinstance(value, bool):
@@ -389,3 +392,24 @@ def declared_targets(crate_dir: str) -> tuple[str, ...]:
             f"{TABLE} targets must be a list of target triples", path=str(manifest_path)
         )
     return tuple(targets)
+
+
+def declared_gpg_key(crate_dir: str | None) -> str | None:
+    """`gpg-key` of the crate's `[package.metadata.packager.signing]`: bundle's default
+    --gpg-key (None for a built binary, or when not set)."""
+    if crate_dir is None:
+        return None
+    manifest_path = Path(crate_dir) / "Cargo.toml"
+    signing = _packager_table(manifest_path).get("signing", {})
+    where = f"{TABLE[:-1]}.signing]"
+    if not isinstance(signing, dict):
+        raise UsageError(f"{where} must be a table", path=str(manifest_path))
+    unknown = sorted(set(signing) - {"gpg-key"})
+    if unknown:
+        raise UsageError(
+            f"{where} has unknown key {unknown[0]}", path=str(manifest_path), fix="use gpg-key"
+        )
+    key = signing.get("gpg-key")
+    if key is not None and (not isinstance(key, str) or not key.strip()):
+        raise UsageError(f"{where} gpg-key must be a non-empty string", path=str(manifest_path))
+    return key

@@ -19,7 +19,7 @@ from packager.core.atomic import Staging
 from packager.core.context import Context
 from packager.core.fsutil import sha256_file, tree_size
 from packager.crate.appmeta import AppMetadata
-from packager.outputs import archives, deb, installer_sh, msi, nsis, rpm, zstd
+from packager.outputs import archives, deb, installer_sh, msi, nsis, rpm, signing, zstd
 from packager.outputs.model import BundleFormat, BundleOutput
 from packager.outputs.sums import merge_sums
 from packager.outputs.windows import InstallerJob
@@ -248,9 +248,11 @@ def write_outputs(
     ctx: Context,
     *,
     force: bool,
+    signer: signing.Signer | None = None,
 ) -> OutputsWritten:
     """Write each format of the staged tree, commit them, then merge their lines into
-    the output directory's SHA256SUMS (shared with other runs into it)."""
+    the output directory's SHA256SUMS (shared with other runs into it); with `signer`,
+    an .rpm is signed before it is committed, and SHA256SUMS.asc made under the lock."""
     names = output_names(tree.name, formats, version=tree.version, arch=tree.arch)
     depends: list[str] = []
     notes: list[str] = []
@@ -259,6 +261,9 @@ def write_outputs(
             continue
         ctx.progress(f"writing {file}")
         written = WRITERS[fmt].write(tree, staging.entry(file), staging.entry, ctx)
+        if signer is not None and fmt is BundleFormat.RPM:
+            ctx.progress(f"signing {file} with key {signer.key}")
+            signing.sign_rpm(signer, staging.entry(file))
         depends.extend(written.depends)
         notes.extend(written.notes)
     measured = [output_entry(fmt, staging.entry(file)) for fmt, file in names.items()]
@@ -268,8 +273,11 @@ def write_outputs(
     ]
     digests = {os.path.basename(out.path): out.sha256 for out in committed if out.sha256}
     if digests:
-        sums = merge_sums(staging.out_dir, digests)
+        sign = None if signer is None else lambda path: signing.sign_detached(signer, path)
+        sums = merge_sums(staging.out_dir, digests, sign=sign, note=ctx.note)
         committed.append(output_entry(None, sums))
+        if signer is not None:
+            committed.append(output_entry(None, sums + signing.SIGNATURE_SUFFIX))
     # Formats of one kind may find the same thing (both Windows installers, say): once.
     return OutputsWritten(tuple(committed), tuple(depends), tuple(dict.fromkeys(notes)))
 

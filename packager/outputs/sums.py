@@ -5,19 +5,24 @@ directory, each adding its lines: `merge_sums` replaces the lines of the files a
 wrote and keeps every other line. The merge holds an exclusive lock (flock on
 OUT/.SHA256SUMS.lock, removed again while held), so concurrent runs lose no line, and
 the new file replaces the old by rename, so a reader sees one or the other, never half.
+
+A signing run re-makes the detached signature OUT/SHA256SUMS.asc while it still holds the
+lock, so the signature always matches the file; a run that does not sign removes a
+signature it would leave stale (and says so), so an .asc beside SHA256SUMS is never old.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from packager.core.fsutil import atomic_write_text
 
 SUMS_NAME = "SHA256SUMS"
+SIGNATURE_NAME = f"{SUMS_NAME}.asc"
 LOCK_NAME = f".{SUMS_NAME}.lock"
 _HEX = frozenset("0123456789abcdef")
 
@@ -27,10 +32,18 @@ def sums_text(digests: Mapping[str, str]) -> str:
     return "".join(f"{digests[name]}  {name}\n" for name in sorted(digests))
 
 
-def merge_sums(out_dir: str, digests: Mapping[str, str]) -> str:
+def merge_sums(
+    out_dir: str,
+    digests: Mapping[str, str],
+    *,
+    sign: Callable[[str], object] | None = None,
+    note: Callable[[str], None] | None = None,
+) -> str:
     """Put `digests` ({name relative to `out_dir`: SHA-256}) into OUT/SHA256SUMS: a line
-    of another name is kept, one of these names replaced; the file's path."""
+    of another name is kept, one of these names replaced; the file's path. `sign(path)`
+    writes SHA256SUMS.asc under the lock; without it an old signature is removed (`note`)."""
     path = os.path.join(out_dir, SUMS_NAME)
+    signature = os.path.join(out_dir, SIGNATURE_NAME)
     with locked(os.path.join(out_dir, LOCK_NAME)):
         try:
             with open(path, encoding="utf-8", newline="\n") as handle:
@@ -38,6 +51,21 @@ def merge_sums(out_dir: str, digests: Mapping[str, str]) -> str:
         except FileNotFoundError:
             old = ""
         atomic_write_text(Path(path), merged_text(old, digests))
+        try:
+            if sign is not None:
+                sign(path)
+                return path
+        except BaseException:
+            with suppress(FileNotFoundError):
+                os.unlink(signature)  # it signs the old file: none is better than a stale one
+            raise
+        if os.path.lexists(signature):
+            os.unlink(signature)
+            if note is not None:
+                note(
+                    f"removed {signature}: it signed the SHA256SUMS this run changed, and "
+                    "this run does not sign (pass --gpg-key to sign it again)"
+                )
     return path
 
 
