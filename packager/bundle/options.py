@@ -47,6 +47,7 @@ class ContentOptions:
     strip: bool = True  # strip ELF files
     unstripped: tuple[str, ...] = ()  # shell patterns of ELF files to leave unstripped
     python_home: str | None = None  # a Windows CPython home, or another Linux arch's root
+    strict_licenses: bool = False  # refuse a shipped library whose licence text is not found
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ OPTION_GIVEN: dict[str, Callable[[BundleRequest], bool]] = {
     "--no-strip": lambda r: not r.content.strip,
     "--target": lambda r: r.obtain.target is not None,  # before --python-home, which it uses
     "--no-strip-file": lambda r: bool(r.content.unstripped),
+    "--strict-licenses": lambda r: r.content.strict_licenses,
     "--python-home": lambda r: r.content.python_home is not None,
     "--export-env": lambda r: r.export_env,
     "--workdir": lambda r: r.workdir is not None,

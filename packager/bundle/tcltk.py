@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from packager.bundle import stdlib
 from packager.core import runner
@@ -73,6 +74,7 @@ class ShippedTclTk:
     tcl: str  # lib/tcl8.6
     tk: str  # lib/tk8.6
     fonts_conf: str  # lib/fonts/fonts.conf
+    sources: Mapping[str, str] = field(default_factory=dict)  # what each was copied from
 
 
 def has_tkinter(dynload_dir: str) -> bool:
@@ -130,18 +132,21 @@ def ship_tcltk(root: str, dynload_dir: str, python: str, ctx: Context) -> Shippe
         return None
     libraries = find_script_libraries(python, ctx)
     shipped: list[str] = []
+    sources: dict[str, str] = {}
     for source in (libraries.tcl, libraries.tk):
         relative = f"lib/{os.path.basename(source)}"
         ctx.progress(f"shipping the Tcl/Tk script library {source} as {relative}")
         # Symlinks are followed: the bundle must not point outside itself.
         shutil.copytree(source, os.path.join(root, relative), symlinks=False)
         shipped.append(relative)
-    return ShippedTclTk(shipped[0], shipped[1], ship_font(root, ctx))
+        sources[relative] = source
+    conf = ship_font(root, ctx, sources)
+    return ShippedTclTk(shipped[0], shipped[1], conf, sources)
 
 
-def ship_font(root: str, ctx: Context) -> str:
+def ship_font(root: str, ctx: Context, sources: dict[str, str] | None = None) -> str:
     """Copy the host's default sans-serif font and a fontconfig file to `root`/lib/fonts;
-    the file's path relative to `root`."""
+    the file's path relative to `root`. `sources` gets the font's: {tree path: source}."""
     fc_match = runner.require("fc-match", ctx.environ, fix=_FONT_FIX)
     result = runner.run(
         [fc_match, "--format=%{file}", "sans-serif"], environ=ctx.environ, echo=ctx.echo
@@ -153,6 +158,8 @@ def ship_font(root: str, ctx: Context) -> str:
     os.makedirs(target, exist_ok=True)
     ctx.progress(f"shipping the font {font} for Tk, in {FONTS_DIR}")
     stdlib.copy_file(font, os.path.join(target, os.path.basename(font)))
+    if sources is not None:
+        sources[f"{FONTS_DIR}/{os.path.basename(font)}"] = font
     notice = _licence_of(font, ctx)
     if notice is not None:
         stdlib.copy_file(notice, os.path.join(target, f"{os.path.basename(font)}.copyright"))

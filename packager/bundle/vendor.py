@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from packager.binary.floor import inside, is_allowed
 from packager.binary.model import BinaryFormat, BinaryReport
@@ -30,6 +30,7 @@ class Vendored:
 
     sonames: tuple[str, ...]  # copied into lib/, in order
     changed: frozenset[str]  # files whose run path it set
+    sources: Mapping[str, str] = field(default_factory=dict)  # soname -> the file copied
 
 
 def vendor_libraries(
@@ -44,7 +45,7 @@ def vendor_libraries(
     from packager.binary.inspect import inspect_paths
 
     target_dir = os.path.join(root, lib_dir)
-    copied: list[str] = []
+    copied: dict[str, str] = {}
     changed: set[str] = set()
     for _ in range(_ROUNDS):
         reports = [
@@ -64,12 +65,12 @@ def vendor_libraries(
             shutil.copyfile(os.path.realpath(source), target)
             os.chmod(target, 0o755)
             set_run_path(target, ["$ORIGIN"], ctx)  # for the libraries it needs in turn
-            copied.append(soname)
+            copied[soname] = source
         for report in reports:
             needs = any(library.name in wanted for library in report.needed)
             if needs and _add_run_path(report, target_dir, ctx):
                 changed.add(report.path)
-    return Vendored(tuple(copied), frozenset(changed))
+    return Vendored(tuple(copied), frozenset(changed), copied)
 
 
 def _from_the_system(reports: list[BinaryReport], root: str) -> dict[str, str]:

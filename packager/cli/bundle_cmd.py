@@ -99,6 +99,7 @@ class BundleParams(TypedDict):
     stdlib_sources: bool
     no_strip: bool
     no_strip_files: tuple[str, ...]
+    strict_licenses: bool
     export_env: bool
     workdir: str | None
     app_version: str | None
@@ -184,6 +185,12 @@ class BundleParams(TypedDict):
     metavar="PATTERN",
     help="Leave ELF files matching this shell pattern (path in the bundle, or name) "
     "unstripped; libraries auditwheel repaired (*.libs/, hashed names) always are. Repeatable.",
+)
+@click.option(
+    "--strict-licenses",
+    is_flag=True,
+    help="Fail (exit 2, writing nothing) when a shipped library or extension module has no "
+    "licence text in the bundle's licenses/; without it, the summary notes them.",
 )
 @click.option("--export-env", is_flag=True, help="Let child processes inherit the launcher env.")
 @click.option(
@@ -384,6 +391,7 @@ def _request(params: BundleParams, target: str | None, package_dir: str | None) 
             stdlib_sources=params["stdlib_sources"],
             strip=not params["no_strip"],
             unstripped=params["no_strip_files"],
+            strict_licenses=params["strict_licenses"],
             python_home=params["python_home"],
         ),
         onefile=params["onefile"],

@@ -4,6 +4,9 @@ for a GUI app its menu entry and icon under /usr/share (outputs/pkgroot.py).
 `Depends` lists the packages owning the system libraries the bundle's ELF files still
 need (outputs/sysdeps.py; found with `dpkg -S` on where each library resolves), with
 libc6 at the highest glibc version any of them requires.
+
+As Debian packages do, it installs `/usr/share/doc/PACKAGE/copyright`: the bundle's licence
+index (`licenses/README`, see packager.bundle.licences) with where its texts are.
 """
 
 from __future__ import annotations
@@ -167,6 +170,23 @@ def _write_control_dir(control_dir: str, fields: list[tuple[str, str]]) -> None:
     os.chmod(os.path.join(control_dir, "postrm"), 0o755)
 
 
+def _write_copyright(root: str, package: str, name: str) -> None:
+    """/usr/share/doc/PACKAGE/copyright: the bundle's licence index, when it has one."""
+    index = os.path.join(root, "opt", name, "licenses", "README")
+    if not os.path.isfile(index):
+        return
+    with open(index, encoding="utf-8") as handle:
+        text = handle.read()
+    doc = os.path.join(root, "usr", "share", "doc", package)
+    os.makedirs(doc)
+    with open(os.path.join(doc, "copyright"), "w", encoding="utf-8") as handle:
+        handle.write(
+            f"The licence texts of what {package} installs are in /opt/{name}/licenses/;\n"
+            f"its index, /opt/{name}/licenses/README, follows (its paths are relative to\n"
+            f"/opt/{name}).\n\n{text}"
+        )
+
+
 def write_deb(
     tree: str,
     name: str,
@@ -189,6 +209,7 @@ def write_deb(
     root = os.path.join(work_dir, "deb-root")
     stage_package_root(root, tree, name, launcher, meta)
     install_dir = os.path.join(root, "opt", name)
+    _write_copyright(root, package, name)
     needs = read_system_needs(install_dir, environ=environ)
     depends, notes = debian_depends(needs, environ=environ)
     installed_kib = _size_kib(install_dir)

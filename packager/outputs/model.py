@@ -87,3 +87,5 @@ class BundleManifest:
     glibc_floor_file: str | None = None  # a file that sets it, relative to the tree's root
     vendored: tuple[str, ...] = ()  # system libraries shipped in lib/ (sonames)
     runtime: str | None = None  # the portable runtime the stdlib came from (its selector)
+    licenses: str | None = None  # the licence index, relative to the tree; None: no licenses/
+    unlicensed: tuple[str, ...] = ()  # shipped libraries without a licence text there

@@ -5,7 +5,9 @@ target's stdlib; running it under qemu takes the target's C library. When no
 `--python-home ROOT` names such a root, packager makes one: Debian's CPython of the
 target's architecture and the libraries it loads, downloaded with apt-get (a private
 state, the machine's Debian mirror, signed indexes) and unpacked with `dpkg-deb -x` into
-the cache. Nothing is installed on the host, and the host's apt is not changed.
+the cache. Nothing is installed on the host, and the host's apt is not changed. Each
+package's file list is written as dpkg would (`var/lib/dpkg/info/PKG.list`), so what
+owns a file of the root (for its licence) is known there as on an installed system.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ C_LIBRARY = ("libc6", "libgcc-s1", "libstdc++6", "libatomic1", "zlib1g")
 # The release whose C library runs a target's programs when no other is asked for.
 C_LIBRARY_SUITE = "bookworm"
 _APT_FIX = "install apt and dpkg (a Debian system), or pass --python-home ROOT"
+# Part of a root's key: 2 since roots carry their packages' file lists.
+_FORMAT = 2
 
 
 def debian_root(target: Target, ctx: Context, python: str = DEFAULT_PYTHON) -> str:
@@ -86,7 +90,8 @@ def _unpacked_root(
     deb_arch = target.machine.deb
     assert deb_arch is not None
     parent = os.path.join(ctx.cache_dir or tempfile.gettempdir(), "target-roots")
-    key = cache_key({"suite": suite, "arch": deb_arch, "packages": packages})[:16]
+    facts = {"suite": suite, "arch": deb_arch, "packages": packages, "format": _FORMAT}
+    key = cache_key(facts)[:16]
     final = os.path.join(parent, f"debian-{suite}-{deb_arch}-{what}-{key}")
     if os.path.isfile(os.path.join(final, marker)):
         return final
@@ -137,3 +142,21 @@ def _unpack(debs: str, root: str, ctx: Context) -> None:
     for name in sorted(os.listdir(debs)):
         if name.endswith(".deb"):
             runner.run([dpkg_deb, "-x", os.path.join(debs, name), root], environ=ctx.environ)
+            _write_file_list(dpkg_deb, os.path.join(debs, name), root, ctx)
+
+
+def _write_file_list(dpkg_deb: str, deb: str, root: str, ctx: Context) -> None:
+    """var/lib/dpkg/info/PACKAGE.list of the unpacked `deb`: its paths, one a line, as
+    `dpkg-deb --contents` names them (./usr/lib/x -> /usr/lib/x; a link's target left out)."""
+    package = runner.run([dpkg_deb, "--field", deb, "Package"], environ=ctx.environ).stdout.strip()
+    contents = runner.run([dpkg_deb, "--contents", deb], environ=ctx.environ).stdout
+    paths = []
+    for line in contents.splitlines():
+        fields = line.split(maxsplit=5)
+        if len(fields) == 6:
+            path = fields[5].split(" -> ")[0].removeprefix(".").rstrip("/")
+            paths.append(path or "/.")
+    info = os.path.join(root, "var", "lib", "dpkg", "info")
+    os.makedirs(info, exist_ok=True)
+    with open(os.path.join(info, f"{package}.list"), "w", encoding="utf-8") as handle:
+        handle.write("".join(f"{path}\n" for path in paths))

@@ -62,6 +62,9 @@ def manifest_document(manifest: BundleManifest) -> dict[str, Any]:
         "glibc_floor": manifest.glibc_floor,
         "glibc_floor_file": manifest.glibc_floor_file,
         "vendored": list(manifest.vendored),
+        "licenses": None
+        if manifest.licenses is None
+        else {"index": manifest.licenses, "unlicensed": list(manifest.unlicensed)},
     }
 
 

@@ -86,6 +86,7 @@ ELF = Layout(
         "--stdlib-sources",
         "--no-strip",
         "--no-strip-file",
+        "--strict-licenses",
         "--export-env",
         "--workdir",
         "--glibc",

@@ -15,6 +15,7 @@ from packager.binary.onefile_markers import has_slot
 from packager.bundle.app_imports import app_imports, keep_for_app, trimmed_imports_warnings
 from packager.bundle.layouts import LaidOut, TreeJob
 from packager.bundle.layouts.elf_tree import Tree, TreeSpec, build_tree
+from packager.bundle.licences import INDEX
 from packager.bundle.prepared import PreparedRuntime, RuntimeOptions, prepare_runtime
 from packager.bundle.stdlib import TrimRule, trim_rules
 from packager.bundle.tcltk import TKINTER, has_tkinter, require_tkinter
@@ -43,6 +44,7 @@ def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
     root = job.staging.entry(job.name)
     tree = build_tree(root, _tree_spec(job, runtime, prepared), ctx)
     notes += trimmed_imports_warnings(os.path.join(root, runtime.site_packages), rules)
+    notes += tree.licence_notes
     if not has_slot(job.binary):
         notes.append(
             "bin/ binary was not built by `packager build` (it lacks packager's start-up "
@@ -96,6 +98,9 @@ def _tree_spec(job: TreeJob, runtime: PythonRuntime, prepared: PreparedRuntime) 
         content.unstripped,
         request.glibc,
         sysroot=foreign_root(job) or "/",
+        app_licence=job.meta.license,
+        package_dir=job.package_dir,
+        strict_licences=content.strict_licenses,
     )
 
 
@@ -131,6 +136,8 @@ def _manifest(
         outputs=(),
         notes=tuple(notes),
         vendored=tree.vendored,
+        licenses=INDEX,
+        unlicensed=tree.unlicensed,
     )
 
 

@@ -10,6 +10,8 @@ NAME/lib/python3.X/            lib-dynload/ and site-packages/ (the --requiremen
 NAME/app/                      the --app-dir files
 NAME/lib/tcl8.6, lib/tk8.6     Tcl's and Tk's script libraries, when tkinter is kept,
 NAME/lib/fonts/                and a font for systems without fonts (see tcltk.py)
+NAME/licenses/                 the licence texts of what it ships, README the index
+                               (see licences.py)
 
 Everything that comes from the Python installation is copied from the prepared runtime
 (see prepared.py); ELF files are stripped unless the spec says not to.
@@ -25,12 +27,13 @@ from dataclasses import dataclass
 from packager.binary.elf_head import elf_files_under
 from packager.binary.model import BinaryReport, LinkMode
 from packager.bundle import stdlib
+from packager.bundle.licences import LicenceInputs, write_licences
 from packager.bundle.prepared import LIBPYTHON, PreparedRuntime, zip_name
 from packager.bundle.rpaths import scrub_rpaths, set_run_path
 from packager.bundle.site_packages import WheelTarget, pip_install, runtime_target
 from packager.bundle.strip import strip_files, to_strip
-from packager.bundle.tcltk import ship_tcltk
-from packager.bundle.vendor import unchanged, vendor_libraries
+from packager.bundle.tcltk import ShippedTclTk, ship_tcltk
+from packager.bundle.vendor import Vendored, unchanged, vendor_libraries
 from packager.core.context import Context
 from packager.core.errors import UsageError
 from packager.core.fsutil import tree_size
@@ -60,6 +63,9 @@ class TreeSpec:
     unstripped: tuple[str, ...] = ()  # shell patterns of files left unstripped
     glibc: str | None = None  # with requirements: take only wheels for this glibc
     sysroot: str = "/"  # where the system libraries it ships come from (a target's root)
+    app_licence: str | None = None  # the app's licence expression, for licenses/
+    package_dir: str | None = None  # the crate's package folder (its license-file)
+    strict_licences: bool = False  # refuse a shipped library without a licence text
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,8 @@ class Tree:
     sizes: SizeBreakdown
     shipped: Mapping[str, str]  # SHA-256 of each file copied from the prepared runtime
     vendored: tuple[str, ...]  # system libraries copied into lib/ (sonames)
+    licence_notes: tuple[str, ...] = ()  # what licenses/ lacks
+    unlicensed: tuple[str, ...] = ()  # shipped libraries licenses/ has no text for
 
 
 def build_tree(
@@ -93,8 +101,9 @@ def build_tree(
     _check_workdir(root, spec)
     if spec.workdir is not None:
         stdlib.write_text(os.path.join(root, WORKDIR_FILE), spec.workdir + "\n", mode=0o644)
-    launcher = _write_launcher(root, spec, binary, dynamic, ctx)
+    launcher, tcltk = _write_launcher(root, spec, binary, dynamic, ctx)
     vendored = vendor_libraries(root, ctx, sysroot=spec.sysroot)
+    licences = write_licences(root, _licence_inputs(spec, dynamic, vendored, tcltk), ctx)
     sizes = measure(root, spec.name, spec.runtime)
     return Tree(
         launcher,
@@ -104,6 +113,25 @@ def build_tree(
         sizes,
         unchanged(shipped, set(vendored.changed)),
         vendored.sonames,
+        licences.notes,
+        licences.unlicensed,
+    )
+
+
+def _licence_inputs(
+    spec: TreeSpec, dynamic: bool, vendored: Vendored, tcltk: ShippedTclTk | None
+) -> LicenceInputs:
+    """What licenses/ is gathered from besides the tree."""
+    return LicenceInputs(
+        spec.name,
+        spec.runtime,
+        static=not dynamic,
+        sysroot=spec.sysroot,
+        vendored=vendored.sources,
+        tcltk=tcltk.sources if tcltk else {},
+        app_licence=spec.app_licence,
+        package_dir=spec.package_dir,
+        strict=spec.strict_licences,
     )
 
 
@@ -147,8 +175,10 @@ def _check_workdir(root: str, spec: TreeSpec) -> None:
         )
 
 
-def _write_launcher(root: str, spec: TreeSpec, binary: str, dynamic: bool, ctx: Context) -> str:
-    """Ship Tcl/Tk if tkinter is kept, then write the launcher; its tree path."""
+def _write_launcher(
+    root: str, spec: TreeSpec, binary: str, dynamic: bool, ctx: Context
+) -> tuple[str, ShippedTclTk | None]:
+    """Ship Tcl/Tk if tkinter is kept, then write the launcher; (its tree path, Tcl/Tk)."""
     dynload = os.path.join(root, "lib", spec.runtime.version_dir, "lib-dynload")
     tcltk = ship_tcltk(root, dynload, spec.runtime.interpreter.executable, ctx)
     launcher = spec.name
@@ -161,7 +191,7 @@ def _write_launcher(root: str, spec: TreeSpec, binary: str, dynamic: bool, ctx: 
         tcl_tk=(tcltk.tcl, tcltk.tk, tcltk.fonts_conf) if tcltk else None,
     )
     stdlib.write_text(os.path.join(root, launcher), text, mode=0o755)
-    return launcher
+    return launcher, tcltk
 
 
 def _wheels_for(spec: TreeSpec) -> WheelTarget | None:
