@@ -56,6 +56,7 @@ apt_packages=(
   tcl gperf                                              # SQLite's and fontconfig's builds (portable runtime)
   msitools wixl nsis rpm                                 # Windows installers, RPM packages
   gnupg                                                  # signs SHA256SUMS and .rpm files
+  osslsigncode openssl                                   # Authenticode signatures (Windows)
   desktop-file-utils                                     # desktop-file-validate
   xvfb xdotool x11-apps imagemagick                      # GUI apps on a virtual screen
   tk8.6-dev python3-tk                                   # Tcl/Tk for tkinter apps (_tkinter)

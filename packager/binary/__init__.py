@@ -2,7 +2,8 @@
 
 Owns: the ELF, Mach-O and PE readers and where each file's needed libraries resolve
 (`*_loader`), the report model, `inspect` and `check` (findings with stable codes), the
-glibc floor, static archives (`staticlib`), onefile payloads and Windows shortcuts. Readers
+glibc floor, static archives (`staticlib`), onefile payloads, Windows shortcuts, and a
+bundle's SBOM read back and checked against its files (`sbom`). Readers
 parse bytes only: nothing here ever executes the file it reads. May import: core, targets.
 """
 

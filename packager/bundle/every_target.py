@@ -21,8 +21,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from packager.bundle.layouts import TREE_LAYOUTS
-from packager.bundle.options import BundleRequest
+from packager.binary.sbom import SBOM_SUFFIX
+from packager.bundle.layouts import PE, TREE_LAYOUTS
+from packager.bundle.options import BundleRequest, CodeSigning, given_options
 from packager.bundle.pipeline import BundleRun, bundle, check_before_build
 from packager.bundle.signed import check_signing
 from packager.core.context import Context
@@ -89,6 +90,10 @@ def bundle_every_target(
     """Bundle the crate of `request` for each of `triples` into OUT/TRIPLE/."""
     targets = [target_named(triple) for triple in triples]
     _check_request(request)
+    if "--sign-pfx" in given_options(request) and all(
+        TREE_LAYOUTS[target.layout] is not PE for target in targets
+    ):
+        raise UsageError("--sign-pfx signs Windows programs; none of these targets is Windows")
     check_signing(request, ctx)  # once, before any target: each would fail alike
     _refuse_existing(request, targets, ctx)
     runs: list[TargetRun] = []
@@ -169,7 +174,10 @@ def _target_request(
         python = None
     obtain = replace(request.obtain, target=target.triple, python=python)
     out_dir = os.path.join(request.out_dir, target.triple)
-    return replace(request, out_dir=out_dir, formats=formats, obtain=obtain), skipped
+    # Authenticode signs the Windows targets' programs only.
+    signing = request.code_signing if layout is PE else CodeSigning()
+    sub = replace(request, out_dir=out_dir, formats=formats, obtain=obtain, code_signing=signing)
+    return sub, skipped
 
 
 def _write_indexes(
@@ -185,8 +193,11 @@ def _write_indexes(
     sign = None if signer is None else lambda path: sign_detached(signer, path)
     digests = {
         os.path.relpath(output.path, out_dir): output.sha256
-        for _target, output, _floor in _artifacts(runs)
+        for entry in runs
+        for output in (entry.run.manifest.outputs if entry.run.manifest else ())
+        # every output file and the SBOM beside it; each target's SHA256SUMS aside
         if output.sha256 is not None
+        and (output.format is not None or output.path.endswith(SBOM_SUFFIX))
     }
     sums = merge_sums(out_dir, digests, sign=sign, note=ctx.note)
     artifacts = os.path.join(out_dir, ARTIFACTS_FILE)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from packager.binary.elf_head import elf_files_under
 from packager.bundle import stdlib
@@ -63,6 +63,10 @@ class Notice:
     licence: str = ""  # an SPDX expression or short name, when known
     origin: str = ""  # where the texts were found
     stated: bool = False  # the licence statement stands in for a text (a wheel's metadata)
+    # What the SBOM names it by (sbom.py): its kind, name and version.
+    kind: str = ""  # app, cpython, runtime-source, deb, pypi; "" for a file no package owns
+    name: str = ""
+    version: str = ""
 
     @property
     def licensed(self) -> bool:
@@ -92,6 +96,7 @@ class Licences:
     components: int
     unlicensed: tuple[str, ...]  # shipped ELF files no licence text covers
     notes: tuple[str, ...]
+    notices: tuple[Notice, ...] = ()  # every component, as the index lists them
 
 
 def write_licences(root: str, inputs: LicenceInputs, ctx: Context) -> Licences:
@@ -110,7 +115,7 @@ def write_licences(root: str, inputs: LicenceInputs, ctx: Context) -> Licences:
             f"no licence text found for {', '.join(missing)}: {INDEX} lists them without one"
         )
     _write(root, notices)
-    return Licences(len(notices), tuple(missing), tuple(notes))
+    return Licences(len(notices), tuple(missing), tuple(notes), tuple(notices))
 
 
 def gather(root: str, inputs: LicenceInputs, ctx: Context) -> tuple[list[Notice], list[str]]:
@@ -136,7 +141,9 @@ def gather(root: str, inputs: LicenceInputs, ctx: Context) -> tuple[list[Notice]
         covers = tuple(f"{site_packages}/{entry}" for entry in dist.top_level)
         origin = "its .dist-info" if dist.texts else "its METADATA (no licence file)"
         component = f"{dist.name} {dist.version}".strip()
-        notices.append(Notice(component, covers, dist.texts, dist.licence, origin, stated=True))
+        sbom = Notice(component, covers, kind="pypi", name=dist.name, version=dist.version)
+        notices.append(replace(sbom, texts=dist.texts, licence=dist.licence, origin=origin,
+                               stated=True))  # fmt: skip
     return notices, notes
 
 
@@ -150,7 +157,8 @@ def _app(root: str, inputs: LicenceInputs) -> Notice:
     licence = inputs.app_licence or expression or ""
     origin = "the crate's license-file" if path else ("its licence expression" if licence else "")
     texts = (path,) if path else ()
-    return Notice(inputs.name, tuple(covers), texts, licence, origin, stated=bool(licence))
+    notice = Notice(inputs.name, tuple(covers), texts, licence, origin, bool(licence))
+    return replace(notice, kind="app", name=inputs.name)
 
 
 def _cpython(root: str, inputs: LicenceInputs, ctx: Context) -> Notice:
@@ -185,7 +193,8 @@ def _cpython(root: str, inputs: LicenceInputs, ctx: Context) -> Notice:
         texts.append(notice)
         origins.append(f"Debian package {owner}")
     origin = ", ".join(origins) or f"{shipped}: no LICENSE.txt beside it, no Debian package"
-    return Notice(component, tuple(covers), tuple(texts), "PSF-2.0", origin)
+    made = Notice(component, tuple(covers), tuple(texts), "PSF-2.0", origin)
+    return replace(made, kind="cpython", name="CPython", version=runtime.interpreter.version)
 
 
 def _portable(root: str, inputs: LicenceInputs, found: list[SourceNotice]) -> list[Notice]:
@@ -204,6 +213,8 @@ def _portable(root: str, inputs: LicenceInputs, found: list[SourceNotice]) -> li
         if covers:
             component = f"{source.component} {source.version}"
             notice = Notice(component, tuple(covers), source.texts, source.licence, source.origin)
+            notice = replace(notice, kind="runtime-source", name=source.component,
+                             version=source.version)  # fmt: skip
             notices.append(notice)
     return notices
 
@@ -226,7 +237,8 @@ def _system_files(files: Mapping[str, str], inputs: LicenceInputs, ctx: Context)
         texts = (notice,) if notice else ()
         licence = stated_licences(notice) if notice else ""
         origin = f"Debian package {package}"
-        notices.append(Notice(package, tuple(covers), texts, licence, origin))
+        entry = Notice(package, tuple(covers), texts, licence, origin)
+        notices.append(replace(entry, kind="deb", name=package))
     return notices
 
 

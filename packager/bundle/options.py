@@ -62,6 +62,16 @@ class OnefileOptions:
 
 
 @dataclass(frozen=True)
+class CodeSigning:
+    """Authenticode signing of a Windows bundle: where the key is, never its password."""
+
+    pfx: str | None = None  # a PKCS#12 file holding the code-signing certificate and key
+    password_file: str | None = None  # its password's file (else PACKAGER_SIGN_PASSWORD)
+    timestamp: str | None = None  # an RFC 3161 time-stamping server's URL
+    declared: bool = False  # pfx comes from Cargo.toml, not --sign-pfx: only PE trees use it
+
+
+@dataclass(frozen=True)
 class BundleRequest:
     """One `packager bundle` run: the source, where the outputs go, and each stage's options."""
 
@@ -82,6 +92,7 @@ class BundleRequest:
     glibc: str | None = None  # the floor every ELF file must meet; None: measure, not enforce
     verify_on: tuple[str, ...] = ()  # Debian releases whose minbase roots run every output
     gpg_key: str | None = None  # the OpenPGP key that signs SHA256SUMS and .rpm files
+    code_signing: CodeSigning = field(default_factory=CodeSigning)  # Authenticode
 
 
 # Each option a user can give, as the CLI spells it, and how to tell it was given.
@@ -119,6 +130,7 @@ OPTION_GIVEN: dict[str, Callable[[BundleRequest], bool]] = {
     "--no-compress": lambda r: not r.onefile_options.compress,
     "--glibc": lambda r: r.glibc is not None,
     "--verify-on": lambda r: bool(r.verify_on),
+    "--sign-pfx": lambda r: r.code_signing.pfx is not None and not r.code_signing.declared,
 }
 
 

@@ -50,12 +50,19 @@ from packager.bundle.options import (
     given_options,
 )
 from packager.bundle.out_dir import default_name, prepare_out_dir, refuse_existing
-from packager.bundle.signed import check_signing, signer_and_context
+from packager.bundle.signed import (
+    check_code_signing,
+    check_signing,
+    code_signer,
+    sign_laid_out,
+    signer_and_context,
+)
 from packager.core.atomic import Staging, check_targets
 from packager.core.context import Context
 from packager.core.errors import FloorError, UnreadableInputError, UsageError
 from packager.crate.appmeta import check_version
 from packager.outputs import check_outputs, output_names, write_outputs
+from packager.outputs.authenticode import CodeSigner
 from packager.outputs.launchers import check_search_path_safe
 from packager.outputs.model import PACKAGE_FORMATS, BundleFormat, BundleManifest
 from packager.outputs.signing import Signer
@@ -105,6 +112,7 @@ def check_before_build(request: BundleRequest, ctx: Context) -> Checked:
     layout = choose_layout(request, crate=crate)
     check_request(request, layout, crate=crate)
     check_signing(request, ctx)
+    request = check_code_signing(request, ctx, windows=layout is PE)
     if layout is ONEFILE:
         name = request.name or program_name(request, ctx, crate=crate)
         check_bundle_name(name, request.source)
@@ -124,7 +132,8 @@ def check_before_build(request: BundleRequest, ctx: Context) -> Checked:
 def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
     """Run the pipeline for `request`; nothing appears in the output directory on failure."""
     checked = check_before_build(request, ctx)
-    signer, ctx = signer_and_context(request, ctx)  # the passphrase stays with the signer
+    code = code_signer(checked.request, ctx)
+    signer, ctx = signer_and_context(request, ctx)  # the secrets stay with the signers
     layout, crate = checked.layout, checked.crate
     request = _with_target_python(checked.request, layout, ctx, crate=crate)
     prepare_out_dir(request.out_dir)
@@ -145,7 +154,7 @@ def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
     obtained = obtain(request, layout, ctx, crate=crate)
     report = read(obtained.binary, layout, ctx)
     manifest = _bundle_tree(
-        request, layout, obtained, report, ctx, package=checked.package, signer=signer
+        request, layout, obtained, report, ctx, package=checked.package, signer=(signer, code)
     )
     subjects = [output.path for output in manifest.outputs if output.format is not None]
     gui = checked.gui
@@ -271,12 +280,15 @@ def _why(option: str, layout: Layout) -> str:
             "its app files are inside the file (drop --workdir)",
             "--stdlib-sources": "a onefile program carries compiled modules only",
             "--version": "a onefile program is not a package",
+            "--sign-pfx": "it is a Linux program; Authenticode signs Windows ones",
         }
         return f": {reasons.get(option, 'it applies to folder bundles')}"
     if option in ("--only-needed", "--script", "--include", "--site", "--no-compress"):
         return ": it applies to --onefile only"
     if option == "--workdir" and layout is PE:
         return ": the Windows launcher starts the program in the caller's folder"
+    if option == "--sign-pfx":
+        return ": Authenticode signs Windows programs (--gpg-key signs SHA256SUMS and .rpm)"
     if option in ("--glibc", "--verify-on"):
         return ": a Windows program does not use glibc"
     if layout is PE:
@@ -292,10 +304,11 @@ def _bundle_tree(
     ctx: Context,
     *,
     package: str | None,
-    signer: Signer | None = None,
+    signer: tuple[Signer | None, CodeSigner | None] = (None, None),
 ) -> BundleManifest:
     """Lay the tree out and write its outputs, all in one staging directory; `package`:
-    the folder of the package built (None for a built binary)."""
+    the folder of the package built (None for a built binary); `signer`: the OpenPGP and
+    Authenticode signers."""
     name = request.name or default_name(obtained.binary, layout)
     check_bundle_name(name, obtained.binary, windows=layout is PE)
     meta = app_metadata(request, name, ctx, crate_dir=package)
@@ -307,6 +320,8 @@ def _bundle_tree(
             request, name, obtained.binary, report, obtained.interpreter, staging, meta, package
         )
         laid_out = layout.lay_out(job, ctx)
+        if signer[1] is not None:
+            laid_out = sign_laid_out(laid_out, signer[1], ctx)
         root = laid_out.tree.root
         sysroot = request.content.python_home if report.arch != host_arch() else None
         floor = (
@@ -318,7 +333,10 @@ def _bundle_tree(
         if floor is not None:
             _check_roots(request, floor)
             tree = dataclasses.replace(tree, glibc_floor=floor.glibc)
-        written = write_outputs(staging, tree, formats, ctx, force=request.force, signer=signer)
+        written = write_outputs(
+            staging, tree, formats, ctx, force=request.force, signer=signer[0],
+            code_signer=signer[1],
+        )  # fmt: skip
     return dataclasses.replace(
         laid_out.manifest,
         runtime=runtime_of(laid_out.manifest.interpreter),

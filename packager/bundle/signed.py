@@ -1,18 +1,25 @@
-"""`bundle --gpg-key`: the key checked before the build, and the run's Signer.
+"""`bundle --gpg-key` and `--sign-pfx`: the keys checked before the build, and the signers.
 
-The key must be one gpg has as a secret key and can sign with (the passphrase, if it
-needs one, in PACKAGER_GPG_PASSPHRASE) before cargo runs or anything is fetched. The
-passphrase then leaves the run's environment: only the Signer holds it, and it reaches
-gpg through a pipe (outputs/signing.py).
+The gpg key must be one gpg has as a secret key and can sign with (the passphrase, if it
+needs one, in PACKAGER_GPG_PASSPHRASE), and the PKCS#12 file of --sign-pfx must open with
+its password (PACKAGER_SIGN_PASSWORD or --sign-password-file), before cargo runs or
+anything is fetched. The secrets then leave the run's environment: only the signers hold
+them, and they reach gpg, openssl and osslsigncode through pipes (outputs/signing.py,
+outputs/authenticode.py). A Windows tree is signed in staging, its installers as they
+are made (`sign_laid_out`).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
-from packager.bundle.options import BundleRequest
+from packager.bundle.layouts import LaidOut
+from packager.bundle.options import BundleRequest, CodeSigning
 from packager.core.context import Context
 from packager.core.errors import UsageError
+from packager.outputs import authenticode
+from packager.outputs.authenticode import CodeSigner, check_code_signer, make_code_signer
 from packager.outputs.model import BundleFormat
 from packager.outputs.signing import Signer, check_signer, make_signer, public_environ
 
@@ -32,7 +39,42 @@ def check_signing(request: BundleRequest, ctx: Context) -> None:
     check_signer(signer, rpm=BundleFormat.RPM in (request.formats or ()))
 
 
+def check_code_signing(request: BundleRequest, ctx: Context, *, windows: bool) -> BundleRequest:
+    """Refuse a PKCS#12 file that does not open with its password, and a missing
+    osslsigncode; `request` without the pfx Cargo.toml declares when the tree is not a
+    Windows one (--sign-pfx itself is refused there by the layout's options)."""
+    if not windows:
+        return replace(request, code_signing=CodeSigning())
+    signer = code_signer(request, ctx)
+    if signer is not None:
+        ctx.progress(f"checking that {os.path.basename(signer.pfx)} opens with its password")
+        check_code_signer(signer)
+    return request
+
+
+def code_signer(request: BundleRequest, ctx: Context) -> CodeSigner | None:
+    """The Authenticode signer of --sign-pfx (None without it), its password read now."""
+    options = request.code_signing
+    return make_code_signer(
+        options.pfx, options.password_file, options.timestamp, ctx.environ, ctx.echo
+    )
+
+
 def signer_and_context(request: BundleRequest, ctx: Context) -> tuple[Signer | None, Context]:
-    """The Signer of --gpg-key (None without it), and `ctx` without the passphrase."""
+    """The Signer of --gpg-key (None without it), and `ctx` without either secret."""
     signer = make_signer(request.gpg_key, ctx.environ, ctx.echo)
-    return signer, replace(ctx, environ=public_environ(ctx.environ))
+    environ = authenticode.public_environ(public_environ(ctx.environ))
+    return signer, replace(ctx, environ=environ)
+
+
+def sign_laid_out(laid_out: LaidOut, signer: CodeSigner, ctx: Context) -> LaidOut:
+    """Sign the staged Windows tree's unsigned programs and DLLs (its installers are
+    signed as they are written); the laid-out tree with its new sizes and a note."""
+    tree, manifest = laid_out.tree, laid_out.manifest
+    ctx.progress(f"signing the Windows programs of {tree.name}/ (Authenticode)")
+    signed = authenticode.sign_tree(signer, tree.root)
+    program = os.path.join(tree.root, manifest.binary)
+    sizes = replace(manifest.sizes, binary=os.path.getsize(program))
+    note = f"Authenticode-signed with {os.path.basename(signer.pfx)}: {', '.join(signed)}"
+    manifest = replace(manifest, sizes=sizes, notes=(*manifest.notes, note))
+    return replace(laid_out, tree=tree, manifest=manifest)

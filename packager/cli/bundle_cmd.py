@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, TypedDict, Unpack
 
 import click
 
+from packager.cli.bundle_options import code_signing, signing_options
 from packager.cli.main import is_verbose
 from packager.cli.options import (
     DEFAULT_OUT,
@@ -125,6 +126,9 @@ class BundleParams(TypedDict):
     glibc: str | None
     verify_on: str | None
     gpg_key: str | None
+    sign_pfx: str | None
+    sign_password_file: str | None
+    sign_timestamp: str | None
     as_json: bool
 
 
@@ -281,14 +285,7 @@ class BundleParams(TypedDict):
     "once with debootstrap and cached); a root whose glibc is below the floor is refused "
     "before anything is written.",
 )
-@click.option(
-    "--gpg-key",
-    default=None,
-    metavar="KEYID",
-    help="Sign OUT/SHA256SUMS (SHA256SUMS.asc) and .rpm packages with this gpg key; a "
-    "passphrase comes from PACKAGER_GPG_PASSPHRASE.  [default: gpg-key in "
-    "[package.metadata.packager.signing]]",
-)
+@signing_options
 @json_option
 @click.pass_context
 def command(ctx: click.Context, **params: Unpack[BundleParams]) -> None:
@@ -411,6 +408,9 @@ def _request(params: BundleParams, target: str | None, package_dir: str | None) 
         glibc=_glibc(params, package_dir),
         verify_on=() if params["verify_on"] is None else parse_distros(params["verify_on"]),
         gpg_key=params["gpg_key"] or declared_gpg_key(package_dir),
+        code_signing=code_signing(
+            params["sign_pfx"], params["sign_password_file"], params["sign_timestamp"], package_dir
+        ),
     )
 
 

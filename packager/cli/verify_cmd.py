@@ -37,6 +37,11 @@ which this machine cannot reach, so the check runs in the sandbox), or with
 --expect-output REGEX once a line of its output matches; it is then stopped. It fails
 if it exits first, or is not ready within --timeout.
 
+With --sign-ca FILE, SUBJECT (a Windows folder, .zip, .msi or setup.exe) is not run:
+each .exe, .dll, .pyd and .msi in it must carry an Authenticode signature that
+osslsigncode verifies under the CA certificate in FILE (a DLL may keep its own
+publisher's, as python3XY.dll keeps the PSF's); exit 1 names those that do not.
+
 With --gpg-keyring FILE, SUBJECT is not run: its signature is checked instead. SUBJECT
 is an output file beside SHA256SUMS and SHA256SUMS.asc, or the folder holding them (every
 file listed is checked). SHA256SUMS.asc must be a good signature by the key in FILE (an
@@ -62,6 +67,7 @@ Examples:
   packager verify dist/myserver --expect-port 8080 --timeout 30
   packager verify dist/myserver --expect-output 'listening on [0-9]+'
   packager verify --gpg-keyring release-key.asc dist/myapp_1.0.0_amd64.deb
+  packager verify --sign-ca company-ca.pem dist/myapp-1.0.0-x64.msi
 """
 
 
@@ -111,19 +117,32 @@ def _check_gui_options(
 
 
 def _check_signature(
-    subject: str, keyring: str, run_options: dict[str, object], echo: Echo | None
+    subject: str,
+    keys: tuple[str | None, str | None],
+    run_options: dict[str, object],
+    echo: Echo | None,
 ) -> None:
-    """--gpg-keyring: check SUBJECT's signature (and hashes) instead of running it."""
+    """--gpg-keyring, --sign-ca: check SUBJECT's signatures instead of running it."""
+    from packager.verify.authenticode import check_authenticode
     from packager.verify.signatures import check_signed
 
+    keyring, ca_file = keys
+    option = "--gpg-keyring" if keyring is not None else "--sign-ca"
     given = [name for name, value in run_options.items() if value not in (None, False, ())]
     if given:
-        raise UsageError(f"{given[0]} applies to a run; --gpg-keyring checks signatures only")
-    checked = check_signed(subject, keyring, environ=dict(os.environ), echo=echo)
-    click.echo(f"{checked.sums}: good signature by {checked.fingerprint}")
-    for name in checked.files:
-        rpm = " (and rpm -K: signature OK)" if name in checked.rpms else ""
-        click.echo(f"  {name}: matches{rpm}")
+        raise UsageError(f"{given[0]} applies to a run; {option} checks signatures only")
+    if keyring is not None:
+        checked = check_signed(subject, keyring, environ=dict(os.environ), echo=echo)
+        click.echo(f"{checked.sums}: good signature by {checked.fingerprint}")
+        for name in checked.files:
+            rpm = " (and rpm -K: signature OK)" if name in checked.rpms else ""
+            click.echo(f"  {name}: matches{rpm}")
+    if ca_file is not None:
+        found = check_authenticode(subject, ca_file, environ=dict(os.environ), echo=echo)
+        click.echo(f"{subject}: Authenticode signatures good")
+        for verdict in found.files:
+            whose = "signed under the CA" if verdict.state == "ours" else "its own publisher's"
+            click.echo(f"  {verdict.path}: {whose} ({verdict.signer or 'unknown signer'})")
 
 
 def _show_gui(
@@ -250,6 +269,15 @@ def _show_gui(
     "it, a folder) is signed by the public key in FILE and lists it; an .rpm's own "
     "signature too.",
 )
+@click.option(
+    "--sign-ca",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Instead of running SUBJECT (a Windows folder, .zip, .msi or setup.exe), check "
+    "with osslsigncode that each .exe, .dll, .pyd and .msi in it is Authenticode-signed "
+    "under the CA certificate in FILE (PEM); a DLL may keep its own publisher's signature.",
+)
 @json_option
 @click.pass_context
 def command(
@@ -270,6 +298,7 @@ def command(
     expect_output: str | None,
     sysroot: str | None,
     gpg_keyring: str | None,
+    sign_ca: str | None,
     as_json: bool,
 ) -> None:
     """Run SUBJECT in the sandbox and report how it went (HELP)."""
@@ -278,8 +307,8 @@ def command(
     from packager.verify.watch import expectation_of, standard_input
 
     echo: Echo | None = (lambda line: click.echo(line, err=True)) if is_verbose(ctx) else None
-    if gpg_keyring is not None:
-        _check_signature(subject, gpg_keyring, {
+    if gpg_keyring is not None or sign_ca is not None:
+        _check_signature(subject, (gpg_keyring, sign_ca), {
             "ARGS": args, "--env": env_pairs, "--cwd": cwd, "--root": root, "--distro": distro,
             "--gui": gui, "--stdin": stdin_text, "--stdin-file": stdin_file, "--json": as_json,
             "--expect-port": expect_port, "--expect-output": expect_output, "--sysroot": sysroot,

@@ -18,6 +18,8 @@ cargo-bundle read their own tables from) adds or overrides them:
 
     [package.metadata.packager.signing]
     gpg-key = "KEYID"                 # bundle's default --gpg-key
+    pfx = "signing/code.pfx"          # bundle's default --sign-pfx (relative to the crate)
+    timestamp-url = "http://…"        # bundle's default --sign-timestamp
 
 Command-line flags override each value. Everything is validated before any build starts,
 so a wrong icon path or a malformed GUID never costs a build.
@@ -76,6 +78,7 @@ _KEYS = {
 }
 # Keys of the same table that say how to build and bundle, not what the app is.
 _BUILD_KEYS = ("targets", "glibc", "signing")
+_SIGNING_KEYS = ("gpg-key", "pfx", "timestamp-url")
 
 
 @dataclass(frozen=True)
@@ -397,6 +400,21 @@ def declared_targets(crate_dir: str) -> tuple[str, ...]:
 def declared_gpg_key(crate_dir: str | None) -> str | None:
     """`gpg-key` of the crate's `[package.metadata.packager.signing]`: bundle's default
     --gpg-key (None for a built binary, or when not set)."""
+    return _signing_value(crate_dir, "gpg-key")
+
+
+def declared_authenticode(crate_dir: str | None) -> tuple[str | None, str | None]:
+    """`pfx` (a path relative to the crate, made absolute) and `timestamp-url` of the
+    crate's `[package.metadata.packager.signing]`: bundle's default --sign-pfx and
+    --sign-timestamp (None for a built binary, or when not set)."""
+    pfx = _signing_value(crate_dir, "pfx")
+    if pfx is not None and crate_dir is not None:
+        pfx = os.path.join(os.path.abspath(crate_dir), pfx)
+    return pfx, _signing_value(crate_dir, "timestamp-url")
+
+
+def _signing_value(crate_dir: str | None, key: str) -> str | None:
+    """One string of `[package.metadata.packager.signing]`, its table checked."""
     if crate_dir is None:
         return None
     manifest_path = Path(crate_dir) / "Cargo.toml"
@@ -404,12 +422,14 @@ def declared_gpg_key(crate_dir: str | None) -> str | None:
     where = f"{TABLE[:-1]}.signing]"
     if not isinstance(signing, dict):
         raise UsageError(f"{where} must be a table", path=str(manifest_path))
-    unknown = sorted(set(signing) - {"gpg-key"})
+    unknown = sorted(set(signing) - set(_SIGNING_KEYS))
     if unknown:
         raise UsageError(
-            f"{where} has unknown key {unknown[0]}", path=str(manifest_path), fix="use gpg-key"
+            f"{where} has unknown key {unknown[0]}",
+            path=str(manifest_path),
+            fix=f"use {', '.join(_SIGNING_KEYS)}",
         )
-    key = signing.get("gpg-key")
-    if key is not None and (not isinstance(key, str) or not key.strip()):
-        raise UsageError(f"{where} gpg-key must be a non-empty string", path=str(manifest_path))
-    return key
+    value = signing.get(key)
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise UsageError(f"{where} {key} must be a non-empty string", path=str(manifest_path))
+    return value

@@ -3,7 +3,9 @@
 Each format is one entry of `WRITERS`: how its file is named and how it is written from
 the staged tree. `write_outputs` writes the requested ones beside the tree, commits
 them into the output directory, and merges their lines into the SHA256SUMS that the
-runs into that directory share (`sums.py`). The launcher
+runs into that directory share (`sums.py`). A tree that carries an SBOM (sbom.cdx.json,
+every Linux bundle) gets a copy of it beside each output, OUTPUT.cdx.json (NAME.cdx.json
+for the folder), listed in SHA256SUMS too. The launcher
 scripts and the bundle manifest's values live here too. May import: core, targets,
 binary, python, crate.
 """
@@ -14,12 +16,23 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from packager.binary.sbom import SBOM_NAME, SBOM_SUFFIX
 from packager.core import runner
 from packager.core.atomic import Staging
 from packager.core.context import Context
 from packager.core.fsutil import sha256_file, tree_size
 from packager.crate.appmeta import AppMetadata
-from packager.outputs import archives, deb, installer_sh, msi, nsis, rpm, signing, zstd
+from packager.outputs import (
+    archives,
+    authenticode,
+    deb,
+    installer_sh,
+    msi,
+    nsis,
+    rpm,
+    signing,
+    zstd,
+)
 from packager.outputs.model import BundleFormat, BundleOutput
 from packager.outputs.sums import merge_sums
 from packager.outputs.windows import InstallerJob
@@ -182,6 +195,9 @@ def _entries(tree: StagedTree) -> list[archives.Entry]:
     return archives.tree_entries(tree.root, tree.name)
 
 
+# The formats that are Windows programs themselves, signed once written (--sign-pfx).
+_INSTALLERS = frozenset({BundleFormat.MSI, BundleFormat.SETUP})
+
 WRITERS: dict[BundleFormat, Writer] = {
     BundleFormat.TAR_GZ: Writer(
         lambda t: f"{t.name}.tar.gz", _plain_archive(archives.write_tar_gz)
@@ -249,10 +265,12 @@ def write_outputs(
     *,
     force: bool,
     signer: signing.Signer | None = None,
+    code_signer: authenticode.CodeSigner | None = None,
 ) -> OutputsWritten:
     """Write each format of the staged tree, commit them, then merge their lines into
     the output directory's SHA256SUMS (shared with other runs into it); with `signer`,
-    an .rpm is signed before it is committed, and SHA256SUMS.asc made under the lock."""
+    an .rpm is signed before it is committed, and SHA256SUMS.asc made under the lock; with
+    `code_signer`, the .msi and setup.exe get an Authenticode signature once made."""
     names = output_names(tree.name, formats, version=tree.version, arch=tree.arch)
     depends: list[str] = []
     notes: list[str] = []
@@ -264,13 +282,19 @@ def write_outputs(
         if signer is not None and fmt is BundleFormat.RPM:
             ctx.progress(f"signing {file} with key {signer.key}")
             signing.sign_rpm(signer, staging.entry(file))
+        if code_signer is not None and fmt in _INSTALLERS:
+            ctx.progress(f"signing {file} (Authenticode)")
+            authenticode.sign_file(code_signer, staging.entry(file))
         depends.extend(written.depends)
         notes.extend(written.notes)
+    beside = _stage_sboms(staging, tree, names.values())
     measured = [output_entry(fmt, staging.entry(file)) for fmt, file in names.items()]
     committed = [
         BundleOutput(out.format, staging.commit(name, force=force), out.size, out.sha256)
         for out, name in zip(measured, names.values(), strict=True)
     ]
+    # A copy of the SBOM belongs to its output, checked free or replaced just above.
+    committed += [output_entry(None, staging.commit(name, force=True)) for name in beside]
     digests = {os.path.basename(out.path): out.sha256 for out in committed if out.sha256}
     if digests:
         sign = None if signer is None else lambda path: signing.sign_detached(signer, path)
@@ -280,6 +304,21 @@ def write_outputs(
             committed.append(output_entry(None, sums + signing.SIGNATURE_SUFFIX))
     # Formats of one kind may find the same thing (both Windows installers, say): once.
     return OutputsWritten(tuple(committed), tuple(depends), tuple(dict.fromkeys(notes)))
+
+
+def _stage_sboms(staging: Staging, tree: StagedTree, outputs: Iterable[str]) -> list[str]:
+    """Copy the tree's SBOM beside each output in the staging directory; their names
+    ([] when the tree has no SBOM)."""
+    sbom = os.path.join(tree.root, SBOM_NAME)
+    if not os.path.isfile(sbom):
+        return []
+    with open(sbom, "rb") as handle:
+        data = handle.read()
+    names = [f"{output}{SBOM_SUFFIX}" for output in outputs]
+    for name in names:
+        with open(staging.entry(name), "wb") as handle:
+            handle.write(data)
+    return names
 
 
 def output_entry(fmt: BundleFormat | None, path: str) -> BundleOutput:

@@ -104,12 +104,14 @@ def test_force_replaces_and_json_reports_the_outputs(hello_binary: Path, tmp_pat
     document = json.loads(result.stdout)
     validate(document, "bundle-v1.json")
     formats = [output["format"] for output in document["bundle"]["outputs"]]
-    assert formats == ["dir", "zip", None]
+    assert formats == ["dir", "zip", None, None, None]  # an SBOM beside each, SHA256SUMS
     assert not (tmp_path / "pkgtest-hello" / "stale").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "SHA256SUMS",
         "pkgtest-hello",
+        "pkgtest-hello.cdx.json",
         "pkgtest-hello.zip",
+        "pkgtest-hello.zip.cdx.json",
     ]
     sums = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=tmp_path, capture_output=True)
     assert sums.returncode == 0
@@ -410,4 +412,5 @@ def test_repeated_format_options_add_up(hello_binary: Path, tmp_path: Path) -> N
     name = hello_binary.name
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
         ["SHA256SUMS", name, f"{name}.tar.gz", f"{name}.zip"]
+        + [f"{output}.cdx.json" for output in (name, f"{name}.tar.gz", f"{name}.zip")]
     )

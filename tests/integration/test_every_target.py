@@ -52,11 +52,11 @@ def test_each_target_writes_its_formats_under_its_triple(
     written = sorted(
         str(path.relative_to(out)) for path in out.glob("*/*") if path.name != "SHA256SUMS"
     )
+    linux = [f"{triple}/{output}" for triple in TRIPLES[:2] for output in ("hello", "hello.zip")]
     assert written == sorted([
-        "aarch64-unknown-linux-gnu/hello", "aarch64-unknown-linux-gnu/hello.zip",
+        *linux, *(f"{output}.cdx.json" for output in linux),  # a Linux bundle's SBOM beside
         "x86_64-pc-windows-gnu/hello", "x86_64-pc-windows-gnu/hello-0.1.0-x64.msi",
         "x86_64-pc-windows-gnu/hello.zip",
-        "x86_64-unknown-linux-gnu/hello", "x86_64-unknown-linux-gnu/hello.zip",
     ])  # fmt: skip
 
 

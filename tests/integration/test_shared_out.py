@@ -48,15 +48,10 @@ def test_two_apps_share_one_out(tmp_path: Path) -> None:
     out = tmp_path / "dist"
     _bundle(SAMPLES / "hello", "--format", "dir,tar.gz", "--out", str(out))
     _bundle(STDINSUM, "--format", "dir,tar.gz,zip", "--out", str(out))
-    assert sorted(p.name for p in out.iterdir()) == [
-        "SHA256SUMS",
-        "hello",
-        "hello.tar.gz",
-        "stdinsum",
-        "stdinsum.tar.gz",
-        "stdinsum.zip",
-    ]
-    assert sorted(_sums(out)) == ["hello.tar.gz", "stdinsum.tar.gz", "stdinsum.zip"]
+    outputs = ["hello", "hello.tar.gz", "stdinsum", "stdinsum.tar.gz", "stdinsum.zip"]
+    sboms = [f"{output}.cdx.json" for output in outputs]  # beside each output
+    assert sorted(p.name for p in out.iterdir()) == sorted(["SHA256SUMS", *outputs, *sboms])
+    assert sorted(_sums(out)) == sorted([*outputs[1:2], *outputs[3:], *sboms])
 
 
 def test_two_formats_of_one_app_written_by_two_runs_share_one_out(
@@ -69,7 +64,8 @@ def test_two_formats_of_one_app_written_by_two_runs_share_one_out(
         )  # fmt: skip
         assert completed.returncode == 0, completed.stderr[-3000:]
     name = hello_binary.name
-    assert sorted(_sums(tmp_path)) == [f"{name}.tar.gz", f"{name}.zip"]
+    outputs = [f"{name}.tar.gz", f"{name}.zip"]
+    assert sorted(_sums(tmp_path)) == sorted([*outputs, *(f"{o}.cdx.json" for o in outputs)])
 
 
 def _broken_hello(tmp_path: Path) -> Path:
@@ -153,9 +149,10 @@ def _make_existing(path: Path, *, directory: bool) -> None:
 def test_without_out_a_folder_bundle_goes_to_dist(hello_binary: Path, tmp_path: Path) -> None:
     completed = run_packager("bundle", str(hello_binary), environ=bundle_environ(), cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr[-3000:]
-    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.glob("*/*")) == [
-        f"dist/{hello_binary.name}"
-    ]
+    name = hello_binary.name  # the folder, its SBOM beside it, and the checksums of both
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.glob("*/*")) == sorted(
+        [f"dist/{name}", f"dist/{name}.cdx.json", "dist/SHA256SUMS"]
+    )
 
 
 def test_without_out_a_onefile_bundle_goes_to_dist(tmp_path: Path) -> None:

@@ -58,7 +58,8 @@ def _run(argv: list[str]) -> str:
 
 
 def test_without_p_the_packages_carry_the_members_version(packages: Path) -> None:
-    assert sorted(p.name for p in packages.iterdir()) == ["SHA256SUMS", RPM, DEB]
+    names = ["SHA256SUMS", RPM, DEB, f"{RPM}.cdx.json", f"{DEB}.cdx.json"]  # SBOMs beside
+    assert sorted(p.name for p in packages.iterdir()) == sorted(names)
 
 
 def test_with_p_the_package_carries_the_members_version(tmp_path: Path) -> None:

@@ -110,6 +110,7 @@ PE = Layout(
         "--app-dir",
         "--export-env",
         "--target",
+        "--sign-pfx",
         *METADATA_OPTIONS,
     },
     "packager.bundle.layouts.pe",

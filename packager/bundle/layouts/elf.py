@@ -101,6 +101,7 @@ def _tree_spec(job: TreeJob, runtime: PythonRuntime, prepared: PreparedRuntime) 
         app_licence=job.meta.license,
         package_dir=job.package_dir,
         strict_licences=content.strict_licenses,
+        app_version=job.meta.version,
     )
 
 

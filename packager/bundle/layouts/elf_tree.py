@@ -12,6 +12,8 @@ NAME/lib/tcl8.6, lib/tk8.6     Tcl's and Tk's script libraries, when tkinter is 
 NAME/lib/fonts/                and a font for systems without fonts (see tcltk.py)
 NAME/licenses/                 the licence texts of what it ships, README the index
                                (see licences.py)
+NAME/sbom.cdx.json             what it ships as a CycloneDX SBOM, every ELF file with its
+                               SHA-256 (see sbom.py)
 
 Everything that comes from the Python installation is copied from the prepared runtime
 (see prepared.py); ELF files are stripped unless the spec says not to.
@@ -30,6 +32,7 @@ from packager.bundle import stdlib
 from packager.bundle.licences import LicenceInputs, write_licences
 from packager.bundle.prepared import LIBPYTHON, PreparedRuntime, zip_name
 from packager.bundle.rpaths import scrub_rpaths, set_run_path
+from packager.bundle.sbom import SbomFacts, write_sbom
 from packager.bundle.site_packages import WheelTarget, pip_install, runtime_target
 from packager.bundle.strip import strip_files, to_strip
 from packager.bundle.tcltk import ShippedTclTk, ship_tcltk
@@ -40,6 +43,7 @@ from packager.core.fsutil import tree_size
 from packager.outputs.launchers import posix_launcher
 from packager.outputs.model import SizeBreakdown
 from packager.python.runtime import PythonRuntime
+from packager.targets.machines import machine
 
 RPATH = "$ORIGIN/../lib"
 # The bundle's --workdir, which bin/NAME's start-up code enters as the launcher does.
@@ -64,7 +68,8 @@ class TreeSpec:
     glibc: str | None = None  # with requirements: take only wheels for this glibc
     sysroot: str = "/"  # where the system libraries it ships come from (a target's root)
     app_licence: str | None = None  # the app's licence expression, for licenses/
-    package_dir: str | None = None  # the crate's package folder (its license-file)
+    package_dir: str | None = None  # the crate's package folder (its license-file, Cargo.lock)
+    app_version: str = ""  # the app's version, for the SBOM
     strict_licences: bool = False  # refuse a shipped library without a licence text
 
 
@@ -104,6 +109,12 @@ def build_tree(
     launcher, tcltk = _write_launcher(root, spec, binary, dynamic, ctx)
     vendored = vendor_libraries(root, ctx, sysroot=spec.sysroot)
     licences = write_licences(root, _licence_inputs(spec, dynamic, vendored, tcltk), ctx)
+    ctx.progress("writing the SBOM (sbom.cdx.json)")
+    facts = SbomFacts(
+        spec.name, spec.app_version, spec.runtime, spec.sysroot, spec.package_dir,
+        machine(spec.report.arch).deb or "",
+    )  # fmt: skip
+    write_sbom(root, licences.notices, facts, ctx.environ)
     sizes = measure(root, spec.name, spec.runtime)
     return Tree(
         launcher,

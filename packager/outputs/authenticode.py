@@ -1,0 +1,198 @@
+"""Authenticode signatures of a Windows bundle's programs and installers, with osslsigncode.
+
+`bundle --sign-pfx FILE` (or `pfx` in `[package.metadata.packager.signing]`) signs, in
+staging before anything is published, NAME.exe and every .exe, .dll and .pyd of the tree
+that carries no signature yet (python3XY.dll and the embeddable package's modules are
+signed by the PSF: they are left as they are), then the .msi and setup.exe once they are
+made, so the files inside the installers are the signed ones.
+
+The PKCS#12 file's password comes from PACKAGER_SIGN_PASSWORD or --sign-password-file;
+it reaches openssl and osslsigncode on their standard input (`-passin stdin`, `-readpass
+-`), never on a command line, and the variable is taken out of the environment every tool
+sees. `check_code_signer` proves the file opens with it before the build.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import struct
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from packager.core import runner
+from packager.core.errors import ToolError, UsageError
+
+PASSWORD_ENV = "PACKAGER_SIGN_PASSWORD"
+OSSLSIGNCODE_FIX = "install osslsigncode (Debian: apt-get install osslsigncode)"
+_OPENSSL_FIX = "install OpenSSL (Debian: apt-get install openssl)"
+# The files of a tree that carry an Authenticode signature of their own.
+SIGNED_SUFFIXES = (".exe", ".dll", ".pyd")
+_TIMESTAMP_URL = re.compile(r"https?://[^\s\"'<>\\]+")
+_SECURITY_DIRECTORY = 4  # IMAGE_DIRECTORY_ENTRY_SECURITY: the certificate table
+
+
+@dataclass(frozen=True)
+class CodeSigner:
+    """The PKCS#12 file that signs, and what the tools run with; the password is never shown."""
+
+    pfx: str
+    password: str = field(repr=False)
+    timestamp: str | None = None  # an RFC 3161 time-stamping server's URL
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)  # without the password
+    echo: runner.Echo | None = field(default=None, repr=False, compare=False)
+
+
+def public_environ(environ: Mapping[str, str]) -> dict[str, str]:
+    """`environ` without the PFX password: what every tool of a run sees."""
+    return {name: value for name, value in environ.items() if name != PASSWORD_ENV}
+
+
+def make_code_signer(
+    pfx: str | None,
+    password_file: str | None,
+    timestamp: str | None,
+    environ: Mapping[str, str],
+    echo: runner.Echo | None = None,
+) -> CodeSigner | None:
+    """The CodeSigner of `pfx` (None: the run does not sign); its password from
+    `password_file` (its first line), else PACKAGER_SIGN_PASSWORD, else none."""
+    if pfx is None:
+        if password_file is not None or timestamp is not None:
+            given = "--sign-password-file" if password_file is not None else "--sign-timestamp"
+            raise UsageError(f"{given} applies to Authenticode signing: add --sign-pfx FILE")
+        return None
+    if not os.path.isfile(pfx):
+        raise UsageError("the PKCS#12 file to sign with does not exist", path=pfx)
+    if timestamp is not None and not _TIMESTAMP_URL.fullmatch(timestamp):
+        raise UsageError(
+            f"--sign-timestamp {timestamp!r} is not an http(s) URL",
+            fix="name an RFC 3161 server, e.g. http://timestamp.digicert.com",
+        )
+    password = environ.get(PASSWORD_ENV, "")
+    if password_file is not None:
+        try:
+            with open(password_file, encoding="utf-8") as handle:
+                password = handle.readline().rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(
+                f"cannot read the password file ({getattr(exc, 'strerror', None) or exc})",
+                path=password_file,
+            ) from None
+    return CodeSigner(os.path.abspath(pfx), password, timestamp, public_environ(environ), echo)
+
+
+def check_code_signer(signer: CodeSigner) -> None:
+    """Refuse, before anything is built, a missing osslsigncode and a PKCS#12 file that
+    does not open with the password (openssl checks its integrity MAC)."""
+    runner.require("osslsigncode", signer.environ, fix=OSSLSIGNCODE_FIX)
+    openssl = runner.require("openssl", signer.environ, fix=_OPENSSL_FIX)
+    argv = [openssl, "pkcs12", "-in", signer.pfx, "-noout", "-passin", "stdin"]
+    result = _run(signer, argv)
+    if result.returncode != 0 and "unsupported" in result.stderr:
+        result = _run(signer, [*argv, "-legacy"])  # RC2/3DES files of older tools
+    if result.returncode == 0:
+        return
+    if "mac verify failure" in result.stderr or "invalid password" in result.stderr:
+        raise UsageError(
+            "the PKCS#12 file does not open with the password given: it is wrong or missing",
+            path=signer.pfx,
+            fix=f"set {PASSWORD_ENV} to its password, or pass --sign-password-file FILE",
+        )
+    raise UsageError(
+        f"openssl cannot read the PKCS#12 file: {_last_line(result.stderr)}",
+        path=signer.pfx,
+        fix="export the code-signing certificate and its key as a .pfx/.p12 file",
+    )
+
+
+def sign_file(signer: CodeSigner, path: str) -> None:
+    """Sign the PE or MSI file `path` in place (SHA-256), time-stamped when asked."""
+    osslsigncode = runner.require("osslsigncode", signer.environ, fix=OSSLSIGNCODE_FIX)
+    folder, name = os.path.split(path)
+    descriptor, signed = tempfile.mkstemp(prefix=f".{name}.", dir=folder or ".")
+    os.close(descriptor)
+    os.unlink(signed)  # osslsigncode writes a new file
+    try:
+        argv = [osslsigncode, "sign", "-pkcs12", signer.pfx, "-readpass", "-", "-h", "sha256"]
+        if signer.timestamp is not None:
+            argv += ["-ts", signer.timestamp]
+        result = _run(signer, [*argv, "-in", path, "-out", signed])
+        if result.returncode != 0 or not os.path.isfile(signed):
+            raise ToolError(
+                f"osslsigncode could not sign {name}: {_last_line(result.stderr)}",
+                path=path,
+                fix="check the file is a Windows program, DLL or .msi, and the --sign-timestamp "
+                "server (if any) answers",
+            )
+        os.chmod(signed, os.stat(path).st_mode & 0o777)
+        os.replace(signed, path)
+    finally:
+        if os.path.lexists(signed):
+            os.unlink(signed)
+
+
+def sign_tree(signer: CodeSigner, root: str) -> tuple[str, ...]:
+    """Sign every .exe, .dll and .pyd under `root` that has no signature yet; their paths
+    relative to `root`, in order."""
+    signed: list[str] = []
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(folder, name)
+            if not name.lower().endswith(SIGNED_SUFFIXES) or os.path.islink(path):
+                continue
+            if is_pe(path) and not has_signature(path):
+                sign_file(signer, path)
+                signed.append(os.path.relpath(path, root))
+    return tuple(signed)
+
+
+def _pe_security_directory(path: str) -> tuple[int, int] | None:
+    """The certificate table's (offset, size) of a PE file; None for another file."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return None
+    if len(head) < 0x40 or head[:2] != b"MZ":
+        return None
+    (pe_offset,) = struct.unpack_from("<I", head, 0x3C)
+    if pe_offset + 24 + 2 > len(head) or head[pe_offset : pe_offset + 4] != b"PE\0\0":
+        return None
+    optional = pe_offset + 24
+    (magic,) = struct.unpack_from("<H", head, optional)
+    directories = optional + {0x10B: 96, 0x20B: 112}.get(magic, -optional - 1)
+    entry = directories + 8 * _SECURITY_DIRECTORY
+    if directories < 0 or entry + 8 > len(head):
+        return None
+    offset, size = struct.unpack_from("<II", head, entry)
+    return offset, size
+
+
+def is_pe(path: str) -> bool:
+    """Whether `path` is a PE file packager can read the data directories of."""
+    return _pe_security_directory(path) is not None
+
+
+def has_signature(path: str) -> bool:
+    """Whether the PE file `path` carries a certificate table (an Authenticode signature)."""
+    found = _pe_security_directory(path)
+    return found is not None and found[0] != 0 and found[1] != 0
+
+
+def _run(signer: CodeSigner, argv: list[str]) -> runner.ToolResult:
+    """Run a tool that reads the password as the first line of its standard input."""
+    return runner.run(
+        argv,
+        environ=signer.environ,
+        check=False,
+        echo=signer.echo,
+        stdin_text=signer.password + "\n",
+    )
+
+
+def _last_line(stderr: str) -> str:
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
