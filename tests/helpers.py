@@ -191,3 +191,15 @@ def _field_codes(argument: str, value: str) -> str:
     if "%" in argument.replace("%%", ""):
         raise ValueError(f"a field code or a lone % in {value!r}")
     return argument.replace("%%", "%")
+
+
+def uncompilable_hello(tmp_path: Path, manifest_extra: str = "") -> Path:
+    """A copy of samples/hello that cargo cannot compile, its Cargo.toml extended by
+    `manifest_extra`: a run that reaches cargo shows cargo's error, not the one expected."""
+    crate = tmp_path / "hello"
+    shutil.copytree(SAMPLES / "hello", crate, ignore=shutil.ignore_patterns("target"))
+    with open(crate / "src" / "main.rs", "a", encoding="utf-8") as handle:
+        handle.write('\nfn this_does_not_compile() -> u8 { "a string" }\n')
+    with open(crate / "Cargo.toml", "a", encoding="utf-8") as handle:
+        handle.write(manifest_extra)
+    return crate

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import SAMPLES, cargo_env, run_packager
+from tests.helpers import cargo_env, run_packager, uncompilable_hello
 from tests.integration.test_bundle_windows import PePair, pe_pair  # noqa: F401
 from tests.integration.windows_helpers import TARGET
 
@@ -161,17 +161,6 @@ def test_the_password_is_written_nowhere_and_never_shown(signed: SignedRun) -> N
     assert (holding, PASSWORD in signed.output, "+ " in signed.output) == ([], False, True)
 
 
-def _broken_crate(tmp_path: Path, manifest_extra: str = "") -> Path:
-    """A copy of samples/hello that cargo cannot compile, its Cargo.toml extended."""
-    crate = tmp_path / "hello"
-    shutil.copytree(SAMPLES / "hello", crate, ignore=shutil.ignore_patterns("target"))
-    with open(crate / "src" / "main.rs", "a", encoding="utf-8") as handle:
-        handle.write('\nfn this_does_not_compile() -> u8 { "a string" }\n')
-    with open(crate / "Cargo.toml", "a", encoding="utf-8") as handle:
-        handle.write(manifest_extra)
-    return crate
-
-
 def _bundle_windows_crate(crate: Path, tmp_path: Path, *args: str, password: str) -> str:
     environ = _environ(tmp_path, **{PASSWORD_ENV: password})
     completed = run_packager("bundle", str(crate), "--target", TARGET, "--python", "3.11",
@@ -184,7 +173,7 @@ def _bundle_windows_crate(crate: Path, tmp_path: Path, *args: str, password: str
 def test_a_wrong_password_fails_before_cargo_runs(
     code_signing: CodeSigning, tmp_path: Path
 ) -> None:
-    crate = _broken_crate(tmp_path)
+    crate = uncompilable_hello(tmp_path)
     found = _bundle_windows_crate(crate, tmp_path, "--sign-pfx", str(code_signing.pfx),
                                   password="not the password")  # fmt: skip
     assert found == (
@@ -196,7 +185,7 @@ def test_a_wrong_password_fails_before_cargo_runs(
 def test_the_crate_names_the_pfx(code_signing: CodeSigning, tmp_path: Path) -> None:
     shutil.copy(code_signing.pfx, tmp_path / "code.pfx")
     signing = '\n[package.metadata.packager.signing]\npfx = "../code.pfx"\n'
-    crate = _broken_crate(tmp_path, signing)
+    crate = uncompilable_hello(tmp_path, signing)
     found = _bundle_windows_crate(crate, tmp_path, password="wrong")
     assert "does not open with the password given" in found
 

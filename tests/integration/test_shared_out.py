@@ -9,13 +9,12 @@ end in cargo's error instead. Without --out, the outputs go to ./dist.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, SAMPLES, cargo_env, run_packager
+from tests.helpers import REPO, SAMPLES, cargo_env, run_packager, uncompilable_hello
 from tests.integration.bundle_helpers import DEBIAN_PYTHON, bundle_environ
 
 pytestmark = pytest.mark.integration
@@ -68,15 +67,6 @@ def test_two_formats_of_one_app_written_by_two_runs_share_one_out(
     assert sorted(_sums(tmp_path)) == sorted([*outputs, *(f"{o}.cdx.json" for o in outputs)])
 
 
-def _broken_hello(tmp_path: Path) -> Path:
-    """A copy of samples/hello that cargo cannot compile (its manifest is sound)."""
-    crate = tmp_path / "hello"
-    shutil.copytree(SAMPLES / "hello", crate, ignore=shutil.ignore_patterns("target"))
-    with open(crate / "src" / "main.rs", "a", encoding="utf-8") as handle:
-        handle.write('\nfn this_does_not_compile() -> u8 { "a string" }\n')
-    return crate
-
-
 def _refused_before_cargo(crate: Path, existing: Path, *args: str) -> None:
     """`packager bundle CRATE ARGS` ends in the one-line "already exists" error for
     `existing`, left untouched, not in cargo's (exit 3)."""
@@ -104,7 +94,7 @@ def _refused_before_cargo(crate: Path, existing: Path, *args: str) -> None:
 def test_an_existing_output_is_refused_before_cargo_runs(
     tmp_path: Path, fmt: str, existing: str
 ) -> None:
-    crate = _broken_hello(tmp_path)
+    crate = uncompilable_hello(tmp_path)
     out = tmp_path / "out"
     out.mkdir()
     _make_existing(out / existing, directory=fmt == "dir")
@@ -117,7 +107,7 @@ def test_an_existing_output_is_refused_before_cargo_runs(
 def test_an_existing_windows_installer_is_refused_before_python_is_fetched_or_cargo_runs(
     tmp_path: Path, fmt: str
 ) -> None:
-    crate = _broken_hello(tmp_path)
+    crate = uncompilable_hello(tmp_path)
     out = tmp_path / "out"
     out.mkdir()
     existing = out / ("hello-0.1.0-x64.msi" if fmt == "msi" else "hello-0.1.0-setup.exe")
@@ -129,7 +119,7 @@ def test_an_existing_windows_installer_is_refused_before_python_is_fetched_or_ca
 def test_an_existing_output_of_one_of_several_targets_is_refused_before_any_is_built(
     tmp_path: Path,
 ) -> None:
-    crate = _broken_hello(tmp_path)
+    crate = uncompilable_hello(tmp_path)
     out = tmp_path / "out"
     existing = out / WINDOWS / "hello.zip"
     existing.parent.mkdir(parents=True)

@@ -9,7 +9,6 @@ is found in no file written and in none of the output.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from packager.core.context import cache_root
-from tests.helpers import SAMPLES, cargo_env, run_packager
+from tests.helpers import cargo_env, run_packager, uncompilable_hello
 from tests.integration.gpg_helpers import PASSPHRASE, GnuPG
 
 pytestmark = pytest.mark.integration
@@ -207,17 +206,6 @@ def _error(stderr: str) -> str:
     return errors[0]
 
 
-def _broken_hello(tmp_path: Path, manifest_extra: str = "") -> Path:
-    """A copy of samples/hello that cargo cannot compile, its Cargo.toml extended."""
-    crate = tmp_path / "hello"
-    shutil.copytree(SAMPLES / "hello", crate, ignore=shutil.ignore_patterns("target"))
-    with open(crate / "src" / "main.rs", "a", encoding="utf-8") as handle:
-        handle.write('\nfn this_does_not_compile() -> u8 { "a string" }\n')
-    with open(crate / "Cargo.toml", "a", encoding="utf-8") as handle:
-        handle.write(manifest_extra)
-    return crate
-
-
 def _bundle_crate(gnupg: GnuPG, crate: Path, tmp_path: Path, *args: str) -> tuple[int, str]:
     environ = {**cargo_env(), "GNUPGHOME": str(gnupg.home)}
     completed = run_packager("bundle", str(crate), "--out", str(tmp_path / "out"),
@@ -226,7 +214,7 @@ def _bundle_crate(gnupg: GnuPG, crate: Path, tmp_path: Path, *args: str) -> tupl
 
 
 def test_an_unknown_key_is_refused_before_cargo_runs(gnupg: GnuPG, tmp_path: Path) -> None:
-    code, stderr = _bundle_crate(gnupg, _broken_hello(tmp_path), tmp_path, "--gpg-key",
+    code, stderr = _bundle_crate(gnupg, uncompilable_hello(tmp_path), tmp_path, "--gpg-key",
                                  "0xDEADBEEFDEADBEEF")  # fmt: skip
     assert (code, _error(stderr)) == (
         3,
@@ -236,12 +224,12 @@ def test_an_unknown_key_is_refused_before_cargo_runs(gnupg: GnuPG, tmp_path: Pat
 
 def test_the_crate_names_the_key_and_the_flag_wins(gnupg: GnuPG, tmp_path: Path) -> None:
     signing = f'\n[package.metadata.packager.signing]\ngpg-key = "{gnupg.key}"\n'
-    crate = _broken_hello(tmp_path, signing)
+    crate = uncompilable_hello(tmp_path, signing)
     code, stderr = _bundle_crate(gnupg, crate, tmp_path, "--gpg-key", "nobody@example.org")
     assert (code, "no secret key nobody@example.org" in _error(stderr)) == (3, True)
 
 
 def test_the_crate_names_the_key(gnupg: GnuPG, tmp_path: Path) -> None:
     signing = '\n[package.metadata.packager.signing]\ngpg-key = "nobody@example.org"\n'
-    code, stderr = _bundle_crate(gnupg, _broken_hello(tmp_path, signing), tmp_path)
+    code, stderr = _bundle_crate(gnupg, uncompilable_hello(tmp_path, signing), tmp_path)
     assert (code, "no secret key nobody@example.org" in _error(stderr)) == (3, True)
