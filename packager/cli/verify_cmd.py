@@ -40,7 +40,8 @@ if it exits first, or is not ready within --timeout.
 With --sign-ca FILE, SUBJECT (a Windows folder, .zip, .msi or setup.exe) is not run:
 each .exe, .dll, .pyd and .msi in it must carry an Authenticode signature that
 osslsigncode verifies under the CA certificate in FILE (a DLL may keep its own
-publisher's, as python3XY.dll keeps the PSF's); exit 1 names those that do not.
+publisher's if that chains to a root the system trusts, as python3XY.dll keeps the
+PSF's); exit 1 names those that do not.
 
 With --gpg-keyring FILE, SUBJECT is not run: its signature is checked instead. SUBJECT
 is an output file beside SHA256SUMS and SHA256SUMS.asc, or the folder holding them (every
@@ -276,7 +277,8 @@ def _show_gui(
     metavar="FILE",
     help="Instead of running SUBJECT (a Windows folder, .zip, .msi or setup.exe), check "
     "with osslsigncode that each .exe, .dll, .pyd and .msi in it is Authenticode-signed "
-    "under the CA certificate in FILE (PEM); a DLL may keep its own publisher's signature.",
+    "under the CA certificate in FILE (PEM); a DLL may keep a publisher's signature that "
+    "chains to a root the system trusts.",
 )
 @json_option
 @click.pass_context

@@ -4,10 +4,11 @@ SUBJECT is a Windows bundle folder, its .zip, an .msi, a setup.exe (or any .exe,
 .pyd), or an output folder holding several of them. Each .exe, .dll, .pyd and .msi is
 checked with `osslsigncode verify -CAfile FILE` (the CA of the certificate that signed
 it, as PEM). A program (.exe) or .msi must be signed under that CA; a DLL or .pyd may
-instead carry its own publisher's intact signature (python3XY.dll and the embeddable
-package's modules are the PSF's, which packager leaves as they are). A file without a
-signature, one changed after signing, and a program signed by someone else are
-reported, and the check fails (SignatureError, exit 1).
+instead carry its own publisher's signature if that chains to a root of the system's
+trust store (python3XY.dll and the embeddable package's modules are the PSF's, which
+packager leaves as they are), checked against its time-stamp, without fetching revocation
+lists. A file without a signature, one changed after signing, and one signed by anyone
+else are reported, and the check fails (SignatureError, exit 1).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from packager.outputs.authenticode import OSSLSIGNCODE_FIX
 # The files a Windows output signs; an .msi is signed as a whole.
 CHECKED_SUFFIXES = (".exe", ".dll", ".pyd", ".msi")
 _THIRD_PARTY_ALLOWED = (".dll", ".pyd")
+# The system's trust store (Debian's ca-certificates), which a publisher's chain must reach.
+_SYSTEM_ROOTS = "/etc/ssl/certs/ca-certificates.crt"
 _SUBJECT = re.compile(r"^\s*Subject:\s*(.*)$", re.MULTILINE)
 
 
@@ -35,14 +38,12 @@ class FileVerdict:
     """One file's Authenticode signature, as osslsigncode verify found it."""
 
     path: str  # relative to the subject (inside a zip: the member's name)
-    state: str  # "ours", "third-party", "unsigned", "changed", "unreadable"
+    state: str  # "ours", "publisher", "third-party", "unsigned", "changed", "unreadable"
     signer: str | None = None  # the signing certificate's subject
 
     @property
     def ok(self) -> bool:
-        return self.state == "ours" or (
-            self.state == "third-party" and self.path.lower().endswith(_THIRD_PARTY_ALLOWED)
-        )
+        return self.state in ("ours", "publisher")
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,8 @@ class AuthenticodeCheck:
 _WHY = {
     "unsigned": "has no signature",
     "changed": "was changed after signing",
-    "third-party": "is signed under another CA",
+    "third-party": "is signed by someone else: its chain reaches neither this CA nor a "
+    "root the system trusts",
     "unreadable": "is no PE or MSI file osslsigncode can read",
 }
 
@@ -154,4 +156,16 @@ def _verdict(
         return FileVerdict(shown, "unsigned")
     if "MISMATCH" in text or "Calculated message digest" not in text:
         return FileVerdict(shown, "changed", signer)
+    if path.lower().endswith(_THIRD_PARTY_ALLOWED) and _publishers(osslsigncode, path, environ):
+        return FileVerdict(shown, "publisher", signer)
     return FileVerdict(shown, "third-party", signer)
+
+
+def _publishers(osslsigncode: str, path: str, environ: Mapping[str, str]) -> bool:
+    """Whether `path`'s signature chains to a root of the system's trust store, valid at
+    its time-stamp (revocation lists are not fetched: the check stays offline)."""
+    roots = environ.get("SSL_CERT_FILE") or _SYSTEM_ROOTS
+    if not os.path.isfile(roots):
+        return False
+    argv = [osslsigncode, "verify", "-CAfile", roots, "-TSA-CAfile", roots, "-ignore-crl"]
+    return runner.run([*argv, "-in", path], environ=environ, check=False).returncode == 0

@@ -200,3 +200,25 @@ def test_sign_pfx_is_refused_for_a_linux_program(code_signing: CodeSigning, tmp_
         "packager: error: --sign-pfx cannot be used with a Linux (ELF) program: Authenticode "
         "signs Windows programs (--gpg-key signs SHA256SUMS and .rpm)",
     )
+
+
+def test_a_module_signed_by_another_self_made_certificate_fails_verify(
+    signed: SignedRun, code_signing: CodeSigning, tmp_path: Path
+) -> None:
+    # An intact signature is not enough for a DLL or .pyd: its chain must reach the CA
+    # given, or a root the system trusts (as the PSF's does); a self-made one reaches none.
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "other.key", "-out",
+             "other.pem", "-days", "30", "-subj", "/CN=Someone Else", "-addext",
+             "extendedKeyUsage=codeSigning", cwd=tmp_path)  # fmt: skip
+    folder = tmp_path / "app"
+    shutil.copytree(signed.out / "app", folder)
+    for argv in (
+        ["remove-signature", "-in", str(folder / "python311.dll"), "-out", "plain.dll"],
+        ["sign", "-certs", "other.pem", "-key", "other.key", "-in", "plain.dll", "-out",
+         str(folder / "_app_ext.pyd")],
+    ):  # fmt: skip
+        done = subprocess.run(["osslsigncode", *argv], cwd=tmp_path, capture_output=True)
+        assert done.returncode == 0, done.stderr
+    completed = run_packager("verify", "--sign-ca", str(code_signing.ca), str(folder))
+    refused = "_app_ext.pyd is signed by someone else" in completed.stderr
+    assert (completed.returncode, refused) == (1, True), completed.stderr
