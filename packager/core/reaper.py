@@ -21,6 +21,8 @@ import sys
 import threading
 from typing import IO
 
+from packager.core.secrets import child_environ
+
 # The watchdog: "+N" lists group N, "-N" strikes it off; at end of input, kill the rest.
 _WATCHDOG = """
 import os, signal, sys
@@ -80,6 +82,7 @@ def _start() -> IO[str] | None:
     try:
         watchdog = subprocess.Popen(
             [sys.executable, "-I", "-S", "-c", _WATCHDOG],
+            env=child_environ(os.environ),
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -22,6 +22,7 @@ from typing import IO, Any
 
 from packager.core import reaper
 from packager.core.errors import ToolError
+from packager.core.secrets import child_environ
 
 Echo = Callable[[str], None]
 _PR_SET_PDEATHSIG = 1  # prctl's option: the signal a child gets when its parent dies
@@ -60,7 +61,8 @@ def run(
     stdin_text: str | None = None,
     pass_fds: Sequence[int] = (),
 ) -> ToolResult:
-    """Run `argv` with exactly `environ`; with `on_line`, stream stderr line by line;
+    """Run `argv` with `environ`, less the signing secrets (core/secrets.py); with `on_line`,
+    stream stderr line by line;
     `pass_fds`: descriptors the tool inherits (a secret's pipe), captured runs only."""
     command = tuple(argv)
     if echo is not None:
@@ -106,7 +108,7 @@ def _capture(
     reaper.ready()
     with subprocess.Popen(
         command,
-        env=dict(environ),
+        env=child_environ(environ),
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -160,7 +162,7 @@ def spawn(
     try:
         process = subprocess.Popen(
             tuple(command),
-            env=dict(environ),
+            env=child_environ(environ),
             cwd=cwd,
             stdin=stdin,
             stdout=stdout,
@@ -213,7 +215,7 @@ def _stream(
     reaper.ready()
     with subprocess.Popen(
         command,
-        env=dict(environ),
+        env=child_environ(environ),
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

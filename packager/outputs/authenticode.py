@@ -7,9 +7,10 @@ signed by the PSF: they are left as they are), then the .msi and setup.exe once 
 made, so the files inside the installers are the signed ones.
 
 The PKCS#12 file's password comes from PACKAGER_SIGN_PASSWORD or --sign-password-file;
-it reaches openssl and osslsigncode on their standard input (`-passin stdin`, `-readpass
--`), never on a command line, and the variable is taken out of the environment every tool
-sees. `check_code_signer` proves the file opens with it before the build.
+it reaches openssl on its standard input (`-passin stdin`) and osslsigncode on a pipe
+(`-readpass /dev/fd/N`), never on a command line; no program packager starts inherits
+the variable (core/secrets.py). `check_code_signer` proves the file opens with it before
+the build.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from packager.core import runner
+from packager.core import runner, secrets
 from packager.core.errors import ToolError, UsageError
+from packager.outputs.signing import secret_pipe
 
 PASSWORD_ENV = "PACKAGER_SIGN_PASSWORD"
 OSSLSIGNCODE_FIX = "install osslsigncode (Debian: apt-get install osslsigncode)"
@@ -45,8 +47,8 @@ class CodeSigner:
 
 
 def public_environ(environ: Mapping[str, str]) -> dict[str, str]:
-    """`environ` without the PFX password: what every tool of a run sees."""
-    return {name: value for name, value in environ.items() if name != PASSWORD_ENV}
+    """`environ` without either signing secret: what every tool of a run sees."""
+    return secrets.child_environ(environ)
 
 
 def make_code_signer(
@@ -115,10 +117,18 @@ def sign_file(signer: CodeSigner, path: str) -> None:
     os.close(descriptor)
     os.unlink(signed)  # osslsigncode writes a new file
     try:
-        argv = [osslsigncode, "sign", "-pkcs12", signer.pfx, "-readpass", "-", "-h", "sha256"]
-        if signer.timestamp is not None:
-            argv += ["-ts", signer.timestamp]
-        result = _run(signer, [*argv, "-in", path, "-out", signed])
+        # The password on a pipe named as a file: osslsigncode before 2.9 (Debian 12's
+        # 2.5) takes `-readpass -` for a file called "-".
+        with secret_pipe(signer.password) as password_fd:
+            assert password_fd is not None
+            argv = [osslsigncode, "sign", "-pkcs12", signer.pfx, "-h", "sha256"]
+            argv += ["-readpass", f"/dev/fd/{password_fd}"]
+            if signer.timestamp is not None:
+                argv += ["-ts", signer.timestamp]
+            result = runner.run(
+                [*argv, "-in", path, "-out", signed], environ=signer.environ, check=False,
+                echo=signer.echo, pass_fds=(password_fd,),
+            )  # fmt: skip
         if result.returncode != 0 or not os.path.isfile(signed):
             raise ToolError(
                 f"osslsigncode could not sign {name}: {_last_line(result.stderr)}",

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from packager.core import runner
+from packager.core import runner, secrets
 from packager.core.errors import ToolError, UsageError
 
 PASSPHRASE_ENV = "PACKAGER_GPG_PASSPHRASE"
@@ -46,8 +46,8 @@ class Signer:
 
 
 def public_environ(environ: Mapping[str, str]) -> dict[str, str]:
-    """`environ` without the passphrase: what every tool of a run sees."""
-    return {name: value for name, value in environ.items() if name != PASSPHRASE_ENV}
+    """`environ` without either signing secret: what every tool of a run sees."""
+    return secrets.child_environ(environ)
 
 
 def make_signer(
@@ -123,7 +123,7 @@ def sign_rpm(signer: Signer, path: str) -> None:
     gpg = runner.require("gpg", signer.environ, fix=GPG_FIX)
     with (
         tempfile.TemporaryDirectory(prefix="packager-rpmsign-") as home,
-        _secret(signer.passphrase) as descriptor,
+        secret_pipe(signer.passphrase) as descriptor,
     ):
         environ = {
             **{k: v for k, v in signer.environ.items() if k != "XDG_CONFIG_HOME"},
@@ -154,8 +154,9 @@ def _unattended(signer: Signer, *, passphrase_fd: int | None) -> list[str]:
 
 
 @contextmanager
-def _secret(passphrase: str | None) -> Iterator[int | None]:
-    """A pipe's read end holding `passphrase` (one line), for a tool to inherit."""
+def secret_pipe(passphrase: str | None) -> Iterator[int | None]:
+    """A pipe's read end holding `passphrase` (one line), for a tool to inherit (None:
+    no passphrase, no pipe)."""
     if passphrase is None:
         yield None
         return

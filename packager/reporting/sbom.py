@@ -32,6 +32,7 @@ from packager.binary.sbom import (
 )
 from packager.core import runner
 from packager.core.errors import UnreadableInputError
+from packager.core.secrets import child_environ
 
 _TAR_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 _PIPED = {  # suffix: (tool, its arguments before the file, how to install it)
@@ -117,7 +118,9 @@ def _from_zip(path: str) -> dict[str, Any]:
 
 def _from_pipe(command: list[str], path: str) -> dict[str, Any]:
     """Stream the tar that `command` writes to its output, and read the SBOM from it."""
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as process:
+    with subprocess.Popen(
+        command, env=child_environ(os.environ), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    ) as process:
         assert process.stdout is not None
         try:
             with tarfile.open(fileobj=process.stdout, mode="r|") as tar:
