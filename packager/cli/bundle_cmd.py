@@ -407,7 +407,8 @@ def _request(params: BundleParams, target: str | None, package_dir: str | None) 
         verify=params["run_verify"],
         glibc=_glibc(params, package_dir),
         verify_on=() if params["verify_on"] is None else parse_distros(params["verify_on"]),
-        gpg_key=params["gpg_key"] or declared_gpg_key(package_dir),
+        # A onefile program writes nothing gpg signs: the crate's key applies to the rest.
+        gpg_key=params["gpg_key"] or (None if params["onefile"] else declared_gpg_key(package_dir)),
         code_signing=code_signing(
             params["sign_pfx"], params["sign_password_file"], params["sign_timestamp"], package_dir
         ),

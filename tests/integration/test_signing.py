@@ -233,3 +233,14 @@ def test_the_crate_names_the_key(gnupg: GnuPG, tmp_path: Path) -> None:
     signing = '\n[package.metadata.packager.signing]\ngpg-key = "nobody@example.org"\n'
     code, stderr = _bundle_crate(gnupg, uncompilable_hello(tmp_path, signing), tmp_path)
     assert (code, "no secret key nobody@example.org" in _error(stderr)) == (3, True)
+
+
+def test_the_crates_key_does_not_stop_a_onefile_bundle(gnupg: GnuPG, tmp_path: Path) -> None:
+    # A onefile program writes nothing gpg signs; the crate's key is for its other bundles.
+    # The crate does not compile: reaching cargo is the proof that nothing refused it.
+    signing = '\n[package.metadata.packager.signing]\ngpg-key = "nobody@example.org"\n'
+    environ = {**cargo_env(), "GNUPGHOME": str(gnupg.home)}
+    completed = run_packager("bundle", str(uncompilable_hello(tmp_path, signing)), "--onefile",
+                             "--out", str(tmp_path / "out"), environ=environ)  # fmt: skip
+    reached_cargo = "this_does_not_compile" in completed.stderr
+    assert (completed.returncode, reached_cargo) == (3, True), completed.stderr[-3000:]
