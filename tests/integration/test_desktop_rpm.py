@@ -345,7 +345,7 @@ def test_manifest_with_an_rpm_follows_the_schema(gui_bundle: BundleManifest) -> 
     document = to_document(BundleRun("elf", gui_bundle, None, ()))
     validate(document, "bundle-v1.json")
     formats = [output["format"] for output in document["bundle"]["outputs"]]
-    assert formats == ["installer", "deb", "rpm", None]
+    assert formats == ["installer", "deb", "rpm", None, None, None, None]  # 3 SBOMs, SHA256SUMS
 
 
 def test_cli_refuses_an_icon_of_no_hicolor_size_before_building(
