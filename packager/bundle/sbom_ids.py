@@ -304,7 +304,7 @@ class Crate:
 
     name: str
     version: str
-    source: str  # "registry+https://github.com/rust-lang/crates.io-index", "git+…"
+    source: str  # as Cargo.lock gives it: "registry+URL", "sparse+URL", "git+URL"
 
 
 def cargo_crates(package_dir: str | None) -> list[Crate]:

@@ -129,7 +129,7 @@ def test_crates_come_from_the_workspace_lock_above_the_package(tmp_path: Path) -
     (tmp_path / "Cargo.lock").write_text(
         'version = 4\n\n[[package]]\nname = "app"\nversion = "0.1.0"\n\n'
         '[[package]]\nname = "pyo3"\nversion = "0.29.3"\n'
-        'source = "registry+https://github.com/rust-lang/crates.io-index"\n'
+        'source = "registry+https://index.example.org/"\n'
     )
     member = tmp_path / "crates" / "app"
     member.mkdir(parents=True)
