@@ -18,10 +18,11 @@ from packager.bundle.layouts import LaidOut
 from packager.bundle.options import BundleRequest, CodeSigning
 from packager.core.context import Context
 from packager.core.errors import UsageError
+from packager.core.secrets import child_environ
 from packager.outputs import authenticode
 from packager.outputs.authenticode import CodeSigner, check_code_signer, make_code_signer
 from packager.outputs.model import BundleFormat
-from packager.outputs.signing import Signer, check_signer, make_signer, public_environ
+from packager.outputs.signing import Signer, check_signer, make_signer
 
 
 def check_signing(request: BundleRequest, ctx: Context) -> None:
@@ -63,8 +64,7 @@ def code_signer(request: BundleRequest, ctx: Context) -> CodeSigner | None:
 def signer_and_context(request: BundleRequest, ctx: Context) -> tuple[Signer | None, Context]:
     """The Signer of --gpg-key (None without it), and `ctx` without either secret."""
     signer = make_signer(request.gpg_key, ctx.environ, ctx.echo)
-    environ = authenticode.public_environ(public_environ(ctx.environ))
-    return signer, replace(ctx, environ=environ)
+    return signer, replace(ctx, environ=child_environ(ctx.environ))
 
 
 def sign_laid_out(laid_out: LaidOut, signer: CodeSigner, ctx: Context) -> LaidOut:

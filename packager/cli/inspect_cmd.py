@@ -10,7 +10,6 @@ import click
 from packager.binary.checks import check_result
 from packager.cli.options import echo_errors, jobs_option, json_option, run_inspect
 from packager.core.errors import EXIT_CLEAN, EXIT_USAGE, UsageError
-from packager.reporting import sbom
 from packager.reporting.inspect import to_json, to_text
 
 
@@ -77,5 +76,7 @@ def _inspect_sbom(path: str | None, paths: tuple[str, ...], as_json: bool) -> No
             else "nothing to inspect",
             fix="e.g. packager inspect target/release/myapp, or packager inspect --sbom dist/hello",
         )
+    from packager.reporting import sbom  # tarfile, zipfile: only for --sbom
+
     document = sbom.load_sbom(path, os.environ)
     click.echo(sbom.to_json(document) if as_json else sbom.to_text(document))

@@ -46,11 +46,6 @@ class CodeSigner:
     echo: runner.Echo | None = field(default=None, repr=False, compare=False)
 
 
-def public_environ(environ: Mapping[str, str]) -> dict[str, str]:
-    """`environ` without either signing secret: what every tool of a run sees."""
-    return secrets.child_environ(environ)
-
-
 def make_code_signer(
     pfx: str | None,
     password_file: str | None,
@@ -82,7 +77,9 @@ def make_code_signer(
                 f"cannot read the password file ({getattr(exc, 'strerror', None) or exc})",
                 path=password_file,
             ) from None
-    return CodeSigner(os.path.abspath(pfx), password, timestamp, public_environ(environ), echo)
+    return CodeSigner(
+        os.path.abspath(pfx), password, timestamp, secrets.child_environ(environ), echo
+    )
 
 
 def check_code_signer(signer: CodeSigner) -> None:

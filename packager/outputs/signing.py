@@ -45,11 +45,6 @@ class Signer:
     echo: runner.Echo | None = field(default=None, repr=False, compare=False)
 
 
-def public_environ(environ: Mapping[str, str]) -> dict[str, str]:
-    """`environ` without either signing secret: what every tool of a run sees."""
-    return secrets.child_environ(environ)
-
-
 def make_signer(
     key: str | None, environ: Mapping[str, str], echo: runner.Echo | None = None
 ) -> Signer | None:
@@ -63,7 +58,7 @@ def make_signer(
             fix="list your keys with gpg --list-secret-keys",
         )
     passphrase = environ.get(PASSPHRASE_ENV) or None
-    return Signer(key, public_environ(environ), passphrase, echo)
+    return Signer(key, secrets.child_environ(environ), passphrase, echo)
 
 
 def check_signer(signer: Signer, *, rpm: bool) -> None:
