@@ -114,7 +114,7 @@ def write_licences(root: str, inputs: LicenceInputs, ctx: Context) -> Licences:
         notes.append(
             f"no licence text found for {', '.join(missing)}: {INDEX} lists them without one"
         )
-    _write(root, notices)
+    write_texts(root, notices)
     return Licences(len(notices), tuple(missing), tuple(notes), tuple(notices))
 
 
@@ -275,7 +275,7 @@ def covers(notice: Notice, relative: str) -> bool:
     )
 
 
-def _write(root: str, notices: list[Notice]) -> None:
+def write_texts(root: str, notices: list[Notice]) -> None:
     """licenses/COMPONENT/TEXT for each notice's texts, and licenses/README."""
     lines = [_HEADER]
     for notice in notices:

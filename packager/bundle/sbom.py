@@ -83,7 +83,8 @@ def write_sbom(
     root: str, notices: Iterable[Notice], facts: SbomFacts, environ: Mapping[str, str]
 ) -> str:
     """Write sbom.cdx.json at the top of the tree `root`; its path."""
-    document = sbom_document(root, list(notices), facts, environ)
+    listed = list(notices)
+    document = sbom_document(tree_files(root, listed), listed, facts, environ)
     path = os.path.join(root, SBOM_NAME)
     stdlib.write_text(path, dump(document))
     return path
@@ -95,9 +96,13 @@ def dump(document: Mapping[str, Any]) -> str:
 
 
 def sbom_document(
-    root: str, notices: list[Notice], facts: SbomFacts, environ: Mapping[str, str]
+    files: Mapping[str, str],
+    notices: list[Notice],
+    facts: SbomFacts,
+    environ: Mapping[str, str],
 ) -> dict[str, Any]:
-    """The CycloneDX document of the tree `root`."""
+    """The CycloneDX document of a bundle whose `files` ({path in the bundle: the file
+    on disk}) are listed with their hashes."""
     refs = {id(notice): _ref(notice) for notice in notices if notice.kind}
     app = next(n for n in notices if n.kind == "app")  # licences.py always makes one
     subject = _component(app, "app")
@@ -111,7 +116,7 @@ def sbom_document(
     ]
     _add_debian_versions(packages, notices, facts, environ)
     crates = [_crate(name, version, source) for name, version, source in _crates(facts)]
-    files = _files(root, notices, refs)
+    file_components = _files(files, notices, refs)
     metadata: dict[str, Any] = {
         "tools": {
             "components": [{"type": "application", "name": "packager", "version": __version__}]
@@ -127,7 +132,7 @@ def sbom_document(
         "specVersion": SPEC_VERSION,
         "version": 1,
         "metadata": metadata,
-        "components": [*listed, *files],
+        "components": [*listed, *file_components],
         "dependencies": [
             {"ref": subject["bom-ref"], "dependsOn": [item["bom-ref"] for item in listed]}
         ],
@@ -284,8 +289,9 @@ def _crate(name: str, version: str, source: str) -> dict[str, Any]:
     }
 
 
-def _files(root: str, notices: list[Notice], refs: Mapping[int, str]) -> list[dict[str, Any]]:
-    """A file component for every ELF file of the tree and every file a notice names."""
+def tree_files(root: str, notices: Iterable[Notice]) -> dict[str, str]:
+    """{bundle path: file} of what the SBOM of the tree `root` lists: every ELF file and
+    every file a notice names on its own."""
     paths = {os.path.relpath(path, root).replace(os.sep, "/") for path in elf_files_under(root)}
     for notice in notices:
         paths.update(
@@ -293,16 +299,21 @@ def _files(root: str, notices: list[Notice], refs: Mapping[int, str]) -> list[di
             for entry in notice.covers
             if not entry.endswith("/") and os.path.isfile(os.path.join(root, *entry.split("/")))
         )
+    return {relative: os.path.join(root, *relative.split("/")) for relative in sorted(paths)}
+
+
+def _files(
+    files: Mapping[str, str], notices: list[Notice], refs: Mapping[int, str]
+) -> list[dict[str, Any]]:
+    """A file component for each of `files`, linked to the notices that cover it."""
     found: list[dict[str, Any]] = []
-    for relative in sorted(paths):
+    for relative in sorted(files):
         owners = [refs[id(n)] for n in notices if id(n) in refs and covers(n, relative)]
         component: dict[str, Any] = {
             "type": "file",
             "bom-ref": f"file:{relative}",
             "name": relative,
-            "hashes": [
-                {"alg": "SHA-256", "content": sha256_file(os.path.join(root, *relative.split("/")))}
-            ],
+            "hashes": [{"alg": "SHA-256", "content": sha256_file(files[relative])}],
         }
         if owners:
             component["properties"] = [

@@ -14,7 +14,7 @@ import pytest
 
 from packager.binary.sbom import SBOM_NAME, hash_mismatches, read_folder_sbom
 from packager.bundle.licences import Notice
-from packager.bundle.sbom import SbomFacts, sbom_document
+from packager.bundle.sbom import SbomFacts, sbom_document, tree_files
 from packager.bundle.sbom_ids import (
     DebianPackage,
     cargo_crates,
@@ -210,7 +210,7 @@ def _document(root: Path, interpreter: Interpreter, environ: dict[str, str], **t
     folder, notices = _tree(root, **tree)
     runtime = PythonRuntime(interpreter, str(root / "stdlib"), str(root / "dynload"), None, "sp")
     facts = SbomFacts("hello", "0.1.0", runtime, sysroot=str(root / "sysroot"))
-    return sbom_document(str(folder), notices, facts, environ)
+    return sbom_document(tree_files(str(folder), notices), notices, facts, environ)
 
 
 def test_without_source_date_epoch_the_document_carries_no_time(
