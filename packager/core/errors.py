@@ -107,6 +107,12 @@ class SignatureError(PackagerError):
     exit_code = EXIT_FINDINGS
 
 
+class ContentsError(PackagerError):
+    """A bundle's files are not the ones its SBOM lists: changed, missing or added."""
+
+    exit_code = EXIT_FINDINGS
+
+
 class RuntimeBuildError(ToolError):
     """A step of building a portable CPython runtime failed; its log is kept."""
 

@@ -26,6 +26,7 @@ from packager.core.errors import UnreadableInputError, UsageError
 from packager.core.safe_extract import extract_tar, extract_zip
 from packager.python.debian_root import c_library_root
 from packager.targets import PythonSource, linux_target_for
+from packager.verify.contents import check_contents
 from packager.verify.installers import installer_kind, verify_installer
 from packager.verify.model import BY_EXIT_STATUS, Expectation, VerifyResult
 from packager.verify.qemu import (
@@ -248,6 +249,7 @@ def prepare_sandbox(
     area = os.path.join(work, "area")
     os.mkdir(area)
     command, top = _prepare(os.path.abspath(subject), area, environ, echo)
+    checked = _checked_contents(area, top, subject)
     start, visible = SANDBOX_HOME, list(binds)
     if cwd is not None and os.path.isabs(cwd):
         start, visible = cwd, [*visible, cwd]
@@ -266,7 +268,7 @@ def prepare_sandbox(
         root=os.path.abspath(root),
         libraries=emulation.libraries,
     )
-    notes = (emulation.note,) if emulation.note else ()
+    notes = (*checked, *((emulation.note,) if emulation.note else ()))
     return Sandbox((*emulation.wrapper, *argv, *command), tuple(command), tuple(hidden), notes)
 
 
@@ -335,6 +337,16 @@ def _folder_of_bundle(top: str, cwd: str, area: str, subject: str) -> str:
             fix="name a folder inside it (e.g. app), or an absolute directory",
         )
     return inside
+
+
+def _checked_contents(area: str, top: str | None, subject: str) -> tuple[str, ...]:
+    """Check the bundle folder placed in `area` (`top` in the sandbox) against its SBOM
+    (packager.verify.contents); its note. An installer places it only when it runs, and a
+    onefile program is no folder: neither is checked here."""
+    if top is None or top == SANDBOX_AREA:
+        return ()
+    note = check_contents(os.path.join(area, os.path.relpath(top, SANDBOX_AREA)), subject)
+    return (note,) if note else ()
 
 
 def _installed_in(command: list[str], cwd: str) -> list[str]:

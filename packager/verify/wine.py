@@ -29,6 +29,7 @@ from packager.core.context import cache_root
 from packager.core.errors import ToolError, UnreadableInputError
 from packager.core.safe_extract import extract_zip
 from packager.verify import stand_ins
+from packager.verify.contents import check_contents
 from packager.verify.model import VerifyResult
 from packager.verify.watch import run_watched
 
@@ -84,6 +85,7 @@ def verify_windows(
             shutil.copytree(subject, os.path.join(area, name))
         else:
             extract_zip(subject, area)
+        note = check_contents(os.path.join(area, name), subject)
         launcher = f"{WINE_AREA}\\{name}\\{name}.cmd"
         result = run_watched(
             [prefix.wine, launcher, *args],
@@ -101,7 +103,7 @@ def verify_windows(
         returncode=result.returncode,
         stdout=result.stdout,
         stderr=result.stderr,
-        notes=prefix.notes,
+        notes=(*((note,) if note else ()), *prefix.notes),
         outcome=result.outcome,
         timeout=timeout,
     )
