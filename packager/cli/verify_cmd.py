@@ -20,6 +20,11 @@ The sandbox (bubblewrap) sees the system read-only with /usr/lib/python3*,
 is placed under "/tmp/packager verify/" first, so the run also proves it relocates. With
 --root or --distro the system is another userland; --sysroot: see its help.
 
+Before it runs, a folder, archive, .deb, .rpm or Windows bundle is checked against the
+sbom.cdx.json it carries: each file it lists must be there with its SHA-256, and no ELF
+or PE file may be there that it does not list; exit 1 names what differs, and nothing
+runs. A bundle without one runs unchecked, with a note.
+
 A Windows bundle (folder or zip) runs under wine instead, through its .cmd launcher,
 in a copy of a clean prefix (cached) with no Python installed and no Z: drive. wine 8
 lacks bcryptprimitives.dll, which Rust programs import: a stand-in is compiled (with
