@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from packager.core import runner
 from packager.core.errors import UsageError
 from packager.crate.appmeta import AppMetadata, MetadataOptions, read_metadata
-from packager.outputs.pkgroot import normalize_modes, stage_package_root
+from packager.outputs.pkgroot import LICENCES, normalize_modes, stage_package_root
 from packager.outputs.sysdeps import SystemNeeds, read_system_needs
 from packager.targets.machines import machine
 
@@ -172,7 +172,7 @@ def _write_control_dir(control_dir: str, fields: list[tuple[str, str]]) -> None:
 
 def _write_copyright(root: str, package: str, name: str) -> None:
     """/usr/share/doc/PACKAGE/copyright: the bundle's licence index, when it has one."""
-    index = os.path.join(root, "opt", name, "licenses", "README")
+    index = os.path.join(root, "opt", name, LICENCES, "README")
     if not os.path.isfile(index):
         return
     with open(index, encoding="utf-8") as handle:

@@ -13,6 +13,8 @@ import shutil
 from packager.crate.appmeta import AppMetadata
 from packager.outputs.desktop import stage_entry, wants_entry
 
+LICENCES = "licenses"  # the bundle's folder of licence texts (packager.bundle.licences)
+
 
 def stage_package_root(
     root: str, tree: str, name: str, launcher: str, meta: AppMetadata | None

@@ -24,7 +24,7 @@ from packager.core import runner
 from packager.core.errors import ToolError, UsageError
 from packager.crate.appmeta import AppMetadata
 from packager.outputs.deb import package_name
-from packager.outputs.pkgroot import normalize_modes, stage_package_root
+from packager.outputs.pkgroot import LICENCES, normalize_modes, stage_package_root
 from packager.outputs.sysdeps import SystemNeeds, read_system_needs
 from packager.targets.machines import machine
 
@@ -92,10 +92,17 @@ def _spec_text(value: str) -> str:
 
 
 def spec_text(
-    meta: AppMetadata, *, package: str, requires: tuple[str, ...], files: tuple[str, ...]
+    meta: AppMetadata,
+    *,
+    package: str,
+    requires: tuple[str, ...],
+    files: tuple[str, ...],
+    marked: PackageFiles | None = None,
 ) -> str:
     """The spec file: the header from `meta`, an %install that copies the staged root
-    (named by $PACKAGER_RPM_ROOT) and the %files list."""
+    (named by $PACKAGER_RPM_ROOT) and the %files list: `files`, then `marked`'s
+    directories (%dir) and licence files (%license: `rpm -qL` lists them, and an install
+    with --nodocs keeps them)."""
     mapped = rpm_version(meta.version)
     header = [
         ("Name", package),
@@ -120,6 +127,9 @@ def spec_text(
     lines += ["", "%description", *(_spec_text(line) for line in description)]
     lines += ["", "%install", 'cp -a -- "$PACKAGER_RPM_ROOT/." "$RPM_BUILD_ROOT/"']
     lines += ["", "%files", "%defattr(-,root,root,-)", *(f'"{path}"' for path in files)]
+    if marked is not None:
+        lines += [f'%dir "{path}"' for path in marked.directories]
+        lines += [f'%license "{path}"' for path in marked.licences]
     return "".join(f"{line}\n" for line in lines)
 
 
@@ -137,6 +147,29 @@ def _defines(topdir: str) -> list[str]:
         "clamp_mtime_to_source_date_epoch": "1",
     }
     return [arg for key, value in values.items() for arg in ("--define", f"{key} {value}")]
+
+
+@dataclass(frozen=True)
+class PackageFiles:
+    """Entries of %files with an attribute of their own."""
+
+    directories: tuple[str, ...] = ()  # %dir: the directory itself, not its contents
+    licences: tuple[str, ...] = ()  # %license
+
+
+def _licence_marked(
+    files: tuple[str, ...], root: str, name: str
+) -> tuple[tuple[str, ...], PackageFiles]:
+    """(files, marked) for %files: the /opt folder's licence folder marked %license, each
+    of its other entries listed, the folder itself as %dir."""
+    install_dir = f"/opt/{name}"
+    if install_dir not in files or not os.path.isdir(os.path.join(root, "opt", name, LICENCES)):
+        return files, PackageFiles()
+    entries = sorted(os.listdir(os.path.join(root, "opt", name)))
+    expanded = [f"{install_dir}/{entry}" for entry in entries if entry != LICENCES]
+    listed = [path for path in files if path != install_dir]
+    marked = PackageFiles((install_dir,), (f"{install_dir}/{LICENCES}",))
+    return (*expanded, *listed), marked
 
 
 def write_rpm(
@@ -157,7 +190,9 @@ def write_rpm(
     package = package_name(name)  # the .deb's: one name on every system
     rpm_arch = rpm_architecture(arch)
     root = os.path.join(work_dir, "root")
-    files = stage_package_root(root, tree, name, launcher, meta)
+    files, marked = _licence_marked(
+        stage_package_root(root, tree, name, launcher, meta), root, name
+    )
     normalize_modes(root)
     needs = read_system_needs(os.path.join(root, "opt", name), environ=environ)
     requires = rpm_requires(needs, arch)
@@ -166,7 +201,9 @@ def write_rpm(
         os.makedirs(os.path.join(topdir, part))
     spec = os.path.join(topdir, "SPECS", f"{package}.spec")
     with open(spec, "w", encoding="utf-8") as handle:
-        handle.write(spec_text(meta, package=package, requires=requires, files=files))
+        handle.write(
+            spec_text(meta, package=package, requires=requires, files=files, marked=marked)
+        )
     build_environ = {**environ, "SOURCE_DATE_EPOCH": str(mtime), "PACKAGER_RPM_ROOT": root}
     runner.run(
         [rpmbuild, "-bb", "--quiet", "--nodeps", "--target", rpm_arch, *_defines(topdir), spec],

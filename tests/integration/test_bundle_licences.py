@@ -293,3 +293,12 @@ def test_the_deb_installs_a_debian_copyright_file_with_the_index(
     index = (_tree(hello_bundle) / "licenses" / "README").read_text()
     points = f"/opt/{hello_bundle.name}/licenses/" in copyright_file
     assert (copyright_file.endswith(index), points) == (True, True)
+
+
+def test_the_rpm_marks_the_licence_texts_as_licence_files(hello_bundle: BundleManifest) -> None:
+    rpm = output_path(hello_bundle, BundleFormat.RPM)
+    marked = subprocess.run(["rpm", "-qLp", str(rpm)], capture_output=True, check=True, text=True)
+    name = hello_bundle.name
+    texts = {text for entry in read_index(_tree(hello_bundle)) for text in entry.texts}
+    expected = {f"/opt/{name}/{text}" for text in texts} | {f"/opt/{name}/licenses/README"}
+    assert expected <= set(marked.stdout.splitlines())

@@ -23,6 +23,7 @@ from packager.outputs.desktop import (
     string_value,
 )
 from packager.outputs.rpm import (
+    PackageFiles,
     RpmVersion,
     package_file_name,
     rpm_requires,
@@ -264,3 +265,11 @@ def test_missing_rpmbuild_names_the_package_to_install(tmp_path: Path) -> None:
         )
     assert raised.value.fix is not None and "apt-get install rpm" in raised.value.fix
     assert not (tmp_path / "work").exists()
+
+
+def test_spec_marks_the_licence_folder_and_the_install_folder() -> None:
+    marked = PackageFiles(directories=("/opt/app",), licences=("/opt/app/licenses",))
+    text = spec_text(META, package="app", requires=(), files=("/opt/app/bin",), marked=marked)
+    files = text.split("%files\n", 1)[1].splitlines()
+    expected = ["%defattr(-,root,root,-)", '"/opt/app/bin"', '%dir "/opt/app"']
+    assert files == [*expected, '%license "/opt/app/licenses"']
