@@ -239,21 +239,32 @@ def _members_of(tar: tarfile.TarFile, wanted: Callable[[str], bool]) -> list[tup
 
 def _from_deb(component: str, deb: str, into: str, ctx: Context) -> list[str]:
     """The copyright file a data package installs (unpacked with `dpkg-deb -x`: files
-    only, no scripts, into a scratch folder removed afterwards)."""
+    only, no scripts, into a scratch folder removed afterwards, whatever happens)."""
     dpkg_deb = runner.require("dpkg-deb", ctx.environ, fix="install dpkg")
     scratch = os.path.join(into, ".unpacked")
-    runner.run([dpkg_deb, "-x", deb, scratch], environ=ctx.environ, echo=ctx.echo)
-    docs = os.path.join(scratch, "usr", "share", "doc")
-    found = sorted(
+    try:
+        runner.run([dpkg_deb, "-x", deb, scratch], environ=ctx.environ, echo=ctx.echo)
+        found = _copyright_files(os.path.join(scratch, "usr", "share", "doc"))
+        if found:
+            shutil.copyfile(found[0], os.path.join(into, "copyright"))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return ["copyright"] if found else []
+
+
+def _copyright_files(docs: str) -> list[str]:
+    """The regular files DOCS/PACKAGE/copyright that are inside DOCS once links are
+    resolved (a link may point at this machine's files)."""
+    inside = os.path.realpath(docs) + os.sep
+    candidates = (
         os.path.join(docs, package, "copyright")
         for package in (os.listdir(docs) if os.path.isdir(docs) else [])
-        if os.path.isfile(os.path.join(docs, package, "copyright"))
-        and not os.path.islink(os.path.join(docs, package, "copyright"))
     )
-    if found:
-        shutil.copyfile(found[0], os.path.join(into, "copyright"))
-    shutil.rmtree(scratch)
-    return ["copyright"] if found else []
+    return sorted(
+        path
+        for path in candidates
+        if os.path.realpath(path).startswith(inside) and os.path.isfile(path)
+    )
 
 
 def _write(folder: str, name: str, data: bytes) -> None:
