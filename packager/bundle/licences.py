@@ -38,7 +38,7 @@ from packager.bundle.licence_sources import (
 from packager.core.context import Context
 from packager.core.errors import UsageError
 from packager.python.portable.licences import SourceNotice, runtime_notices
-from packager.python.portable.store import read_runtime
+from packager.python.portable.store import Runtime, read_runtime
 from packager.python.runtime import PythonRuntime
 
 LICENSES_DIR = "licenses"
@@ -105,24 +105,34 @@ def write_licences(root: str, inputs: LicenceInputs, ctx: Context) -> Licences:
     ctx.progress("gathering the licence texts of what the bundle ships")
     notices, notes = gather(root, inputs, ctx)
     missing = unlicensed(root, notices, f"bin/{inputs.name}")
-    if missing and inputs.strict:
+    notes += refuse_or_note(missing, strict=inputs.strict)
+    write_texts(root, notices)
+    return Licences(len(notices), tuple(missing), tuple(notes), tuple(notices))
+
+
+def refuse_or_note(missing: list[str], *, strict: bool) -> list[str]:
+    """Refuse (--strict-licenses) the shipped files `missing` a licence text, else a note
+    naming them ([] when none is missing)."""
+    if missing and strict:
         raise UsageError(
             "--strict-licenses: no licence text found for " + ", ".join(missing),
             fix="ship these files' licences, or bundle without --strict-licenses",
         )
     if missing:
-        notes.append(
-            f"no licence text found for {', '.join(missing)}: {INDEX} lists them without one"
-        )
-    write_texts(root, notices)
-    return Licences(len(notices), tuple(missing), tuple(notes), tuple(notices))
+        return [f"no licence text found for {', '.join(missing)}: {INDEX} lists them without one"]
+    return []
+
+
+def portable_runtime(runtime: PythonRuntime) -> Runtime | None:
+    """The portable runtime `runtime`'s stdlib belongs to; None for another interpreter."""
+    return read_runtime(os.path.dirname(os.path.dirname(runtime.stdlib_dir)))
 
 
 def gather(root: str, inputs: LicenceInputs, ctx: Context) -> tuple[list[Notice], list[str]]:
     """Every component's notice, and notes on what could not be looked up."""
     notes: list[str] = []
     notices = [_app(root, inputs), _cpython(root, inputs, ctx)]
-    portable = read_runtime(os.path.dirname(os.path.dirname(inputs.runtime.stdlib_dir)))
+    portable = portable_runtime(inputs.runtime)
     if portable is not None:
         found, runtime_notes = runtime_notices(portable, ctx)
         notes += runtime_notes
@@ -137,28 +147,44 @@ def gather(root: str, inputs: LicenceInputs, ctx: Context) -> tuple[list[Notice]
     )
     notices += _system_files(system, inputs, ctx)
     site_packages = inputs.runtime.site_packages
-    for dist in distributions(os.path.join(root, site_packages)):
-        covers = tuple(f"{site_packages}/{entry}" for entry in dist.top_level)
+    notices += distribution_notices(os.path.join(root, site_packages), site_packages)
+    return notices, notes
+
+
+def distribution_notices(site_dir: str, prefix: str) -> list[Notice]:
+    """One entry per distribution installed in `site_dir`, covering what it installed as
+    paths under `prefix` (site-packages' path in the bundle)."""
+    notices: list[Notice] = []
+    for dist in distributions(site_dir):
+        covers = tuple(f"{prefix}/{entry}" for entry in dist.top_level)
         origin = "its .dist-info" if dist.texts else "its METADATA (no licence file)"
         component = f"{dist.name} {dist.version}".strip()
         sbom = Notice(component, covers, kind="pypi", name=dist.name, version=dist.version)
         notices.append(replace(sbom, texts=dist.texts, licence=dist.licence, origin=origin,
                                stated=True))  # fmt: skip
-    return notices, notes
+    return notices
 
 
 def _app(root: str, inputs: LicenceInputs) -> Notice:
     """The app's own entry: its licence file, else its licence expression (which stands
     for the app's own files, app/ included)."""
-    path, expression = app_licence_file(inputs.package_dir)
     covers = [f"bin/{inputs.name}", inputs.name]
     if os.path.isdir(os.path.join(root, "app")):
         covers.append("app/")
-    licence = inputs.app_licence or expression or ""
+    return app_notice(inputs.name, covers, inputs.app_licence, inputs.package_dir)
+
+
+def app_notice(
+    name: str, covers: list[str], app_licence: str | None, package_dir: str | None
+) -> Notice:
+    """The app's entry covering `covers`: the crate's licence file (in `package_dir`),
+    else its licence expression (`app_licence`, else the crate's `license`)."""
+    path, expression = app_licence_file(package_dir)
+    licence = app_licence or expression or ""
     origin = "the crate's license-file" if path else ("its licence expression" if licence else "")
     texts = (path,) if path else ()
-    notice = Notice(inputs.name, tuple(covers), texts, licence, origin, bool(licence))
-    return replace(notice, kind="app", name=inputs.name)
+    notice = Notice(name, tuple(covers), texts, licence, origin, bool(licence))
+    return replace(notice, kind="app", name=name)
 
 
 def _cpython(root: str, inputs: LicenceInputs, ctx: Context) -> Notice:
@@ -180,6 +206,12 @@ def _cpython(root: str, inputs: LicenceInputs, ctx: Context) -> Notice:
             covers.append(f"{version_dir}/{entry}{slash}")
     if inputs.static:
         covers.append(f"bin/{inputs.name}")
+    return cpython_notice(runtime, covers, inputs.sysroot, ctx)
+
+
+def cpython_notice(runtime: PythonRuntime, covers: list[str], sysroot: str, ctx: Context) -> Notice:
+    """CPython's entry covering `covers`: the interpreter's LICENSE.txt, and the copyright
+    file of the Debian package (of `sysroot`) that ships its libpython or stdlib."""
     component = f"CPython {runtime.interpreter.version}"
     bundled = os.path.join(runtime.stdlib_dir, "LICENSE.txt")
     texts = [bundled] if os.path.isfile(bundled) else []
@@ -187,8 +219,8 @@ def _cpython(root: str, inputs: LicenceInputs, ctx: Context) -> Notice:
     # Debian's copyright file also names what its build adds (and the stdlib's parts
     # under other licences); a Debian interpreter ships both.
     shipped = runtime.libpython or os.path.join(runtime.stdlib_dir, "os.py")
-    owner = debian_owners([shipped], inputs.sysroot, ctx.environ).get(shipped)
-    notice = debian_copyright(owner, inputs.sysroot) if owner else None
+    owner = debian_owners([shipped], sysroot, ctx.environ).get(shipped)
+    notice = debian_copyright(owner, sysroot) if owner else None
     if notice is not None:
         texts.append(notice)
         origins.append(f"Debian package {owner}")
@@ -211,18 +243,25 @@ def _portable(root: str, inputs: LicenceInputs, found: list[SourceNotice]) -> li
         scripts = {"tcl": "lib/tcl", "tk": "lib/tk"}.get(source.component)
         covers += [f"{path}/" for path in inputs.tcltk if scripts and path.startswith(scripts)]
         if covers:
-            component = f"{source.component} {source.version}"
-            notice = Notice(component, tuple(covers), source.texts, source.licence, source.origin)
-            notice = replace(notice, kind="runtime-source", name=source.component,
-                             version=source.version)  # fmt: skip
-            notices.append(notice)
+            notices.append(source_notice(source, covers))
     return notices
 
 
+def source_notice(source: SourceNotice, covers: list[str]) -> Notice:
+    """The entry of a library a portable runtime was built with, covering `covers`."""
+    component = f"{source.component} {source.version}"
+    notice = Notice(component, tuple(covers), source.texts, source.licence, source.origin)
+    return replace(notice, kind="runtime-source", name=source.component, version=source.version)
+
+
 def _system_files(files: Mapping[str, str], inputs: LicenceInputs, ctx: Context) -> list[Notice]:
-    """One entry per Debian package owning some of `files` ({tree path: the system file
-    or folder copied}), and one without a text per file no package owns."""
-    owners = debian_owners(files.values(), inputs.sysroot, ctx.environ)
+    return system_notices(files, inputs.sysroot, ctx)
+
+
+def system_notices(files: Mapping[str, str], sysroot: str, ctx: Context) -> list[Notice]:
+    """One entry per Debian package (of `sysroot`) owning some of `files` ({bundle path:
+    the system file or folder copied}), and one without a text per file no package owns."""
+    owners = debian_owners(files.values(), sysroot, ctx.environ)
     by_package: dict[str, list[str]] = {}
     notices: list[Notice] = []
     for path, source in sorted(files.items()):
@@ -233,7 +272,7 @@ def _system_files(files: Mapping[str, str], inputs: LicenceInputs, ctx: Context)
         else:
             by_package.setdefault(package, []).append(path)
     for package, covers in sorted(by_package.items()):
-        notice = debian_copyright(package, inputs.sysroot)
+        notice = debian_copyright(package, sysroot)
         texts = (notice,) if notice else ()
         licence = stated_licences(notice) if notice else ""
         origin = f"Debian package {package}"
@@ -256,11 +295,14 @@ def stated_licences(copyright_file: str) -> str:
 def unlicensed(root: str, notices: list[Notice], binary: str) -> list[str]:
     """The ELF files of the tree (the program aside) that no notice covers, or that a
     notice without a licence covers."""
+    paths = [os.path.relpath(path, root).replace(os.sep, "/") for path in elf_files_under(root)]
+    return uncovered([relative for relative in paths if relative != binary], notices)
+
+
+def uncovered(paths: list[str], notices: list[Notice]) -> list[str]:
+    """The bundle `paths` that no notice covers, or that a notice without a licence covers."""
     missing: list[str] = []
-    for path in elf_files_under(root):
-        relative = os.path.relpath(path, root).replace(os.sep, "/")
-        if relative == binary:
-            continue
+    for relative in paths:
         covering = [notice for notice in notices if covers(notice, relative)]
         if not covering or not all(notice.licensed for notice in covering):
             missing.append(relative)

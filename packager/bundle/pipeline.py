@@ -22,6 +22,7 @@ from packager.binary import detect_format
 from packager.binary.elf_head import elf_machine
 from packager.binary.floor import version_key
 from packager.binary.model import BinaryFormat, BinaryReport
+from packager.binary.sbom import SBOM_SUFFIX
 from packager.bundle.appdir import check_app_dir
 from packager.bundle.glibc import TreeFloor, enforce_floor
 from packager.bundle.layouts import ELF, ONEFILE, PE, TREE_LAYOUTS, Layout, TreeJob
@@ -116,7 +117,7 @@ def check_before_build(request: BundleRequest, ctx: Context) -> Checked:
     if layout is ONEFILE:
         name = request.name or program_name(request, ctx, crate=crate)
         check_bundle_name(name, request.source)
-        check_targets(request.out_dir, [name], force=request.force)
+        check_targets(request.out_dir, [name, name + SBOM_SUFFIX], force=request.force)
         return Checked(request, layout, crate, None, gui=False, name=name)
     package = package_source_dir(request, ctx) if crate else None
     provisional = request.name or provisional_name(request.source)
@@ -149,7 +150,8 @@ def bundle(request: BundleRequest, ctx: Context) -> BundleRun:
             [binary], os.path.dirname(binary), request.glibc, ctx, sysroot=sysroot or "/"
         )
         _check_roots(request, floor)
-        result = build_onefile(_onefile_job(request, obtained, name, crate=crate), ctx)
+        job = _onefile_job(request, obtained, name, ctx, crate=crate)
+        result = build_onefile(job, ctx)
         return BundleRun(layout.key, None, result, _verify(request, [result.path], ctx))
     obtained = obtain(request, layout, ctx, crate=crate)
     report = read(obtained.binary, layout, ctx)
@@ -349,8 +351,11 @@ def _bundle_tree(
 
 
 def _onefile_job(
-    request: BundleRequest, obtained: Obtained, name: str, *, crate: bool
+    request: BundleRequest, obtained: Obtained, name: str, ctx: Context, *, crate: bool
 ) -> OnefileJob:
+    """The onefile program to write, with the app's licence and version from its crate."""
+    package = package_source_dir(request, ctx) if crate else None
+    meta = app_metadata(request, name, ctx, crate_dir=package)
     return OnefileJob(
         binary=os.path.abspath(obtained.binary),
         interpreter=obtained.interpreter or request.obtain.python,
@@ -359,6 +364,9 @@ def _onefile_job(
         content=request.content,
         onefile=request.onefile_options,
         force=request.force,
+        app_licence=meta.license,
+        app_version=meta.version,
+        package_dir=package,
     )
 
 

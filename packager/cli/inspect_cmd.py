@@ -21,8 +21,9 @@ from packager.reporting.inspect import to_json, to_text
     "--sbom",
     "sbom_path",
     type=click.Path(),
-    help="Read the SBOM of a bundle folder, archive (.tar.gz, .tar.zst, .zip, .deb) or "
-    ".cdx.json file instead: its components as text, or the document with --json.",
+    help="Read the SBOM of a bundle folder, archive (.tar.gz, .tar.zst, .zip, .deb), "
+    "onefile program or .cdx.json file instead: its components as text, or the document "
+    "with --json.",
 )
 @jobs_option
 @click.pass_context

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from packager.binary.sbom import SBOM_NAME
+from packager.bundle.licences import INDEX
 from packager.bundle.onefile.builder import OnefileResult
 from packager.bundle.onefile.extensions import Placement
 from packager.bundle.pipeline import BundleRun
@@ -96,6 +98,8 @@ def onefile_document(result: OnefileResult) -> dict[str, Any]:
             for plan in result.extensions
         ],
         "notes": list(result.notes),
+        "sbom": result.sbom,
+        "licenses": {"index": INDEX, "unlicensed": list(result.unlicensed)},
     }
 
 
@@ -228,6 +232,8 @@ def _onefile_lines(result: OnefileResult, document: dict[str, Any]) -> list[str]
         if plan.placement is not Placement.BUILTIN
         and (plan.system_libraries or plan.libraries or plan.placement is Placement.IMPOSSIBLE)
     ]
+    lines.append(f"  licences    {INDEX} inside ({result.licence_components} components)")
+    lines.append(f"  sbom        {SBOM_NAME} inside, and {document['sbom']}")
     lines += [f"  note: {note}" for note in document["notes"]]
     return lines
 

@@ -2,7 +2,8 @@
 
 PATH is a bundle folder (its sbom.cdx.json), a `.cdx.json` file, or an archive packager
 wrote: .tar.gz, .tar.zst (through `zstd -d`), .zip, or .deb (through `dpkg-deb
---fsys-tarfile`; the bundle is under opt/NAME/). Only the SBOM member is read, streamed,
+--fsys-tarfile`; the bundle is under opt/NAME/), or a onefile program (an ELF file with
+a zip appended: its sbom.cdx.json member). Only the SBOM member is read, streamed,
 and never more than binary.sbom's size limit; nothing is extracted to disk. An .rpm and
 the .sh installer are not read: their OUTPUT.cdx.json beside them is the same document.
 
@@ -21,6 +22,7 @@ import zipfile
 from collections.abc import Mapping
 from typing import IO, Any
 
+from packager.binary.elf_head import is_elf
 from packager.binary.sbom import (
     MAX_SBOM_SIZE,
     SBOM_NAME,
@@ -54,12 +56,15 @@ def load_sbom(path: str, environ: Mapping[str, str]) -> dict[str, Any]:
             return _from_tar(tar, path)
     if path.endswith(".zip"):
         return _from_zip(path)
+    if is_elf(path):
+        return _from_program(path)
     for suffix, (tool, arguments, fix) in _PIPED.items():
         if path.endswith(suffix):
             command = [runner.require(tool, environ, fix=fix), *arguments, path]
             return _from_pipe(command, path)
     raise UnreadableInputError(
-        "inspect --sbom reads a bundle folder, .tar.gz, .tar.zst, .zip, .deb or .cdx.json",
+        "inspect --sbom reads a bundle folder, .tar.gz, .tar.zst, .zip, .deb, .cdx.json or "
+        "onefile program",
         path=path,
         fix=f"read the {SBOM_SUFFIX} that `packager bundle` wrote beside it: "
         f"{os.path.basename(path)}{SBOM_SUFFIX}",
@@ -114,6 +119,26 @@ def _from_zip(path: str) -> dict[str, Any]:
     except (zipfile.BadZipFile, OSError) as exc:
         raise UnreadableInputError(f"not a readable zip: {exc}", path=path) from None
     raise _missing(path)
+
+
+def _from_program(path: str) -> dict[str, Any]:
+    """The SBOM member at the top of the archive a onefile program has appended."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            try:
+                info = archive.getinfo(SBOM_NAME)
+            except KeyError:
+                raise _missing(path) from None
+            with archive.open(info) as handle:
+                return _read_member(handle, path)
+    except (zipfile.BadZipFile, OSError):
+        raise UnreadableInputError(
+            "an ELF file with no archive appended: not a onefile program, and a program "
+            "alone carries no SBOM",
+            path=path,
+            fix=f"read the bundle it came in (its folder, archive or {SBOM_SUFFIX}), or a "
+            "program `packager bundle --onefile` wrote",
+        ) from None
 
 
 def _from_pipe(command: list[str], path: str) -> dict[str, Any]:

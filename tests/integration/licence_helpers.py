@@ -1,4 +1,5 @@
-"""Reading a bundle's licenses/README the way a person would: entries, texts, files.
+"""Reading a bundle's licenses/README the way a person would (entries, texts, files), and
+the CycloneDX schema its SBOM is validated against.
 
 Kept apart from packager's own code (packager.bundle.licences), so the tests check what
 the bundle carries, not what the code believes it wrote.
@@ -6,9 +7,17 @@ the bundle carries, not what the code believes it wrote.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
+from typing import Any
+
+import jsonschema
+from referencing import Registry, Resource
+
+CYCLONEDX = "http://cyclonedx.org/schema/"
 
 
 @dataclass
@@ -23,8 +32,13 @@ class Entry:
 
 def read_index(tree: Path) -> list[Entry]:
     """The entries of `tree`/licenses/README."""
+    return parse_index((tree / "licenses" / "README").read_text(encoding="utf-8"))
+
+
+def parse_index(text: str) -> list[Entry]:
+    """The entries of a licenses/README's `text`."""
     entries: list[Entry] = []
-    for line in (tree / "licenses" / "README").read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         if line.startswith("[") and line.endswith("]"):
             entries.append(Entry(line[1:-1]))
         elif entries and line.startswith("licence: "):
@@ -82,3 +96,21 @@ def debian_copyright(package: str) -> bytes:
     """The copyright file of the installed Debian package `package` (its doc folder may be
     a link to another package's)."""
     return (Path("/usr/share/doc") / package / "copyright").resolve().read_bytes()
+
+
+def cyclonedx_validator() -> jsonschema.Validator:
+    """CycloneDX 1.5's JSON schema as cyclonedx-python-lib ships it, with the SPDX and JSF
+    schemas it refers to."""
+    folder = resources.files("cyclonedx.schema").joinpath("_res")
+
+    def load(name: str) -> Any:
+        return json.loads(folder.joinpath(name).read_text(encoding="utf-8"))
+
+    bom = load("bom-1.5.SNAPSHOT.schema.json")
+    registry = Registry().with_resources(
+        (f"{CYCLONEDX}{name}", Resource.from_contents(load(name)))
+        for name in ("spdx.SNAPSHOT.schema.json", "jsf-0.82.SNAPSHOT.schema.json")
+    )
+    return jsonschema.Draft7Validator(
+        bom, registry=registry, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER
+    )

@@ -11,13 +11,10 @@ import os
 import shutil
 import subprocess
 import tarfile
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
-from referencing import Registry, Resource
 
 from packager.binary.sbom import hash_mismatches
 from packager.bundle import BundleFormat, BundleManifest, BundleRequest, ObtainOptions, bundle
@@ -25,11 +22,10 @@ from packager.core.context import Context
 from packager.python.portable import Runtime
 from tests.helpers import CARGO_TARGET_DIR, SAMPLES, cargo_env, run_packager
 from tests.integration.bundle_helpers import DEBIAN_PYTHON, SOURCE_DATE_EPOCH, output_path
+from tests.integration.licence_helpers import cyclonedx_validator
 from tests.portable_helpers import built_runtime
 
 pytestmark = pytest.mark.integration
-
-CYCLONEDX = "http://cyclonedx.org/schema/"
 
 
 def _bundle(out: Path, python: str = DEBIAN_PYTHON, **extra: str) -> BundleManifest:
@@ -63,24 +59,6 @@ def _document(manifest: BundleManifest) -> Any:
     return json.loads((_folder(manifest) / "sbom.cdx.json").read_text(encoding="utf-8"))
 
 
-def _validator() -> jsonschema.Validator:
-    """CycloneDX 1.5's JSON schema as cyclonedx-python-lib ships it, with the SPDX and JSF
-    schemas it refers to."""
-    folder = resources.files("cyclonedx.schema").joinpath("_res")
-
-    def load(name: str) -> Any:
-        return json.loads(folder.joinpath(name).read_text(encoding="utf-8"))
-
-    bom = load("bom-1.5.SNAPSHOT.schema.json")
-    registry = Registry().with_resources(
-        (f"{CYCLONEDX}{name}", Resource.from_contents(load(name)))
-        for name in ("spdx.SNAPSHOT.schema.json", "jsf-0.82.SNAPSHOT.schema.json")
-    )
-    return jsonschema.Draft7Validator(
-        bom, registry=registry, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER
-    )
-
-
 def _elf_files(folder: Path) -> dict[str, str]:
     """{bundle path: SHA-256} of every ELF file in `folder`, links aside."""
     found: dict[str, str] = {}
@@ -104,7 +82,7 @@ def _listed_hashes(document: Any) -> dict[str, str]:
 
 
 def test_the_sbom_follows_the_cyclonedx_1_5_schema(bundles: tuple[BundleManifest, ...]) -> None:
-    errors = [error.message for error in _validator().iter_errors(_document(bundles[0]))]
+    errors = [error.message for error in cyclonedx_validator().iter_errors(_document(bundles[0]))]
     assert errors == []
 
 

@@ -22,7 +22,7 @@ def test_a_crate_in_a_folder_of_another_name(tmp_path: Path) -> None:
         environ=cargo_env(),
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr[-3000:]
-    assert sorted(p.name for p in out.iterdir()) == ["hello"]
+    assert sorted(p.name for p in out.iterdir()) == ["hello", "hello.cdx.json"]
 
 
 def test_a_workspace_member_chosen_with_p(tmp_path: Path) -> None:
@@ -33,4 +33,4 @@ def test_a_workspace_member_chosen_with_p(tmp_path: Path) -> None:
         "--out", str(out), environ=cargo_env(),
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr[-3000:]
-    assert sorted(p.name for p in out.iterdir()) == ["ws-app"]
+    assert sorted(p.name for p in out.iterdir()) == ["ws-app", "ws-app.cdx.json"]

@@ -7,6 +7,7 @@ Archive layout (the zip appended to the program; its root is the first sys.path 
     site-packages/...              third-party packages (a second sys.path entry)
     app/...                        the application's own modules (a third one)
     _packager_boot.pyc             the memory loader for the compiled modules
+    licenses/..., sbom.cdx.json    the licence texts and the SBOM (notices.py)
     packager-hashes                a hash of each member's bytes (written last)
 
 Reproducible: entries sorted, one timestamp (SOURCE_DATE_EPOCH or a constant), .pyc with

@@ -2,7 +2,9 @@
 
 The static program (built here from a crate, or given) is copied and stripped, its
 payload slot is patched with the layout of the module archive, and the archive is
-appended. At run time the start-up code `packager build` links into every program
+appended. The archive also carries the licence texts and the SBOM of what the program
+holds (notices.py), and the SBOM is written beside it as PROGRAM.cdx.json. At run time
+the start-up code `packager build` links into every program
 (templates/runtime/packager_start.c) starts Python, whatever the crate calls to start it,
 with the file itself as its only module search path, and zipimport reads modules
 straight from it.
@@ -18,8 +20,10 @@ from dataclasses import dataclass
 
 from packager.binary.model import BinaryReport
 from packager.binary.onefile_payload import PayloadDescription
+from packager.binary.sbom import SBOM_SUFFIX
 from packager.bundle.onefile import archive
 from packager.bundle.onefile.extensions import ExtensionPlan, Placement, plan_extensions
+from packager.bundle.onefile.notices import CarriedNotices, NoticeInputs, carry_notices
 from packager.bundle.onefile.program import (
     append_payload,
     check_slot,
@@ -41,6 +45,7 @@ from packager.python.interpreters import Interpreter
 from packager.python.runtime import PythonRuntime, find_runtime
 from packager.python.target_runtime import target_runtime
 from packager.targets import host_arch
+from packager.targets.machines import machine
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,9 @@ class OnefileResult:
     stripped: bool
     sha256: str
     notes: tuple[str, ...]
+    sbom: str = ""  # PROGRAM.cdx.json, the SBOM it carries, beside it
+    licence_components: int = 0  # the entries of the licenses/README it carries
+    unlicensed: tuple[str, ...] = ()  # carried ELF members no licence text covers
 
     def placed(self, placement: Placement) -> tuple[ExtensionPlan, ...]:
         """The extension modules with `placement`."""
@@ -79,6 +87,9 @@ class OnefileJob:
     content: ContentOptions
     onefile: OnefileOptions
     force: bool = False
+    app_licence: str | None = None  # the app's licence expression (Cargo.toml)
+    app_version: str = ""  # the app's version (Cargo.toml), for the SBOM
+    package_dir: str | None = None  # the crate's package folder: license-file, Cargo.lock
 
 
 @dataclass(frozen=True)
@@ -90,6 +101,7 @@ class _Contents:
     deflate: bool
     stored: frozenset[str]  # members left uncompressed when deflating
     notes: tuple[str, ...]
+    notices: CarriedNotices  # its licence texts and SBOM, among the members
 
 
 def build_onefile(job: OnefileJob, ctx: Context) -> OnefileResult:
@@ -101,8 +113,9 @@ def build_onefile(job: OnefileJob, ctx: Context) -> OnefileResult:
     third-party packages cannot work from inside the file, naming it and the reason.
     """
     out = os.path.abspath(job.out)
-    if os.path.lexists(out) and not job.force:
-        raise OutputExistsError("already exists", path=out, fix="remove it or pass --force")
+    for path in (out, out + SBOM_SUFFIX):
+        if os.path.lexists(path) and not job.force:
+            raise OutputExistsError("already exists", path=path, fix="remove it or pass --force")
     rules, kept = trim_rules(job.content.keep)
     out_dir = os.path.dirname(out)
     os.makedirs(out_dir, exist_ok=True)
@@ -118,7 +131,8 @@ def build_onefile(job: OnefileJob, ctx: Context) -> OnefileResult:
         require_readable(program, out)
         os.chmod(program, 0o755)
         os.replace(program, out)
-    interpreter = runtime.interpreter
+        os.replace(contents.notices.sbom, out + SBOM_SUFFIX)
+    interpreter, notices = runtime.interpreter, contents.notices
     return OnefileResult(
         path=out,
         source_binary=job.binary,
@@ -134,7 +148,10 @@ def build_onefile(job: OnefileJob, ctx: Context) -> OnefileResult:
         kept=kept,
         stripped=job.content.strip,
         sha256=sha256_file(out),
-        notes=contents.notes,
+        notes=(*contents.notes, *notices.notes),
+        sbom=out + SBOM_SUFFIX,
+        licence_components=notices.components,
+        unlicensed=notices.unlicensed,
     )
 
 
@@ -181,7 +198,8 @@ def _contents(
     staging: str,
     ctx: Context,
 ) -> _Contents:
-    """What the archive carries, with the boot module compiled under `staging`."""
+    """What the archive carries, with the boot module compiled, and the licence texts and
+    SBOM written, under `staging`."""
     options = job.onefile
     interpreter = runtime.interpreter
     needed = None
@@ -204,7 +222,22 @@ def _contents(
         interpreter.executable, archive.render_boot(template, plans, tcltk), staging, ctx
     )
     members[f"{archive.BOOT_MODULE}.pyc"] = boot
-    return _Contents(members, plans, deflate, stored, tuple(notes))
+    site_dir = os.path.join(staged.root, archive.SITE_DIR)
+    inputs = NoticeInputs(
+        name=os.path.basename(job.out),
+        runtime=runtime,
+        plans=plans,
+        site_dir=site_dir if os.path.isdir(site_dir) else None,
+        sysroot=sysroot or "/",
+        app_licence=job.app_licence,
+        app_version=job.app_version,
+        package_dir=job.package_dir,
+        deb_arch=machine(report.arch).deb or "",
+        strict=job.content.strict_licenses,
+    )
+    notices = carry_notices(members, inputs, staging, ctx)
+    members.update(notices.members)
+    return _Contents(members, plans, deflate, stored, tuple(notes), notices)
 
 
 def _tcltk(
