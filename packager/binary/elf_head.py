@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-
+from packager.core.fsutil import files_under, starts_with
 from packager.targets.machines import elf_machine_name
 
 _ELF_MAGIC = b"\x7fELF"
@@ -11,23 +10,12 @@ _ELF_MAGIC = b"\x7fELF"
 
 def is_elf(path: str) -> bool:
     """Whether `path` is a regular file that starts with the ELF magic number."""
-    if os.path.islink(path) or not os.path.isfile(path):
-        return False
-    with open(path, "rb") as handle:
-        return handle.read(4) == _ELF_MAGIC
+    return starts_with(path, _ELF_MAGIC)
 
 
 def elf_files_under(root: str) -> list[str]:
     """Every ELF file under `root` (shared objects of any name), sorted."""
-    found: list[str] = []
-    for directory, subdirs, files in os.walk(root):
-        subdirs.sort()
-        found.extend(
-            path
-            for path in (os.path.join(directory, name) for name in sorted(files))
-            if is_elf(path)
-        )
-    return found
+    return files_under(root, is_elf)
 
 
 def elf_machine(path: str) -> str | None:

@@ -1,7 +1,8 @@
-"""`sbom.cdx.json` in a Linux bundle: what it ships, as a CycloneDX 1.5 JSON document.
+"""`sbom.cdx.json` in a bundle: what it ships, as a CycloneDX 1.5 JSON document.
 
 It is made from the components licences.py found for `licenses/` (the same names,
-licences and covered paths) and from the crate's Cargo.lock:
+licences and covered paths; a Windows bundle's come from layouts/pe_notices.py) and from
+the crate's Cargo.lock:
 
 - `metadata.component`: the app (type application; its name, the version of its
   Cargo.toml, its licence), the subject of the document; `metadata.tools` names packager;
@@ -20,11 +21,11 @@ licences and covered paths) and from the crate's Cargo.lock:
   - each crate of Cargo.lock from a registry or git (type library; `pkg:cargo/NAME@VERSION`),
     compiled into the program: no files of its own;
   - each shipped file (type file, named by its path in the bundle, `hashes` its SHA-256):
-    every ELF file, and every file a component names on its own (the launcher,
-    lib/python3X.zip). The link scheme: a file component carries one property
-    `packager:component` per component that covers it, whose value is that component's
-    `bom-ref`; a component lists what it covers (files and folders ending in `/`, as
-    `licenses/README` does) as `packager:covers` properties.
+    every ELF file (every PE file, in a Windows bundle), and every file a component names
+    on its own (the launcher, lib/python3X.zip). The link scheme: a file component carries
+    one property `packager:component` per component that covers it, whose value is that
+    component's `bom-ref`; a component lists what it covers (files and folders ending in
+    `/`, as `licenses/README` does) as `packager:covers` properties.
 - `dependencies`: the app depends on every component but the files.
 
 Licences are an SPDX expression when valid (sbom_ids.py), else a licence name. The
@@ -60,10 +61,12 @@ from packager.python.portable.store import Runtime, read_runtime
 from packager.python.runtime import PythonRuntime
 
 SPEC_VERSION = "1.5"
+_SCHEMA = "http://cyclonedx.org/schema/bom-1.5.schema.json"
 _SOURCE_FILE = re.compile(r"(?P<package>[a-z0-9][a-z0-9+.-]+)_(?P<version>[^_/]+?)\.orig\.tar")
 _DEBIAN_PART = re.compile(r"(?P<package>[a-z0-9][a-z0-9+.-]+)_(?P<version>[^_/ ]+?)\.debian\.tar")
 # Manifest keys that are not build options (or are said elsewhere).
 _NOT_OPTIONS = frozenset({"sources", "python", "schema_version"})
+_UNHASHED = ("$schema", "serialNumber")  # what the serial number is not derived from
 _ORDER = ("type", "bom-ref", "name", "version", "purl", "licenses")  # a component's keys
 
 
@@ -73,18 +76,23 @@ class SbomFacts:
 
     name: str  # the bundle's (and app's) name
     version: str  # the app's version (Cargo.toml)
-    runtime: PythonRuntime
+    runtime: PythonRuntime | None  # None: a Windows home (no portable runtime's facts)
     sysroot: str = "/"  # where the Debian packages of vendored files are installed
     package_dir: str | None = None  # the crate's package folder: its Cargo.lock
     deb_arch: str = ""  # Debian's name for the bundle's architecture (a root's packages)
 
 
 def write_sbom(
-    root: str, notices: Iterable[Notice], facts: SbomFacts, environ: Mapping[str, str]
+    root: str,
+    notices: Iterable[Notice],
+    facts: SbomFacts,
+    environ: Mapping[str, str],
+    shipped: Iterable[str] | None = None,
 ) -> str:
-    """Write sbom.cdx.json at the top of the tree `root`; its path."""
+    """Write sbom.cdx.json at the top of the tree `root`; its path. `shipped`: the
+    binaries to list (absolute paths), else every ELF file of the tree."""
     listed = list(notices)
-    document = sbom_document(tree_files(root, listed), listed, facts, environ)
+    document = sbom_document(tree_files(root, listed, shipped), listed, facts, environ)
     path = os.path.join(root, SBOM_NAME)
     stdlib.write_text(path, dump(document))
     return path
@@ -137,7 +145,7 @@ def sbom_document(
             {"ref": subject["bom-ref"], "dependsOn": [item["bom-ref"] for item in listed]}
         ],
     }
-    return {"$schema": "http://cyclonedx.org/schema/bom-1.5.schema.json", **_serial(document)}
+    return {"$schema": _SCHEMA, **_serial(document)}
 
 
 def _ordered(component: dict[str, Any]) -> dict[str, Any]:
@@ -207,11 +215,13 @@ def _package(notice: Notice, ref: str, facts: SbomFacts) -> dict[str, Any]:
     return component
 
 
-def _portable(runtime: PythonRuntime) -> Runtime | None:
+def _portable(runtime: PythonRuntime | None) -> Runtime | None:
+    if runtime is None:
+        return None
     return read_runtime(os.path.dirname(os.path.dirname(runtime.stdlib_dir)))
 
 
-def _runtime_properties(runtime: PythonRuntime) -> list[dict[str, str]]:
+def _runtime_properties(runtime: PythonRuntime | None) -> list[dict[str, str]]:
     """A portable runtime's selector and build options; [] for another interpreter."""
     portable = _portable(runtime)
     if portable is None:
@@ -229,7 +239,7 @@ def _text(value: object) -> str:
 
 
 def _source_facts(
-    component: dict[str, Any], notice: Notice, runtime: PythonRuntime
+    component: dict[str, Any], notice: Notice, runtime: PythonRuntime | None
 ) -> list[dict[str, str]]:
     """Set the package URL of a portable runtime's library from the source it was built
     from; its source file and SHA-256 as properties."""
@@ -289,10 +299,13 @@ def _crate(name: str, version: str, source: str) -> dict[str, Any]:
     }
 
 
-def tree_files(root: str, notices: Iterable[Notice]) -> dict[str, str]:
-    """{bundle path: file} of what the SBOM of the tree `root` lists: every ELF file and
-    every file a notice names on its own."""
-    paths = {os.path.relpath(path, root).replace(os.sep, "/") for path in elf_files_under(root)}
+def tree_files(
+    root: str, notices: Iterable[Notice], shipped: Iterable[str] | None = None
+) -> dict[str, str]:
+    """{bundle path: file} of what the SBOM of the tree `root` lists: every ELF file (or
+    each of `shipped`, absolute paths) and every file a notice names on its own."""
+    binaries = elf_files_under(root) if shipped is None else shipped
+    paths = {os.path.relpath(path, root).replace(os.sep, "/") for path in binaries}
     for notice in notices:
         paths.update(
             entry
@@ -321,3 +334,20 @@ def _files(
             ]
         found.append(component)
     return found
+
+
+def refresh_file_hashes(root: str) -> None:
+    """Hash the files the tree's sbom.cdx.json lists again, and derive its serial number
+    anew: for a tree whose programs were changed after it was written (signed). A tree
+    without one is left as it is."""
+    path = os.path.join(root, SBOM_NAME)
+    if not os.path.isfile(path):
+        return
+    with open(path, encoding="utf-8") as handle:
+        document = json.load(handle)
+    for component in document.get("components", []):
+        if component.get("type") == "file":
+            file = os.path.join(root, *str(component["name"]).split("/"))
+            component["hashes"] = [{"alg": "SHA-256", "content": sha256_file(file)}]
+    body = {key: value for key, value in document.items() if key not in _UNHASHED}
+    stdlib.write_text(path, dump({"$schema": _SCHEMA, **_serial(body)}))

@@ -16,6 +16,7 @@ from dataclasses import replace
 
 from packager.bundle.layouts import LaidOut
 from packager.bundle.options import BundleRequest, CodeSigning
+from packager.bundle.sbom import refresh_file_hashes
 from packager.core.context import Context
 from packager.core.errors import UsageError
 from packager.core.secrets import child_environ
@@ -73,6 +74,7 @@ def sign_laid_out(laid_out: LaidOut, signer: CodeSigner, ctx: Context) -> LaidOu
     tree, manifest = laid_out.tree, laid_out.manifest
     ctx.progress(f"signing the Windows programs of {tree.name}/ (Authenticode)")
     signed = authenticode.sign_tree(signer, tree.root)
+    refresh_file_hashes(tree.root)  # the SBOM lists the files as signed
     program = os.path.join(tree.root, manifest.binary)
     sizes = replace(manifest.sizes, binary=os.path.getsize(program))
     note = f"Authenticode-signed with {os.path.basename(signer.pfx)}: {', '.join(signed)}"

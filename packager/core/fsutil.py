@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -63,6 +63,26 @@ def tree_size(path: str) -> int:
         for directory, _, files in os.walk(path)
         for name in files
     )
+
+
+def starts_with(path: str, magic: bytes) -> bool:
+    """Whether `path` is a regular file (not a link) whose first bytes are `magic`."""
+    if os.path.islink(path) or not os.path.isfile(path):
+        return False
+    with open(path, "rb") as handle:
+        return handle.read(len(magic)) == magic
+
+
+def files_under(root: str, keep: Callable[[str], bool]) -> list[str]:
+    """Every file under `root` for which `keep(path)` is true, in a stable order (folders
+    and names sorted)."""
+    found: list[str] = []
+    for directory, subdirs, files in os.walk(root):
+        subdirs.sort()
+        found.extend(
+            path for path in (os.path.join(directory, name) for name in sorted(files)) if keep(path)
+        )
+    return found
 
 
 def sha256_file(path: str) -> str:

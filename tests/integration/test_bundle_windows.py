@@ -195,8 +195,13 @@ EXPECTED_ENTRIES = [
     "hello/Lib/site-packages/_packager_streams.py",
     "hello/hello.cmd",
     "hello/hello.exe",
+    "hello/licenses/",
+    "hello/licenses/CPython-3.11.4/",
+    "hello/licenses/CPython-3.11.4/LICENSE.txt",
+    "hello/licenses/README",
     "hello/python3.dll",
     "hello/python311.dll",
+    "hello/sbom.cdx.json",
 ]
 
 
@@ -210,7 +215,10 @@ def test_zip_holds_the_layout_and_is_reproducible(pe_pair: PePair, tmp_path: Pat
     assert first.read_bytes() == second.read_bytes()
     assert b"\r\n" in launcher and b"\n" not in launcher.replace(b"\r\n", b"")
     sums = (tmp_path / "one" / "SHA256SUMS").read_text()
-    assert sums.endswith("  hello.zip\n")
+    assert [line.split("  ")[1] for line in sums.splitlines()] == [
+        "hello.zip",
+        "hello.zip.cdx.json",
+    ]
 
 
 def test_manifest(pe_pair: PePair, tmp_path: Path) -> None:
@@ -223,7 +231,9 @@ def test_manifest(pe_pair: PePair, tmp_path: Path) -> None:
     )
     assert (manifest.name, manifest.launcher, manifest.binary) == ("app", "app.cmd", "app.exe")
     assert manifest.python_version == "3.11.4"
-    assert [out.format for out in manifest.outputs] == [BundleFormat.DIR, BundleFormat.ZIP, None]
+    # The folder, the zip, the SBOM beside each, SHA256SUMS.
+    formats = [out.format for out in manifest.outputs]
+    assert formats == [BundleFormat.DIR, BundleFormat.ZIP, None, None, None]
     assert manifest.sizes.libpython == 2 * os.path.getsize(pe_pair.home / "python311.dll")
     assert manifest.sizes.total == manifest.outputs[0].size
     assert any("python311._pth was left out" in note for note in manifest.notes)
@@ -393,9 +403,11 @@ def test_embeddable_package_layout(pe_pair: PePair, tmp_path: Path) -> None:
         "app.cmd",
         "app.exe",
         "libffi-8.dll",  # beside the program: the application directory is searched
+        "licenses/README",  # no LICENSE.txt in this home: CPython's entry has no text
         "python3.dll",
         "python311.dll",
         "python311.zip",  # found beside python311.dll, whatever PYTHONHOME says
+        "sbom.cdx.json",
     ]
     assert manifest.zip_stdlib
     assert manifest.sizes.stdlib == sum(

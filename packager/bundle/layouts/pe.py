@@ -12,6 +12,9 @@ NAME/Lib/                the stdlib as files; Lib/site-packages/ holds the resto
 NAME/DLLs/               compiled stdlib modules (.pyd) and the DLLs they need
 NAME/app/                the --app-dir files
 NAME/LICENSE.txt         CPython's licence, when the home has one
+NAME/licenses/           the licence texts of what it ships, README the index: the app,
+                         CPython, the Visual C++ runtime (see pe_notices.py)
+NAME/sbom.cdx.json       what it ships as a CycloneDX SBOM, every PE file with its SHA-256
 
 Everything comes from a Windows CPython home: a full installation's folder or the
 official "embeddable package" zip, unpacked. Its python3XY._pth is left out: that file
@@ -35,6 +38,8 @@ from packager.binary.inspect import inspect_file
 from packager.binary.libpython import match_libpython
 from packager.binary.model import BinaryFormat, BinaryKind, BinaryReport, LibPython, LinkMode
 from packager.bundle.layouts import LaidOut, TreeJob
+from packager.bundle.layouts.pe_notices import PeLicenceInputs, PeLicences, write_pe_licences
+from packager.bundle.licences import INDEX
 from packager.core.context import Context
 from packager.core.errors import InterpreterError, UsageError
 from packager.core.fsutil import tree_size
@@ -60,11 +65,13 @@ def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
     name = job.name
     ctx.progress(f"laying out {name}/ from {home.root}")
     root = job.staging.entry(name)
-    sizes = _build_tree(
+    python_dlls = _build_tree(
         root, name, job.binary, report, home, job.request.content.app_dir, job.request.export_env
     )
-    notes = _notes(name, report.libpython.name, home)
-    manifest = _manifest(job, report, home, python_version, sizes, notes)
+    licences = write_pe_licences(root, _licence_inputs(job, home, python_version), ctx)
+    sizes = _measure(root, name, python_dlls, home)
+    notes = _notes(name, report.libpython.name, home) + licences.notes
+    manifest = _manifest(job, report, home, python_version, sizes, notes, licences)
     staged = StagedTree(
         root=root,
         name=name,
@@ -75,6 +82,19 @@ def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
         meta=job.meta,
     )
     return LaidOut(staged, manifest)
+
+
+def _licence_inputs(job: TreeJob, home: WindowsHome, python_version: str) -> PeLicenceInputs:
+    """What licenses/ and the SBOM of `job`'s tree are made from besides the tree."""
+    return PeLicenceInputs(
+        job.name,
+        python_version,
+        home.license,
+        app_licence=job.meta.license,
+        package_dir=job.package_dir,
+        app_version=job.meta.version,
+        strict=job.request.content.strict_licenses,
+    )
 
 
 def _find_home(job: TreeJob, libpython: LibPython) -> WindowsHome:
@@ -112,6 +132,7 @@ def _manifest(
     python_version: str,
     sizes: SizeBreakdown,
     notes: tuple[str, ...],
+    licences: PeLicences,
 ) -> BundleManifest:
     """The manifest of the tree laid out for `job` from `home`."""
     return BundleManifest(
@@ -134,6 +155,8 @@ def _manifest(
         sizes=sizes,
         outputs=(),
         notes=notes,
+        licenses=INDEX,
+        unlicensed=licences.unlicensed,
     )
 
 
@@ -190,8 +213,9 @@ def _build_tree(
     home: WindowsHome,
     app_dir: str | None,
     export_env: bool,
-) -> SizeBreakdown:
-    """Lay the tree out at `root` (which must not exist yet); the sizes of its parts."""
+) -> list[str]:
+    """Lay the tree out at `root` (which must not exist yet); the names of the python
+    DLLs it holds."""
     assert report.libpython is not None
     os.makedirs(os.path.join(root, "DLLs"))
     _copy(binary_path, os.path.join(root, f"{name}.exe"))
@@ -235,7 +259,7 @@ def _build_tree(
         os.path.join(root, f"{name}.cmd"),
         cmd_launcher(name, f"{name}.exe", ".", export_env=export_env),
     )
-    return _measure(root, name, python_dlls, home)
+    return python_dlls
 
 
 def _measure(root: str, name: str, python_dlls: list[str], home: WindowsHome) -> SizeBreakdown:
