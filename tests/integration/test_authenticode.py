@@ -9,6 +9,8 @@ in its output, --json or --verbose command lines.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 import subprocess
 import zipfile
@@ -116,6 +118,19 @@ def test_the_zip_programs_and_installers_verify_under_the_ca(
     ]
     verdicts = {path.name: _osslsigncode_verify(code_signing.ca, path) for path in subjects}
     assert verdicts == {path.name: 0 for path in subjects}
+
+
+def test_the_sbom_lists_the_signed_programs_hashes(signed: SignedRun) -> None:
+    folder = signed.out / "app"
+    document = json.loads((folder / "sbom.cdx.json").read_text(encoding="utf-8"))
+    listed = {
+        item["name"]: item["hashes"][0]["content"]
+        for item in document["components"]
+        if item["type"] == "file"
+    }
+    names = ("app.exe", "python311.dll")
+    actual = {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in names}
+    assert {name: listed[name] for name in names} == actual
 
 
 def test_packager_verify_finds_a_byte_changed_after_signing(
