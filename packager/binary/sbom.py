@@ -36,12 +36,14 @@ def parse_sbom(data: bytes, path: str) -> dict[str, Any]:
 
 
 def read_sbom_file(path: str) -> dict[str, Any]:
-    """The CycloneDX document in the file `path`."""
+    """The CycloneDX document in the file `path` (a regular file: a FIFO is never opened)."""
+    if not os.path.isfile(path):
+        raise UnreadableInputError("not a regular file", path=path, fix=_FIX)
     try:
-        if os.path.getsize(path) > MAX_SBOM_SIZE:
-            raise UnreadableInputError("too large for an SBOM", path=path, fix=_FIX)
         with open(path, "rb") as handle:
-            data = handle.read()
+            data = handle.read(MAX_SBOM_SIZE + 1)
+        if len(data) > MAX_SBOM_SIZE:
+            raise UnreadableInputError("too large for an SBOM", path=path, fix=_FIX)
     except OSError as exc:
         raise UnreadableInputError(f"cannot read it: {exc.strerror}", path=path, fix=_FIX) from None
     return parse_sbom(data, path)

@@ -47,21 +47,23 @@ def load_sbom(path: str, environ: Mapping[str, str]) -> dict[str, Any]:
     """The SBOM of the bundle folder, archive or .cdx.json file at `path`."""
     if os.path.isdir(path):
         return read_folder_sbom(path)
+    if not os.path.exists(path):
+        raise UnreadableInputError("no such file or folder", path=path)
+    if not os.path.isfile(path):
+        raise UnreadableInputError(
+            "not a file or folder (a FIFO, socket or device is never read)", path=path
+        )
     if path.endswith(SBOM_SUFFIX) or path.endswith(".json"):
         return read_sbom_file(path)
-    if not os.path.isfile(path):
-        raise UnreadableInputError("no such file or folder", path=path)
     if path.endswith(_TAR_SUFFIXES):
-        with tarfile.open(path, "r:*") as tar:
-            return _from_tar(tar, path)
+        return _from_tar_file(path)
     if path.endswith(".zip"):
         return _from_zip(path)
     if is_elf(path):
         return _from_program(path)
     for suffix, (tool, arguments, fix) in _PIPED.items():
         if path.endswith(suffix):
-            command = [runner.require(tool, environ, fix=fix), *arguments, path]
-            return _from_pipe(command, path)
+            return _from_pipe([_tool(tool, environ, fix), *arguments, path], path)
     raise UnreadableInputError(
         "inspect --sbom reads a bundle folder, .tar.gz, .tar.zst, .zip, .deb, .cdx.json or "
         "onefile program",
@@ -97,6 +99,23 @@ def _read_member(handle: IO[bytes] | None, path: str) -> dict[str, Any]:
     if len(data) > MAX_SBOM_SIZE:
         raise UnreadableInputError(f"its {SBOM_NAME} is too large for an SBOM", path=path)
     return parse_sbom(data, path)
+
+
+def _tool(program: str, environ: Mapping[str, str], fix: str) -> str:
+    """The tool that unpacks the archive; reading it is impossible without (exit 2: inspect
+    runs no tool of its own)."""
+    found = runner.which(program, environ)
+    if found is None:
+        raise UnreadableInputError(f"reading it needs '{program}', which is not on PATH", fix=fix)
+    return found
+
+
+def _from_tar_file(path: str) -> dict[str, Any]:
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            return _from_tar(tar, path)
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise UnreadableInputError(f"not a readable archive: {exc}", path=path) from None
 
 
 def _from_tar(tar: tarfile.TarFile, path: str) -> dict[str, Any]:
@@ -150,6 +169,11 @@ def _from_pipe(command: list[str], path: str) -> dict[str, Any]:
         try:
             with tarfile.open(fileobj=process.stdout, mode="r|") as tar:
                 return _from_tar(tar, path)
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            raise UnreadableInputError(
+                f"not a readable archive ({os.path.basename(command[0])} gave no tar: {exc})",
+                path=path,
+            ) from None
         finally:
             process.kill()
 
