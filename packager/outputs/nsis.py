@@ -5,6 +5,7 @@ Like the .msi, it installs for the current user with no administrator rights, in
 It registers an uninstaller under HKCU's Uninstall key, named by the upgrade code, so
 Add/Remove Programs lists it once whatever the version. Installing over an installed
 version first runs that version's uninstaller, so files the new one lacks go too.
+Before installing, a page shows the bundle's licence index (licenses/README).
 The uninstaller deletes the files the installer wrote, by name (never a folder with
 whatever else is in it: the folder can be chosen with /D=), the .pyc files CPython wrote
 beside the bundle's .py files, then each folder if it is empty, the shortcut and the key.
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from packager.core import runner
 from packager.core.errors import UsageError
 from packager.crate.appmeta import AppMetadata
+from packager.outputs.pkgroot import LICENCE_INDEX
 from packager.outputs.windows import (
     InstallerJob,
     check_windows_name,
@@ -79,6 +81,7 @@ def nsis_script(plan: SetupPlan) -> str:
         f"InstallDir {install_dir}",
         "ShowInstDetails nevershow",
         *icons,
+        *_licence_page(plan),
         "Page instfiles",
         "UninstPage instfiles",
         "",
@@ -91,6 +94,21 @@ def nsis_script(plan: SetupPlan) -> str:
         "SectionEnd",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _licence_page(plan: SetupPlan) -> list[str]:
+    """A page showing the bundle's licence index (licenses/README: what it ships, under
+    which licence, where the texts are) before the install, with a Next button: notices,
+    not terms to agree to. None for a tree without one; a silent install (/S) shows none."""
+    index = plan.sources.get(LICENCE_INDEX)
+    if index is None:
+        return []
+    heading = "The licences of what this app ships; the texts are in its licenses folder."
+    return [
+        f"LicenseData {_literal(index)}",
+        f"LicenseText {_literal(heading)} {_literal('Next >')}",
+        "Page license",
+    ]
 
 
 def _install_lines(plan: SetupPlan) -> list[str]:

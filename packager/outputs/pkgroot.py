@@ -14,6 +14,7 @@ from packager.crate.appmeta import AppMetadata
 from packager.outputs.desktop import stage_entry, wants_entry
 
 LICENCES = "licenses"  # the bundle's folder of licence texts (packager.bundle.licences)
+LICENCE_INDEX = f"{LICENCES}/README"  # its index: each component, its licence, its texts
 
 
 def stage_package_root(

@@ -127,3 +127,13 @@ def test_file_name_and_machines() -> None:
     assert setup_file_name("hello", "1.2.0-1", "x86_64") == "hello-1.2.0-1-setup.exe"
     with pytest.raises(UsageError, match="aarch64"):
         setup_file_name("hello", "1.0", "aarch64")
+
+
+def test_a_tree_with_a_licence_index_shows_it_on_a_page_before_the_install(
+    tmp_path: Path,
+) -> None:
+    sources = {path: f"files/{index}" for index, path in enumerate(FILES)}
+    lines = _script(tmp_path, sources={**sources, "licenses/README": "files/9"})
+    page = lines.index("Page license")
+    expected = ['LicenseData "files/9"', "Page license", "Page instfiles"]
+    assert [lines[page - 2], *lines[page : page + 2]] == expected
