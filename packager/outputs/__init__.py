@@ -12,6 +12,7 @@ binary, python, crate.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from packager.binary.sbom import SBOM_NAME, SBOM_SUFFIX
 from packager.core import runner
 from packager.core.atomic import Staging
 from packager.core.context import Context
+from packager.core.errors import PackagerError
 from packager.core.fsutil import sha256_file, tree_size
 from packager.crate.appmeta import AppMetadata
 from packager.outputs import (
@@ -297,13 +299,27 @@ def write_outputs(
     committed += [output_entry(None, staging.commit(name, force=True)) for name in beside]
     digests = {os.path.basename(out.path): out.sha256 for out in committed if out.sha256}
     if digests:
-        sign = None if signer is None else lambda path: signing.sign_detached(signer, path)
+        sign = None if signer is None else functools.partial(_sign_sums, signer)
         sums = merge_sums(staging.out_dir, digests, sign=sign, note=ctx.note)
         committed.append(output_entry(None, sums))
         if signer is not None:
             committed.append(output_entry(None, sums + signing.SIGNATURE_SUFFIX))
     # Formats of one kind may find the same thing (both Windows installers, say): once.
     return OutputsWritten(tuple(committed), tuple(depends), tuple(dict.fromkeys(notes)))
+
+
+def _sign_sums(signer: signing.Signer, path: str) -> None:
+    """Sign OUT/SHA256SUMS; when that fails, the error says the outputs are in place
+    (signing was checked before the build, so this is rare: a lost agent, a full disk)."""
+    try:
+        signing.sign_detached(signer, path)
+    except PackagerError as exc:
+        exc.fix = (
+            f"the outputs are written and listed in {path}, unsigned; sign it with `gpg "
+            f"--local-user {signer.key} --armor --detach-sign {path}`, or bundle again "
+            f"with --force ({exc.fix})"
+        )
+        raise
 
 
 def _stage_sboms(staging: Staging, tree: StagedTree, outputs: Iterable[str]) -> list[str]:

@@ -9,6 +9,7 @@ is found in no file written and in none of the output.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -169,6 +170,30 @@ def test_a_wrong_passphrase_fails_before_anything_is_written(
                              "tar.gz", "--gpg-key", gnupg.locked_key,
                              environ=gnupg.environ(PACKAGER_GPG_PASSPHRASE="wrong"))  # fmt: skip
     assert (completed.returncode, out.exists()) == (3, False), completed.stderr
+
+
+def test_a_signature_failing_after_the_outputs_are_written_says_how_to_sign_them(
+    gnupg: GnuPG, hello_binary: Path, tmp_path: Path
+) -> None:
+    # gpg as installed, except that signing SHA256SUMS itself fails (an agent gone, say):
+    # the check before the build passes, the outputs are written, then signing fails.
+    wrapper = tmp_path / "bin"
+    wrapper.mkdir()
+    gpg = shutil.which("gpg")
+    (wrapper / "gpg").write_text(
+        "#!/bin/sh\n"
+        'for a; do case "$a" in */SHA256SUMS) echo "gpg: signing failed: No agent" >&2; '
+        "exit 2;; esac; done\n"
+        f'exec {gpg} "$@"\n'
+    )
+    (wrapper / "gpg").chmod(0o755)
+    environ = gnupg.environ()
+    environ["PATH"] = f"{wrapper}:{environ['PATH']}"
+    out = tmp_path / "out"
+    completed = run_packager("bundle", str(hello_binary), "--out", str(out), "--format",
+                             "tar.gz", "--gpg-key", gnupg.key, environ=environ)  # fmt: skip
+    said = f"the outputs are written and listed in {out / 'SHA256SUMS'}, unsigned"
+    assert (completed.returncode, said in completed.stderr) == (3, True), completed.stderr
 
 
 def _files_holding(root: Path, secret: bytes, since: float) -> list[Path]:
