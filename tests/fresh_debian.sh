@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's commands on a fresh Debian 12 whose only Python is Debian's own.
-#   bash tests/fresh_debian.sh [--no-rust] [--tests [PYTEST ARGS...]]
+#   bash tests/fresh_debian.sh [--no-rust] [--tests [PYTEST ARGS...]]   (options in any order
+#   before --tests; everything after it goes to pytest)
 #
 # A `debootstrap --variant=minbase bookworm` root with only python3, git and CA
 # certificates added (what a new user has; the scripts install the rest), this host's
@@ -19,14 +20,16 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 run_tests=false
 mount_rust=true
-if [ "${1:-}" = "--no-rust" ]; then
-  mount_rust=false
-  shift
-fi
-if [ "${1:-}" = "--tests" ]; then
-  run_tests=true
-  shift
-  [ "$#" -gt 0 ] || set -- -q -x
+while [ "$#" -gt 0 ]; do
+  case "$1" in
+    --no-rust) mount_rust=false; shift ;;
+    --tests) run_tests=true; shift; break ;;  # the rest is pytest's
+    -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+    *) echo "tests/fresh_debian.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+if $run_tests && [ "$#" -eq 0 ]; then
+  set -- -q -x
 fi
 [ "$(id -u)" -eq 0 ] || { echo "tests/fresh_debian.sh: run as root (debootstrap, mount)" >&2; exit 1; }
 if $mount_rust && ! command -v cargo >/dev/null; then

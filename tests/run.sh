@@ -22,7 +22,7 @@ case "${1:-}" in
   -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
 esac
 cd "$(dirname "$0")/.."
-repo="$(pwd)"
+repo="$(pwd -P)"  # links resolved, as unit_only resolves the paths it compares
 source tests/setup.sh
 
 # unit_only ARGS...: whether the paths among pytest's arguments all lie in tests/unit (the

@@ -40,6 +40,12 @@ PACKAGER_RUST_MINIMUM=1.83
 ensure_cargo() {
   local who="$1" found=""
   found="$(_cargo_version)" && _at_least "$found" "$PACKAGER_RUST_MINIMUM" && return 0
+  if [ -n "$found" ] && [ "$(command -v cargo)" != /usr/bin/cargo ]; then
+    # Debian's would go to /usr/bin, behind this one on PATH: installing it would not help.
+    echo "$who: cargo $found ($(command -v cargo)) is older than $PACKAGER_RUST_MINIMUM:" \
+      "update it (rustup: rustup update) or put a newer cargo first on PATH" >&2
+    return 1
+  fi
   echo "== $who: ${found:+cargo $found is older than $PACKAGER_RUST_MINIMUM; }no Rust" \
     "$PACKAGER_RUST_MINIMUM+ on PATH, installing Debian's (rustc-web, cargo-web:" \
     "about 450 MB installed, one to three minutes)"
