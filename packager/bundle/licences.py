@@ -14,10 +14,21 @@ folders of the bundle it covers (a path ending in `/` covers everything under it
 - each system library vendored into lib/, and Tcl/Tk's scripts and the font a tkinter
   bundle carries: the copyright file of the Debian package that owns the file copied;
 - each distribution of site-packages: its .dist-info licence files, else the licence its
-  metadata states.
+  metadata states;
+- each crate of the crate's Cargo.lock from a registry or git, covering bin/NAME it is
+  compiled into (NAME.exe in a Windows bundle, the program in a onefile one; the lock
+  also names build-time crates, listed as well): the licence files of its source as
+  cargo unpacked it under CARGO_HOME, and its Cargo.toml's `license` (crate_sources.py).
+  A crate whose source is not there is listed with "text: none found", and one note
+  counts the crates without a text.
+
+A text identical to one already written (the same Apache-2.0 file of many crates) is
+written once; every entry it belongs to names that one file.
 
 A shipped shared library or extension module that no entry with a text covers is named
-in a note, or refused with `--strict-licenses` (the layout then writes nothing).
+in a note, or refused with `--strict-licenses` (the layout then writes nothing); so is a
+crate with neither a text nor a stated licence, although the program it is compiled
+into is not checked as a file (its entries are the app's and the crates').
 """
 
 from __future__ import annotations
@@ -29,6 +40,7 @@ from dataclasses import dataclass, field, replace
 
 from packager.binary.elf_head import elf_files_under
 from packager.bundle import stdlib
+from packager.bundle.crate_sources import crate_sources
 from packager.bundle.licence_sources import (
     app_licence_file,
     debian_copyright,
@@ -37,19 +49,25 @@ from packager.bundle.licence_sources import (
 )
 from packager.core.context import Context
 from packager.core.errors import UsageError
+from packager.core.fsutil import sha256_file
+from packager.outputs.pkgroot import LICENCE_INDEX, LICENCES
 from packager.python.portable.licences import SourceNotice, runtime_notices
 from packager.python.portable.store import Runtime, read_runtime
 from packager.python.runtime import PythonRuntime
 
-LICENSES_DIR = "licenses"
-INDEX = f"{LICENSES_DIR}/README"
+LICENSES_DIR = LICENCES
+INDEX = LICENCE_INDEX
+_NAMED_CRATES = 8  # how many crates without a text a note names (the index lists all)
+_CARGO_FETCH = (
+    "`cargo fetch` unpacks the crates' sources in CARGO_HOME, where their licences are read"
+)
 _SLUG = re.compile(r"[^A-Za-z0-9._+-]+")
 _DEP5_LICENSE = re.compile(r"^License: *(\S.*)$", re.MULTILINE)
 _HEADER = """\
 Licences of what this bundle ships: the app, the Python runtime and every third-party
 library, package and data file it carries. Each entry names a component, its licence,
 the licence texts in this folder and the files of the bundle it covers (a path ending
-in / covers everything under it).
+in / covers everything under it). A text several entries share is in this folder once.
 """
 
 
@@ -64,9 +82,10 @@ class Notice:
     origin: str = ""  # where the texts were found
     stated: bool = False  # the licence statement stands in for a text (a wheel's metadata)
     # What the SBOM names it by (sbom.py): its kind, name and version.
-    kind: str = ""  # app, cpython, runtime-source, deb, pypi; "" for a file no package owns
+    kind: str = ""  # app, cpython, runtime-source, deb, pypi, cargo; "" for a file no package owns
     name: str = ""
     version: str = ""
+    source: str = ""  # where a crate came from, as Cargo.lock says ("registry+URL", "git+URL")
 
     @property
     def licensed(self) -> bool:
@@ -105,22 +124,55 @@ def write_licences(root: str, inputs: LicenceInputs, ctx: Context) -> Licences:
     ctx.progress("gathering the licence texts of what the bundle ships")
     notices, notes = gather(root, inputs, ctx)
     missing = unlicensed(root, notices, f"bin/{inputs.name}")
-    notes += refuse_or_note(missing, strict=inputs.strict)
+    notes += refuse_or_note(missing, notices, strict=inputs.strict)
     write_texts(root, notices)
     return Licences(len(notices), tuple(missing), tuple(notes), tuple(notices))
 
 
-def refuse_or_note(missing: list[str], *, strict: bool) -> list[str]:
-    """Refuse (--strict-licenses) the shipped files `missing` a licence text, else a note
-    naming them ([] when none is missing)."""
-    if missing and strict:
+def refuse_or_note(missing: list[str], notices: list[Notice], *, strict: bool) -> list[str]:
+    """Refuse (--strict-licenses) the shipped files `missing` a licence text and the
+    crates of `notices` with neither a text nor a stated licence; else notes naming the
+    files and counting the crates without a text ([] when none lacks one)."""
+    crates = [notice for notice in notices if notice.kind == "cargo"]
+    unknown = [f"crate {notice.component}" for notice in crates if not notice.licensed]
+    if (missing or unknown) and strict:
+        fixes = ["ship these files' licences"] if missing else []
+        fixes += [_CARGO_FETCH] if unknown else []
         raise UsageError(
-            "--strict-licenses: no licence text found for " + ", ".join(missing),
-            fix="ship these files' licences, or bundle without --strict-licenses",
+            "--strict-licenses: no licence found for " + ", ".join([*missing, *unknown]),
+            fix=f"{'; '.join(fixes)}; or bundle without --strict-licenses",
         )
+    notes: list[str] = []
     if missing:
-        return [f"no licence text found for {', '.join(missing)}: {INDEX} lists them without one"]
-    return []
+        notes.append(
+            f"no licence text found for {', '.join(missing)}: {INDEX} lists them without one"
+        )
+    textless = [notice.component for notice in crates if not notice.texts]
+    if textless:
+        named = ", ".join(textless[:_NAMED_CRATES])
+        more = f" and {len(textless) - _NAMED_CRATES} more" if len(textless) > _NAMED_CRATES else ""
+        note = f"{len(textless)} of {len(crates)} crates compiled into the program have no "
+        note += f"licence text in {LICENSES_DIR}/ ({named}{more})"
+        note += f"; {len(unknown)} state no licence either: {_CARGO_FETCH}" if unknown else ""
+        notes.append(note)
+    return notes
+
+
+def crate_notices(
+    package_dir: str | None, program: str, environ: Mapping[str, str]
+) -> list[Notice]:
+    """One entry per registry or git crate of the Cargo.lock of `package_dir`, covering
+    the `program` (a bundle path) it is compiled into; [] for a built binary."""
+    notices: list[Notice] = []
+    for found in crate_sources(package_dir, environ):
+        crate = found.crate
+        unpacked = "its source as cargo unpacked it in CARGO_HOME"
+        origin = unpacked if found.folder else "its source is not in CARGO_HOME"
+        component = f"{crate.name} {crate.version}"
+        made = Notice(component, (program,), found.texts, found.licence, origin, stated=True)
+        notices.append(replace(made, kind="cargo", name=crate.name, version=crate.version,
+                               source=crate.source))  # fmt: skip
+    return notices
 
 
 def portable_runtime(runtime: PythonRuntime) -> Runtime | None:
@@ -148,6 +200,7 @@ def gather(root: str, inputs: LicenceInputs, ctx: Context) -> tuple[list[Notice]
     notices += _system_files(system, inputs, ctx)
     site_packages = inputs.runtime.site_packages
     notices += distribution_notices(os.path.join(root, site_packages), site_packages)
+    notices += crate_notices(inputs.package_dir, f"bin/{inputs.name}", ctx.environ)
     return notices, notes
 
 
@@ -318,8 +371,10 @@ def covers(notice: Notice, relative: str) -> bool:
 
 
 def write_texts(root: str, notices: list[Notice]) -> None:
-    """licenses/COMPONENT/TEXT for each notice's texts, and licenses/README."""
+    """licenses/COMPONENT/TEXT for each notice's texts (a text identical to one written
+    already is not written again: the entry names the first copy), and licenses/README."""
     lines = [_HEADER]
+    written: dict[str, str] = {}  # SHA-256 of a text -> where it was written
     for notice in notices:
         slug = _SLUG.sub("-", notice.component).strip("-") or "component"
         licence = notice.licence or ("as its text says" if notice.texts else "not found")
@@ -327,13 +382,16 @@ def write_texts(root: str, notices: list[Notice]) -> None:
         lines += [f"source: {notice.origin}"] if notice.origin else []
         names: set[str] = set()
         for index, text in enumerate(notice.texts):
-            name = os.path.basename(text)
-            name = f"{index}-{name}" if name in names else name
-            names.add(name)
-            target = f"{LICENSES_DIR}/{slug}/{name}"
-            os.makedirs(os.path.join(root, LICENSES_DIR, slug), exist_ok=True)
-            stdlib.copy_file(text, os.path.join(root, *target.split("/")))
-            lines.append(f"text: {target}")
+            # A text that is no file (a dangling link) has no bytes to share; copy_file skips it.
+            digest = sha256_file(text) if os.path.isfile(text) else text
+            if digest not in written:
+                name = os.path.basename(text)
+                name = f"{index}-{name}" if name in names else name
+                names.add(name)
+                written[digest] = f"{LICENSES_DIR}/{slug}/{name}"
+                os.makedirs(os.path.join(root, LICENSES_DIR, slug), exist_ok=True)
+                stdlib.copy_file(text, os.path.join(root, *written[digest].split("/")))
+            lines.append(f"text: {written[digest]}")
         if not notice.licensed:
             lines.append("text: none found")
         lines += [f"file: {path}" for path in notice.covers]

@@ -1,8 +1,8 @@
 """`sbom.cdx.json` in a bundle: what it ships, as a CycloneDX 1.5 JSON document.
 
 It is made from the components licences.py found for `licenses/` (the same names,
-licences and covered paths; a Windows bundle's come from layouts/pe_notices.py) and from
-the crate's Cargo.lock:
+licences and covered paths, the crates of the crate's Cargo.lock among them; a Windows
+bundle's come from layouts/pe_notices.py):
 
 - `metadata.component`: the app (type application; its name, the version of its
   Cargo.toml, its licence), the subject of the document; `metadata.tools` names packager;
@@ -18,8 +18,9 @@ the crate's Cargo.lock:
   - each Debian package a vendored library or data file came from (type library;
     `pkg:deb/debian/NAME@VERSION?arch=ARCH`, version and architecture from dpkg);
   - each distribution of site-packages (type library; `pkg:pypi/NAME@VERSION`);
-  - each crate of Cargo.lock from a registry or git (type library; `pkg:cargo/NAME@VERSION`),
-    compiled into the program: no files of its own;
+  - each crate of Cargo.lock from a registry or git (type library; `pkg:cargo/NAME@VERSION`,
+    bom-ref `cargo:NAME@VERSION`), covering the program it is compiled into, with the
+    licence its Cargo.toml states and its lock file's `source` (`packager:cargo-source`);
   - each shipped file (type file, named by its path in the bundle, `hashes` its SHA-256):
     every ELF file (every PE file, in a Windows bundle), and every file a component names
     on its own (the launcher, lib/python3X.zip). The link scheme: a file component carries
@@ -50,12 +51,7 @@ from packager.binary.elf_head import elf_files_under
 from packager.binary.sbom import SBOM_NAME
 from packager.bundle import stdlib
 from packager.bundle.licences import Notice, covers
-from packager.bundle.sbom_ids import (
-    cargo_crates,
-    debian_packages,
-    licence_entry,
-    purl,
-)
+from packager.bundle.sbom_ids import debian_packages, licence_entry, purl
 from packager.core.fsutil import sha256_file
 from packager.python.portable.store import Runtime, read_runtime
 from packager.python.runtime import PythonRuntime
@@ -78,7 +74,6 @@ class SbomFacts:
     version: str  # the app's version (Cargo.toml)
     runtime: PythonRuntime | None  # None: a Windows home (no portable runtime's facts)
     sysroot: str = "/"  # where the Debian packages of vendored files are installed
-    package_dir: str | None = None  # the crate's package folder: its Cargo.lock
     deb_arch: str = ""  # Debian's name for the bundle's architecture (a root's packages)
 
 
@@ -123,7 +118,6 @@ def sbom_document(
         if notice.kind and notice.kind != "app"
     ]
     _add_debian_versions(packages, notices, facts, environ)
-    crates = [_crate(name, version, source) for name, version, source in _crates(facts)]
     file_components = _files(files, notices, refs)
     metadata: dict[str, Any] = {
         "tools": {
@@ -134,7 +128,7 @@ def sbom_document(
     timestamp = _timestamp(environ)
     if timestamp:
         metadata = {"timestamp": timestamp, **metadata}
-    listed = [_ordered(item) for item in (*packages, *crates)]
+    listed = [_ordered(item) for item in packages]
     document: dict[str, Any] = {
         "bomFormat": "CycloneDX",
         "specVersion": SPEC_VERSION,
@@ -175,6 +169,8 @@ def _ref(notice: Notice) -> str:
     """A component's bom-ref: its kind and name, unique in the document."""
     if notice.kind in ("app", "cpython"):
         return notice.kind
+    if notice.kind == "cargo":  # a lock file may hold two versions of one crate
+        return f"cargo:{notice.name}@{notice.version}"
     return f"{notice.kind}:{notice.name}"
 
 
@@ -207,6 +203,9 @@ def _package(notice: Notice, ref: str, facts: SbomFacts) -> dict[str, Any]:
         extra = _runtime_properties(facts.runtime)
     elif notice.kind == "pypi":
         component["purl"] = purl("pypi", notice.name, notice.version)
+    elif notice.kind == "cargo":
+        component["purl"] = purl("cargo", notice.name, notice.version)
+        extra = [{"name": "packager:cargo-source", "value": notice.source}]
     elif notice.kind == "runtime-source":
         extra = _source_facts(component, notice, facts.runtime)
     properties = [*component.get("properties", []), *extra]
@@ -281,22 +280,6 @@ def _add_debian_versions(
         if version:
             component["version"] = version
         component["purl"] = purl("deb", component["name"], version, namespace="debian", arch=arch)
-
-
-def _crates(facts: SbomFacts) -> list[tuple[str, str, str]]:
-    return [(c.name, c.version, c.source) for c in cargo_crates(facts.package_dir)]
-
-
-def _crate(name: str, version: str, source: str) -> dict[str, Any]:
-    """A crate compiled into the program."""
-    return {
-        "type": "library",
-        "bom-ref": f"cargo:{name}@{version}",
-        "name": name,
-        "version": version,
-        "purl": purl("cargo", name, version),
-        "properties": [{"name": "packager:cargo-source", "value": source}],
-    }
 
 
 def tree_files(

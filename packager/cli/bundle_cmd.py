@@ -194,7 +194,8 @@ class BundleParams(TypedDict):
     "--strict-licenses",
     is_flag=True,
     help="Fail (exit 2, writing nothing) when a shipped library or extension module has no "
-    "licence text in the bundle's licenses/; without it, the summary notes them.",
+    "licence text in the bundle's licenses/, or a crate compiled into the program has neither "
+    "a text nor a stated licence; without it, the summary notes them.",
 )
 @click.option("--export-env", is_flag=True, help="Let child processes inherit the launcher env.")
 @click.option(

@@ -79,6 +79,14 @@ def test_the_carried_libffi_and_markupsafe_have_their_texts(program: OnefileResu
     assert found == (["system-libs/libffi.so.8"], 1, True, True)
 
 
+def test_pyo3_compiled_into_the_program_has_its_licence_and_texts(
+    program: OnefileResult,
+) -> None:
+    pyo3 = [e for e in _index(program) if e.component.startswith("pyo3 0.29.")]
+    found = [(e.licence, e.files, [len(_member(program, t)) > 0 for t in e.texts]) for e in pyo3]
+    assert found == [("MIT OR Apache-2.0", ["extmods"], [True, True])]
+
+
 def test_the_sbom_inside_is_the_one_beside_and_follows_cyclonedx_1_5(
     program: OnefileResult,
 ) -> None:

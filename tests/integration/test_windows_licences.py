@@ -94,7 +94,7 @@ def test_the_index_gives_the_app_and_cpython_their_texts(
 ) -> None:
     tree = _tree(windows_bundle)
     entries = read_index(tree)
-    app = covering(entries, "hello.exe")
+    app = covering(entries, "hello.cmd")  # the crates also cover hello.exe
     cpython = covering(entries, "python311.dll")
     found = (
         [entry.component for entry in app],
@@ -165,6 +165,18 @@ def test_the_sbom_names_cpython_and_the_crates_of_cargo_lock(
         any(purl.startswith("pkg:cargo/pyo3@0.29.") for purl in purls),
     )
     assert found == (True, True)
+
+
+def test_pyo3_compiled_into_the_exe_has_its_licence_and_texts(
+    windows_bundle: BundleManifest,
+) -> None:
+    tree = _tree(windows_bundle)
+    pyo3 = [e for e in read_index(tree) if e.component.startswith("pyo3 0.29.")]
+    found = [
+        (e.licence, e.files, bool(e.texts) and all((tree / t).is_file() for t in e.texts))
+        for e in pyo3
+    ]
+    assert found == [("MIT OR Apache-2.0", ["hello.exe"], True)]
 
 
 def test_the_zip_carries_both_and_its_sbom_lies_beside_it(windows_bundle: BundleManifest) -> None:

@@ -111,9 +111,8 @@ def build_tree(
     licences = write_licences(root, _licence_inputs(spec, dynamic, vendored, tcltk), ctx)
     ctx.progress("writing the SBOM (sbom.cdx.json)")
     facts = SbomFacts(
-        spec.name, spec.app_version, spec.runtime, spec.sysroot, spec.package_dir,
-        machine(spec.report.arch).deb or "",
-    )  # fmt: skip
+        spec.name, spec.app_version, spec.runtime, spec.sysroot, machine(spec.report.arch).deb or ""
+    )
     write_sbom(root, licences.notices, facts, ctx.environ)
     sizes = measure(root, spec.name, spec.runtime)
     return Tree(

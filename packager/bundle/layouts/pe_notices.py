@@ -1,5 +1,5 @@
 """`licenses/` and `sbom.cdx.json` in a Windows bundle, as licences.py and sbom.py write
-them for a Linux one, from three components:
+them for a Linux one, from these components:
 
 - the app (NAME.exe, NAME.cmd, app/): the crate's `license-file`, else its licence
   expression (`--license`, or `license` in Cargo.toml);
@@ -12,18 +12,21 @@ them for a Linux one, from three components:
   Microsoft's terms for redistributing it come with Visual Studio, and no CPython home
   holds them. CPython's LICENSE.txt only sets conditions on passing them on ("Additional
   Conditions for this Windows binary build"), so these files are listed without a text:
-  a note, or refused with `--strict-licenses`, as any file without a licence text is.
+  a note, or refused with `--strict-licenses`, as any file without a licence text is;
+- each crate of the crate's Cargo.lock from a registry or git (NAME.exe): its licence
+  files and stated licence from cargo's unpacked source (licences.py).
 
 Lib/site-packages holds packager's start-up hooks only (the layout installs no third-party
 package), so no distribution has an entry. The SBOM lists every PE file of the tree,
 found by its MZ magic, and every file a component names on its own (the launcher,
-python3XY.zip), each with its SHA-256; the crates come from the crate's Cargo.lock.
+python3XY.zip), each with its SHA-256.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from packager.binary.pe_head import pe_files_under
@@ -31,6 +34,7 @@ from packager.bundle.licences import (
     LICENSES_DIR,
     Notice,
     app_notice,
+    crate_notices,
     refuse_or_note,
     uncovered,
     write_texts,
@@ -74,23 +78,24 @@ def write_pe_licences(root: str, inputs: PeLicenceInputs, ctx: Context) -> PeLic
     """Write licenses/ and sbom.cdx.json into the Windows tree `root`, after refusing
     (--strict-licenses) or noting the PE files no licence text covers."""
     ctx.progress("gathering the licence texts of what the bundle ships")
-    notices = pe_notices(root, inputs)
+    notices = pe_notices(root, inputs, ctx.environ)
     shipped = pe_files_under(root)
     program = f"{inputs.name}.exe"
     relative = [os.path.relpath(path, root).replace(os.sep, "/") for path in shipped]
     missing = uncovered([path for path in relative if path != program], notices)
-    notes = refuse_or_note(missing, strict=inputs.strict)
+    notes = refuse_or_note(missing, notices, strict=inputs.strict)
     # write_texts makes licenses/ for a text; a home without LICENSE.txt may have none.
     os.makedirs(os.path.join(root, LICENSES_DIR), exist_ok=True)
     write_texts(root, notices)
     ctx.progress("writing the SBOM (sbom.cdx.json)")
-    facts = SbomFacts(inputs.name, inputs.app_version, None, package_dir=inputs.package_dir)
+    facts = SbomFacts(inputs.name, inputs.app_version, None)
     write_sbom(root, notices, facts, ctx.environ, shipped=shipped)
     return PeLicences(tuple(notes), tuple(missing))
 
 
-def pe_notices(root: str, inputs: PeLicenceInputs) -> list[Notice]:
-    """The app's, CPython's and (when shipped) the Visual C++ runtime's entries."""
+def pe_notices(root: str, inputs: PeLicenceInputs, environ: Mapping[str, str]) -> list[Notice]:
+    """The app's, CPython's, (when shipped) the Visual C++ runtime's and the crates'
+    entries."""
     covers = [f"{inputs.name}.exe", f"{inputs.name}.cmd"]
     if os.path.isdir(os.path.join(root, "app")):
         covers.append("app/")
@@ -102,7 +107,7 @@ def pe_notices(root: str, inputs: PeLicenceInputs) -> list[Notice]:
     if runtime:
         made = Notice(_MSVC, tuple(runtime), origin=_MSVC_ORIGIN)
         notices.append(replace(made, kind="msvc", name=_MSVC))
-    return notices
+    return notices + crate_notices(inputs.package_dir, f"{inputs.name}.exe", environ)
 
 
 def _cpython(root: str, inputs: PeLicenceInputs) -> Notice:

@@ -14,7 +14,9 @@ program itself:
   into (and Tcl/Tk their script members);
 - each system library carried under system-libs/ for an extension module: the copyright
   file of the Debian package owning the file copied;
-- each distribution of site-packages that has members in the archive.
+- each distribution of site-packages that has members in the archive;
+- each crate of the crate's Cargo.lock from a registry or git: NAME, which it is
+  compiled into; its licence files and stated licence from cargo's unpacked source.
 
 The SBOM's subject is the app (the program); its files are every ELF member with its
 SHA-256, and every member a component names on its own. A carried shared library no
@@ -36,6 +38,7 @@ from packager.bundle.licences import (
     app_notice,
     covers,
     cpython_notice,
+    crate_notices,
     distribution_notices,
     portable_runtime,
     refuse_or_note,
@@ -93,16 +96,15 @@ def carry_notices(
     notices, notes = _gather(members, inputs, ctx)
     elf_members = sorted(member for member in members if is_elf(os.path.realpath(members[member])))
     missing = uncovered(elf_members, notices)
-    notes += refuse_or_note(missing, strict=inputs.strict)
+    notes += refuse_or_note(missing, notices, strict=inputs.strict)
     folder = os.path.join(staging, "notices")
     write_texts(folder, notices)
     ctx.progress(f"writing the SBOM ({SBOM_NAME})")
     named = {entry for notice in notices for entry in notice.covers if entry in members}
     files = {member: members[member] for member in sorted({*elf_members, *named})}
     facts = SbomFacts(
-        inputs.name, inputs.app_version, inputs.runtime, inputs.sysroot, inputs.package_dir,
-        inputs.deb_arch,
-    )  # fmt: skip
+        inputs.name, inputs.app_version, inputs.runtime, inputs.sysroot, inputs.deb_arch
+    )
     sbom = os.path.join(folder, SBOM_NAME)
     stdlib.write_text(sbom, dump(sbom_document(files, notices, facts, ctx.environ)))
     carried = {SBOM_NAME: sbom}
@@ -143,6 +145,7 @@ def _gather(
             for notice in distribution_notices(inputs.site_dir, SITE_DIR)
             if any(covers(notice, member) for member in members)
         ]
+    notices += crate_notices(inputs.package_dir, inputs.name, ctx.environ)
     return notices, notes
 
 
