@@ -302,3 +302,39 @@ def test_the_rpm_marks_the_licence_texts_as_licence_files(hello_bundle: BundleMa
     texts = {text for entry in read_index(_tree(hello_bundle)) for text in entry.texts}
     expected = {f"/opt/{name}/{text}" for text in texts} | {f"/opt/{name}/licenses/README"}
     assert expected <= set(marked.stdout.splitlines())
+
+
+@pytest.fixture(scope="module")
+def numpy_bundle(hello_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The hello program with numpy from --requirements (its wheel vendors OpenBLAS and
+    the GCC Fortran runtime in numpy.libs/), bundled with --strict-licenses."""
+    work = tmp_path_factory.mktemp("numpy-licences")
+    requirements = work / "requirements.txt"
+    requirements.write_text("numpy\n")
+    manifest = bundle_tree(
+        str(hello_binary),
+        str(work / "out"),
+        environ=bundle_environ(),
+        formats=(BundleFormat.DIR,),
+        content=ContentOptions(requirements=str(requirements), strict_licenses=True),
+    )
+    return _tree(manifest)
+
+
+def test_every_library_of_a_numpy_bundle_has_a_licence_text(numpy_bundle: Path) -> None:
+    libraries = list(numpy_bundle.glob("lib/python3.11/*-packages/numpy.libs/*.so*"))
+    assert (len(libraries) >= 2, without_text(numpy_bundle, numpy_bundle.name)) == (True, [])
+
+
+def test_numpy_s_texts_credit_the_openblas_and_gfortran_it_vendors(numpy_bundle: Path) -> None:
+    (library,) = [
+        path.relative_to(numpy_bundle).as_posix()
+        for path in numpy_bundle.glob("lib/python3.11/*-packages/numpy.libs/*openblas*")
+    ]
+    (entry,) = covering(read_index(numpy_bundle), library)
+    text = "\n".join((numpy_bundle / name).read_text(errors="replace") for name in entry.texts)
+    assert (entry.component.split()[0], "OpenBLAS" in text, "gfortran" in text) == (
+        "numpy",
+        True,
+        True,
+    )
