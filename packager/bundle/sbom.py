@@ -106,7 +106,7 @@ def sbom_document(
 ) -> dict[str, Any]:
     """The CycloneDX document of a bundle whose `files` ({path in the bundle: the file
     on disk}) are listed with their hashes."""
-    refs = {id(notice): _ref(notice) for notice in notices if notice.kind}
+    refs = _unique_refs(notices)
     app = next(n for n in notices if n.kind == "app")  # licences.py always makes one
     subject = _component(app, "app")
     if facts.version:
@@ -163,6 +163,19 @@ def _timestamp(environ: Mapping[str, str]) -> str | None:
         return None
     moment = datetime.datetime.fromtimestamp(int(value), tz=datetime.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _unique_refs(notices: list[Notice]) -> dict[int, str]:
+    """{id(notice): its bom-ref} of each notice with a kind; a ref met again (two
+    .dist-info folders of one name, in two site folders) gets "#2", "#3"... after it."""
+    refs: dict[int, str] = {}
+    seen: dict[str, int] = {}
+    for notice in notices:
+        if notice.kind:
+            ref = _ref(notice)
+            seen[ref] = seen.get(ref, 0) + 1
+            refs[id(notice)] = ref if seen[ref] == 1 else f"{ref}#{seen[ref]}"
+    return refs
 
 
 def _ref(notice: Notice) -> str:

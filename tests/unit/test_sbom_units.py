@@ -242,3 +242,20 @@ def test_a_vendored_library_is_a_file_of_its_debian_package(
         [{"name": "packager:component", "value": "deb:libfoo1"}],
         hashlib.sha256(b"\x7fELF libfoo").hexdigest(),
     )
+
+
+def test_two_distributions_of_one_name_get_two_bom_refs(
+    tmp_path: Path, shared_cpython: Interpreter
+) -> None:
+    folder, notices = _tree(tmp_path)
+    notices += [
+        Notice("attrs 23.1", ("site/a/attrs/",), kind="pypi", name="attrs", version="23.1"),
+        Notice("attrs 24.2", ("site/b/attrs/",), kind="pypi", name="attrs", version="24.2"),
+    ]
+    runtime = PythonRuntime(
+        shared_cpython, str(tmp_path / "stdlib"), str(tmp_path / "dynload"), None, "sp"
+    )
+    facts = SbomFacts("hello", "0.1.0", runtime, sysroot=str(tmp_path / "sysroot"))
+    document = sbom_document(tree_files(str(folder), notices), notices, facts, {})
+    refs = [c["bom-ref"] for c in document["components"] if c["name"] == "attrs"]
+    assert refs == ["pypi:attrs", "pypi:attrs#2"]
