@@ -14,6 +14,7 @@ from packager.bundle import (
     BundleManifest,
     BundleRequest,
     ContentOptions,
+    ObtainOptions,
     bundle,
 )
 from packager.bundle.layouts import ELF
@@ -37,6 +38,22 @@ def bundle_environ() -> dict[str, str]:
     environ = dict(os.environ)
     environ["SOURCE_DATE_EPOCH"] = SOURCE_DATE_EPOCH
     return environ
+
+
+def bundle_hello_crate(out_dir: Path, *formats: BundleFormat) -> BundleManifest:
+    """samples/hello built from its crate against Debian's shared libpython3.11 and
+    bundled into `out_dir` in `formats`, as `packager bundle samples/hello` does."""
+    environ = cargo_env()
+    environ.pop("PYTHONUNBUFFERED", None)
+    request = BundleRequest(
+        str(SAMPLES / "hello"),
+        out_dir=str(out_dir),
+        formats=formats,
+        obtain=ObtainOptions(mode="dynamic", python=DEBIAN_PYTHON),
+    )
+    run = bundle(request, Context(environ=environ))
+    assert run.manifest is not None
+    return run.manifest
 
 
 def bundle_tree(

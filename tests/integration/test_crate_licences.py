@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from packager.bundle import BundleFormat, BundleManifest, BundleRequest, ObtainOptions, bundle
-from packager.core.context import Context
-from tests.helpers import SAMPLES, cargo_env
-from tests.integration.bundle_helpers import DEBIAN_PYTHON, output_path
+from packager.bundle import BundleFormat
+from tests.helpers import SAMPLES
+from tests.integration.bundle_helpers import bundle_hello_crate, output_path
 from tests.integration.licence_helpers import Entry, read_index
 
 pytestmark = pytest.mark.integration
@@ -36,17 +35,7 @@ def _registry_source(name: str, version: str) -> Path:
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """samples/hello built against Debian's shared libpython and bundled as a folder."""
-    environ = cargo_env()
-    environ.pop("PYTHONUNBUFFERED", None)
-    request = BundleRequest(
-        str(SAMPLES / "hello"),
-        out_dir=str(tmp_path_factory.mktemp("crate-licences")),
-        formats=(BundleFormat.DIR,),
-        obtain=ObtainOptions(mode="dynamic", python=DEBIAN_PYTHON),
-    )
-    run = bundle(request, Context(environ=environ))
-    manifest: BundleManifest | None = run.manifest
-    assert manifest is not None
+    manifest = bundle_hello_crate(tmp_path_factory.mktemp("crate-licences"), BundleFormat.DIR)
     return output_path(manifest, BundleFormat.DIR)
 
 

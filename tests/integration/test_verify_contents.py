@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from packager.bundle import BundleFormat, BundleManifest, BundleRequest, ObtainOptions, bundle
-from packager.core.context import Context
-from tests.helpers import SAMPLES, cargo_env, run_packager
-from tests.integration.bundle_helpers import DEBIAN_PYTHON, output_path
+from packager.bundle import BundleFormat, BundleManifest
+from tests.helpers import cargo_env, run_packager
+from tests.integration.bundle_helpers import bundle_hello_crate, output_path
 
 pytestmark = pytest.mark.integration
 
@@ -24,17 +23,9 @@ HELLO_LINE = "hello, packager, from Rust"
 
 @pytest.fixture(scope="module")
 def hello(tmp_path_factory: pytest.TempPathFactory) -> BundleManifest:
-    environ = cargo_env()
-    environ.pop("PYTHONUNBUFFERED", None)
-    request = BundleRequest(
-        str(SAMPLES / "hello"),
-        out_dir=str(tmp_path_factory.mktemp("contents")),
-        formats=(BundleFormat.DIR, BundleFormat.TAR_ZST),
-        obtain=ObtainOptions(mode="dynamic", python=DEBIAN_PYTHON),
+    return bundle_hello_crate(
+        tmp_path_factory.mktemp("contents"), BundleFormat.DIR, BundleFormat.TAR_ZST
     )
-    run = bundle(request, Context(environ=environ))
-    assert run.manifest is not None
-    return run.manifest
 
 
 def _copy(manifest: BundleManifest, tmp_path: Path) -> Path:
