@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from packager.core.context import cache_root
-from tests.helpers import cargo_env, run_packager, uncompilable_hello
+from tests.helpers import SAMPLES, cargo_env, run_packager, uncompilable_hello
 from tests.integration.gpg_helpers import PASSPHRASE, GnuPG
 
 pytestmark = pytest.mark.integration
@@ -269,3 +269,19 @@ def test_the_crates_key_does_not_stop_a_onefile_bundle(gnupg: GnuPG, tmp_path: P
                              "--out", str(tmp_path / "out"), environ=environ)  # fmt: skip
     reached_cargo = "this_does_not_compile" in completed.stderr
     assert (completed.returncode, reached_cargo) == (3, True), completed.stderr[-3000:]
+
+
+def test_a_run_for_two_targets_signs_the_sums_over_both(gnupg: GnuPG, tmp_path: Path) -> None:
+    triples = ("x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu")
+    out = tmp_path / "out"
+    completed = run_packager(
+        "bundle", str(SAMPLES / "hello"), "--target", ",".join(triples), "--python", "3.11",
+        "--format", "tar.gz", "--out", str(out), "--gpg-key", gnupg.key,
+        environ=gnupg.environ(), timeout=2400,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    checked = _verify(gnupg, out)
+    archives = [f"{triple}/hello.tar.gz" for triple in triples]
+    assert (checked.returncode, [a in checked.stdout for a in archives]) == (0, [True, True]), (
+        checked.stdout + checked.stderr
+    )
