@@ -57,6 +57,7 @@ apt_packages=(
   msitools wixl nsis rpm                                 # Windows installers, RPM packages
   gnupg                                                  # signs SHA256SUMS and .rpm files
   osslsigncode openssl                                   # Authenticode signatures (Windows)
+  softhsm2 opensc libengine-pkcs11-openssl p11-kit-modules  # Authenticode with a PKCS#11 token
   desktop-file-utils                                     # desktop-file-validate
   xvfb xdotool x11-apps imagemagick                      # GUI apps on a virtual screen
   tk8.6-dev python3-tk                                   # Tcl/Tk for tkinter apps (_tkinter)

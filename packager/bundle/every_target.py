@@ -90,10 +90,9 @@ def bundle_every_target(
     """Bundle the crate of `request` for each of `triples` into OUT/TRIPLE/."""
     targets = [target_named(triple) for triple in triples]
     _check_request(request)
-    if "--sign-pfx" in given_options(request) and all(
-        TREE_LAYOUTS[target.layout] is not PE for target in targets
-    ):
-        raise UsageError("--sign-pfx signs Windows programs; none of these targets is Windows")
+    signing = {"--sign-pfx", "--sign-pkcs11-key"}.intersection(given_options(request))
+    if signing and all(TREE_LAYOUTS[target.layout] is not PE for target in targets):
+        raise UsageError(f"{min(signing)} signs Windows programs; none of these targets is Windows")
     check_signing(request, ctx)  # once, before any target: each would fail alike
     _refuse_existing(request, targets, ctx)
     runs: list[TargetRun] = []

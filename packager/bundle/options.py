@@ -66,9 +66,13 @@ class CodeSigning:
     """Authenticode signing of a Windows bundle: where the key is, never its password."""
 
     pfx: str | None = None  # a PKCS#12 file holding the code-signing certificate and key
-    password_file: str | None = None  # its password's file (else PACKAGER_SIGN_PASSWORD)
+    password_file: str | None = None  # its password's (the PIN's) file, else the variable
     timestamp: str | None = None  # an RFC 3161 time-stamping server's URL
-    declared: bool = False  # pfx comes from Cargo.toml, not --sign-pfx: only PE trees use it
+    declared: bool = False  # the key comes from Cargo.toml, not a flag: only PE trees use it
+    pkcs11_key: str | None = None  # instead of pfx: a pkcs11: URI of a key on a token
+    pkcs11_module: str | None = None  # the token's PKCS#11 module (else p11-kit's proxy)
+    pkcs11_cert: str | None = None  # the certificate's pkcs11: URI (else the key's object)
+    cert: str | None = None  # or the certificate as a PEM/DER file
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,9 @@ OPTION_GIVEN: dict[str, Callable[[BundleRequest], bool]] = {
     "--glibc": lambda r: r.glibc is not None,
     "--verify-on": lambda r: bool(r.verify_on),
     "--sign-pfx": lambda r: r.code_signing.pfx is not None and not r.code_signing.declared,
+    "--sign-pkcs11-key": lambda r: (
+        r.code_signing.pkcs11_key is not None and not r.code_signing.declared
+    ),
 }
 
 

@@ -283,13 +283,14 @@ def _why(option: str, layout: Layout) -> str:
             "--stdlib-sources": "a onefile program carries compiled modules only",
             "--version": "a onefile program is not a package",
             "--sign-pfx": "it is a Linux program; Authenticode signs Windows ones",
+            "--sign-pkcs11-key": "it is a Linux program; Authenticode signs Windows ones",
         }
         return f": {reasons.get(option, 'it applies to folder bundles')}"
     if option in ("--only-needed", "--script", "--include", "--site", "--no-compress"):
         return ": it applies to --onefile only"
     if option == "--workdir" and layout is PE:
         return ": the Windows launcher starts the program in the caller's folder"
-    if option == "--sign-pfx":
+    if option in ("--sign-pfx", "--sign-pkcs11-key"):
         return ": Authenticode signs Windows programs (--gpg-key signs SHA256SUMS and .rpm)"
     if option in ("--glibc", "--verify-on"):
         return ": a Windows program does not use glibc"

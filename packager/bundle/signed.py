@@ -1,8 +1,10 @@
-"""`bundle --gpg-key` and `--sign-pfx`: the keys checked before the build, and the signers.
+"""`bundle --gpg-key` and `--sign-pfx`/`--sign-pkcs11-key`: the keys checked before the
+build, and the signers.
 
 The gpg key must be one gpg has as a secret key and can sign with (the passphrase, if it
-needs one, in PACKAGER_GPG_PASSPHRASE), and the PKCS#12 file of --sign-pfx must open with
-its password (PACKAGER_SIGN_PASSWORD or --sign-password-file), before cargo runs or
+needs one, in PACKAGER_GPG_PASSPHRASE), the PKCS#12 file of --sign-pfx must open with
+its password (PACKAGER_SIGN_PASSWORD or --sign-password-file), and the token key of
+--sign-pkcs11-key must sign with its PIN (from the same places), before cargo runs or
 anything is fetched. The secrets then leave the run's environment: only the signers hold
 them, and they reach gpg, openssl and osslsigncode through pipes (outputs/signing.py,
 outputs/authenticode.py). A Windows tree is signed in staging, its installers as they
@@ -23,6 +25,7 @@ from packager.core.secrets import child_environ
 from packager.outputs import authenticode
 from packager.outputs.authenticode import CodeSigner, check_code_signer, make_code_signer
 from packager.outputs.model import BundleFormat
+from packager.outputs.pkcs11 import make_token_key
 from packager.outputs.signing import Signer, check_signer, make_signer
 
 
@@ -42,23 +45,31 @@ def check_signing(request: BundleRequest, ctx: Context) -> None:
 
 
 def check_code_signing(request: BundleRequest, ctx: Context, *, windows: bool) -> BundleRequest:
-    """Refuse a PKCS#12 file that does not open with its password, and a missing
-    osslsigncode; `request` without the pfx Cargo.toml declares when the tree is not a
-    Windows one (--sign-pfx itself is refused there by the layout's options)."""
+    """Refuse a PKCS#12 file that does not open with its password, a token key that does
+    not sign, and a missing osslsigncode; `request` without the key Cargo.toml declares
+    when the tree is not a Windows one (the flags are refused there by the layout's
+    options)."""
     if not windows:
         return replace(request, code_signing=CodeSigning())
     signer = code_signer(request, ctx)
     if signer is not None:
-        ctx.progress(f"checking that {os.path.basename(signer.pfx)} opens with its password")
+        if signer.token is not None:
+            ctx.progress(f"checking that the token signs with {signer.token.key}")
+        else:
+            ctx.progress(f"checking that {signer.key_name} opens with its password")
         check_code_signer(signer)
     return request
 
 
 def code_signer(request: BundleRequest, ctx: Context) -> CodeSigner | None:
-    """The Authenticode signer of --sign-pfx (None without it), its password read now."""
+    """The Authenticode signer of --sign-pfx or --sign-pkcs11-key (None without either),
+    its password or PIN read now."""
     options = request.code_signing
+    token = make_token_key(
+        options.pkcs11_key, options.pkcs11_module, options.pkcs11_cert, options.cert
+    )
     return make_code_signer(
-        options.pfx, options.password_file, options.timestamp, ctx.environ, ctx.echo
+        options.pfx, options.password_file, options.timestamp, ctx.environ, ctx.echo, token=token
     )
 
 
@@ -77,6 +88,6 @@ def sign_laid_out(laid_out: LaidOut, signer: CodeSigner, ctx: Context) -> LaidOu
     refresh_file_hashes(tree.root)  # the SBOM lists the files as signed
     program = os.path.join(tree.root, manifest.binary)
     sizes = replace(manifest.sizes, binary=os.path.getsize(program))
-    note = f"Authenticode-signed with {os.path.basename(signer.pfx)}: {', '.join(signed)}"
+    note = f"Authenticode-signed with {signer.key_name}: {', '.join(signed)}"
     manifest = replace(manifest, sizes=sizes, notes=(*manifest.notes, note))
     return replace(laid_out, tree=tree, manifest=manifest)

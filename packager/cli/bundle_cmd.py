@@ -129,6 +129,10 @@ class BundleParams(TypedDict):
     sign_pfx: str | None
     sign_password_file: str | None
     sign_timestamp: str | None
+    sign_pkcs11_key: str | None
+    sign_pkcs11_module: str | None
+    sign_pkcs11_cert: str | None
+    sign_cert: str | None
     as_json: bool
 
 
@@ -410,9 +414,7 @@ def _request(params: BundleParams, target: str | None, package_dir: str | None) 
         verify_on=() if params["verify_on"] is None else parse_distros(params["verify_on"]),
         # A onefile program writes nothing gpg signs: the crate's key applies to the rest.
         gpg_key=params["gpg_key"] or (None if params["onefile"] else declared_gpg_key(package_dir)),
-        code_signing=code_signing(
-            params["sign_pfx"], params["sign_password_file"], params["sign_timestamp"], package_dir
-        ),
+        code_signing=code_signing(params, package_dir),
     )
 
 

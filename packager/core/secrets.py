@@ -1,9 +1,10 @@
 """The secrets a signing run reads from the environment, and the environment without them.
 
 `bundle --gpg-key` reads the key's passphrase from PACKAGER_GPG_PASSPHRASE
-(outputs/signing.py), `bundle --sign-pfx` the PKCS#12 password from PACKAGER_SIGN_PASSWORD
-(outputs/authenticode.py). No program packager starts inherits either: every child gets
-`child_environ`, and the signing tools get the secret on a pipe.
+(outputs/signing.py), `bundle --sign-pfx` the PKCS#12 password and `--sign-pkcs11-key`
+the token's PIN from PACKAGER_SIGN_PASSWORD (outputs/authenticode.py). No program
+packager starts inherits either: every child gets `child_environ`, and the signing tools
+get the secret on a pipe.
 """
 
 from __future__ import annotations

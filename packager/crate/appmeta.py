@@ -20,6 +20,9 @@ cargo-bundle read their own tables from) adds or overrides them:
     gpg-key = "KEYID"                 # bundle's default --gpg-key
     pfx = "signing/code.pfx"          # bundle's default --sign-pfx (relative to the crate)
     timestamp-url = "http://…"        # bundle's default --sign-timestamp
+    pkcs11-key = "pkcs11:token=…"     # bundle's default --sign-pkcs11-key (not with pfx);
+    pkcs11-module = "/usr/lib/…so"    # --sign-pkcs11-module, and of the certificate
+    pkcs11-cert = "pkcs11:…"          # --sign-pkcs11-cert, or cert = "code.pem" (--sign-cert)
 
 Command-line flags override each value. Everything is validated before any build starts,
 so a wrong icon path or a malformed GUID never costs a build.
@@ -78,7 +81,11 @@ _KEYS = {
 }
 # Keys of the same table that say how to build and bundle, not what the app is.
 _BUILD_KEYS = ("targets", "glibc", "signing")
-_SIGNING_KEYS = ("gpg-key", "pfx", "timestamp-url")
+_AUTHENTICODE_KEYS = (
+    "pfx", "timestamp-url", "pkcs11-key", "pkcs11-module", "pkcs11-cert", "cert",
+)  # fmt: skip
+_SIGNING_KEYS = ("gpg-key", *_AUTHENTICODE_KEYS)
+_CRATE_FILES = ("pfx", "pkcs11-module", "cert")  # paths relative to the crate
 
 
 @dataclass(frozen=True)
@@ -403,14 +410,17 @@ def declared_gpg_key(crate_dir: str | None) -> str | None:
     return _signing_value(crate_dir, "gpg-key")
 
 
-def declared_authenticode(crate_dir: str | None) -> tuple[str | None, str | None]:
-    """`pfx` (a path relative to the crate, made absolute) and `timestamp-url` of the
-    crate's `[package.metadata.packager.signing]`: bundle's default --sign-pfx and
-    --sign-timestamp (None for a built binary, or when not set)."""
-    pfx = _signing_value(crate_dir, "pfx")
-    if pfx is not None and crate_dir is not None:
-        pfx = os.path.join(os.path.abspath(crate_dir), pfx)
-    return pfx, _signing_value(crate_dir, "timestamp-url")
+def declared_authenticode(crate_dir: str | None) -> dict[str, str]:
+    """The Authenticode keys the crate's `[package.metadata.packager.signing]` sets (files
+    made absolute): bundle's defaults of --sign-pfx, --sign-timestamp, --sign-pkcs11-*
+    and --sign-cert (none for a built binary)."""
+    declared: dict[str, str] = {}
+    for key in _AUTHENTICODE_KEYS:
+        value = _signing_value(crate_dir, key)
+        if value is not None and crate_dir is not None:
+            in_crate = key in _CRATE_FILES
+            declared[key] = os.path.join(os.path.abspath(crate_dir), value) if in_crate else value
+    return declared
 
 
 def _signing_value(crate_dir: str | None, key: str) -> str | None:

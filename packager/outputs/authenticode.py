@@ -6,11 +6,14 @@ that carries no signature yet (python3XY.dll and the embeddable package's module
 signed by the PSF: they are left as they are), then the .msi and setup.exe once they are
 made, so the files inside the installers are the signed ones.
 
-The PKCS#12 file's password comes from PACKAGER_SIGN_PASSWORD or --sign-password-file;
-it reaches openssl on its standard input (`-passin stdin`) and osslsigncode on a pipe
-(`-readpass /dev/fd/N`), never on a command line; no program packager starts inherits
-the variable (core/secrets.py). `check_code_signer` proves the file opens with it before
-the build.
+`--sign-pkcs11-key URI` signs with a key on a PKCS#11 token instead (pkcs11.py).
+
+The PKCS#12 file's password, or the token's PIN, comes from PACKAGER_SIGN_PASSWORD or
+--sign-password-file; it reaches openssl on its standard input (`-passin stdin`) and
+osslsigncode on a pipe (`-readpass /dev/fd/N`; for a token osslsigncode hands it to the
+engine as the PIN), never on a command line; no program packager starts inherits the
+variable (core/secrets.py). `check_code_signer` proves before the build that the file
+opens with it, or that the token signs with it (a throwaway script is signed).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from dataclasses import dataclass, field
 
 from packager.core import runner, secrets
 from packager.core.errors import ToolError, UsageError
+from packager.outputs.pkcs11 import PIN_FIX, TokenKey, token_problem
 from packager.outputs.signing import secret_pipe
 
 PASSWORD_ENV = "PACKAGER_SIGN_PASSWORD"
@@ -37,13 +41,24 @@ _SECURITY_DIRECTORY = 4  # IMAGE_DIRECTORY_ENTRY_SECURITY: the certificate table
 
 @dataclass(frozen=True)
 class CodeSigner:
-    """The PKCS#12 file that signs, and what the tools run with; the password is never shown."""
+    """The PKCS#12 file or token key that signs, and what the tools run with; the password
+    (or PIN) is never shown."""
 
-    pfx: str
+    pfx: str | None  # None: `token` signs
     password: str = field(repr=False)
     timestamp: str | None = None  # an RFC 3161 time-stamping server's URL
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)  # without the password
     echo: runner.Echo | None = field(default=None, repr=False, compare=False)
+    token: TokenKey | None = None  # a key on a PKCS#11 token, instead of `pfx`
+
+    @property
+    def key_name(self) -> str:
+        """The key as a note names it: the PKCS#12 file's name, or the token key's URI."""
+        return self.token.key if self.token is not None else os.path.basename(self.pfx or "")
+
+    def key_arguments(self) -> list[str]:
+        """osslsigncode's options that name the certificate and the key."""
+        return self.token.arguments() if self.token is not None else ["-pkcs12", str(self.pfx)]
 
 
 def make_code_signer(
@@ -52,15 +67,27 @@ def make_code_signer(
     timestamp: str | None,
     environ: Mapping[str, str],
     echo: runner.Echo | None = None,
+    *,
+    token: TokenKey | None = None,
 ) -> CodeSigner | None:
-    """The CodeSigner of `pfx` (None: the run does not sign); its password from
-    `password_file` (its first line), else PACKAGER_SIGN_PASSWORD, else none."""
-    if pfx is None:
+    """The CodeSigner of `pfx` or `token` (None for neither: the run does not sign); its
+    password (the token's PIN) from `password_file` (its first line), else
+    PACKAGER_SIGN_PASSWORD, else none."""
+    if pfx is None and token is None:
         if password_file is not None or timestamp is not None:
             given = "--sign-password-file" if password_file is not None else "--sign-timestamp"
-            raise UsageError(f"{given} applies to Authenticode signing: add --sign-pfx FILE")
+            raise UsageError(
+                f"{given} applies to Authenticode signing: add --sign-pfx FILE or "
+                "--sign-pkcs11-key URI"
+            )
         return None
-    if not os.path.isfile(pfx):
+    if pfx is not None and token is not None:
+        raise UsageError(
+            "--sign-pfx and --sign-pkcs11-key both name the signing key: give one",
+            fix="keep one of them (in Cargo.toml: pfx or pkcs11-key of "
+            "[package.metadata.packager.signing])",
+        )
+    if pfx is not None and not os.path.isfile(pfx):
         raise UsageError("the PKCS#12 file to sign with does not exist", path=pfx)
     if timestamp is not None and not _TIMESTAMP_URL.fullmatch(timestamp):
         raise UsageError(
@@ -77,15 +104,21 @@ def make_code_signer(
                 f"cannot read the password file ({getattr(exc, 'strerror', None) or exc})",
                 path=password_file,
             ) from None
-    return CodeSigner(
-        os.path.abspath(pfx), password, timestamp, secrets.child_environ(environ), echo
-    )
+    if token is not None and not password:
+        raise UsageError(f"--sign-pkcs11-key {token.key}: the token's PIN is missing", fix=PIN_FIX)
+    pfx = os.path.abspath(pfx) if pfx is not None else None
+    return CodeSigner(pfx, password, timestamp, secrets.child_environ(environ), echo, token)
 
 
 def check_code_signer(signer: CodeSigner) -> None:
     """Refuse, before anything is built, a missing osslsigncode and a PKCS#12 file that
-    does not open with the password (openssl checks its integrity MAC)."""
+    does not open with the password (openssl checks its integrity MAC), or a token key
+    that does not sign."""
     runner.require("osslsigncode", signer.environ, fix=OSSLSIGNCODE_FIX)
+    if signer.token is not None:
+        _check_token(signer, signer.token)
+        return
+    assert signer.pfx is not None
     openssl = runner.require("openssl", signer.environ, fix=_OPENSSL_FIX)
     argv = [openssl, "pkcs12", "-in", signer.pfx, "-noout", "-passin", "stdin"]
     result = _run(signer, argv)
@@ -106,26 +139,52 @@ def check_code_signer(signer: CodeSigner) -> None:
     )
 
 
+def _check_token(signer: CodeSigner, token: TokenKey) -> None:
+    """Sign a throwaway PowerShell script with the token: the engine and the module load,
+    the PIN opens the token, the key and certificate are found and belong together."""
+    with tempfile.TemporaryDirectory(prefix="packager-token-") as folder:
+        probe = os.path.join(folder, "probe.ps1")
+        with open(probe, "w", encoding="utf-8", newline="\r\n") as handle:
+            handle.write("Write-Output 'packager'\n")
+        result = _osslsigncode_sign(signer, probe, os.path.join(folder, "signed.ps1"))
+    if result.returncode == 0:
+        return
+    problem = token_problem(result.stderr, token)
+    if problem is None:
+        problem = (
+            f"osslsigncode cannot sign with {token.key}: {_last_line(result.stderr)}",
+            "check the token is present, and its key and certificate with pkcs11-tool",
+        )
+    raise UsageError(problem[0], fix=problem[1])
+
+
+def _osslsigncode_sign(
+    signer: CodeSigner, path: str, signed: str, *, timestamp: bool = False
+) -> runner.ToolResult:
+    """Run `osslsigncode sign` on `path` into `signed` (SHA-256), the password on a pipe."""
+    osslsigncode = runner.require("osslsigncode", signer.environ, fix=OSSLSIGNCODE_FIX)
+    # The password on a pipe named as a file: osslsigncode before 2.9 (Debian 12's 2.5)
+    # takes `-readpass -` for a file called "-".
+    with secret_pipe(signer.password) as password_fd:
+        assert password_fd is not None
+        argv = [osslsigncode, "sign", *signer.key_arguments(), "-h", "sha256"]
+        argv += ["-readpass", f"/dev/fd/{password_fd}"]
+        if timestamp and signer.timestamp is not None:
+            argv += ["-ts", signer.timestamp]
+        return runner.run(
+            [*argv, "-in", path, "-out", signed], environ=signer.environ, check=False,
+            echo=signer.echo, pass_fds=(password_fd,),
+        )  # fmt: skip
+
+
 def sign_file(signer: CodeSigner, path: str) -> None:
     """Sign the PE or MSI file `path` in place (SHA-256), time-stamped when asked."""
-    osslsigncode = runner.require("osslsigncode", signer.environ, fix=OSSLSIGNCODE_FIX)
     folder, name = os.path.split(path)
     descriptor, signed = tempfile.mkstemp(prefix=f".{name}.", dir=folder or ".")
     os.close(descriptor)
     os.unlink(signed)  # osslsigncode writes a new file
     try:
-        # The password on a pipe named as a file: osslsigncode before 2.9 (Debian 12's
-        # 2.5) takes `-readpass -` for a file called "-".
-        with secret_pipe(signer.password) as password_fd:
-            assert password_fd is not None
-            argv = [osslsigncode, "sign", "-pkcs12", signer.pfx, "-h", "sha256"]
-            argv += ["-readpass", f"/dev/fd/{password_fd}"]
-            if signer.timestamp is not None:
-                argv += ["-ts", signer.timestamp]
-            result = runner.run(
-                [*argv, "-in", path, "-out", signed], environ=signer.environ, check=False,
-                echo=signer.echo, pass_fds=(password_fd,),
-            )  # fmt: skip
+        result = _osslsigncode_sign(signer, path, signed, timestamp=True)
         if result.returncode != 0 or not os.path.isfile(signed):
             raise ToolError(
                 f"osslsigncode could not sign {name}: {_last_line(result.stderr)}",

@@ -112,6 +112,7 @@ PE = Layout(
         "--export-env",
         "--target",
         "--sign-pfx",
+        "--sign-pkcs11-key",
         *METADATA_OPTIONS,
     },
     "packager.bundle.layouts.pe",
