@@ -259,8 +259,8 @@ def _inspect_adaptively(
 ) -> list[_Outcome]:
     """Read in-process; once the rate so far says the rest is worth a pool, hand it over.
 
-    The work cannot be told from the file count: a PE file read by pefile costs ten
-    times an ELF file, and most files of a directory walk are not binaries at all.
+    The work cannot be told from the file count: an unstripped DLL of wine costs several
+    times a small ELF library, and most files of a directory walk are not binaries at all.
     """
     if not targets:
         return []

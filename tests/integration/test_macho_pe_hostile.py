@@ -4,6 +4,7 @@ every failure is an UnreadableInputError, never another exception or a hang."""
 from __future__ import annotations
 
 import struct
+import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from packager.binary import macho, pe
+from packager.binary.pe_image import PeImage
 from tests.unit.test_macho_pe_hostile import Parser, _parses_or_refuses, _refused
 
 MACHO_FIXTURES = ("Python3", "ext.so", "app_arm64", "norpath/app")
@@ -109,7 +111,7 @@ def test_pe_huge_counts_and_offsets(
     struct.pack_into(fmt, data, offsets[field], value)
     result = _parses_or_refuses(pe.parse, bytes(data))
     if field == "NumberOfRvaAndSizes":
-        # pefile caps the count at 16 directories, as Windows does; nothing is lost.
+        # The reader caps the count at 16 directories, as Windows does; nothing is lost.
         assert result is not None
         assert result[0].needed == ("python311.dll", "KERNEL32.dll", "msvcrt.dll")
     elif field == "ImportDirectory.Size":
@@ -135,3 +137,29 @@ def test_mutated_fixture_parses_or_is_refused(
         mutated[data.draw(st.integers(4, limit - 1))] = data.draw(st.integers(0, 255))
     parser: Parser = macho.parse if name.startswith("macho") else pe.parse
     _parses_or_refuses(parser, bytes(mutated))
+
+
+def test_pe_import_tables_shared_by_many_descriptors_stay_linear(
+    fixture_bytes: dict[str, bytes],
+) -> None:
+    """Hundreds of descriptors naming one long table would cost their product to read:
+    the entries read in all may not exceed what the file has room for."""
+    data = bytearray(fixture_bytes["pe/bundled/app.exe"])
+    image = PeImage("app.exe", bytes(data))
+    text = next(section for section in image.sections if section.name == b".text")
+    descriptors, table, strings = 150, 0xC00, 0x1600  # offsets inside .text
+    entries = (strings - table) // 8 - 1
+    assert text.raw_size > strings + 16, "the fixture's .text is too small for the test"
+    assert descriptors * entries > 2 * len(data) // 8, "the file has room for them all"
+    data[text.raw_start + strings : text.raw_start + strings + 10] = b"\0\0f\0x.dll\0"
+    for index in range(entries + 1):  # one long table of imports by name, then its end
+        value = text.start + strings if index < entries else 0
+        struct.pack_into("<Q", data, text.raw_start + table + 8 * index, value)
+    for index in range(descriptors):  # each names that same table
+        fields = (text.start + table, 0, 0, text.start + strings + 4, text.start + table)
+        struct.pack_into("<5I", data, text.raw_start + 20 * index, *fields)
+    optional = struct.unpack_from("<I", data, 0x3C)[0] + 24
+    struct.pack_into("<I", data, optional + 112 + 8, text.start)  # the import directory
+    started = time.process_time()
+    assert _refused(pe.parse, bytes(data))
+    assert time.process_time() - started < 1.0

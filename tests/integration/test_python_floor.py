@@ -11,7 +11,6 @@ import subprocess
 from pathlib import Path
 
 import click
-import pefile
 import pytest
 
 from tests.helpers import REPO
@@ -33,10 +32,10 @@ print(sys.version_info[:3], len(names))
 def test_every_module_imports_on_debians_python() -> None:
     if not Path(DEBIAN_PYTHON).is_file():
         pytest.fail(f"{DEBIAN_PYTHON} is missing: install python3.11 (Debian)")
-    # click and pefile are pure Python: the test environment's copies serve 3.11.2 too.
-    dependencies = {str(Path(click.__file__).parent.parent), str(Path(pefile.__file__).parent)}
+    # click is pure Python: the test environment's copy serves 3.11.2 too.
+    dependencies = str(Path(click.__file__).parent.parent)
     done = subprocess.run(
-        [DEBIAN_PYTHON, "-I", "-B", "-c", _IMPORT_ALL, str(REPO), *sorted(dependencies)],
+        [DEBIAN_PYTHON, "-I", "-B", "-c", _IMPORT_ALL, str(REPO), dependencies],
         cwd="/",
         capture_output=True,
         text=True,
