@@ -43,7 +43,7 @@ class ContentOptions:
     keep: tuple[str, ...] = ()  # trimmed stdlib modules to put back
     app_dir: str | None = None  # files shipped as NAME/app
     requirements: str | None = None  # a pip requirements file installed into site-packages
-    stdlib_sources: bool = False  # ship .py sources instead of a .pyc zip
+    stdlib_sources: bool = False  # ship .py sources and __pycache__ instead of .pyc only
     strip: bool = True  # strip ELF files
     unstripped: tuple[str, ...] = ()  # shell patterns of ELF files to leave unstripped
     python_home: str | None = None  # a Windows CPython home, or another Linux arch's root

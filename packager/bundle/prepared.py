@@ -1,7 +1,7 @@
 """A Python runtime prepared for shipping, once per interpreter, kept in the cache.
 
-Preparing is the slow part of a bundle: copying and trimming the stdlib, precompiling it
-(and zipping it), stripping libpython and lib-dynload. None of it depends on the binary
+Preparing is the slow part of a bundle: copying and trimming the stdlib, precompiling it,
+stripping libpython and lib-dynload. None of it depends on the binary
 being bundled, so the result is cached under the cache's `runtime/` directory, keyed by
 the machine, the interpreter and libpython files, every stdlib file (path, size, mtime),
 the trim rules and the options; later bundles copy it. An entry holds:
@@ -9,9 +9,9 @@ the trim rules and the options; later bundles copy it. An entry holds:
     libpython                         the shared libpython (dynamic embeds), stripped
                                       (files needing a library a tree ships from the
                                       system have a run path to the tree's lib/ already)
-    lib/python3X.zip                  the compiled pure-Python stdlib (unless sources)
+    lib/python3.X/...                 the compiled pure-Python stdlib as mod.pyc files (the
+                                      sources and __pycache__ instead, with sources)
     lib/python3.X/lib-dynload/        stdlib extension modules, stripped
-    lib/python3.X/...                 the stdlib as sources and __pycache__ (with sources)
     <site-packages>/                  the hook that restores the launcher's variables
     manifest.json                     the SHA-256 of each file above, written last
 
@@ -41,7 +41,7 @@ from packager.outputs.launchers import RESTORE_MODULE, RESTORE_PTH, restore_hook
 from packager.python.runtime import PythonRuntime
 
 # Part of every key: bump it when the layout or the way an entry is made changes.
-_FORMAT = 6
+_FORMAT = 7
 LIBPYTHON = "libpython"
 MANIFEST = "manifest.json"
 
@@ -68,12 +68,6 @@ class PreparedRuntime:
         """The prepared libpython, when the runtime has one."""
         path = os.path.join(self.root, LIBPYTHON)
         return path if LIBPYTHON in self.digests else None
-
-
-def zip_name(runtime: PythonRuntime) -> str:
-    """The stdlib zip CPython's default sys.path names: "python311.zip"."""
-    interpreter = runtime.interpreter
-    return f"python{interpreter.major}{interpreter.minor}.zip"
 
 
 def runtime_key(runtime: PythonRuntime, options: RuntimeOptions) -> str:
@@ -186,7 +180,7 @@ def _build(
         stdlib.compile_tree(
             python, version_dir, ctx, source_prefix=prefix, legacy=True, column_ranges=False
         )
-        stdlib.zip_pure_modules(version_dir, os.path.join(root, "lib", zip_name(runtime)))
+        stdlib.drop_compiled_sources(version_dir)
     site_packages = os.path.join(root, runtime.site_packages)
     os.makedirs(site_packages, exist_ok=True)
     module_source, pth_line = restore_hook()

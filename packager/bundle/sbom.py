@@ -23,10 +23,10 @@ bundle's come from layouts/pe_notices.py):
     licence its Cargo.toml states and its lock file's `source` (`packager:cargo-source`);
   - each shipped file (type file, named by its path in the bundle, `hashes` its SHA-256):
     every ELF file (every PE file, in a Windows bundle), and every file a component names
-    on its own (the launcher, lib/python3X.zip). The link scheme: a file component carries
-    one property `packager:component` per component that covers it, whose value is that
-    component's `bom-ref`; a component lists what it covers (files and folders ending in
-    `/`, as `licenses/README` does) as `packager:covers` properties.
+    on its own (the launcher, the stdlib's top-level .pyc files). The link scheme: a file
+    component carries one property `packager:component` per component that covers it,
+    whose value is that component's `bom-ref`; a component lists what it covers (files
+    and folders ending in `/`, as `licenses/README` does) as `packager:covers` properties.
 - `dependencies`: the app depends on every component but the files.
 
 Licences are an SPDX expression when valid (sbom_ids.py), else a licence name. The

@@ -30,7 +30,7 @@ A CRATE (a directory with Cargo.toml) is first built in release mode, as
 `packager build --release` does; a BINARY is bundled as it is.
 
 Writes NAME/ (bin/NAME with RUNPATH $ORIGIN/../lib, lib/libpython, the stdlib as
-lib/python3X.zip plus lib/python3.X/lib-dynload, and the launcher NAME) and each
+.pyc files plus lib-dynload in lib/python3.X, and the launcher NAME) and each
 requested archive or installer, plus SHA256SUMS. ELF files are stripped (--no-strip
 keeps symbols). Outputs go to --out (./dist unless given) and appear whole or not at
 all; one that already exists is refused before anything is built, and replaced only
@@ -182,7 +182,7 @@ class BundleParams(TypedDict):
 @click.option(
     "--stdlib-sources",
     is_flag=True,
-    help="Ship the stdlib as .py sources with __pycache__ instead of a .pyc zip "
+    help="Ship the stdlib as .py sources with __pycache__ instead of .pyc files only "
     "(tracebacks then show stdlib source lines).",
 )
 @click.option("--no-strip", is_flag=True, help="Keep symbols and debug info in ELF files.")

@@ -169,6 +169,9 @@ class Staging:
         tools write their scratch files there and do not say where)."""
         for number in (errno.ENOSPC, errno.EDQUOT):
             if os.strerror(number) in exc.output:
+                cached = _cache_entry_file(exc.message)
+                if cached is not None:  # strip on a prepared runtime, in the cache
+                    return _elsewhere(number, cached)
                 what, fix = _WRITE_FAILURES[number]
                 tool = _TOOL.match(exc.message)
                 who = os.path.basename(tool.group(1)) if tool else "a tool"
@@ -230,6 +233,16 @@ def _elsewhere(number: int, path: str) -> OutputWriteError:
         path=path,
         fix="packager writes there: free space on that file system or make it writable",
     )
+
+
+def _cache_entry_file(command: str) -> str | None:
+    """The first argument of a failed tool's command line (as ToolError quotes it) that is
+    a file of a cache entry being made; None when there is none."""
+    for word in command.split():
+        path = word.strip("'\"")
+        if os.path.isabs(path) and f"{os.sep}{BUILDING_PREFIX}" in path:
+            return path
+    return None
 
 
 def _fuller_temp_dir(out_dir: str) -> str | None:

@@ -170,7 +170,7 @@ def write_zip(entries: Iterable[Entry], path: str, mtime: int) -> None:
 def write_zip_entry(
     archive: zipfile.ZipFile, entry: Entry, date_time: tuple[int, int, int, int, int, int]
 ) -> None:
-    """Add one entry with fixed metadata (shared by the bundle zip and the stdlib zip)."""
+    """Add one entry to a zip archive with fixed metadata (mode, time, compression)."""
     _check_zip_name(entry)
     if entry.is_dir:
         info = zipfile.ZipInfo(entry.name + "/", date_time)

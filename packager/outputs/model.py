@@ -74,7 +74,7 @@ class BundleManifest:
     binary: str  # the real binary's path relative to the tree's root
     rpath_patched: bool
     export_env: bool
-    zip_stdlib: bool  # the pure-Python stdlib ships as lib/python3X.zip (.pyc only)
+    zip_stdlib: bool  # the pure-Python stdlib ships zipped (Windows: python3XY.zip, .pyc only)
     stripped: bool  # the binary, libpython and extension modules were stripped
     trimmed: tuple[str, ...]  # names of the trim rules applied (`--keep` names)
     kept: tuple[str, ...]

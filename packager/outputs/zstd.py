@@ -2,8 +2,8 @@
 
 A zstd stream may hold many frames; a decompressor (`zstd -d`, `tar --zstd`) outputs
 their contents one after the other. So the content of a large file the caller already
-knows by its SHA-256 (libpython, the stdlib zip, lib-dynload, all from the prepared
-runtime) is stored as a frame of its own, compressed once at FRAME_LEVEL and kept in the
+knows by its SHA-256 (libpython, lib-dynload, the larger stdlib modules, all from the
+prepared runtime) is stored as a frame of its own, compressed once at FRAME_LEVEL and kept in the
 cache under `zstd/`; everything else (tar headers, padding, the binary, small files) is
 compressed on each run at STREAM_LEVEL, one frame per stretch between known files.
 

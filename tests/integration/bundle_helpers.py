@@ -108,6 +108,16 @@ def hello_bundle(hello_binary: Path, tmp_path_factory: pytest.TempPathFactory) -
     return bundle_tree(str(hello_binary), str(out), environ=bundle_environ(), formats=ALL_FORMATS)
 
 
+def remove_pure_stdlib(tree: Path) -> None:
+    """Delete a bundle tree's compiled pure-Python stdlib, keeping lib-dynload and site-packages."""
+    stdlib = tree / "lib" / "python3.11"
+    for entry in stdlib.iterdir():
+        if entry.is_dir() and entry.name not in ("lib-dynload", "dist-packages"):
+            shutil.rmtree(entry)
+        elif not entry.is_dir():
+            entry.unlink()
+
+
 def output_path(manifest: BundleManifest, fmt: BundleFormat) -> Path:
     """Where `manifest` wrote the output of format `fmt`."""
     for output in manifest.outputs:

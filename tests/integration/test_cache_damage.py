@@ -30,9 +30,9 @@ def _bundle(binary: Path, out: Path, cache: Path) -> list[str]:
     return notes
 
 
-def _prepared_zip(cache: Path) -> Path:
-    [stdlib_zip] = cache.glob("packager/runtime/*/lib/python3*.zip")
-    return stdlib_zip
+def _prepared_module(cache: Path) -> Path:
+    [module] = cache.glob("packager/runtime/*/lib/python3*/json/decoder.pyc")
+    return module
 
 
 def _runs(tree: Path) -> bool:
@@ -45,16 +45,16 @@ def test_a_damaged_prepared_runtime_is_prepared_again(
 ) -> None:
     cache = tmp_path / "cache"
     _bundle(hello_binary, tmp_path / "first", cache)
-    stdlib_zip = _prepared_zip(cache)
-    whole = stdlib_zip.read_bytes()
-    stdlib_zip.write_bytes(whole[: len(whole) // 2])
+    module = _prepared_module(cache)
+    whole = module.read_bytes()
+    module.write_bytes(whole[: len(whole) // 2])
     if "manifest" in damage:
-        (stdlib_zip.parent.parent / "manifest.json").unlink()
+        (module.parents[3] / "manifest.json").unlink()
     second = _bundle(hello_binary, tmp_path / "second", cache)
-    [shipped] = (tmp_path / "second").glob("*/lib/python3*.zip")
-    assert (shipped.read_bytes(), _prepared_zip(cache).read_bytes()) == (whole, whole)
+    [shipped] = (tmp_path / "second").glob("*/lib/python3*/json/decoder.pyc")
+    assert (shipped.read_bytes(), _prepared_module(cache).read_bytes()) == (whole, whole)
     assert any("is damaged" in note for note in second)
-    assert _runs(shipped.parent.parent)
+    assert _runs(shipped.parents[3])
 
 
 def test_a_site_packages_record_pointing_out_of_the_tree_is_replaced(

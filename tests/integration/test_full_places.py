@@ -52,11 +52,11 @@ def test_a_full_cache_is_named_as_the_cache(hello_binary: Path, tmp_path: Path) 
     assert "XDG_CACHE_HOME" in result.stderr  # the fix
 
 
-def test_a_cache_that_fills_while_the_stdlib_archive_closes_is_named_as_the_cache(
+def test_a_cache_that_fills_while_strip_writes_into_it_is_named_as_the_cache(
     hello_binary: Path, tmp_path: Path
 ) -> None:
-    # 22 MB holds the stdlib's files but not also the zip they are moved into: the
-    # write that fails is the archive's last flush, an error that carries no file name.
+    # 22 MB holds the compiled stdlib but not also strip's copy of libpython: the tool
+    # that fails says only that the disk is full, and its command names the entry's file.
     cache, out = tmp_path / "cache", tmp_path / "out"
     result = _bundle_with_full(
         "XDG_CACHE_HOME", cache, out, str(hello_binary), *DEBIAN_PYTHON, size="22m"

@@ -23,7 +23,7 @@ KEYS = ("LD_LIBRARY_PATH", "PYTHONHOME", "PYTHONPATH", "PYTHONNOUSERSITE")
 # Runs inside the bundled interpreter (from a .pth, after the restore hook): reports the
 # environment the process started with, its argv, and what a child process inherits.
 PROBE = """
-import json, os, subprocess
+import builtins, json, os, subprocess, sys
 def _read(path):
     with open(path, "rb") as handle:
         return handle.read().decode("utf-8", "surrogateescape").split("\\0")[:-1]
@@ -37,7 +37,8 @@ with open("/proc/self/maps", encoding="utf-8", errors="surrogateescape") as hand
 maps = sorted({field[5] for field in fields if len(field) == 6 and ".so" in field[5]})
 print("PROBE " + json.dumps({
     "initial": initial, "child": child_env, "argv": _read("/proc/self/cmdline")[1:],
-    "maps": maps,
+    "maps": maps, "no_site": sys.flags.no_site, "path": sys.path,
+    "builtins": [name for name in ("exit", "quit", "help", "license") if hasattr(builtins, name)],
 }), flush=True)
 os._exit(int(initial.get("PROBE_EXIT", "0")))
 """
@@ -161,6 +162,35 @@ def test_original_python_variables_are_restored_for_children(
     assert seen["child"]["PYTHONPATH"] == ""
     assert seen["child"]["LD_LIBRARY_PATH"] == "/a:/b"
     assert "PYTHONNOUSERSITE" not in seen["child"]
+
+
+def test_without_a_pth_file_of_its_own_site_is_not_run_and_children_get_the_environment_back(
+    hello_bundle: BundleManifest, tmp_path: Path
+) -> None:
+    # A .pth probe would bring the site module back: the probe is appended to the restore
+    # hook, which the start-up code imports itself when site-packages needs no site.
+    tree = tmp_path / hello_bundle.name
+    shutil.copytree(output_path(hello_bundle, BundleFormat.DIR), tree)
+    site = tree / "lib" / "python3.11" / "dist-packages"
+    hook = site / "_packager_restore_env.py"
+    hook.write_text(hook.read_text() + PROBE)
+    for cached in (site / "__pycache__").glob("_packager_restore_env.*"):
+        cached.unlink()
+    environ = {"PATH": "/usr/bin:/bin", "PYTHONHOME": "/somewhere else", "LD_LIBRARY_PATH": "/a"}
+    for program in (tree / tree.name, tree / "bin" / tree.name):
+        _, seen = run_probe(program, [], environ)
+        assert seen["no_site"] == 1
+        assert seen["builtins"] == ["exit", "quit", "help", "license"]
+        stdlib = f"{os.path.realpath(tree)}/lib/python3.11"
+        assert seen["path"] == [stdlib, f"{stdlib}/lib-dynload", f"{stdlib}/dist-packages"]
+        assert (seen["child"]["PYTHONHOME"], seen["child"]["LD_LIBRARY_PATH"]) == (
+            "/somewhere else",
+            "/a",
+        )
+        assert not [key for key in seen["child"] if key.startswith("PACKAGER_")]
+    (site / "other.pth").write_text("\n")  # any .pth of another package: site runs again
+    _, seen = run_probe(tree / tree.name, [], environ)
+    assert seen["no_site"] == 0 and seen["child"]["PYTHONHOME"] == "/somewhere else"
 
 
 def test_an_inherited_platlibdir_does_not_move_the_stdlib_and_is_restored_for_children(

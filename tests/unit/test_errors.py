@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from packager.core.errors import ToolError, UsageError
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+from packager.core.atomic import Staging
+from packager.core.cache import BUILDING_PREFIX
+from packager.core.errors import OutputWriteError, ToolError, UsageError
 from packager.crate.build import BuildFailed
 
 
@@ -22,3 +30,16 @@ def test_an_error_without_output_is_its_message_and_fix() -> None:
 def test_a_cargo_failure_leaves_its_output_to_the_build_command() -> None:
     failed = BuildFailed("cargo build failed", output="error: linking failed\n", returncode=101)
     assert "  | " not in str(failed)
+
+
+def test_a_tool_that_fills_the_cache_is_named_as_the_cache(tmp_path: Path) -> None:
+    # strip runs on the prepared runtime inside a cache entry being made, not in --out.
+    entry = f"/cache/packager/runtime/{BUILDING_PREFIX}x1/lib/libpython3.11.so"
+    failure = ToolError(
+        f"'strip --strip-unneeded {entry}' failed with exit code 1",
+        output=f"strip: {entry}: {os.strerror(errno.ENOSPC)}",
+    )
+    with pytest.raises(OutputWriteError) as raised, Staging(str(tmp_path)):
+        raise failure
+    assert raised.value.path == "/cache/packager/runtime"
+    assert "in packager's cache (while writing lib/libpython3.11.so)" in str(raised.value)

@@ -127,7 +127,7 @@ def _manifest(
         binary=tree.binary,
         rpath_patched=tree.rpath_patched,
         export_env=request.export_env,
-        zip_stdlib=not content.stdlib_sources,
+        zip_stdlib=False,  # .pyc files in lib/python3.X: see stdlib.drop_compiled_sources
         stripped=content.strip,
         trimmed=tuple(rule.name for rule in rules),
         kept=kept,

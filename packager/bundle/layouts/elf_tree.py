@@ -3,10 +3,10 @@
 NAME/NAME                      launcher (sh): PYTHONHOME, LD_LIBRARY_PATH, then exec
 NAME/bin/NAME                  the real binary, RUNPATH $ORIGIN/../lib (dynamic builds)
 NAME/lib/libpython3.X.so.1.0   the shared libpython (dynamic builds)
-NAME/lib/python3X.zip          the compiled pure-Python stdlib (.pyc only)
-NAME/lib/python3.X/            lib-dynload/ and site-packages/ (the --requirements, the
+NAME/lib/python3.X/            the compiled pure-Python stdlib (mod.pyc files only),
+                               lib-dynload/ and site-packages/ (the --requirements, the
                                restore hook); with --stdlib-sources, the whole stdlib
-                               as sources and __pycache__ instead of the zip
+                               as sources and __pycache__ instead of the .pyc files
 NAME/app/                      the --app-dir files
 NAME/lib/tcl8.6, lib/tk8.6     Tcl's and Tk's script libraries, when tkinter is kept,
 NAME/lib/fonts/                and a font for systems without fonts (see tcltk.py)
@@ -30,7 +30,7 @@ from packager.binary.elf_head import elf_files_under
 from packager.binary.model import BinaryReport, LinkMode
 from packager.bundle import stdlib
 from packager.bundle.licences import LicenceInputs, write_licences
-from packager.bundle.prepared import LIBPYTHON, PreparedRuntime, zip_name
+from packager.bundle.prepared import LIBPYTHON, PreparedRuntime
 from packager.bundle.rpaths import scrub_rpaths, set_run_path
 from packager.bundle.sbom import SbomFacts, write_sbom
 from packager.bundle.site_packages import WheelTarget, pip_install, runtime_target
@@ -265,10 +265,8 @@ def measure(root: str, name: str, runtime: PythonRuntime) -> SizeBreakdown:
         for entry in os.listdir(os.path.join(root, "lib"))
         if entry.startswith("libpython")
     )
-    zip_path = os.path.join(root, "lib", zip_name(runtime))
-    zipped = os.path.getsize(zip_path) if os.path.exists(zip_path) else 0
     site = tree_size(site_packages)
-    stdlib_size = tree_size(version_dir) - site + zipped
+    stdlib_size = tree_size(version_dir) - site
     app = tree_size(os.path.join(root, "app"))
     other = tree_size(root) - binary - libpython - stdlib_size - site - app
     return SizeBreakdown(binary, libpython, stdlib_size, site, app, other)
