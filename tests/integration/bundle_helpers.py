@@ -108,6 +108,12 @@ def hello_bundle(hello_binary: Path, tmp_path_factory: pytest.TempPathFactory) -
     return bundle_tree(str(hello_binary), str(out), environ=bundle_environ(), formats=ALL_FORMATS)
 
 
+def drop_sbom(tree: Path) -> None:
+    """Delete a bundle tree's SBOM: `verify` then runs a bundle changed by hand instead of
+    refusing it for files its SBOM lists (packager.verify.contents)."""
+    (tree / "sbom.cdx.json").unlink()
+
+
 def remove_pure_stdlib(tree: Path) -> None:
     """Delete a bundle tree's compiled pure-Python stdlib, keeping lib-dynload and site-packages."""
     stdlib = tree / "lib" / "python3.11"

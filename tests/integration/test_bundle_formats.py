@@ -25,6 +25,7 @@ from tests.integration.bundle_helpers import (
     EXPECTED_LINES,
     bundle_environ,
     bundle_tree,
+    drop_sbom,
     output_path,
     remove_pure_stdlib,
 )
@@ -265,6 +266,7 @@ def test_a_bundle_without_its_stdlib_fails_in_the_sandbox(
     tree = tmp_path / hello_bundle.name
     shutil.copytree(output_path(hello_bundle, BundleFormat.DIR), tree)
     remove_pure_stdlib(tree)
+    drop_sbom(tree)
     result = verify_bundle(str(tree), environ=os.environ)
     assert result.returncode != 0
     assert "encodings" in result.stderr
@@ -278,6 +280,7 @@ def test_a_bundle_without_its_libpython_fails_in_the_sandbox(
     shutil.copytree(output_path(hello_bundle, BundleFormat.DIR), tree)
     for library in (tree / "lib").glob("libpython*"):
         library.unlink()
+    drop_sbom(tree)
     result = verify_bundle(str(tree), environ=os.environ)
     assert result.returncode != 0
     assert "libpython3.11.so.1.0: cannot open shared object file" in result.stderr

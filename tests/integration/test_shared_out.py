@@ -149,4 +149,5 @@ def test_without_out_a_onefile_bundle_goes_to_dist(tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
     _bundle(SAMPLES / "hello", "--onefile", cwd=work)
-    assert sorted(str(p.relative_to(work)) for p in work.rglob("*")) == ["dist", "dist/hello"]
+    listed = sorted(str(p.relative_to(work)) for p in work.rglob("*"))
+    assert listed == ["dist", "dist/hello", "dist/hello.cdx.json"]

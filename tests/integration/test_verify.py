@@ -10,7 +10,7 @@ from pathlib import Path
 
 from packager.bundle import BundleFormat, BundleManifest
 from tests.helpers import REPO
-from tests.integration.bundle_helpers import output_path, remove_pure_stdlib
+from tests.integration.bundle_helpers import drop_sbom, output_path, remove_pure_stdlib
 from tests.schemas import validate
 
 
@@ -44,6 +44,7 @@ def test_verify_exits_1_and_shows_the_error_of_a_broken_bundle(
     tree = tmp_path / hello_bundle.name
     shutil.copytree(output_path(hello_bundle, BundleFormat.DIR), tree)
     remove_pure_stdlib(tree)
+    drop_sbom(tree)
     result = verify(str(tree))
     assert result.returncode == 1
     assert "FAILED" in result.stdout and "encodings" in result.stdout
