@@ -895,6 +895,19 @@ static int needs_site(const char *site_packages, int *hook) {
     return needed;
 }
 
+/* Whether `folder` holds a sitecustomize module (.py, .pyc or a package), which site
+ * imports from anywhere on the path: one in the stdlib or lib-dynload needs site too. */
+static int has_sitecustomize(const char *folder) {
+    static const char *const names[] = {"sitecustomize.py", "sitecustomize.pyc", "sitecustomize"};
+    char path[PATH_MAX];
+    struct stat status;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        int length = snprintf(path, sizeof path, "%s/%s", folder, names[i]);
+        if (length < 0 || (size_t)length >= sizeof path || stat(path, &status) == 0) return 1;
+    }
+    return 0;
+}
+
 /* Call `name` of `module` without arguments; an error is printed, as site prints one. */
 static void call_printing_errors(PyObject *module, const char *name) {
     PyObject *result = module != NULL ? PyObject_CallMethod(module, name, NULL) : NULL;
@@ -953,9 +966,9 @@ static int set_search_paths(PyConfig *config, const char *prefix, const char *st
  * the launcher has it, nothing of another Python's environment: PYTHONHOME, PYTHONPATH
  * (and a sitecustomize on it), PYTHONPLATLIBDIR and the user's site-packages (its .pth
  * files and usercustomize) are not read. The process's environment is left as it is.
- * When site-packages has nothing for the site module to process, site is not run: the
- * search path is set here and finish_without_site does the rest (start-up is ~10% faster,
- * see bench/bench_startup.py). */
+ * When site-packages has nothing for the site module to process (and no sitecustomize is
+ * on the path), site is not run: the search path is set here and finish_without_site does
+ * the rest (start-up is ~10% faster, see bench/bench_startup.py). */
 static void start_in_bundle(const char *prefix, int install_signal_handlers) {
     char why[PATH_MAX + 128];
     PyConfig config;
@@ -965,9 +978,12 @@ static void start_in_bundle(const char *prefix, int install_signal_handlers) {
     char stdlib_dir[PATH_MAX], site_packages[PATH_MAX];
     snprintf(stdlib_dir, sizeof stdlib_dir, "%s/lib/python%d.%d", prefix, PY_MAJOR_VERSION,
              PY_MINOR_VERSION);
+    char dynload[PATH_MAX];
+    snprintf(dynload, sizeof dynload, "%s/lib-dynload", stdlib_dir);
     int hook = 0;
     int without_site = site_packages_of(stdlib_dir, site_packages, sizeof site_packages) &&
-                       !needs_site(site_packages, &hook);
+                       !needs_site(site_packages, &hook) && !has_sitecustomize(stdlib_dir) &&
+                       !has_sitecustomize(dynload);
     /* The home first: setting a string pre-initializes Python, so the paths below are
      * decoded as the strings are (UTF-8 in the C locale, PEP 538). */
     int configured = set_string(&config, &config.home, prefix, why, sizeof why);

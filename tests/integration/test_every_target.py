@@ -53,11 +53,10 @@ def test_each_target_writes_its_formats_under_its_triple(
         str(path.relative_to(out)) for path in out.glob("*/*") if path.name != "SHA256SUMS"
     )
     linux = [f"{triple}/{output}" for triple in TRIPLES[:2] for output in ("hello", "hello.zip")]
-    assert written == sorted([
-        *linux, *(f"{output}.cdx.json" for output in linux),  # a Linux bundle's SBOM beside
-        "x86_64-pc-windows-gnu/hello", "x86_64-pc-windows-gnu/hello-0.1.0-x64.msi",
-        "x86_64-pc-windows-gnu/hello.zip",
-    ])  # fmt: skip
+    windows = [f"{TRIPLES[2]}/{output}" for output in ("hello", "hello-0.1.0-x64.msi", "hello.zip")]
+    outputs = [*linux, *windows]
+    # Each output's SBOM lies beside it.
+    assert written == sorted([*outputs, *(f"{output}.cdx.json" for output in outputs)])
 
 
 def test_a_format_a_target_cannot_take_is_skipped_with_a_note(
