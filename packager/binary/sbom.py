@@ -56,7 +56,7 @@ def read_folder_sbom(folder: str) -> dict[str, Any]:
         raise UnreadableInputError(
             f"the folder has no {SBOM_NAME}",
             path=folder,
-            fix="bundle it again with this packager: every Linux bundle carries one",
+            fix="bundle it again with this packager: every bundle it writes carries one",
         )
     return read_sbom_file(path)
 

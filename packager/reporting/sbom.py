@@ -88,7 +88,7 @@ def _missing(path: str) -> UnreadableInputError:
     return UnreadableInputError(
         f"the archive holds no {SBOM_NAME}",
         path=path,
-        fix="bundle it again with this packager: every Linux bundle carries one",
+        fix="bundle it again with this packager: every bundle it writes carries one",
     )
 
 

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import os
 
-from packager.binary import detect_format
-from packager.binary.model import BinaryFormat
+from packager.binary.elf_head import is_elf
+from packager.binary.pe_head import is_pe
 from packager.binary.sbom import SBOM_NAME, file_hashes, hash_mismatches, read_sbom_file
 from packager.core.errors import ContentsError
+from packager.core.fsutil import files_under
 
-_BINARY_FORMATS = (BinaryFormat.ELF, BinaryFormat.PE)
 _SHOWN = 20  # problems named in the message; the rest are counted
 
 
@@ -47,22 +47,13 @@ def check_contents(tree: str, subject: str) -> str | None:
 
 
 def unlisted_binaries(tree: str, listed: dict[str, str]) -> list[str]:
-    """One message per ELF or PE file under `tree` that `listed` (bundle paths) lacks."""
-    found: list[str] = []
-    for top, folders, files in os.walk(tree):
-        folders.sort()
-        for name in sorted(files):
-            path = os.path.join(top, name)
-            relative = os.path.relpath(path, tree).replace(os.sep, "/")
-            if relative not in listed and not os.path.islink(path) and _is_binary(path):
-                found.append(f"{relative}: a program or library {SBOM_NAME} does not list")
-    return found
-
-
-def _is_binary(path: str) -> bool:
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(64)
-    except OSError:
-        return False
-    return detect_format(head) in _BINARY_FORMATS
+    """One message per ELF or PE file under `tree` (links aside, as the SBOM lists them)
+    that `listed` (bundle paths) lacks."""
+    return [
+        f"{relative}: a program or library {SBOM_NAME} does not list"
+        for relative in (
+            os.path.relpath(path, tree).replace(os.sep, "/")
+            for path in files_under(tree, lambda path: is_elf(path) or is_pe(path))
+        )
+        if relative not in listed
+    ]
