@@ -24,9 +24,7 @@ Without a writable cache the same entry is built in a scratch directory and disc
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -36,14 +34,12 @@ from packager.bundle.rpaths import add_library_entry, scrub_rpaths
 from packager.bundle.strip import strip_files
 from packager.core import cache
 from packager.core.context import Context
-from packager.core.fsutil import sha256_file
 from packager.outputs.launchers import RESTORE_MODULE, RESTORE_PTH, restore_hook
 from packager.python.runtime import PythonRuntime
 
 # Part of every key: bump it when the layout or the way an entry is made changes.
 _FORMAT = 7
 LIBPYTHON = "libpython"
-MANIFEST = "manifest.json"
 
 
 @dataclass(frozen=True)
@@ -104,52 +100,15 @@ def prepare_runtime(
 
     `scratch` (a directory that must not exist yet) is used when the cache is unwritable.
     """
-    root = ctx.cache_dir
-    parent = os.path.join(root, "runtime") if root else None
-    final = os.path.join(parent, runtime_key(runtime, options)) if parent else None
-    if final is not None and os.path.exists(final):
-        found, damage = _checked_entry(final)
-        if found is not None:
-            return found
-        ctx.note(f"the cached prepared runtime {final} is damaged ({damage}): preparing it again")
-        cache.discard(final)
-    building = cache.new_entry_dir(parent) if parent else None
-    target = building or scratch
-    try:
-        os.makedirs(target, exist_ok=True)
-        digests = _build(target, runtime, options, ctx)
-        if building is None or final is None:
-            return PreparedRuntime(target, digests, cached=False)
-        published = cache.publish(building, final)
-    except BaseException:
-        if building is not None:
-            shutil.rmtree(building, ignore_errors=True)
-        raise
-    return _read_entry(published) or PreparedRuntime(published, digests, cached=True)
-
-
-def _checked_entry(path: str) -> tuple[PreparedRuntime | None, str]:
-    """The entry at `path` when every file is there with the SHA-256 its manifest records
-    and nothing else is; else (None, what is wrong)."""
-    entry = _read_entry(path)
-    if entry is None:
-        return None, f"no readable {MANIFEST}"
-    present = {os.path.relpath(f, path).replace(os.sep, "/"): f for f in _files_under(path)}
-    for name in sorted(set(present) ^ set(entry.digests)):
-        return None, f"{name} is {'missing' if name in entry.digests else 'not in its manifest'}"
-    for name, digest in sorted(entry.digests.items()):
-        if sha256_file(present[name]) != digest:
-            return None, f"{name} does not match its manifest"
-    return entry, ""
-
-
-def _read_entry(path: str) -> PreparedRuntime | None:
-    try:
-        with open(os.path.join(path, MANIFEST), encoding="utf-8") as handle:
-            digests = json.load(handle)["files"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return PreparedRuntime(path, {str(k): str(v) for k, v in digests.items()}, cached=True)
+    entry = cache.tree_entry(
+        os.path.join(ctx.cache_dir, "runtime") if ctx.cache_dir else None,
+        runtime_key(runtime, options),
+        lambda target: _build(target, runtime, options, ctx),
+        scratch=scratch,
+        note=ctx.note,
+        what="prepared runtime",
+    )
+    return PreparedRuntime(entry.root, entry.digests, entry.cached)
 
 
 def _build(
@@ -157,8 +116,8 @@ def _build(
     runtime: PythonRuntime,
     options: RuntimeOptions,
     ctx: Context,
-) -> dict[str, str]:
-    """Lay out an entry under `root` (see the module docstring); the files' digests."""
+) -> None:
+    """Lay out an entry under `root` (see the module docstring)."""
     version_dir = os.path.join(root, "lib", runtime.version_dir)
     python = runtime.interpreter.executable
     stripped: list[str] = []
@@ -195,19 +154,3 @@ def _build(
     add_library_entry(dynload, "$ORIGIN/../..", ctx)  # lib/python3.X/lib-dynload
     if options.strip:
         strip_files([*stripped, *dynload], ctx)
-    digests = {
-        os.path.relpath(path, root).replace(os.sep, "/"): sha256_file(path)
-        for path in _files_under(root)
-    }
-    with open(os.path.join(root, MANIFEST), "w", encoding="utf-8") as handle:
-        json.dump({"files": digests}, handle, indent=0, sort_keys=True)
-    return digests
-
-
-def _files_under(root: str) -> list[str]:
-    return sorted(
-        os.path.join(directory, name)
-        for directory, _, names in os.walk(root)
-        for name in names
-        if not (directory == root and name == MANIFEST)
-    )

@@ -14,9 +14,23 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from packager.core.fsutil import atomic_write_text, sha256_file
 
 BUILDING_PREFIX = ".building-"  # a cache entry being made, renamed into place when whole
+MANIFEST = "manifest.json"  # a tree entry's SHA-256 of each of its files, written last
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    """A directory of files in the cache (or in scratch) and the SHA-256 of each."""
+
+    root: str
+    digests: Mapping[str, str]  # by POSIX path relative to root, manifest excluded
+    cached: bool  # False when built in a scratch directory
 
 
 def cache_key(facts: Mapping[str, object]) -> str:
@@ -72,3 +86,102 @@ def publish_file(building: str, final: str) -> None:
     """Move a finished file into place; an existing file with the same key is as good."""
     os.makedirs(os.path.dirname(final), exist_ok=True)
     os.replace(building, final)
+
+
+def read_record(path: str) -> object | None:
+    """The JSON value a `write_record` left at `path`; None when there is none readable."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            value: object = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    return value
+
+
+def write_record(path: str, value: object) -> None:
+    """Keep `value` as JSON at `path`, whole or not at all; a cache that cannot be
+    written only costs the next run the work again."""
+    with contextlib.suppress(OSError):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        atomic_write_text(Path(path), json.dumps(value, sort_keys=True))
+
+
+def tree_entry(
+    parent: str | None,
+    key: str,
+    build: Callable[[str], None],
+    *,
+    scratch: str,
+    note: Callable[[str], None],
+    what: str,
+) -> TreeEntry:
+    """The directory entry `parent/key`, checked against its manifest; built on a miss.
+
+    `build(target)` lays the files out in a fresh directory; the manifest is written
+    after it. A damaged entry is noted (`what` names it), removed and built again. With
+    no `parent` (no writable cache) the entry is built in `scratch`, which must not exist.
+    """
+    final = os.path.join(parent, key) if parent else None
+    if final is not None and os.path.exists(final):
+        found, damage = checked_tree(final)
+        if found is not None:
+            return found
+        note(f"the cached {what} {final} is damaged ({damage}): preparing it again")
+        discard(final)
+    building = new_entry_dir(parent) if parent else None
+    target = building or scratch
+    try:
+        os.makedirs(target, exist_ok=True)
+        build(target)
+        digests = _write_manifest(target)
+        if building is None or final is None:
+            return TreeEntry(target, digests, cached=False)
+        published = publish(building, final)
+    except BaseException:
+        if building is not None:
+            shutil.rmtree(building, ignore_errors=True)
+        raise
+    return _read_tree(published) or TreeEntry(published, digests, cached=True)
+
+
+def checked_tree(path: str) -> tuple[TreeEntry | None, str]:
+    """The entry at `path` when every file is there with the SHA-256 its manifest records
+    and nothing else is; else (None, what is wrong)."""
+    entry = _read_tree(path)
+    if entry is None:
+        return None, f"no readable {MANIFEST}"
+    present = {os.path.relpath(f, path).replace(os.sep, "/"): f for f in _tree_files(path)}
+    for name in sorted(set(present) ^ set(entry.digests)):
+        return None, f"{name} is {'missing' if name in entry.digests else 'not in its manifest'}"
+    for name, digest in sorted(entry.digests.items()):
+        if sha256_file(present[name]) != digest:
+            return None, f"{name} does not match its manifest"
+    return entry, ""
+
+
+def _read_tree(path: str) -> TreeEntry | None:
+    try:
+        with open(os.path.join(path, MANIFEST), encoding="utf-8") as handle:
+            digests = json.load(handle)["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return TreeEntry(path, {str(k): str(v) for k, v in digests.items()}, cached=True)
+
+
+def _write_manifest(root: str) -> dict[str, str]:
+    digests = {
+        os.path.relpath(path, root).replace(os.sep, "/"): sha256_file(path)
+        for path in _tree_files(root)
+    }
+    with open(os.path.join(root, MANIFEST), "w", encoding="utf-8") as handle:
+        json.dump({"files": digests}, handle, indent=0, sort_keys=True)
+    return digests
+
+
+def _tree_files(root: str) -> list[str]:
+    return sorted(
+        os.path.join(directory, name)
+        for directory, _, names in os.walk(root)
+        for name in names
+        if not (directory == root and name == MANIFEST)
+    )

@@ -16,9 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from packager.core import runner
+from packager.core import cache, runner
 from packager.core.errors import InterpreterError, ToolError
-from packager.core.fsutil import atomic_write_text
 
 # PyO3 0.29's floor for CPython (pyo3-build-config MINIMUM_SUPPORTED_VERSION).
 MIN_EMBED_VERSION = (3, 8)
@@ -252,10 +251,7 @@ def _cache_key(executable: str, real: str, stat: os.stat_result, environ: Mappin
 def _read_cached_facts(cache_dir: Path | None, disk_key: str) -> dict[str, object] | None:
     if cache_dir is None:
         return None
-    try:
-        facts = json.loads((cache_dir / f"{disk_key}.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    facts = cache.read_record(str(cache_dir / f"{disk_key}.json"))
     if not isinstance(facts, dict):
         return None
     # The interpreter itself may have been replaced since (pyenv install --force).
@@ -266,13 +262,8 @@ def _read_cached_facts(cache_dir: Path | None, disk_key: str) -> dict[str, objec
 
 
 def _write_cached_facts(cache_dir: Path | None, disk_key: str, facts: Mapping[str, object]) -> None:
-    if cache_dir is None:
-        return
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(cache_dir / f"{disk_key}.json", json.dumps(facts))
-    except OSError:
-        pass  # a cache that cannot be written only costs the next run a probe
+    if cache_dir is not None:
+        cache.write_record(str(cache_dir / f"{disk_key}.json"), facts)
 
 
 def _output_hint(output: str) -> str:
