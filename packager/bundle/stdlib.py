@@ -219,7 +219,7 @@ def compile_tree(
         "-q",
         "-f",
         "-j",
-        "0",
+        str(_compile_workers(tree)),
         "--invalidation-mode",
         "unchecked-hash",
         "-d",
@@ -236,6 +236,17 @@ def compile_tree(
     # compileall exits 1 when a file has a syntax error (lib2to3 test data, for one);
     # such files stay source-only, exactly as a normal installation leaves them.
     runner.run([*argv, tree], environ=compile_environ, check=False, echo=ctx.echo)
+
+
+# Modules per worker: a pool of processes costs more to start than a few modules take.
+_MODULES_PER_WORKER = 64
+
+
+def _compile_workers(tree: str) -> int:
+    """compileall's worker count for `tree`: one per _MODULES_PER_WORKER sources, at
+    most one per core; 1 runs no pool at all."""
+    sources = sum(name.endswith(".py") for _, _, names in os.walk(tree) for name in names)
+    return max(1, min(os.cpu_count() or 1, sources // _MODULES_PER_WORKER))
 
 
 def pure_module_files(version_dir: str) -> list[str]:
