@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -83,6 +84,24 @@ def files_under(root: str, keep: Callable[[str], bool]) -> list[str]:
             path for path in (os.path.join(directory, name) for name in sorted(files)) if keep(path)
         )
     return found
+
+
+def link_tree(source: str, target: str, *, skip: Callable[[str], bool] = lambda _: False) -> None:
+    """Recreate the files under `source` at `target` as hard links (copies, mode kept,
+    where the file system refuses a link); files whose relative path `skip` accepts stay
+    out. Nothing may write to the linked files afterwards: they are `source`'s own."""
+    for directory, _, names in os.walk(source):
+        relative = os.path.relpath(directory, source)
+        os.makedirs(os.path.join(target, relative), exist_ok=True)
+        for name in names:
+            if skip(os.path.normpath(os.path.join(relative, name))):
+                continue
+            origin = os.path.join(directory, name)
+            linked = os.path.join(target, relative, name)
+            try:
+                os.link(origin, linked)
+            except OSError:
+                shutil.copy2(origin, linked)
 
 
 def sha256_file(path: str) -> str:

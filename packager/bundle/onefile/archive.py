@@ -16,12 +16,9 @@ unchecked-hash invalidation (no source mtimes inside), fixed permissions.
 
 from __future__ import annotations
 
-import io
 import os
 import platform
 import shutil
-import stat
-import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -33,7 +30,10 @@ from packager.binary.onefile_payload import (
     pack_table,
 )
 from packager.bundle import stdlib
+from packager.bundle.onefile.deflated import DeflatedStore
 from packager.bundle.onefile.extensions import ExtensionPlan, Placement
+from packager.bundle.onefile.stdlib_entry import stage_stdlib
+from packager.bundle.onefile.zip_writer import ZipWriter
 from packager.bundle.site_packages import pip_install, runtime_target
 from packager.core.context import Context
 from packager.core.errors import ToolError, UsageError
@@ -86,8 +86,15 @@ def stage(
 ) -> StagedTree:
     """Copy the stdlib, the third-party packages and the app under `root`, and compile them."""
     stdlib_root = os.path.join(root, "stdlib")
-    stdlib.copy_stdlib(stdlib_dir, dynload_dir, stdlib_root, rules)
-    stdlib.compile_tree(python, stdlib_root, ctx, source_prefix=version_dir, legacy=True)
+    stage_stdlib(
+        stdlib_root,
+        python=python,
+        version_dir=version_dir,
+        stdlib_dir=stdlib_dir,
+        dynload_dir=dynload_dir,
+        rules=rules,
+        ctx=ctx,
+    )
     search_paths = ["."]
     site_root = os.path.join(root, SITE_DIR)
     if site_dirs or requirements:
@@ -177,9 +184,11 @@ def write_archive(
     mtime: int,
     deflate: bool,
     stored: frozenset[str] = frozenset(),
+    store: DeflatedStore | None = None,
 ) -> bytes:
     """The zip of `members` (archive name -> file), sorted, with one timestamp; with
-    `deflate`, each member but those in `stored` is compressed.
+    `deflate`, each member but those in `stored` is compressed (through `store`, which
+    keeps what it deflated for the next build).
 
     The hash table comes last, before the central directory: a hash of each member's
     bytes as written (local header and stored data), which the program checks.
@@ -191,42 +200,23 @@ def write_archive(
             fix="keep only the modules the program imports (--only-needed), or ship a "
             "directory bundle",
         )
-    buffer = io.BytesIO()
-    date_time = zip_time(mtime)
-    method = zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name in sorted(members):
-            with open(members[name], "rb") as source:
-                own = zipfile.ZIP_STORED if name in stored else method
-                # Level 9 only costs build time; zipimport inflates at the same speed.
-                archive.writestr(_entry(name, date_time, own), source.read(), compresslevel=9)
-        # zipfile writes each member at the stream's position, so members are contiguous
-        # and the last one ends where the stream is now.
-        written = archive.infolist()
-        ends = [info.header_offset for info in written[1:]] + [buffer.tell()]
-        with buffer.getbuffer() as view:
-            hashes = [
-                MemberHash(
-                    offset=info.header_offset,
-                    length=end - info.header_offset,
-                    flags=EARLY if info.filename in EARLY_MEMBERS else 0,
-                    digest=member_digest(view[info.header_offset : end]),
-                )
-                for info, end in zip(written, ends, strict=True)
-            ]
-        archive.writestr(_entry(TABLE_MEMBER, date_time, zipfile.ZIP_STORED), pack_table(hashes))
-        archive.comment = comment
-    return buffer.getvalue()
+    contents = {name: _read(members[name]) for name in sorted(members)}
+    compressed = (store or DeflatedStore(None)).deflate_all(
+        {name: data for name, data in contents.items() if deflate and name not in stored}
+    )
+    writer = ZipWriter(zip_time(mtime))
+    hashes = []
+    for name, data in contents.items():
+        offset, record = writer.add(name, data, compressed.get(name))
+        flags = EARLY if name in EARLY_MEMBERS else 0
+        hashes.append(MemberHash(offset, len(record), flags, member_digest(record)))
+    writer.add(TABLE_MEMBER, pack_table(hashes))
+    return writer.finish(comment)
 
 
-def _entry(
-    name: str, date_time: tuple[int, int, int, int, int, int], method: int
-) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time)
-    info.create_system = 3
-    info.external_attr = (stat.S_IFREG | 0o644) << 16
-    info.compress_type = method
-    return info
+def _read(path: str) -> bytes:
+    with open(path, "rb") as source:
+        return source.read()
 
 
 def _copy_tree(source: str, target: str, option: str) -> None:

@@ -22,6 +22,7 @@ from packager.binary.model import BinaryReport
 from packager.binary.onefile_payload import PayloadDescription
 from packager.binary.sbom import SBOM_SUFFIX
 from packager.bundle.onefile import archive
+from packager.bundle.onefile.deflated import DeflatedStore
 from packager.bundle.onefile.extensions import ExtensionPlan, Placement, plan_extensions
 from packager.bundle.onefile.notices import CarriedNotices, NoticeInputs, carry_notices
 from packager.bundle.onefile.program import (
@@ -282,6 +283,7 @@ def _archive_bytes(
         mtime=source_mtime(ctx.environ),
         deflate=contents.deflate,
         stored=contents.stored,
+        store=DeflatedStore(ctx.cache_dir),
     )
 
 
