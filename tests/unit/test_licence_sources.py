@@ -79,3 +79,19 @@ def test_a_library_covered_by_a_notice_without_text_is_unlicensed(tmp_path: Path
         Notice("libunknown.so.1", ("lib/libunknown.so.1",)),
     ]
     assert unlicensed(str(tmp_path), notices, "bin/app") == ["lib/libunknown.so.1"]
+
+
+def _host_query(cache: Path) -> dict[str, str]:
+    environ = {"PATH": os.environ["PATH"], "XDG_CACHE_HOME": str(cache)}
+    return debian_owners(["/usr/bin/dpkg"], "/", environ)
+
+
+def test_the_hosts_answer_is_kept_until_dpkgs_database_changes(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first = _host_query(cache)
+    [record] = (cache / "packager" / "dpkg-owners").glob("*.json")
+    record.write_text('{"/usr/bin/dpkg": "read-from-the-cache"}')
+    assert (first, _host_query(cache)) == (
+        {"/usr/bin/dpkg": "dpkg"},
+        {"/usr/bin/dpkg": "read-from-the-cache"},
+    )
