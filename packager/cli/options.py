@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import signal
 import time
 from collections.abc import Callable
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -14,6 +12,8 @@ import click
 from packager.cli.main import is_debug
 
 if TYPE_CHECKING:
+    from types import FrameType
+
     from packager.binary.model import InspectResult
     from packager.core.context import Context
 
@@ -79,6 +79,7 @@ def echo_errors(result: InspectResult) -> None:
 
 def interrupt_on_sigterm() -> None:
     """Turn SIGTERM into KeyboardInterrupt, so staging and work directories are cleaned up."""
+    import signal  # only bundle and runtime need it: not paid by inspect's start-up
 
     def handler(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
