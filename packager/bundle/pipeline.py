@@ -260,6 +260,11 @@ def check_request(request: BundleRequest, layout: Layout, *, crate: bool) -> Non
     onefile = request.onefile_options
     if (onefile.scripts or onefile.include) and not onefile.only_needed:
         raise UsageError("--script and --include choose what --only-needed keeps: add it")
+    if onefile.only_needed and request.content.stdlib_sources:
+        raise UsageError(
+            "--only-needed keeps compiled modules, and --stdlib-sources ships sources",
+            fix="drop one of them",
+        )
     if request.name is not None:
         check_bundle_name(request.name, request.source, windows=layout is PE)
     check_search_path_safe(request.out_dir)
@@ -286,8 +291,10 @@ def _why(option: str, layout: Layout) -> str:
             "--sign-pkcs11-key": "it is a Linux program; Authenticode signs Windows ones",
         }
         return f": {reasons.get(option, 'it applies to folder bundles')}"
-    if option in ("--only-needed", "--script", "--include", "--site", "--no-compress"):
+    if option in ("--site", "--no-compress"):
         return ": it applies to --onefile only"
+    if option in ("--only-needed", "--script", "--include"):
+        return ": it applies to Linux folders and --onefile"
     if option == "--workdir" and layout is PE:
         return ": the Windows launcher starts the program in the caller's folder"
     if option in ("--sign-pfx", "--sign-pkcs11-key"):

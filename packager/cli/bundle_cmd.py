@@ -267,7 +267,8 @@ class BundleParams(TypedDict):
 @click.option(
     "--only-needed",
     is_flag=True,
-    help="--onefile: keep only the modules the app's scripts import (see --script/--include).",
+    help="Keep only the stdlib modules the app imports (Linux folders, --onefile; see "
+    "--script/--include).",
 )
 @click.option("--script", "scripts", multiple=True, help="--only-needed: a script to follow.")
 @click.option("--include", multiple=True, help="--only-needed: a module to keep as well.")

@@ -16,6 +16,7 @@ from packager.bundle.app_imports import app_imports, keep_for_app, trimmed_impor
 from packager.bundle.layouts import LaidOut, TreeJob
 from packager.bundle.layouts.elf_tree import Tree, TreeSpec, build_tree
 from packager.bundle.licences import INDEX
+from packager.bundle.needed import NeededSpec
 from packager.bundle.prepared import PreparedRuntime, RuntimeOptions, prepare_runtime
 from packager.bundle.stdlib import TrimRule, trim_rules
 from packager.bundle.tcltk import TKINTER, has_tkinter, require_tkinter
@@ -45,6 +46,8 @@ def lay_out(job: TreeJob, ctx: Context) -> LaidOut:
     tree = build_tree(root, _tree_spec(job, runtime, prepared), ctx)
     notes += trimmed_imports_warnings(os.path.join(root, runtime.site_packages), rules)
     notes += tree.licence_notes
+    if tree.left_out is not None:
+        notes.append(tree.left_out.note())
     if not has_slot(job.binary):
         notes.append(
             "bin/ binary was not built by `packager build` (it lacks packager's start-up "
@@ -102,7 +105,16 @@ def _tree_spec(job: TreeJob, runtime: PythonRuntime, prepared: PreparedRuntime) 
         package_dir=job.package_dir,
         strict_licences=content.strict_licenses,
         app_version=job.meta.version,
+        needed=_needed_spec(job),
     )
+
+
+def _needed_spec(job: TreeJob) -> NeededSpec | None:
+    """What --only-needed follows, when it was given."""
+    options = job.request.onefile_options
+    if not options.only_needed:
+        return None
+    return NeededSpec(options.scripts, options.include, job.package_dir)
 
 
 def _manifest(

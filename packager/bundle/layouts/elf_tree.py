@@ -30,6 +30,7 @@ from packager.binary.elf_head import elf_files_under
 from packager.binary.model import BinaryReport, LinkMode
 from packager.bundle import stdlib
 from packager.bundle.licences import LicenceInputs, write_licences
+from packager.bundle.needed import LeftOut, NeededSpec, keep_needed
 from packager.bundle.prepared import LIBPYTHON, PreparedRuntime
 from packager.bundle.rpaths import scrub_rpaths, set_run_path
 from packager.bundle.sbom import SbomFacts, write_sbom
@@ -71,6 +72,7 @@ class TreeSpec:
     package_dir: str | None = None  # the crate's package folder (its license-file, Cargo.lock)
     app_version: str = ""  # the app's version, for the SBOM
     strict_licences: bool = False  # refuse a shipped library without a licence text
+    needed: NeededSpec | None = None  # --only-needed: what the program's imports follow
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class Tree:
     vendored: tuple[str, ...]  # system libraries copied into lib/ (sonames)
     licence_notes: tuple[str, ...] = ()  # what licenses/ lacks
     unlicensed: tuple[str, ...] = ()  # shipped libraries licenses/ has no text for
+    left_out: LeftOut | None = None  # what --only-needed removed
 
 
 def build_tree(
@@ -104,6 +107,7 @@ def build_tree(
     if spec.app_dir:
         _copy_app(spec.app_dir, os.path.join(root, "app"))
     _check_workdir(root, spec)
+    left_out = keep_needed(root, spec.runtime, spec.needed, ctx) if spec.needed else None
     if spec.workdir is not None:
         stdlib.write_text(os.path.join(root, WORKDIR_FILE), spec.workdir + "\n", mode=0o644)
     launcher, tcltk = _write_launcher(root, spec, binary, dynamic, ctx)
@@ -121,10 +125,11 @@ def build_tree(
         dynamic,
         installed,
         sizes,
-        unchanged(shipped, set(vendored.changed)),
+        unchanged({k: v for k, v in shipped.items() if os.path.exists(k)}, set(vendored.changed)),
         vendored.sonames,
         licences.notes,
         licences.unlicensed,
+        left_out,
     )
 
 

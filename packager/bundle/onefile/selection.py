@@ -74,13 +74,16 @@ def needed_modules(
     scripts: Sequence[str],
     include: Iterable[str],
     environ: Mapping[str, str],
+    optional: Iterable[str] = (),
 ) -> frozenset[str]:
     """The modules `scripts` import, found on `path` by `python`'s modulefinder.
 
     `include` adds modules (and what they import) the analysis cannot see; naming one
-    that does not exist is a usage error.
+    that does not exist is a usage error. `optional` ones are added when they exist.
     """
-    wanted = sorted({*include, *(m for m in START_UP_MODULES if m != "_packager_boot")})
+    include = tuple(include)
+    start_up = (m for m in START_UP_MODULES if m != "_packager_boot")
+    wanted = sorted({*include, *optional, *start_up})
     found: set[str] = set()
     pending = wanted
     # C-level imports are followed to a fixed point: a module they add may have its own.
