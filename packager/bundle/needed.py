@@ -15,7 +15,12 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from packager.bundle.onefile.selection import member_module, needed_modules, select_members
+from packager.bundle.onefile.selection import (
+    extension_suffixes,
+    member_module,
+    needed_modules,
+    select_members,
+)
 from packager.core.context import Context
 from packager.core.errors import UsageError
 from packager.crate.python_code import crate_python_imports
@@ -77,7 +82,8 @@ def keep_needed(root: str, runtime: PythonRuntime, spec: NeededSpec, ctx: Contex
         environ=ctx.environ,
         optional=["site", RESTORE_MODULE, *(found.module for found in crate)],
     )
-    return _remove_unneeded(version_dir, site_packages, needed, _suffixes(runtime))
+    suffixes = extension_suffixes(runtime.interpreter.ext_suffix)
+    return _remove_unneeded(version_dir, site_packages, needed, suffixes)
 
 
 def _remove_unneeded(
@@ -122,8 +128,3 @@ def _app_scripts(app: str) -> list[str]:
         for name in names
         if name.endswith(".py")
     )
-
-
-def _suffixes(runtime: PythonRuntime) -> list[str]:
-    suffix = runtime.interpreter.ext_suffix or ".so"
-    return [suffix, ".abi3.so", ".so"]

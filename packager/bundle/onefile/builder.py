@@ -32,7 +32,12 @@ from packager.bundle.onefile.program import (
     require_readable,
     strip_program,
 )
-from packager.bundle.onefile.selection import START_UP_MODULES, needed_modules, select_members
+from packager.bundle.onefile.selection import (
+    START_UP_MODULES,
+    extension_suffixes,
+    needed_modules,
+    select_members,
+)
 from packager.bundle.options import ContentOptions, OnefileOptions
 from packager.bundle.stdlib import TrimRule, trim_rules
 from packager.bundle.tcltk import TKINTER, onefile_tcltk
@@ -298,7 +303,7 @@ def _members(
     """(archive members, extension plans): everything staged, or only the `needed` modules.
 
     `sysroot` is the target's root a foreign program's modules find their libraries in."""
-    suffixes = _extension_suffixes(runtime)
+    suffixes = extension_suffixes(runtime.interpreter.ext_suffix)
     plans, _ = plan_extensions(
         staged.shared_objects,
         builtin_names=_builtin_names(runtime, report),
@@ -378,11 +383,6 @@ def _builtin_names(runtime: PythonRuntime, report: BinaryReport) -> set[str]:
     """Modules built into this static program: in the inittab and linked in."""
     defined = {name.removeprefix("PyInit_") for name in report.symbols.pyinit}
     return {name for name in runtime.interpreter.builtin_module_names if name in defined}
-
-
-def _extension_suffixes(runtime: PythonRuntime) -> list[str]:
-    suffix = runtime.interpreter.ext_suffix or ".so"
-    return [suffix, ".abi3.so", ".so"]
 
 
 def check_site_dirs(site_dirs: Sequence[str]) -> None:

@@ -126,6 +126,11 @@ def _run_finder(
     )
 
 
+def extension_suffixes(ext_suffix: str | None) -> list[str]:
+    """The file endings of an interpreter's extension modules, its own tag's first."""
+    return [ext_suffix or ".so", ".abi3.so", ".so"]
+
+
 def member_module(member: str, suffixes: Sequence[str]) -> str | None:
     """The module an archive member holds (`json/__init__.pyc` -> `json`), else None."""
     parts = member.split("/")
