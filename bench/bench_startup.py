@@ -29,8 +29,9 @@ from common import wall_time
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from packager.bundle import BundleRequest, ObtainOptions, bundle  # noqa: E402
+from packager.bundle import BundleRequest, ObtainOptions, OnefileOptions, bundle  # noqa: E402
 from packager.core.context import Context  # noqa: E402
+from packager.outputs.model import BundleFormat  # noqa: E402
 
 HELLO = REPO / "samples" / "hello"
 # The app's own module is Rust; the Python run gets the same functions in Python.
@@ -67,9 +68,23 @@ def heavy_crate(work: Path) -> Path:
     return crate
 
 
-def folder_bundle(crate: Path, out: Path, python: str, environ: dict[str, str]) -> Path:
-    """Bundle `crate` as a folder under `out`; the tree's root."""
-    request = BundleRequest(str(crate), out_dir=str(out), obtain=ObtainOptions(python=python))
+def folder_bundle(
+    crate: Path,
+    out: Path,
+    python: str,
+    environ: dict[str, str],
+    *,
+    formats: tuple[str, ...] = (),
+    only_needed: bool = False,
+) -> Path:
+    """Bundle `crate` as a folder under `out` (and `formats`, e.g. tar.zst, beside it); the tree."""
+    request = BundleRequest(
+        str(crate),
+        out_dir=str(out),
+        formats=tuple(BundleFormat(name) for name in formats) or None,
+        obtain=ObtainOptions(python=python),
+        onefile_options=OnefileOptions(only_needed=only_needed),
+    )
     manifest = bundle(request, Context(environ=environ)).manifest
     assert manifest is not None
     return out / manifest.name
