@@ -150,8 +150,8 @@ static uint64_t u64_at(const unsigned char *bytes) {
 
 /* The rounds are written out with the message schedule (RFC 7693's SIGMA, rows 0-9, then
  * 0 and 1 again) as constants, and the state in sixteen locals: the compiler keeps the state
- * in registers even at -Os, which makes hashing the modules a program loads about three
- * times faster than a loop over a table. */
+ * in registers, which makes hashing the modules a program loads about three times faster
+ * than a loop over a table. At -O2 (not -Os) u64_at becomes one load. */
 #define B2_ROTR(word, bits) (((word) >> (bits)) | ((word) << (64 - (bits))))
 #define B2_G(a, b, c, d, x, y)      \
     do {                            \
