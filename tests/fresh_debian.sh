@@ -59,6 +59,16 @@ print(debian_mirrors(os.environ).archive)')"
   touch "$base/.complete"
 fi
 
+# What the scripts install into the root (about 4 GB of Debian packages) lands in its
+# overlay under /tmp: say so at once rather than as dpkg's "No space left on device".
+need_kb=$((6 * 1024 * 1024))
+free_kb="$(df -Pk /tmp | awk 'NR == 2 { print $4 }')"
+if [ "$free_kb" -lt "$need_kb" ]; then
+  echo "tests/fresh_debian.sh: /tmp has $((free_kb / 1024 / 1024)) GiB free; the fresh root" \
+    "needs about 6 GiB for what the scripts install (free some space, e.g. rm -rf" \
+    "/tmp/pytest-of-$(id -un))" >&2
+  exit 1
+fi
 run="$(mktemp -d /tmp/packager-fresh-debian.XXXXXX)"
 cleanup() {
   umount "$run/root" 2>/dev/null || true
