@@ -12,7 +12,6 @@ only the kept extension modules bring theirs. Third-party packages stay whole.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from packager.bundle.onefile.selection import (
@@ -23,6 +22,7 @@ from packager.bundle.onefile.selection import (
 )
 from packager.core.context import Context
 from packager.core.errors import UsageError
+from packager.core.fsutil import files_under
 from packager.crate.python_code import crate_python_imports
 from packager.outputs.launchers import RESTORE_MODULE
 from packager.python.runtime import PythonRuntime
@@ -46,7 +46,7 @@ class LeftOut:
     """What keep_needed removed from the tree."""
 
     modules: tuple[str, ...]  # the modules left out, sorted
-    files: int
+    removed: frozenset[str]  # the files removed
     size: int  # bytes
 
     def note(self) -> str:
@@ -55,7 +55,7 @@ class LeftOut:
         examples = ", ".join(tops[:_EXAMPLES]) + (", ..." if len(tops) > _EXAMPLES else "")
         return (
             f"--only-needed left out {len(self.modules)} standard-library modules "
-            f"({self.size / 2**20:.1f} MiB in {self.files} files) that the program does not "
+            f"({self.size / 2**20:.1f} MiB in {len(self.removed)} files) that the program does not "
             f"import as it loads ({examples}): --include MODULE keeps one"
         )
 
@@ -66,7 +66,7 @@ def keep_needed(root: str, runtime: PythonRuntime, spec: NeededSpec, ctx: Contex
     version_dir = os.path.join(root, "lib", runtime.version_dir)
     site_packages = os.path.join(root, runtime.site_packages)
     app = os.path.join(root, "app")
-    scripts = [*spec.scripts, *_app_scripts(app)]
+    scripts = [*spec.scripts, *files_under(app, lambda path: path.endswith(".py"))]
     crate = crate_python_imports(spec.package_dir) if spec.package_dir else ()
     if not scripts and not crate and not spec.include:
         raise UsageError(
@@ -89,42 +89,29 @@ def keep_needed(root: str, runtime: PythonRuntime, spec: NeededSpec, ctx: Contex
 def _remove_unneeded(
     version_dir: str, site_packages: str, needed: frozenset[str], suffixes: list[str]
 ) -> LeftOut:
+    outside_site = os.path.join(site_packages, "")
     files = {
         os.path.relpath(path, version_dir).replace(os.sep, "/"): path
-        for path in _files(version_dir, skip=site_packages)
+        for path in files_under(version_dir, lambda path: not path.startswith(outside_site))
     }
     kept = select_members(files, needed, suffixes)
     modules: set[str] = set()
-    size = count = 0
+    removed: set[str] = set()
+    size = 0
     for member, path in files.items():
         name = member_module(member, suffixes)
         if member in kept or (name or "").startswith(_BY_NAME_PREFIXES):
             continue
         size += os.path.getsize(path)
-        count += 1
         os.remove(path)
+        removed.add(path)
         if name is not None:
             modules.add(name)
     _remove_empty_dirs(version_dir)
-    return LeftOut(tuple(sorted(modules)), count, size)
-
-
-def _files(top: str, *, skip: str) -> Iterable[str]:
-    for directory, subdirs, names in os.walk(top):
-        subdirs[:] = [d for d in subdirs if os.path.join(directory, d) != skip]
-        yield from (os.path.join(directory, name) for name in names)
+    return LeftOut(tuple(sorted(modules)), frozenset(removed), size)
 
 
 def _remove_empty_dirs(top: str) -> None:
     for directory, _, _ in sorted(os.walk(top), key=lambda entry: -len(entry[0])):
         if directory != top and not os.listdir(directory):
             os.rmdir(directory)
-
-
-def _app_scripts(app: str) -> list[str]:
-    return sorted(
-        os.path.join(directory, name)
-        for directory, _, names in os.walk(app)
-        for name in names
-        if name.endswith(".py")
-    )

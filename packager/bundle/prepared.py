@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from packager.binary.elf_head import elf_files_under
@@ -52,12 +51,8 @@ class RuntimeOptions:
 
 
 @dataclass(frozen=True)
-class PreparedRuntime:
+class PreparedRuntime(cache.TreeEntry):
     """A prepared runtime's directory and the SHA-256 of each file in it."""
-
-    root: str
-    digests: Mapping[str, str]  # by POSIX path relative to root, manifest excluded
-    cached: bool  # False when built in a scratch directory
 
     @property
     def libpython(self) -> str | None:

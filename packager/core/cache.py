@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from packager.core.fsutil import atomic_write_text, sha256_file
+from packager.core.fsutil import atomic_write_text, files_under, sha256_file
 
 BUILDING_PREFIX = ".building-"  # a cache entry being made, renamed into place when whole
 MANIFEST = "manifest.json"  # a tree entry's SHA-256 of each of its files, written last
@@ -179,9 +179,5 @@ def _write_manifest(root: str) -> dict[str, str]:
 
 
 def _tree_files(root: str) -> list[str]:
-    return sorted(
-        os.path.join(directory, name)
-        for directory, _, names in os.walk(root)
-        for name in names
-        if not (directory == root and name == MANIFEST)
-    )
+    manifest = os.path.join(root, MANIFEST)
+    return files_under(root, lambda path: path != manifest)

@@ -125,7 +125,7 @@ def build_tree(
         dynamic,
         installed,
         sizes,
-        unchanged({k: v for k, v in shipped.items() if os.path.exists(k)}, set(vendored.changed)),
+        unchanged(shipped, {*vendored.changed, *(left_out.removed if left_out else ())}),
         vendored.sonames,
         licences.notes,
         licences.unlicensed,
