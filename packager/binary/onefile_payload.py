@@ -114,7 +114,7 @@ class PayloadDescription:
     python_version: str
     entry: str  # the program the payload starts with (its Rust main)
     search_paths: tuple[str, ...]  # relative to the executable; "." is the archive root
-    extension_modules: int  # compiled modules loaded from memory at run time
+    extension_modules: int  # compiled modules carried, loaded at run time
 
     def render(self) -> bytes:
         """The zip comment."""

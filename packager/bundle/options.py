@@ -59,6 +59,7 @@ class OnefileOptions:
     include: tuple[str, ...] = ()  # modules to keep as well with only_needed
     site_dirs: tuple[str, ...] = ()  # pip --target directories to carry
     compress: bool = True  # deflate the module archive
+    library_cache: bool = True  # load compiled modules from copies in the user's cache
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,7 @@ OPTION_GIVEN: dict[str, Callable[[BundleRequest], bool]] = {
     "--include": lambda r: bool(r.onefile_options.include),
     "--site": lambda r: bool(r.onefile_options.site_dirs),
     "--no-compress": lambda r: not r.onefile_options.compress,
+    "--no-library-cache": lambda r: not r.onefile_options.library_cache,
     "--glibc": lambda r: r.glibc is not None,
     "--verify-on": lambda r: bool(r.verify_on),
     "--sign-pfx": lambda r: r.code_signing.pfx is not None and not r.code_signing.declared,

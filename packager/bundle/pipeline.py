@@ -291,7 +291,7 @@ def _why(option: str, layout: Layout) -> str:
             "--sign-pkcs11-key": "it is a Linux program; Authenticode signs Windows ones",
         }
         return f": {reasons.get(option, 'it applies to folder bundles')}"
-    if option in ("--site", "--no-compress"):
+    if option in ("--site", "--no-compress", "--no-library-cache"):
         return ": it applies to --onefile only"
     if option in ("--only-needed", "--script", "--include"):
         return ": it applies to Linux folders and --onefile"

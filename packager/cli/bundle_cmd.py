@@ -46,8 +46,9 @@ installs it for the current user, with no administrator rights, under
 or as NAME-VERSION-setup.exe (NSIS's makensis) that does the same (/S: silently).
 
 With --onefile, writes OUT/NAME: one static executable that carries the stdlib
-and packages in a module archive inside the file and loads compiled modules from
-memory, so nothing is written to disk when it starts.
+and packages in a module archive inside the file. Compiled modules load from copies
+it makes of its checked members in ~/.cache/packager/onefile-lib on first use, or
+from memory where that cache cannot be written (--no-library-cache: always).
 
 Installers (installer, deb, rpm, msi, setup) describe the app with the metadata of the crate's
 Cargo.toml: [package] (version, description, authors, license, homepage) and the
@@ -123,6 +124,7 @@ class BundleParams(TypedDict):
     include: tuple[str, ...]
     site_dirs: tuple[str, ...]
     no_compress: bool
+    no_library_cache: bool
     glibc: str | None
     verify_on: str | None
     gpg_key: str | None
@@ -277,6 +279,12 @@ class BundleParams(TypedDict):
 )
 @click.option("--no-compress", is_flag=True, help="--onefile: store modules uncompressed.")
 @click.option(
+    "--no-library-cache",
+    is_flag=True,
+    help="--onefile: load compiled modules from memory on every start, never from the copies "
+    "kept in the user's cache (~/.cache/packager/onefile-lib).",
+)
+@click.option(
     "--glibc",
     default=None,
     metavar="X.Y",
@@ -404,6 +412,7 @@ def _request(params: BundleParams, target: str | None, package_dir: str | None) 
             include=params["include"],
             site_dirs=params["site_dirs"],
             compress=not params["no_compress"],
+            library_cache=not params["no_library_cache"],
         ),
         export_env=params["export_env"],
         workdir=params["workdir"],

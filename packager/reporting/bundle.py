@@ -222,7 +222,7 @@ def _onefile_lines(result: OnefileResult, document: dict[str, Any]) -> list[str]
     ]
     counts = {placement: len(result.placed(placement)) for placement in Placement}
     lines.append(
-        f"  extensions  {counts[Placement.MEMORY]} loaded from memory, "
+        f"  extensions  {counts[Placement.MEMORY]} loaded from the file, "
         f"{counts[Placement.BUILTIN]} built in, {counts[Placement.IMPOSSIBLE]} left out"
     )
     width = max((len(plan.name) for plan in result.extensions), default=0)

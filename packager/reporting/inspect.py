@@ -152,7 +152,7 @@ def _payload_text(payload: OnefilePayload) -> str:
         return f"DAMAGED: {payload.problem}"
     return (
         f"Python {payload.python_version}, {payload.archive_size / 1e6:.1f} MB module archive, "
-        f"{payload.extension_modules} compiled modules loaded from memory, entry {payload.entry}"
+        f"{payload.extension_modules} compiled modules carried, entry {payload.entry}"
     )
 
 

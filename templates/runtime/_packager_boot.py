@@ -2,25 +2,37 @@
 
 Written by `packager bundle --onefile` into the module archive appended to the program;
 the program's start-up code imports it right after the interpreter starts. It installs
-a finder for the compiled extension modules, whose bytes are copied into an anonymous
-memory file (memfd_create) and loaded from /proc/self/fd/N, so nothing is written to
-disk; and a zipimport that builds each module's code once instead of twice.
+a finder for the compiled extension modules and a zipimport that builds each module's
+code once instead of twice.
 
-Tcl's and Tk's script libraries (and the font Tk draws with) are the only files ever
-written, since Tcl reads its scripts only from files: when `_tkinter` is first imported,
-the members under TCLTK_DIR are copied once into the user's cache
-($XDG_CACHE_HOME/packager/onefile-tcltk/ID, ID a digest of the members' names, sizes and
-CRCs; made whole in a private folder and renamed into place, so a copy cut short is never
-used), and TCL_LIBRARY, TK_LIBRARY and FONTCONFIG_FILE point into it. Where the cache
-cannot be written, a new private folder in the temporary directory serves.
+A compiled module, and each shared library it needs, is loaded from a copy of its member
+in the user's cache, $XDG_CACHE_HOME/packager/onefile-lib/DIGEST/NAME (DIGEST the
+member's hash from the checked table), made the first time the program loads it: made
+whole in a private folder and renamed into place, so a copy cut short is never used.
+Later starts load that copy as a folder bundle loads its files, with nothing to read,
+check, inflate or copy. A copy is used only when it is this user's own file, of the
+member's size, that no one else can write, and the loader opens the file so checked: the
+copy is as trusted as the user's own files. Where there is no such cache (it cannot be
+written, or is refused, or the program was made with --no-library-cache), or its
+filesystem does not allow loading code, the member's checked bytes are copied into an
+anonymous memory file (memfd_create) and loaded from /proc/self/fd/N instead, so nothing
+is written to disk.
+
+Tcl's and Tk's script libraries (and the font Tk draws with) are copied out too, since Tcl
+reads its scripts only from files: when `_tkinter` is first imported, the members under
+TCLTK_DIR are copied once into the user's cache ($XDG_CACHE_HOME/packager/onefile-tcltk/ID,
+ID a digest of the members' names, sizes and CRCs, made as above), and TCL_LIBRARY,
+TK_LIBRARY and FONTCONFIG_FILE point into it. Where the cache cannot be written, a new
+private folder in the temporary directory serves.
 
 Every member is read through `_packager_payload` (built into the program by its start-up
 code), which checks its bytes against the hash written when the file was built and stops
-the program when they do not match: no altered code or data is ever used.
+the program when they do not match: no altered member is ever used.
 """
 
 import _imp
 import os
+import stat
 import sys
 import zipimport
 from _frozen_importlib import ModuleSpec
@@ -41,17 +53,27 @@ TCLTK_DIR = "_packager_tcltk"
 # Set only when the caller has not: a desktop's own font configuration wins.
 _TCLTK_DEFAULTS = ("FONTCONFIG_FILE",)
 
+# Whether compiled modules load from copies in the user's cache (see above):
+# `packager bundle --onefile --no-library-cache` writes False.
+LIBRARY_CACHE = True
+_LIBRARY_FOLDER = "onefile-lib"
+
 ARCHIVE = sys.executable
 _FIX = f"copy or download {ARCHIVE} again"
 
-# The memory files stay open for the life of the process: glibc's dlopen returns an
-# already-loaded object whose file name matches, so a closed and reused /proc/self/fd/N
-# would hand the next module the previous one's code.
-_memory_files = []
+# The files loaded through /proc/self/fd/N (memory files and cached copies) stay open for
+# the life of the process: glibc's dlopen returns an already-loaded object whose file name
+# matches, so a closed and reused /proc/self/fd/N would hand the next module the previous
+# one's code.
+_open_files = []
 
 # zipimport's own reader (a private function, in Python 3.8 to 3.13), kept for other
 # archives on sys.path.
 _zipimport_data = getattr(zipimport, "_get_data", None)
+
+# The member hash a copy in the cache is named by (start-up code from packager 0.x before
+# it had one leaves the cache unused).
+_member_digest = getattr(_packager_payload, "digest", None)
 
 
 def _read_member(name, member):
@@ -98,7 +120,7 @@ def _memory_file(name, member):
             f"no memfd_create ({error})",
             name=name,
         ) from None
-    _memory_files.append(descriptor)
+    _open_files.append(descriptor)
     view = memoryview(data)
     while view:
         view = view[os.write(descriptor, view) :]
@@ -110,6 +132,118 @@ def _memory_file(name, member):
             name=name,
         )
     return path
+
+
+def _cache_home():
+    """$XDG_CACHE_HOME, else ~/.cache; None when that is not an absolute path."""
+    home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return home if os.path.isabs(home) else None
+
+
+def _library_root():
+    """The cache folder of compiled modules' copies, made private when missing; None where
+    there is none."""
+    home = _cache_home()
+    if home is None:
+        return None
+    root = os.path.join(home, "packager", _LIBRARY_FOLDER)
+    try:
+        os.makedirs(root, mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    return root
+
+
+def _open_copy(path, size):
+    """A descriptor of the file at `path` when it is this user's own regular file of `size`
+    bytes that no one else can write; None otherwise. What is checked is what is loaded:
+    the loader opens the descriptor, not the path."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    status = os.fstat(descriptor)
+    if (
+        stat.S_ISREG(status.st_mode)
+        and status.st_uid == os.getuid()
+        and not status.st_mode & 0o022
+        and status.st_size == size
+    ):
+        return descriptor
+    os.close(descriptor)
+    return None
+
+
+def _remove_folder(folder):
+    """Remove `folder` and the files in it, as far as they can be."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        try:
+            os.unlink(os.path.join(folder, name))
+        except OSError:
+            pass
+    try:
+        os.rmdir(folder)
+    except OSError:
+        pass
+
+
+def _make_copy(name, member, folder, path):
+    """Write `member`'s checked bytes at `path`: its folder made whole, then renamed into
+    place, so that a copy cut short is never seen; a copy there that cannot be used
+    (damaged, or writable by others) is replaced. Another run may win the race. (Nothing
+    is imported here: shutil and tempfile import compiled modules, which come here.)"""
+    data = _read_member(name, member)
+    building = os.path.join(
+        os.path.dirname(folder), f".building-{os.getpid()}-{os.urandom(8).hex()}"
+    )
+    try:
+        os.mkdir(building, 0o700)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+        with open(
+            os.open(os.path.join(building, os.path.basename(path)), flags, 0o500), "wb"
+        ) as stream:
+            stream.write(data)
+        if os.path.lexists(folder):
+            os.rename(folder, building + "-unusable")
+        os.rename(building, folder)
+    except OSError:  # a full disk, or another run of the program made it meanwhile
+        pass
+    _remove_folder(building)
+    _remove_folder(building + "-unusable")
+
+
+def _cached_copy(name, member):
+    """A descriptor of `member`'s copy in the user's cache, made now if there is none;
+    None where the cache cannot serve."""
+    entry = _archive_names().get(member) if LIBRARY_CACHE and _member_digest else None
+    root = _library_root() if entry is not None else None
+    if root is None:
+        return None
+    folder = os.path.join(root, _member_digest(entry[4]).hex())
+    path = os.path.join(folder, member.rpartition("/")[2])
+    descriptor = _open_copy(path, entry[3])
+    if descriptor is None:
+        _make_copy(name, member, folder, path)
+        descriptor = _open_copy(path, entry[3])
+    return descriptor
+
+
+def _loaded(name, member, load):
+    """`load(path)` of `member`, from its copy in the cache, else from a memory file."""
+    descriptor = _cached_copy(name, member)
+    if descriptor is not None:
+        try:
+            result = load(f"/proc/self/fd/{descriptor}")
+        except ImportError:  # a cache on a filesystem mounted noexec: as without one
+            os.close(descriptor)
+        else:
+            _open_files.append(descriptor)
+            return result
+    return load(_memory_file(name, member))
 
 
 def _tcltk_names():
@@ -147,7 +281,7 @@ def _tcltk_folder():
     import tempfile
 
     names = _tcltk_names()
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    cache = _cache_home() or os.path.join(os.path.expanduser("~"), ".cache")
     folder = os.path.join(cache, "packager", "onefile-tcltk", _tcltk_id(names))
     if os.path.isfile(os.path.join(folder, ".complete")):
         return folder
@@ -189,17 +323,17 @@ class MemoryExtensionLoader:
             _unpack_tcltk()
         for library in LIBRARIES.get(spec.name, ()):
             if library not in _loaded_libraries:
-                path = _memory_file(spec.name, library)
                 try:
-                    _packager_payload.load_library(path)
+                    _loaded(spec.name, library, _packager_payload.load_library)
                 except ImportError as error:
                     raise ImportError(
                         f"packager: cannot load {library} for {spec.name}: {error}",
                         name=spec.name,
                     ) from None
                 _loaded_libraries.add(library)
-        path = _memory_file(spec.name, self.member)
-        return _imp.create_dynamic(_LoadTarget(spec.name, path))
+        return _loaded(
+            spec.name, self.member, lambda path: _imp.create_dynamic(_LoadTarget(spec.name, path))
+        )
 
     def exec_module(self, module):
         _imp.exec_dynamic(module)

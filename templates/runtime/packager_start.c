@@ -539,6 +539,22 @@ static void open_payload(const struct payload_slot *slot) {
     payload_ready = 1;
 }
 
+/* The hash-table entry of the member whose local header is at `offset` in the file;
+ * NULL when there is none. */
+static const struct member_hash *find_member(uint64_t offset) {
+    if (offset < payload.zip_offset) return NULL;
+    uint64_t relative = offset - payload.zip_offset;
+    size_t low = 0, high = payload.member_count;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        if (payload.members[middle].offset < relative) low = middle + 1;
+        else high = middle;
+    }
+    if (low < payload.member_count && payload.members[low].offset == relative)
+        return &payload.members[low];
+    return NULL;
+}
+
 /* The data of the member whose local header is at `offset` in the file, as the central
  * directory describes it (`size` bytes, zip `method`), checked against its hash. */
 static unsigned char *member_data(uint64_t offset, uint64_t size, unsigned method,
@@ -547,18 +563,7 @@ static unsigned char *member_data(uint64_t offset, uint64_t size, unsigned metho
         *reason = "is compressed with a method this program cannot read";
         return NULL;
     }
-    const struct member_hash *member = NULL;
-    if (offset >= payload.zip_offset) {
-        uint64_t relative = offset - payload.zip_offset;
-        size_t low = 0, high = payload.member_count;
-        while (low < high) {
-            size_t middle = low + (high - low) / 2;
-            if (payload.members[middle].offset < relative) low = middle + 1;
-            else high = middle;
-        }
-        if (low < payload.member_count && payload.members[low].offset == relative)
-            member = &payload.members[low];
-    }
+    const struct member_hash *member = find_member(offset);
     if (member == NULL) {
         *reason = "has no hash in the module archive";
         return NULL;
@@ -615,6 +620,21 @@ static PyObject *read_member(PyObject *module, PyObject *args) {
     return bytes;
 }
 
+/* digest(offset): the hash the checked table gives the member whose local header is at
+ * `offset` in the file (16 bytes): what its copy in the user's cache is named by. */
+static PyObject *member_digest(PyObject *module, PyObject *args) {
+    (void)module;
+    unsigned long long offset;
+    if (!PyArg_ParseTuple(args, "K:digest", &offset)) return NULL;
+    if (!payload_ready) fail("_packager_payload is only usable in a onefile program");
+    const struct member_hash *member = find_member((uint64_t)offset);
+    if (member == NULL) {
+        PyErr_SetString(PyExc_KeyError, "no member of the module archive starts there");
+        return NULL;
+    }
+    return PyBytes_FromStringAndSize((const char *)member->digest, sizeof member->digest);
+}
+
 /* load_library(path): load a shared library that a package ships beside its compiled
  * modules (auditwheel's pkg.libs/), from the memory file at `path`. The loader then finds
  * it by its soname when a module that needs it is loaded. It stays loaded. */
@@ -646,6 +666,8 @@ static PyMethodDef PAYLOAD_METHODS[] = {
      "memfd_create(name): the descriptor of a new anonymous memory file (close-on-exec)"},
     {"read", read_member, METH_VARARGS,
      "read(name, offset, size, method): the data of an archive member, checked"},
+    {"digest", member_digest, METH_VARARGS,
+     "digest(offset): the checked hash of the member whose local header is at offset"},
     {"load_library", load_library, METH_VARARGS,
      "load_library(path): load a shared library a compiled module needs"},
     {NULL, NULL, 0, NULL}};

@@ -66,7 +66,7 @@ def _require_tools() -> None:
         pytest.fail(f"{DEBIAN_PYTHON} (a static-capable Debian Python) is not installed")
 
 
-_ONEFILE_FIELDS = {"only_needed", "scripts", "include", "site_dirs", "compress"}
+_ONEFILE_FIELDS = {"only_needed", "scripts", "include", "site_dirs", "compress", "library_cache"}
 
 
 def build_onefile(
@@ -242,7 +242,10 @@ def _damaged_copy(source: str, tmp_path: Path, damage: Damage) -> Path:
 
 
 def _run(program: Path) -> subprocess.CompletedProcess[str]:
+    """Run `program` as on its first start: no copies of its compiled modules in the cache
+    (a copy made from an intact member would be loaded instead of a damaged member)."""
     environ = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
+    environ["XDG_CACHE_HOME"] = str(program.parent / "first-start-cache")
     return subprocess.run(
         [str(program)], capture_output=True, text=True, timeout=60, check=False, env=environ
     )

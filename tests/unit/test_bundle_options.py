@@ -28,6 +28,7 @@ REFUSED = [
     (["--target", WINDOWS, "--only-needed", HELLO], ["--only-needed", "Linux folders"]),
     (["--site", "/tmp", HELLO], ["--site", "--onefile only"]),
     (["--no-compress", HELLO], ["--no-compress", "--onefile only"]),
+    (["--no-library-cache", HELLO], ["--no-library-cache", "--onefile only"]),
     (["--onefile", "--script", "app/main.py", HELLO], ["--script", "--only-needed"]),
     (["--python-home", "/tmp", HELLO], ["--python-home", "add --target"]),
     (["--python-home", "/tmp", sys.executable], ["--python-home", "this machine's"]),

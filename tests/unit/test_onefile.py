@@ -69,12 +69,12 @@ def test_scripts_without_only_needed_are_refused(tmp_path: Path) -> None:
 
 def test_report_text_and_json_come_from_one_document() -> None:
     plans = (
-        ExtensionPlan("_json", Placement.MEMORY, "lib-dynload/_json.so", "loaded from memory"),
+        ExtensionPlan("_json", Placement.MEMORY, "lib-dynload/_json.so", "loaded from the file"),
         ExtensionPlan(
             "_ctypes",
             Placement.MEMORY,
             "lib-dynload/_ctypes.so",
-            "loaded from memory; needs libffi.so.8 from the target system",
+            "loaded from the file; needs libffi.so.8 from the target system",
             ("libffi.so.8",),
         ),
         ExtensionPlan("_dbm", Placement.IMPOSSIBLE, "lib-dynload/_dbm.so", "needs libdb-5.3.so"),
@@ -102,8 +102,8 @@ def test_report_text_and_json_come_from_one_document() -> None:
     assert [e["placement"] for e in document["extensions"]] == ["memory", "memory", "impossible"]
     text = to_text(run)
     assert text.startswith("wrote dist/hello (9.87 MB: program 9.23 MB + modules 0.64 MB")
-    assert "2 loaded from memory, 0 built in, 1 left out" in text
-    assert "_ctypes  loaded from memory; needs libffi.so.8" in text
+    assert "2 loaded from the file, 0 built in, 1 left out" in text
+    assert "_ctypes  loaded from the file; needs libffi.so.8" in text
     assert "_dbm     needs libdb-5.3.so" in text
     assert "_json " not in text  # nothing to say about a module that just loads
 

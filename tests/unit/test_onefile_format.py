@@ -348,7 +348,7 @@ def test_extension_module_names() -> None:
 def test_boot_module_lists_only_modules_loaded_from_memory() -> None:
     template = (REPO / "templates/runtime/_packager_boot.py").read_text()
     plans = [
-        ExtensionPlan("_json", Placement.MEMORY, "lib-dynload/_json.so", "loaded from memory"),
+        ExtensionPlan("_json", Placement.MEMORY, "lib-dynload/_json.so", "loaded from the file"),
         ExtensionPlan("zlib", Placement.BUILTIN, "lib-dynload/zlib.so", "in the static libpython"),
     ]
     source = render_boot(template, plans)

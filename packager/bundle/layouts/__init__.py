@@ -141,6 +141,7 @@ ONEFILE = Layout(
             "--include",
             "--site",
             "--no-compress",
+            "--no-library-cache",
             "--glibc",
             "--verify-on",
             "--target",

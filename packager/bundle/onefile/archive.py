@@ -144,14 +144,25 @@ def _is_shared_object(member: str) -> bool:
 
 
 def render_boot(
-    template: str, plans: Iterable[ExtensionPlan], tcltk: Mapping[str, str] | None = None
+    template: str,
+    plans: Iterable[ExtensionPlan],
+    tcltk: Mapping[str, str] | None = None,
+    *,
+    library_cache: bool = True,
 ) -> str:
-    """The boot module's source with its EXTENSIONS, LIBRARIES and TCLTK tables filled in."""
+    """The boot module's source with its EXTENSIONS, LIBRARIES and TCLTK tables filled in,
+    and LIBRARY_CACHE off when compiled modules must load from memory only."""
     loaded = sorted((p for p in plans if p.placement is Placement.MEMORY), key=lambda p: p.name)
     extensions = {plan.name: plan.member for plan in loaded}
     libraries = {plan.name: plan.libraries for plan in loaded if plan.libraries}
     source = _fill(_fill(template, "EXTENSIONS", extensions), "LIBRARIES", libraries)
-    return _fill(source, "TCLTK", tcltk or {})
+    source = _fill(source, "TCLTK", tcltk or {})
+    if library_cache:
+        return source
+    switch = "\nLIBRARY_CACHE = True\n"
+    if source.count(switch) != 1:
+        raise UsageError("the boot module template has no `LIBRARY_CACHE = True` line")
+    return source.replace(switch, "\nLIBRARY_CACHE = False\n")
 
 
 def _fill(template: str, table: str, values: Mapping[str, object]) -> str:

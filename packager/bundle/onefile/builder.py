@@ -225,7 +225,10 @@ def _contents(
         notes.append("zlib is neither built into the interpreter nor carried: stored")
     template = (templates_dir() / "runtime" / f"{archive.BOOT_MODULE}.py").read_text("utf-8")
     boot = archive.compile_boot(
-        interpreter.executable, archive.render_boot(template, plans, tcltk), staging, ctx
+        interpreter.executable,
+        archive.render_boot(template, plans, tcltk, library_cache=options.library_cache),
+        staging,
+        ctx,
     )
     members[f"{archive.BOOT_MODULE}.pyc"] = boot
     site_dir = os.path.join(staged.root, archive.SITE_DIR)

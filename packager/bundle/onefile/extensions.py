@@ -95,7 +95,7 @@ def _plan_loaded(
         needs = _Needs.of(path, tree, members, sysroot)
     except _Impossible as exc:
         return ExtensionPlan(name, Placement.IMPOSSIBLE, member, exc.reason)
-    reason = "loaded from memory"
+    reason = "loaded from the file"
     if needs.shipped:
         reason += f" after {', '.join(os.path.basename(m) for m in needs.shipped)}"
     if needs.system:
