@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from packager.core.fsutil import atomic_write_text, files_under, sha256_file
+from packager.core.fsutil import atomic_write_text, files_under, link_tree, sha256_file
 
 BUILDING_PREFIX = ".building-"  # a cache entry being made, renamed into place when whole
 MANIFEST = "manifest.json"  # a tree entry's SHA-256 of each of its files, written last
@@ -144,38 +144,78 @@ def tree_entry(
     return _read_tree(published) or TreeEntry(published, digests, cached=True)
 
 
+def place_tree(entry: TreeEntry, target: str) -> None:
+    """Lay `entry`'s files out at `target`: hard links to a cached entry's (nothing may
+    write to them), or the entry itself, renamed, when it was built for this run alone."""
+    if entry.cached:
+        link_tree(entry.root, target, skip=lambda relative: relative == MANIFEST)
+    else:
+        os.remove(os.path.join(entry.root, MANIFEST))
+        os.rename(entry.root, target)
+
+
 def checked_tree(path: str) -> tuple[TreeEntry | None, str]:
     """The entry at `path` when every file is there with the SHA-256 its manifest records
-    and nothing else is; else (None, what is wrong)."""
-    entry = _read_tree(path)
-    if entry is None:
+    and nothing else is; else (None, what is wrong). A file whose size, mtime and inode
+    are still those the manifest recorded, its mtime older than the manifest's, is taken
+    as unchanged (writing to it, or replacing it, changes them; a file as new as the
+    manifest may have been written again within the clock's granularity); any other is
+    read and hashed."""
+    found = _read_manifest(path)
+    if found is None:
         return None, f"no readable {MANIFEST}"
-    present = {os.path.relpath(f, path).replace(os.sep, "/"): f for f in _tree_files(path)}
+    entry, marks, written = found
+    present = _relative_files(path)
     for name in sorted(set(present) ^ set(entry.digests)):
         return None, f"{name} is {'missing' if name in entry.digests else 'not in its manifest'}"
     for name, digest in sorted(entry.digests.items()):
+        mark = _mark(present[name])
+        if mark == marks.get(name) and mark[1] < written:
+            continue
         if sha256_file(present[name]) != digest:
             return None, f"{name} does not match its manifest"
     return entry, ""
 
 
+def _mark(path: str) -> list[int]:
+    """What changes when a file is written to or replaced: its size, mtime and inode."""
+    info = os.lstat(path)
+    return [info.st_size, info.st_mtime_ns, info.st_ino]
+
+
 def _read_tree(path: str) -> TreeEntry | None:
+    found = _read_manifest(path)
+    return found[0] if found is not None else None
+
+
+def _read_manifest(path: str) -> tuple[TreeEntry, dict[str, object], int] | None:
+    """The entry, the marks its manifest records (none in an older manifest) and when the
+    manifest was written (its mtime, in ns)."""
     try:
         with open(os.path.join(path, MANIFEST), encoding="utf-8") as handle:
-            digests = json.load(handle)["files"]
-    except (OSError, ValueError, KeyError, TypeError):
+            written = os.fstat(handle.fileno()).st_mtime_ns
+            manifest = json.load(handle)
+        digests = manifest["files"]
+        marks = manifest.get("marks", {})
+        entry = TreeEntry(path, {str(k): str(v) for k, v in digests.items()}, cached=True)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    return TreeEntry(path, {str(k): str(v) for k, v in digests.items()}, cached=True)
+    return entry, marks if isinstance(marks, dict) else {}, written
 
 
 def _write_manifest(root: str) -> dict[str, str]:
-    digests = {
-        os.path.relpath(path, root).replace(os.sep, "/"): sha256_file(path)
-        for path in _tree_files(root)
-    }
+    files = _relative_files(root)
+    digests = {name: sha256_file(path) for name, path in files.items()}
+    marks = {name: _mark(path) for name, path in files.items()}
     with open(os.path.join(root, MANIFEST), "w", encoding="utf-8") as handle:
-        json.dump({"files": digests}, handle, indent=0, sort_keys=True)
+        json.dump({"files": digests, "marks": marks}, handle, indent=0, sort_keys=True)
     return digests
+
+
+def _relative_files(root: str) -> dict[str, str]:
+    """The entry's files (its manifest left out) by POSIX path relative to `root`."""
+    start = len(os.path.join(root, ""))
+    return {path[start:].replace(os.sep, "/"): path for path in _tree_files(root)}
 
 
 def _tree_files(root: str) -> list[str]:

@@ -35,6 +35,7 @@ from packager.bundle.onefile.extensions import ExtensionPlan, Placement
 from packager.bundle.onefile.stdlib_entry import stage_stdlib
 from packager.bundle.onefile.zip_writer import ZipWriter
 from packager.bundle.site_packages import pip_install, runtime_target
+from packager.core import cache
 from packager.core.context import Context
 from packager.core.errors import ToolError, UsageError
 from packager.outputs.archives import zip_time
@@ -175,17 +176,32 @@ def _fill(template: str, table: str, values: Mapping[str, object]) -> str:
 
 
 def compile_boot(python: str, source: str, staging: str, ctx: Context) -> str:
-    """Write and precompile the boot module under `staging`; the path of its .pyc."""
+    """The boot module `source`, precompiled by `python`, under `staging`; the path of
+    its .pyc. Kept in the cache's `onefile-boot/` by interpreter and source: a rebuild
+    with the same modules starts no compiler."""
+
+    def build(root: str) -> None:
+        path = os.path.join(root, f"{BOOT_MODULE}.py")
+        with open(path, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(source)
+        stdlib.compile_tree(python, root, ctx, source_prefix="", legacy=True)
+        if not os.path.isfile(path + "c"):
+            raise ToolError(f"{python} did not compile the boot module", path=path)
+
+    key = cache.cache_key(
+        {"format": 1, "interpreter": cache.file_identity(python), "source": source}
+    )
     boot_dir = os.path.join(staging, "boot")
-    os.makedirs(boot_dir)
-    path = os.path.join(boot_dir, f"{BOOT_MODULE}.py")
-    with open(path, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(source)
-    stdlib.compile_tree(python, boot_dir, ctx, source_prefix="", legacy=True)
-    compiled = path + "c"
-    if not os.path.isfile(compiled):
-        raise ToolError(f"{python} did not compile the boot module", path=path)
-    return compiled
+    entry = cache.tree_entry(
+        os.path.join(ctx.cache_dir, "onefile-boot") if ctx.cache_dir else None,
+        key,
+        build,
+        scratch=boot_dir + ".building",
+        note=ctx.note,
+        what="compiled boot module",
+    )
+    cache.place_tree(entry, boot_dir)
+    return os.path.join(boot_dir, f"{BOOT_MODULE}.pyc")
 
 
 def write_archive(

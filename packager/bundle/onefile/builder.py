@@ -444,4 +444,6 @@ def _runtime(report: BinaryReport, job: OnefileJob, ctx: Context) -> PythonRunti
             cache_dir=ctx.cache_dir,
         )
     ctx.progress("finding the standard library of the interpreter the binary was built with")
-    return find_runtime(report, environ=ctx.environ, explicit=job.interpreter)
+    return find_runtime(
+        report, environ=ctx.environ, explicit=job.interpreter, cache_dir=ctx.cache_dir
+    )

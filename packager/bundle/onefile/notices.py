@@ -86,6 +86,11 @@ class CarriedNotices:
     notes: tuple[str, ...]
 
 
+def _followed(path: str) -> str:
+    """The file a symlink at `path` leads to; `path` itself when it is not a link."""
+    return os.path.realpath(path) if os.path.islink(path) else path
+
+
 def carry_notices(
     members: Mapping[str, str], inputs: NoticeInputs, staging: str, ctx: Context
 ) -> CarriedNotices:
@@ -94,7 +99,7 @@ def carry_notices(
     members no text covers."""
     ctx.progress("gathering the licence texts of what the program carries")
     notices, notes = _gather(members, inputs, ctx)
-    elf_members = sorted(member for member in members if is_elf(os.path.realpath(members[member])))
+    elf_members = sorted(member for member, path in members.items() if is_elf(_followed(path)))
     missing = uncovered(elf_members, notices)
     notes += refuse_or_note(missing, notices, strict=inputs.strict)
     folder = os.path.join(staging, "notices")

@@ -14,10 +14,9 @@ from collections.abc import Iterable
 from packager.bundle import stdlib
 from packager.core import cache
 from packager.core.context import Context
-from packager.core.fsutil import link_tree
 
 # Part of every key: bump it when the layout or the way an entry is made changes.
-_FORMAT = 1
+_FORMAT = 2  # 2: manifests record marks (core.cache.checked_tree)
 
 
 def stage_stdlib(
@@ -58,8 +57,4 @@ def stage_stdlib(
         note=ctx.note,
         what="onefile standard library",
     )
-    if entry.cached:
-        link_tree(entry.root, target, skip=lambda relative: relative == cache.MANIFEST)
-    else:  # built in scratch for this build alone
-        os.remove(os.path.join(entry.root, cache.MANIFEST))
-        os.rename(entry.root, target)
+    cache.place_tree(entry, target)
