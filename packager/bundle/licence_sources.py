@@ -21,8 +21,7 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from packager.core import cache, runner
-from packager.core.context import cache_root
+from packager.bundle.dpkg_query import dpkg_query
 from packager.outputs.deb import parse_dpkg_search
 
 _WHEEL_LICENCE = re.compile(r"(licen[cs]e|copying|notice|authors)([.-].*)?", re.IGNORECASE)
@@ -75,35 +74,8 @@ def _variants(path: str, sysroot: str) -> list[str]:
 
 
 def _host_owners(queries: list[str], environ: Mapping[str, str]) -> dict[str, str]:
-    """`dpkg-query -S` of `queries`, kept in the cache until dpkg's database changes
-    (dpkg-query reads every package's file list: a fifth of a second a call)."""
-    dpkg_query = runner.which("dpkg-query", environ)
-    if dpkg_query is None:
-        return {}
-    record = _owners_record(dpkg_query, queries, environ)
-    kept = cache.read_record(record) if record else None
-    if isinstance(kept, dict):
-        return {str(path): str(package) for path, package in kept.items()}
-    result = runner.run([dpkg_query, "-S", *queries], environ=environ, check=False)
-    owners = parse_dpkg_search(result.stdout)
-    if record:
-        cache.write_record(record, owners)
-    return owners
-
-
-def _owners_record(dpkg_query: str, queries: list[str], environ: Mapping[str, str]) -> str | None:
-    """Where the answer to these queries is kept, named by them and by the version of the
-    dpkg database (which every install, upgrade and removal rewrites)."""
-    root = cache_root(environ)
-    admin = "/" + _DPKG_INFO.rsplit("/", 1)[0]
-    try:
-        versions = [cache.file_identity(os.path.join(admin, name)) for name in ("status", "info")]
-    except OSError:
-        return None
-    if root is None:
-        return None
-    key = cache.cache_key({"dpkg-query": dpkg_query, "queries": queries, "database": versions})
-    return os.path.join(root, "dpkg-owners", f"{key}.json")
+    """`dpkg-query -S` of `queries` on this machine."""
+    return parse_dpkg_search(dpkg_query(["-S", *queries], environ) or "")
 
 
 def _owners_by_soname(paths: Iterable[str], sysroot: str) -> dict[str, str]:

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from packager.bundle.dpkg_query import dpkg_query
 from packager.bundle.licence_sources import debian_copyright
-from packager.core import runner
 
 # A small list: the licences of what bundles ship (CPython, Debian's libraries, wheels,
 # crates), as SPDX spells them.
@@ -231,16 +231,11 @@ def debian_packages(
         return {}
     if sysroot != "/":
         return _root_packages(wanted, sysroot, arch)
-    dpkg_query = runner.which("dpkg-query", environ)
-    if dpkg_query is None:
-        return {}
-    result = runner.run(
-        [dpkg_query, "-W", "-f", "${Package}\\t${Version}\\t${Architecture}\\n", *wanted],
-        environ=environ,
-        check=False,
+    listed = dpkg_query(
+        ["-W", "-f", "${Package}\\t${Version}\\t${Architecture}\\n", *wanted], environ
     )
     found: dict[str, DebianPackage] = {}
-    for line in result.stdout.splitlines():
+    for line in (listed or "").splitlines():
         parts = line.split("\t")
         if len(parts) == 3 and parts[1]:
             found.setdefault(parts[0], DebianPackage(parts[1], parts[2]))

@@ -89,8 +89,8 @@ def _host_query(cache: Path) -> dict[str, str]:
 def test_the_hosts_answer_is_kept_until_dpkgs_database_changes(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     first = _host_query(cache)
-    [record] = (cache / "packager" / "dpkg-owners").glob("*.json")
-    record.write_text('{"/usr/bin/dpkg": "read-from-the-cache"}')
+    [record] = (cache / "packager" / "dpkg-query").glob("*.json")
+    record.write_text('"read-from-the-cache: /usr/bin/dpkg\\n"')
     assert (first, _host_query(cache)) == (
         {"/usr/bin/dpkg": "dpkg"},
         {"/usr/bin/dpkg": "read-from-the-cache"},
