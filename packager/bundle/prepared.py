@@ -37,7 +37,7 @@ from packager.outputs.launchers import RESTORE_MODULE, RESTORE_PTH, restore_hook
 from packager.python.runtime import PythonRuntime
 
 # Part of every key: bump it when the layout or the way an entry is made changes.
-_FORMAT = 7
+_FORMAT = 8  # 8: manifests record marks (core.cache.checked_tree)
 LIBPYTHON = "libpython"
 
 

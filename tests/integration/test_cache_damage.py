@@ -57,6 +57,25 @@ def test_a_damaged_prepared_runtime_is_prepared_again(
     assert _runs(shipped.parents[3])
 
 
+def test_a_module_edited_in_a_bundle_is_not_shipped_by_the_next(
+    hello_binary: Path, tmp_path: Path
+) -> None:
+    """The bundle's modules share their files with the prepared runtime: an edit made
+    through the first bundle (same size, written in place) reaches the cache, where the
+    next bundle finds it, says so and prepares the runtime again."""
+    cache = tmp_path / "cache"
+    _bundle(hello_binary, tmp_path / "first", cache)
+    [edited] = (tmp_path / "first").glob("*/lib/python3*/json/decoder.pyc")
+    whole = edited.read_bytes()
+    with open(edited, "r+b") as stream:
+        stream.seek(len(whole) // 2)
+        stream.write(bytes([whole[len(whole) // 2] ^ 0xFF]))
+    second = _bundle(hello_binary, tmp_path / "second", cache)
+    [shipped] = (tmp_path / "second").glob("*/lib/python3*/json/decoder.pyc")
+    damaged = [note for note in second if "is damaged" in note]
+    assert (shipped.read_bytes() == whole, len(damaged)) == (True, 1), second
+
+
 def test_a_site_packages_record_pointing_out_of_the_tree_is_replaced(
     hello_binary: Path, tmp_path: Path
 ) -> None:

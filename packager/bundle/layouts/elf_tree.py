@@ -26,7 +26,7 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from packager.binary.elf_head import elf_files_under
+from packager.binary.elf_head import elf_files_under, is_elf
 from packager.binary.model import BinaryReport, LinkMode
 from packager.bundle import stdlib
 from packager.bundle.licences import LicenceInputs, write_licences
@@ -231,7 +231,12 @@ def _symbols_to_keep(report: BinaryReport) -> tuple[str, ...]:
 
 
 def _copy_prepared(root: str, spec: TreeSpec) -> dict[str, str]:
-    """Copy the prepared runtime's files into the tree; {tree path: SHA-256}."""
+    """Lay the prepared runtime's files out in the tree; {tree path: SHA-256}.
+
+    Compiled modules and libpython are copied: vendoring may set their run paths in
+    place. Every other file (modules, their .pyc, data) is a hard link to the cache's
+    (a copy where the file system refuses one): nothing writes to them, and a file of
+    the cache changed through one is found and prepared again by the next build."""
     shipped: dict[str, str] = {}
     for relative, digest in sorted(spec.prepared.digests.items()):
         if relative == LIBPYTHON:
@@ -242,9 +247,23 @@ def _copy_prepared(root: str, spec: TreeSpec) -> dict[str, str]:
         else:
             target = os.path.join(root, *relative.split("/"))
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        stdlib.copy_file(os.path.join(spec.prepared.root, *relative.split("/")), target)
+        source = os.path.join(spec.prepared.root, *relative.split("/"))
+        if relative == LIBPYTHON or is_elf(source) or not _linked(source, target):
+            stdlib.copy_file(source, target)
         shipped[target] = digest
     return shipped
+
+
+def _linked(source: str, target: str) -> bool:
+    """Whether `target` is now a hard link to `source`: not when `source` has a mode
+    other than the 0644 or 0755 a copy would get (a cache made under umask 002)."""
+    try:
+        if os.stat(source).st_mode & 0o7777 not in (0o644, 0o755):
+            return False
+        os.link(source, target)
+    except OSError:
+        return False
+    return True
 
 
 def _patch_rpath(binary: str, ctx: Context) -> None:
