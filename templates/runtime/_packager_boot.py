@@ -71,8 +71,8 @@ _open_files = []
 # archives on sys.path.
 _zipimport_data = getattr(zipimport, "_get_data", None)
 
-# The member hash a copy in the cache is named by (start-up code from packager 0.x before
-# it had one leaves the cache unused).
+# The member hash a copy in the cache is named by (a program whose start-up code predates
+# it leaves the cache unused).
 _member_digest = getattr(_packager_payload, "digest", None)
 
 
@@ -142,16 +142,19 @@ def _cache_home():
 
 def _library_root():
     """The cache folder of compiled modules' copies, made private when missing; None where
-    there is none."""
+    there is none, or it is not a folder of this user's that no one else can write to
+    (nothing in it is then trusted to be what it was made as)."""
     home = _cache_home()
     if home is None:
         return None
     root = os.path.join(home, "packager", _LIBRARY_FOLDER)
     try:
         os.makedirs(root, mode=0o700, exist_ok=True)
+        status = os.lstat(root)
     except OSError:
         return None
-    return root
+    private = status.st_uid == os.getuid() and not status.st_mode & 0o022
+    return root if stat.S_ISDIR(status.st_mode) and private else None
 
 
 def _open_copy(path, size):

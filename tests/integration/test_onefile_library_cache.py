@@ -3,8 +3,9 @@
 The first start copies each compiled module it loads, and each library such a module
 needs, out of the archive into $XDG_CACHE_HOME/packager/onefile-lib/DIGEST/NAME; later
 starts load those copies with nothing to read, check or inflate. A copy that is damaged,
-writable by others or not a file of its own is made again; --no-library-cache loads from
-memory on every start and writes nothing. Real subjects: samples/extmods (the stdlib's
+writable by others or not a file of its own is made again; a cache folder others can
+write to is not used; --no-library-cache loads from memory on every start and writes
+nothing. Real subjects: samples/extmods (the stdlib's
 _decimal, _ctypes with the libffi it carries, _json and markupsafe's _speedups) built
 with --onefile, run as they are and under strace.
 """
@@ -152,3 +153,13 @@ def test_no_library_cache_loads_from_memory_and_writes_nothing(
         sorted(str(path.relative_to(cache)) for path in cache.rglob("*")) if cache.exists() else []
     )
     assert (trace.count("memfd_create("), made) == (len(LOADED), []), trace
+
+
+def test_a_cache_folder_others_can_write_to_is_not_used(
+    extmods: OnefileResult, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    _start(extmods.path, cache)
+    (cache / "packager" / "onefile-lib").chmod(0o777)
+    trace = _traced(extmods.path, cache, tmp_path / "strace.log")
+    assert trace.count("memfd_create(") == len(LOADED), trace
