@@ -144,6 +144,21 @@ def tree_entry(
     return _read_tree(published) or TreeEntry(published, digests, cached=True)
 
 
+def lay_out_entry(
+    parent: str | None,
+    key: str,
+    build: Callable[[str], None],
+    target: str,
+    *,
+    note: Callable[[str], None],
+    what: str,
+) -> None:
+    """The files of the entry `parent/key` (see tree_entry) at `target`, which must not
+    exist (see place_tree)."""
+    entry = tree_entry(parent, key, build, scratch=target + ".building", note=note, what=what)
+    place_tree(entry, target)
+
+
 def place_tree(entry: TreeEntry, target: str) -> None:
     """Lay `entry`'s files out at `target`: hard links to a cached entry's (nothing may
     write to them), or the entry itself, renamed, when it was built for this run alone."""

@@ -192,15 +192,8 @@ def compile_boot(python: str, source: str, staging: str, ctx: Context) -> str:
         {"format": 1, "interpreter": cache.file_identity(python), "source": source}
     )
     boot_dir = os.path.join(staging, "boot")
-    entry = cache.tree_entry(
-        os.path.join(ctx.cache_dir, "onefile-boot") if ctx.cache_dir else None,
-        key,
-        build,
-        scratch=boot_dir + ".building",
-        note=ctx.note,
-        what="compiled boot module",
-    )
-    cache.place_tree(entry, boot_dir)
+    folder = os.path.join(ctx.cache_dir, "onefile-boot") if ctx.cache_dir else None
+    cache.lay_out_entry(folder, key, build, boot_dir, note=ctx.note, what="compiled boot module")
     return os.path.join(boot_dir, f"{BOOT_MODULE}.pyc")
 
 

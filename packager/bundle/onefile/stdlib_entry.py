@@ -49,12 +49,5 @@ def stage_stdlib(
             "rules": [rule.name for rule in rules],
         }
     )
-    entry = cache.tree_entry(
-        os.path.join(ctx.cache_dir, "onefile-stdlib") if ctx.cache_dir else None,
-        key,
-        build,
-        scratch=target + ".building",
-        note=ctx.note,
-        what="onefile standard library",
-    )
-    cache.place_tree(entry, target)
+    folder = os.path.join(ctx.cache_dir, "onefile-stdlib") if ctx.cache_dir else None
+    cache.lay_out_entry(folder, key, build, target, note=ctx.note, what="onefile standard library")
