@@ -46,7 +46,7 @@ apt_packages=(
   wine wine64                                            # runs the Windows bundle's launcher
   clang lld llvm                                         # real Mach-O fixtures (ld64.lld, llvm-lipo)
   patchelf pax-utils bubblewrap pypy3 dpkg-dev fakeroot zstd
-  strace                                                 # which files a onefile program loads
+  strace libcap2-bin                                     # which files a onefile program loads; setcap
   jython                                                 # a Python 2 (Debian 12 has no CPython 2)
   python3-pip                                            # --requirements with a Debian stdlib
   python3-venv                                           # the environment the tests run in

@@ -4,7 +4,8 @@ Preparing is the slow part of a bundle: copying and trimming the stdlib, precomp
 stripping libpython and lib-dynload. None of it depends on the binary
 being bundled, so the result is cached under the cache's `runtime/` directory, keyed by
 the machine, the interpreter and libpython files, every stdlib file (path, size, mtime),
-the trim rules and the options; later bundles copy it. An entry holds:
+the trim rules and the options; later bundles lay it out (hard links where they can,
+see layouts/elf_tree.py). An entry holds:
 
     libpython                         the shared libpython (dynamic embeds), stripped
                                       (files needing a library a tree ships from the
@@ -13,10 +14,12 @@ the trim rules and the options; later bundles copy it. An entry holds:
                                       sources and __pycache__ instead, with sources)
     lib/python3.X/lib-dynload/        stdlib extension modules, stripped
     <site-packages>/                  the hook that restores the launcher's variables
-    manifest.json                     the SHA-256 of each file above, written last
+    manifest.json                     the SHA-256 of each file above, written last, and
+                                      each file's size, mtime and inode
 
-Every use checks each file against the manifest; a damaged entry is noted, removed and
-prepared again.
+Every use checks each file against the manifest (by hashing it unless it still has the
+size, mtime and inode recorded: see core.cache.checked_tree); a damaged entry is noted,
+removed and prepared again.
 
 Without a writable cache the same entry is built in a scratch directory and discarded.
 """

@@ -163,7 +163,7 @@ def place_tree(entry: TreeEntry, target: str) -> None:
     """Lay `entry`'s files out at `target`: hard links to a cached entry's (nothing may
     write to them), or the entry itself, renamed, when it was built for this run alone."""
     if entry.cached:
-        link_tree(entry.root, target, skip=lambda relative: relative == MANIFEST)
+        link_tree(entry.root, target, skip=lambda relative: _manifest_file(relative))
     else:
         os.remove(os.path.join(entry.root, MANIFEST))
         os.rename(entry.root, target)
@@ -171,11 +171,15 @@ def place_tree(entry: TreeEntry, target: str) -> None:
 
 def checked_tree(path: str) -> tuple[TreeEntry | None, str]:
     """The entry at `path` when every file is there with the SHA-256 its manifest records
-    and nothing else is; else (None, what is wrong). A file whose size, mtime and inode
-    are still those the manifest recorded, its mtime older than the manifest's, is taken
-    as unchanged (writing to it, or replacing it, changes them; a file as new as the
-    manifest may have been written again within the clock's granularity); any other is
-    read and hashed."""
+    and nothing else is; else (None, what is wrong).
+
+    A file whose device, inode, size and mtime are still those the manifest recorded, its
+    mtime older than the manifest's, is taken as unchanged: writing to it, or replacing
+    it, changes them (a file as new as the manifest may have been written again within
+    the clock's granularity). Any other is read and hashed, and when every hash matches,
+    the manifest records the files' marks anew (an entry copied or restored from a backup
+    is hashed once, not on every use). Damage below the file system (a failing disk) is
+    found only in files that are hashed."""
     found = _read_manifest(path)
     if found is None:
         return None, f"no readable {MANIFEST}"
@@ -183,19 +187,21 @@ def checked_tree(path: str) -> tuple[TreeEntry | None, str]:
     present = _relative_files(path)
     for name in sorted(set(present) ^ set(entry.digests)):
         return None, f"{name} is {'missing' if name in entry.digests else 'not in its manifest'}"
-    for name, digest in sorted(entry.digests.items()):
-        mark = _mark(present[name])
-        if mark == marks.get(name) and mark[1] < written:
-            continue
-        if sha256_file(present[name]) != digest:
+    now = {name: _mark(file) for name, file in present.items()}
+    hashed = [name for name, mark in now.items() if mark != marks.get(name) or mark[3] >= written]
+    for name in sorted(hashed):
+        if sha256_file(present[name]) != entry.digests[name]:
             return None, f"{name} does not match its manifest"
+    if hashed:
+        with contextlib.suppress(OSError):  # an entry that cannot be written stays as it is
+            _save_manifest(path, dict(entry.digests), now)
     return entry, ""
 
 
 def _mark(path: str) -> list[int]:
-    """What changes when a file is written to or replaced: its size, mtime and inode."""
-    info = os.lstat(path)
-    return [info.st_size, info.st_mtime_ns, info.st_ino]
+    """What changes when a file is written to or replaced: device, inode, size, mtime."""
+    info = os.stat(path)
+    return [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns]
 
 
 def _read_tree(path: str) -> TreeEntry | None:
@@ -220,11 +226,15 @@ def _read_manifest(path: str) -> tuple[TreeEntry, dict[str, object], int] | None
 
 def _write_manifest(root: str) -> dict[str, str]:
     files = _relative_files(root)
+    marks = {name: _mark(path) for name, path in files.items()}  # before reading: see above
     digests = {name: sha256_file(path) for name, path in files.items()}
-    marks = {name: _mark(path) for name, path in files.items()}
-    with open(os.path.join(root, MANIFEST), "w", encoding="utf-8") as handle:
-        json.dump({"files": digests, "marks": marks}, handle, indent=0, sort_keys=True)
+    _save_manifest(root, digests, marks)
     return digests
+
+
+def _save_manifest(root: str, digests: dict[str, str], marks: dict[str, list[int]]) -> None:
+    document = json.dumps({"files": digests, "marks": marks}, indent=0, sort_keys=True)
+    atomic_write_text(Path(root, MANIFEST), document)
 
 
 def _relative_files(root: str) -> dict[str, str]:
@@ -233,6 +243,12 @@ def _relative_files(root: str) -> dict[str, str]:
     return {path[start:].replace(os.sep, "/"): path for path in _tree_files(root)}
 
 
+def _manifest_file(relative: str) -> bool:
+    """Whether `relative` (to an entry's root) is its manifest, or one being rewritten."""
+    return relative == MANIFEST or relative.startswith(f".{MANIFEST}.")
+
+
 def _tree_files(root: str) -> list[str]:
-    manifest = os.path.join(root, MANIFEST)
-    return files_under(root, lambda path: path != manifest)
+    """The entry's files: not its manifest, nor a manifest being rewritten beside it."""
+    start = len(os.path.join(root, ""))
+    return files_under(root, lambda path: not _manifest_file(path[start:]))

@@ -11,12 +11,14 @@ member's hash from the checked table), made the first time the program loads it:
 whole in a private folder and renamed into place, so a copy cut short is never used.
 Later starts load that copy as a folder bundle loads its files, with nothing to read,
 check, inflate or copy. A copy is used only when it is this user's own file, of the
-member's size, that no one else can write, and the loader opens the file so checked: the
-copy is as trusted as the user's own files. Where there is no such cache (it cannot be
-written, or is refused, or the program was made with --no-library-cache), or its
-filesystem does not allow loading code, the member's checked bytes are copied into an
-anonymous memory file (memfd_create) and loaded from /proc/self/fd/N instead, so nothing
-is written to disk.
+member's size, that no one else can write, in a folder of this user's that no one else
+can write; the loader opens the file so checked. The copy is as trusted as the user's own
+files: one of the right size whose bytes were changed is loaded. There is no cache (and
+the member's checked bytes are copied into an anonymous memory file, memfd_create, and
+loaded from /proc/self/fd/N, with nothing written to disk) when the program runs with
+raised privileges (setuid, setgid, file capabilities), when the program was made with
+--no-library-cache, or when the cache cannot be written, is not this user's, or is on a
+file system that cannot map code (noexec).
 
 Tcl's and Tk's script libraries (and the font Tk draws with) are copied out too, since Tcl
 reads its scripts only from files: when `_tkinter` is first imported, the members under
@@ -74,6 +76,7 @@ _zipimport_data = getattr(zipimport, "_get_data", None)
 # The member hash a copy in the cache is named by (a program whose start-up code predates
 # it leaves the cache unused).
 _member_digest = getattr(_packager_payload, "digest", None)
+_privileged = getattr(_packager_payload, "secure", None)
 
 
 def _read_member(name, member):
@@ -135,34 +138,56 @@ def _memory_file(name, member):
 
 
 def _cache_home():
-    """$XDG_CACHE_HOME, else ~/.cache; None when that is not an absolute path."""
-    home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    """$XDG_CACHE_HOME when it is an absolute path (the XDG rules ignore a relative one),
+    else ~/.cache; None when that is not an absolute path either."""
+    home = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(home):
+        home = os.path.join(os.path.expanduser("~"), ".cache")
     return home if os.path.isabs(home) else None
 
 
-def _library_root():
-    """The cache folder of compiled modules' copies, made private when missing; None where
-    there is none, or it is not a folder of this user's that no one else can write to
-    (nothing in it is then trusted to be what it was made as)."""
-    home = _cache_home()
-    if home is None:
-        return None
-    root = os.path.join(home, "packager", _LIBRARY_FOLDER)
+def _owned_folder(path, others_may_write=False):
+    """Whether `path` is a real folder (not a link) of this user's, or root's, that others
+    cannot write to (nor, unless `others_may_write`, its group)."""
     try:
+        status = os.lstat(path)
+    except OSError:
+        return False
+    writers = 0o002 if others_may_write else 0o022
+    owner = status.st_uid in (os.getuid(), 0)
+    return stat.S_ISDIR(status.st_mode) and owner and not status.st_mode & writers
+
+
+def _library_root():
+    """The cache folder of compiled modules' copies, made private when missing. None when
+    the program runs with raised privileges (the caller's files must not be loaded), when
+    the cache home is not this user's (`sudo` keeping HOME), when the folder or the one
+    above it is not private (nothing in it is then trusted to be what it was made as), or
+    when its file system cannot map code (noexec)."""
+    home = _cache_home()
+    if home is None or _privileged is None or _privileged():
+        return None
+    existing = home if os.path.lexists(home) else os.path.dirname(home)
+    try:
+        if os.lstat(existing).st_uid != os.getuid():
+            return None
+        root = os.path.join(home, "packager", _LIBRARY_FOLDER)
         os.makedirs(root, mode=0o700, exist_ok=True)
-        status = os.lstat(root)
+        if os.statvfs(root).f_flag & os.ST_NOEXEC:
+            return None
     except OSError:
         return None
-    private = status.st_uid == os.getuid() and not status.st_mode & 0o022
-    return root if stat.S_ISDIR(status.st_mode) and private else None
+    private = _owned_folder(root) and os.lstat(root).st_uid == os.getuid()
+    return root if private and _owned_folder(os.path.dirname(root), True) else None
 
 
 def _open_copy(path, size):
     """A descriptor of the file at `path` when it is this user's own regular file of `size`
     bytes that no one else can write; None otherwise. What is checked is what is loaded:
     the loader opens the descriptor, not the path."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+        descriptor = os.open(path, flags)
     except OSError:
         return None
     status = os.fstat(descriptor)
@@ -178,31 +203,45 @@ def _open_copy(path, size):
 
 
 def _remove_folder(folder):
-    """Remove `folder` and the files in it, as far as they can be."""
+    """Remove `folder` and the files in it, as far as they can be; never through a link
+    (the folder is opened without following one, and its files removed through it)."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
     try:
-        names = os.listdir(folder)
+        descriptor = os.open(folder, flags)
     except OSError:
+        if os.path.islink(folder):
+            try:
+                os.unlink(folder)  # the link itself, not what it leads to
+            except OSError:
+                pass
         return
-    for name in names:
-        try:
-            os.unlink(os.path.join(folder, name))
-        except OSError:
-            pass
+    try:
+        for name in os.listdir(descriptor):
+            try:
+                os.unlink(name, dir_fd=descriptor)
+            except OSError:
+                pass
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
     try:
         os.rmdir(folder)
     except OSError:
         pass
 
 
-def _make_copy(name, member, folder, path):
-    """Write `member`'s checked bytes at `path`: its folder made whole, then renamed into
-    place, so that a copy cut short is never seen; a copy there that cannot be used
-    (damaged, or writable by others) is replaced. Another run may win the race. (Nothing
-    is imported here: shutil and tempfile import compiled modules, which come here.)"""
+def _make_copy(name, member, folder, path, size):
+    """Write `member`'s checked bytes at `path`: written and flushed to disk in a private
+    folder, which is then renamed into place, so that a copy cut short is never seen. A
+    copy there that cannot be used (of another size, or writable by others) is moved
+    aside and replaced. Another run may win the race. (Nothing is imported here: shutil
+    and tempfile import compiled modules, which come here.)"""
     data = _read_member(name, member)
     building = os.path.join(
         os.path.dirname(folder), f".building-{os.getpid()}-{os.urandom(8).hex()}"
     )
+    unusable = None
     try:
         os.mkdir(building, 0o700)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
@@ -210,13 +249,21 @@ def _make_copy(name, member, folder, path):
             os.open(os.path.join(building, os.path.basename(path)), flags, 0o500), "wb"
         ) as stream:
             stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
         if os.path.lexists(folder):
-            os.rename(folder, building + "-unusable")
+            descriptor = _open_copy(path, size)  # made by another run meanwhile?
+            if descriptor is not None:
+                os.close(descriptor)  # never loaded: its number may be reused
+                raise FileExistsError(folder)
+            unusable = building + "-unusable"
+            os.rename(folder, unusable)
         os.rename(building, folder)
     except OSError:  # a full disk, or another run of the program made it meanwhile
         pass
     _remove_folder(building)
-    _remove_folder(building + "-unusable")
+    if unusable is not None:
+        _remove_folder(unusable)
 
 
 def _cached_copy(name, member):
@@ -230,23 +277,19 @@ def _cached_copy(name, member):
     path = os.path.join(folder, member.rpartition("/")[2])
     descriptor = _open_copy(path, entry[3])
     if descriptor is None:
-        _make_copy(name, member, folder, path)
+        _make_copy(name, member, folder, path, entry[3])
         descriptor = _open_copy(path, entry[3])
     return descriptor
 
 
 def _loaded(name, member, load):
-    """`load(path)` of `member`, from its copy in the cache, else from a memory file."""
+    """`load(path)` of `member`: from its copy in the cache, else from a memory file. The
+    descriptor stays open whatever happens (see _open_files)."""
     descriptor = _cached_copy(name, member)
-    if descriptor is not None:
-        try:
-            result = load(f"/proc/self/fd/{descriptor}")
-        except ImportError:  # a cache on a filesystem mounted noexec: as without one
-            os.close(descriptor)
-        else:
-            _open_files.append(descriptor)
-            return result
-    return load(_memory_file(name, member))
+    if descriptor is None:
+        return load(_memory_file(name, member))
+    _open_files.append(descriptor)
+    return load(f"/proc/self/fd/{descriptor}")
 
 
 def _tcltk_names():
@@ -316,7 +359,8 @@ def _unpack_tcltk():
 
 
 class MemoryExtensionLoader:
-    """Loads one extension module of the archive through an anonymous memory file."""
+    """Loads one extension module of the archive: from its copy in the cache, or through
+    an anonymous memory file."""
 
     def __init__(self, member):
         self.member = member
@@ -340,7 +384,7 @@ class MemoryExtensionLoader:
 
     def exec_module(self, module):
         _imp.exec_dynamic(module)
-        # Single-phase modules get the memory file's name; name the archive member instead.
+        # Single-phase modules get the /proc/self/fd name; name the archive member instead.
         module.__file__ = module.__spec__.origin
 
 

@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -635,8 +636,16 @@ static PyObject *member_digest(PyObject *module, PyObject *args) {
     return PyBytes_FromStringAndSize((const char *)member->digest, sizeof member->digest);
 }
 
+/* secure(): whether the kernel started this program with raised privileges (setuid,
+ * setgid, file capabilities: AT_SECURE), when nothing the caller controls may be loaded. */
+static PyObject *secure_start(PyObject *module, PyObject *args) {
+    (void)module;
+    (void)args;
+    return PyBool_FromLong(getauxval(AT_SECURE) != 0);
+}
+
 /* load_library(path): load a shared library that a package ships beside its compiled
- * modules (auditwheel's pkg.libs/), from the memory file at `path`. The loader then finds
+ * modules (auditwheel's pkg.libs/), from the memory file or cached copy at `path`. The loader then finds
  * it by its soname when a module that needs it is loaded. It stays loaded. */
 static PyObject *load_library(PyObject *module, PyObject *args) {
     (void)module;
@@ -666,6 +675,8 @@ static PyMethodDef PAYLOAD_METHODS[] = {
      "memfd_create(name): the descriptor of a new anonymous memory file (close-on-exec)"},
     {"read", read_member, METH_VARARGS,
      "read(name, offset, size, method): the data of an archive member, checked"},
+    {"secure", secure_start, METH_NOARGS,
+     "secure(): whether the program was started with raised privileges (AT_SECURE)"},
     {"digest", member_digest, METH_VARARGS,
      "digest(offset): the checked hash of the member whose local header is at offset"},
     {"load_library", load_library, METH_VARARGS,

@@ -16,6 +16,7 @@ import os
 import shutil
 import stat
 import subprocess
+import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -144,6 +145,26 @@ def test_a_copy_that_cannot_be_trusted_is_made_again(
     )
 
 
+def test_a_copys_folder_replaced_by_a_link_removes_nothing_through_it(
+    extmods: OnefileResult, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    _start(extmods.path, cache)
+    folder = next(
+        path for name, path in _copies(cache).items() if name.startswith("_decimal.")
+    ).parent
+    elsewhere = tmp_path / "documents"
+    elsewhere.mkdir()
+    (elsewhere / "letter.txt").write_text("kept\n")
+    for copy in folder.iterdir():
+        copy.chmod(0o700)
+        copy.unlink()
+    folder.rmdir()
+    folder.symlink_to(elsewhere)
+    _start(extmods.path, cache)
+    assert sorted(path.name for path in elsewhere.iterdir()) == ["letter.txt"]
+
+
 def test_no_library_cache_loads_from_memory_and_writes_nothing(
     extmods_from_memory: OnefileResult, tmp_path: Path
 ) -> None:
@@ -163,3 +184,36 @@ def test_a_cache_folder_others_can_write_to_is_not_used(
     (cache / "packager" / "onefile-lib").chmod(0o777)
     trace = _traced(extmods.path, cache, tmp_path / "strace.log")
     assert trace.count("memfd_create(") == len(LOADED), trace
+
+
+NOBODY = 65534
+
+
+def test_a_program_started_with_raised_privileges_loads_no_copies(
+    extmods: OnefileResult,
+) -> None:
+    """Run by `nobody` with a file capability (AT_SECURE): the caller's cache would let
+    them choose the code a privileged program loads, so none is made or used."""
+    for tool in ("setcap", "setpriv"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"{tool} is not installed (apt-get install libcap2-bin util-linux)")
+    with tempfile.TemporaryDirectory(prefix="packager-secure-") as area:
+        os.chmod(area, 0o755)
+        program = os.path.join(area, "extmods")
+        shutil.copy2(extmods.path, program)
+        subprocess.run(["setcap", "cap_net_bind_service+ep", program], check=True)
+        cache = Path(area, "cache")
+        cache.mkdir()
+        os.chown(cache, NOBODY, NOBODY)
+        environ = {"PATH": os.environ["PATH"], "HOME": area, "XDG_CACHE_HOME": str(cache)}
+        completed = subprocess.run(
+            ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", program],
+            env=environ, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        imported = [
+            line.split()[1]
+            for line in completed.stdout.splitlines()
+            if line.startswith("imported ")
+        ]
+        made = sorted(str(path.relative_to(cache)) for path in cache.rglob("*"))
+    assert (imported, made) == (list(EXTMODS), []), completed.stderr

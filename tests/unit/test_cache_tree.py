@@ -1,8 +1,8 @@
 """Manifest-checked folder entries of the cache (`packager.core.cache.tree_entry`).
 
 A reused entry is checked against its manifest: files whose size, mtime and inode are
-those recorded are taken as they are, any other is hashed. Real files in a temporary
-cache; the damage is done as a user's tool or a failing disk would do it.
+those recorded are taken as they are, any other is hashed (and the marks recorded
+anew). Real files in a temporary cache; the damage is done as a user's tool would do it.
 """
 
 from __future__ import annotations
@@ -54,3 +54,12 @@ def test_a_manifest_without_marks_is_checked_by_hashing(tmp_path: Path) -> None:
 def test_a_reused_entry_is_the_one_made(tmp_path: Path) -> None:
     made = _entry(tmp_path)
     assert _entry(tmp_path) == cache.TreeEntry(made.root, made.digests, cached=True)
+
+
+def test_a_checked_entry_whose_marks_changed_records_them_anew(tmp_path: Path) -> None:
+    entry = _entry(tmp_path)
+    module = Path(entry.root, "pkg", "module.py")
+    os.utime(module, ns=(1, 1))
+    cache.checked_tree(entry.root)
+    manifest = json.loads(Path(entry.root, cache.MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["marks"]["pkg/module.py"][3] == 1

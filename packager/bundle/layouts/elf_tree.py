@@ -15,8 +15,9 @@ NAME/licenses/                 the licence texts of what it ships, README the in
 NAME/sbom.cdx.json             what it ships as a CycloneDX SBOM, every ELF file with its
                                SHA-256 (see sbom.py)
 
-Everything that comes from the Python installation is copied from the prepared runtime
-(see prepared.py); ELF files are stripped unless the spec says not to.
+Everything that comes from the Python installation is laid out from the prepared runtime
+(see prepared.py): hard links to its modules, copies of its ELF files; ELF files are
+stripped unless the spec says not to.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def build_tree(
     """Create the tree at `root` (which must not exist yet)."""
     dynamic = spec.report.link_mode is LinkMode.DYNAMIC
     binary = _install_binary(root, spec, dynamic, ctx)
-    ctx.progress("copying libpython and the standard library from the prepared runtime")
+    ctx.progress("laying out libpython and the standard library from the prepared runtime")
     shipped = _copy_prepared(root, spec)
     installed: tuple[str, ...] = ()
     if spec.requirements:

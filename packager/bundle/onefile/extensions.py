@@ -1,11 +1,12 @@
 """Decide how each compiled extension module reaches a onefile program.
 
 A module is either built into the static interpreter (its PyInit_ is in the binary, so
-`sys.builtin_module_names` lists it), loaded from inside the file through an anonymous
-memory file, or impossible there, with the reason. A module loaded from memory has no
-directory of its own, so the libraries a package ships beside it (auditwheel's
-`pkg.libs/`, found through `$ORIGIN`) are loaded from memory first, dependencies first:
-the loader then finds each by its soname. A library missing on this host is impossible.
+`sys.builtin_module_names` lists it), loaded from inside the file (through its copy in
+the user's cache, or an anonymous memory file: see the boot module), or impossible
+there, with the reason. A module loaded so has no directory of its own, so the libraries
+a package ships beside it (auditwheel's `pkg.libs/`, found through `$ORIGIN`) are loaded
+the same way first, dependencies first: the loader then finds each by its soname. A
+library missing on this host is impossible.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from packager.core.errors import PackagerError
 
 class Placement(StrEnum):
     BUILTIN = "built-in"  # in the static libpython: the archive does not carry it
-    MEMORY = "memory"  # carried in the archive, loaded through memfd_create at import
+    MEMORY = "memory"  # carried in the archive, loaded from it at import (the JSON name)
     IMPOSSIBLE = "impossible"  # cannot work from inside the file; `reason` says why
 
 
