@@ -119,7 +119,7 @@ def test_force_replaces_and_json_reports_the_outputs(hello_binary: Path, tmp_pat
 
 def test_an_exception_mid_way_leaves_nothing(hello_binary: Path, tmp_path: Path) -> None:
     def fail_mid_way(message: str) -> None:
-        if message.startswith("copying libpython"):  # the binary is in the staging tree
+        if message.startswith("laying out libpython"):  # the binary is in the staging tree
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):

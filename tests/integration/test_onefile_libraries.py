@@ -1,8 +1,9 @@
 """Compiled modules that need libraries, inside a onefile program.
 
-A module loaded from memory has no directory for $ORIGIN: the libraries a wheel ships
-beside its modules (auditwheel's pkg.libs/) and the system libraries a minimal system
-lacks are carried in the archive and loaded from memory first. Real subjects: small C
+A module loaded from inside the file (through /proc/self/fd: a memory file, or its copy
+in the user's cache) has no directory for $ORIGIN: the libraries a wheel ships beside its
+modules (auditwheel's pkg.libs/) and the system libraries a minimal system lacks are
+carried in the archive and loaded the same way first. Real subjects: small C
 libraries and modules built here, and numpy and pillow as pip installs them.
 """
 
