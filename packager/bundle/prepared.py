@@ -15,11 +15,11 @@ see layouts/elf_tree.py). An entry holds:
     lib/python3.X/lib-dynload/        stdlib extension modules, stripped
     <site-packages>/                  the hook that restores the launcher's variables
     manifest.json                     the SHA-256 of each file above, written last, and
-                                      each file's size, mtime and inode
+                                      each file's device, inode, size and mtime
 
 Every use checks each file against the manifest (by hashing it unless it still has the
-size, mtime and inode recorded: see core.cache.checked_tree); a damaged entry is noted,
-removed and prepared again.
+device, inode, size and mtime recorded: see core.cache.checked_tree, which says what that
+does not catch); a damaged entry is noted, removed and prepared again.
 
 Without a writable cache the same entry is built in a scratch directory and discarded.
 """

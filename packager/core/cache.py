@@ -163,7 +163,7 @@ def place_tree(entry: TreeEntry, target: str) -> None:
     """Lay `entry`'s files out at `target`: hard links to a cached entry's (nothing may
     write to them), or the entry itself, renamed, when it was built for this run alone."""
     if entry.cached:
-        link_tree(entry.root, target, skip=lambda relative: _manifest_file(relative))
+        link_tree(entry.root, target, skip=_manifest_file)
     else:
         os.remove(os.path.join(entry.root, MANIFEST))
         os.rename(entry.root, target)

@@ -1,8 +1,8 @@
 """Manifest-checked folder entries of the cache (`packager.core.cache.tree_entry`).
 
-A reused entry is checked against its manifest: files whose size, mtime and inode are
-those recorded are taken as they are, any other is hashed (and the marks recorded
-anew). Real files in a temporary cache; the damage is done as a user's tool would do it.
+A reused entry is checked against its manifest: files whose device, inode, size and
+mtime are those recorded are taken as they are, any other is hashed (and the marks
+recorded anew). Real files in a temporary cache; the damage is done as a user's tool would do it.
 """
 
 from __future__ import annotations
